@@ -1,0 +1,1 @@
+//! Sampler: reads the host and turns raw counters into snapshots.

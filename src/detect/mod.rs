@@ -1,0 +1,1 @@
+//! Anomaly detection: features, Isolation Forest ensemble, scoring.

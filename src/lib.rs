@@ -1,0 +1,13 @@
+//! Lookout's engine. The data's trip through the host, one module per stage:
+//! `collect` (sampler) -> `store` (SQLite) -> `detect` (anomaly detection).
+//! `model` holds the wire types shared with the web layer and the browser; it is the
+//! only module compiled without the `engine` feature (the wasm front end uses it).
+
+pub mod model;
+
+#[cfg(feature = "engine")]
+pub mod collect;
+#[cfg(feature = "engine")]
+pub mod detect;
+#[cfg(feature = "engine")]
+pub mod store;

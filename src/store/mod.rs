@@ -1,0 +1,1 @@
+//! Embedded time-series store (SQLite, WAL).
