@@ -1,1 +1,77 @@
-pub fn placeholder() {}
+//! Lookout's web layer: the HTML shell, the dashboard and its server functions. The same
+//! crate is built for the server (`ssr`) and for the browser (`hydrate`).
+
+pub mod api;
+pub mod chart_spec;
+pub mod components;
+pub mod controls;
+pub mod format;
+pub mod state;
+pub mod timeline;
+
+#[cfg(feature = "hydrate")]
+pub mod chart;
+#[cfg(feature = "hydrate")]
+pub mod live;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use crate::components::dashboard::Dashboard;
+
+/// The HTML document around the app. Chart.js is a plain script loaded before the
+/// hydration scripts, so the `Chart` global exists when the wasm starts drawing.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                // No favicon request (a 404 would be a console error).
+                <link rel="icon" href="data:,"/>
+                <link rel="stylesheet" href="/pkg/lookout.css"/>
+                <script src="/vendor/chart.umd.js"></script>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // SsrMode::Async: the server waits for the snapshot before sending the page, so the
+    // values are in the HTML itself (out-of-order streaming would need a script to
+    // show them, and the page must read with JavaScript off).
+    view! {
+        <Router>
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=path!("/") view=Dashboard ssr=SsrMode::Async/>
+                <Route path=path!("/dashboard") view=Dashboard ssr=SsrMode::Async/>
+            </Routes>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <main class="dashboard">
+            <h1>"Not found"</h1>
+            <p><a href="/">"Back to the dashboard"</a></p>
+        </main>
+    }
+}

@@ -1,0 +1,155 @@
+//! Server functions. On the server they run with `AppState` in context (provided by the
+//! server's `leptos_routes_with_context`, which also registers these handlers); in the
+//! browser the same names are typed HTTP clients.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::{GetUrl, Json};
+use lookout::model::{History, Snapshot};
+
+use crate::state::UiSettings;
+
+/// The metrics the charts draw, in the order of their history query.
+pub const CHART_METRICS: &[&str] = &[
+    "cpu_usage",
+    "memory_usage",
+    "load_1",
+    "load_5",
+    "load_15",
+    "disk_read_bytes_per_sec",
+    "disk_write_bytes_per_sec",
+    "net_rx_bytes_per_sec",
+    "net_tx_bytes_per_sec",
+];
+
+/// Largest point budget a chart may ask for.
+pub const MAX_POINTS: u32 = 2_000;
+
+/// The latest snapshot: the public `GET /metrics` JSON endpoint (empty prefix + endpoint
+/// "metrics" makes the URL exactly `/metrics`). Served from the sampler's last published
+/// sample, never by sampling in the request; falls back to the store after a restart
+/// before the first sample. Answers 503 while there is no sample at all.
+#[server(prefix = "", endpoint = "metrics", input = GetUrl, output = Json)]
+pub async fn get_metrics() -> Result<Snapshot, ServerFnError> {
+    let state = app_state()?;
+    if let Some(snapshot) = state.latest.borrow().clone() {
+        return Ok(snapshot);
+    }
+    let store = state.store.clone();
+    let stored = tokio::task::spawn_blocking(move || store.latest())
+        .await
+        .map_err(|e| ServerFnError::new(format!("store task failed: {e}")))?
+        .map_err(|e| ServerFnError::new(format!("store: {e}")))?;
+    stored.ok_or_else(|| {
+        set_status(503);
+        ServerFnError::new("no sample yet: the sampler has not produced its first snapshot")
+    })
+}
+
+/// History for the charts, as `GET /api/series?metrics=a,b&from=..&to=..&points=..`
+/// (times in ms since the epoch). The strict public `/api/history` is the server's.
+#[server(endpoint = "series", input = GetUrl, output = Json)]
+pub async fn get_history(
+    metrics: String,
+    from: i64,
+    to: i64,
+    points: u32,
+) -> Result<History, ServerFnError> {
+    let metrics = parse_metric_list(&metrics).map_err(|e| {
+        set_status(400);
+        ServerFnError::new(e)
+    })?;
+    if to <= from {
+        set_status(400);
+        return Err(ServerFnError::new(format!(
+            "`to` ({to}) must be after `from` ({from})"
+        )));
+    }
+    let query = lookout::store::HistoryQuery {
+        metrics,
+        from,
+        to,
+        points: points.clamp(2, MAX_POINTS) as usize,
+    };
+    let store = app_state()?.store;
+    tokio::task::spawn_blocking(move || store.history(&query))
+        .await
+        .map_err(|e| ServerFnError::new(format!("store task failed: {e}")))?
+        .map_err(|e| ServerFnError::new(format!("store: {e}")))
+}
+
+/// The settings the dashboard starts from, as `GET /api/settings`.
+#[server(endpoint = "settings", input = GetUrl, output = Json)]
+pub async fn get_settings() -> Result<UiSettings, ServerFnError> {
+    Ok(app_state()?.settings)
+}
+
+/// Splits a comma-separated metric list and checks every name against `METRICS`.
+pub fn parse_metric_list(list: &str) -> Result<Vec<String>, String> {
+    let names: Vec<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    if names.is_empty() {
+        return Err("`metrics` is empty: give one or more metric names, comma separated".into());
+    }
+    let unknown: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| lookout::model::metric_def(n).is_none())
+        .collect();
+    if !unknown.is_empty() {
+        let known: Vec<&str> = lookout::model::METRICS.iter().map(|d| d.name).collect();
+        return Err(format!(
+            "unknown metric(s) {}; known: {}",
+            unknown.join(", "),
+            known.join(", ")
+        ));
+    }
+    Ok(names)
+}
+
+#[cfg(feature = "ssr")]
+fn app_state() -> Result<crate::state::AppState, ServerFnError> {
+    use_context::<crate::state::AppState>()
+        .ok_or_else(|| ServerFnError::new("AppState missing from the server context"))
+}
+
+/// Sets the HTTP status of the server function's response (leptos_axum applies it).
+#[cfg(feature = "ssr")]
+fn set_status(code: u16) {
+    if let (Some(opts), Ok(status)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::StatusCode::from_u16(code),
+    ) {
+        opts.set_status(status);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use server_fn::ServerFn;
+
+    #[test]
+    fn urls_are_the_documented_ones() {
+        assert_eq!(<GetMetrics as ServerFn>::PATH, "/metrics");
+        assert_eq!(<GetHistory as ServerFn>::PATH, "/api/series");
+        assert_eq!(<GetSettings as ServerFn>::PATH, "/api/settings");
+    }
+
+    #[test]
+    fn metric_lists_are_checked() {
+        assert_eq!(
+            parse_metric_list(" cpu_usage, load_1 ,").unwrap(),
+            vec!["cpu_usage".to_string(), "load_1".to_string()]
+        );
+        assert!(parse_metric_list("").unwrap_err().contains("empty"));
+        let e = parse_metric_list("cpu_usage,bogus").unwrap_err();
+        assert!(e.contains("bogus") && e.contains("memory_usage"), "{e}");
+        for m in CHART_METRICS {
+            assert!(lookout::model::metric_def(m).is_some(), "{m}");
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! The wasm-bindgen binding to the vendored Chart.js (`/vendor/chart.umd.js`, loaded by
+//! the shell before the wasm), and the glue that pushes a `Timeline` into a chart.
+//! Browser only: compiled with the `hydrate` feature.
+
+use js_sys::{Array, Reflect};
+use lookout::model::Unit;
+use wasm_bindgen::prelude::*;
+use web_sys::HtmlCanvasElement;
+
+use crate::chart_spec::{config, ChartSpec, Palette, DARK, LIGHT};
+use crate::format::{self, TimeStyle};
+use crate::timeline::Timeline;
+
+#[wasm_bindgen]
+extern "C" {
+    /// Chart.js' global `Chart` class (UMD build).
+    pub type Chart;
+
+    #[wasm_bindgen(catch, constructor, js_class = "Chart")]
+    fn new(canvas: &HtmlCanvasElement, config: &JsValue) -> Result<Chart, JsValue>;
+
+    #[wasm_bindgen(method, getter)]
+    fn data(this: &Chart) -> JsValue;
+
+    #[wasm_bindgen(method)]
+    fn update(this: &Chart, mode: &str);
+
+    #[wasm_bindgen(method)]
+    pub fn destroy(this: &Chart);
+
+    #[wasm_bindgen(catch, js_namespace = JSON, js_name = parse)]
+    fn json_parse(text: &str) -> Result<JsValue, JsValue>;
+}
+
+/// The page follows the system theme; so do the charts' text and grid colours.
+pub fn palette() -> &'static Palette {
+    let dark = web_sys::window()
+        .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
+        .is_some_and(|m| m.matches());
+    if dark {
+        &DARK
+    } else {
+        &LIGHT
+    }
+}
+
+/// Sets `obj.a.b.c = value`, the path existing already in the JSON config.
+fn set_path(obj: &JsValue, path: &[&str], value: &JsValue) -> Result<(), JsValue> {
+    let (last, parents) = path.split_last().expect("non-empty path");
+    let mut target = obj.clone();
+    for key in parents {
+        target = Reflect::get(&target, &JsValue::from_str(key))?;
+    }
+    Reflect::set(&target, &JsValue::from_str(last), value).map(|_| ())
+}
+
+/// Creates the chart of `spec` on `canvas`, with unit-aware tick and tooltip labels.
+pub fn create(canvas: &HtmlCanvasElement, spec: &ChartSpec) -> Result<Chart, JsValue> {
+    let cfg = json_parse(&config(spec, palette()).to_string())?;
+    let unit = spec.unit;
+    // Formatters are Rust closures handed to JS for the page's lifetime (charts live as
+    // long as the dashboard), so giving up ownership with `into_js_value` is intended.
+    let tick = Closure::<dyn Fn(JsValue) -> JsValue>::new(move |v: JsValue| {
+        JsValue::from_str(&tick_label(unit, v.as_f64().unwrap_or(f64::NAN)))
+    });
+    set_path(
+        &cfg,
+        &["options", "scales", "y", "ticks", "callback"],
+        &tick.into_js_value(),
+    )?;
+    let tooltip = Closure::<dyn Fn(JsValue) -> JsValue>::new(move |ctx: JsValue| {
+        let get = |o: &JsValue, k: &str| Reflect::get(o, &JsValue::from_str(k)).unwrap_or_default();
+        let label = get(&get(&ctx, "dataset"), "label")
+            .as_string()
+            .unwrap_or_default();
+        let y = get(&get(&ctx, "parsed"), "y").as_f64().unwrap_or(f64::NAN);
+        JsValue::from_str(&format!("{label}: {}", format::by_unit(unit, y)))
+    });
+    let callbacks = js_sys::Object::new();
+    Reflect::set(
+        &callbacks,
+        &JsValue::from_str("label"),
+        &tooltip.into_js_value(),
+    )?;
+    set_path(
+        &cfg,
+        &["options", "plugins", "tooltip", "callbacks"],
+        &callbacks,
+    )?;
+    Chart::new(canvas, &cfg)
+}
+
+/// Axis ticks are short: load keeps one decimal, percentages none.
+fn tick_label(unit: Unit, v: f64) -> String {
+    match unit {
+        Unit::Percent => format!("{v:.0} %"),
+        Unit::Load => format!("{v:.1}"),
+        other => format::by_unit(other, v),
+    }
+}
+
+/// Replaces the chart's labels and line data with the timeline's, then redraws.
+pub fn show(chart: &Chart, spec: &ChartSpec, timeline: &Timeline, style: TimeStyle) {
+    // The browser's offset for the newest point (JS counts minutes *west* of UTC).
+    let offset_min = timeline.last_time().map_or(0, |t| {
+        -(js_sys::Date::new(&JsValue::from_f64(t as f64)).get_timezone_offset() as i32)
+    });
+    let labels: Array = timeline
+        .times()
+        .map(|t| JsValue::from_str(&format::time_label(t, offset_min, style)))
+        .collect();
+    let data = chart.data();
+    let _ = Reflect::set(&data, &JsValue::from_str("labels"), &labels);
+    let datasets =
+        Array::from(&Reflect::get(&data, &JsValue::from_str("datasets")).unwrap_or_default());
+    for (i, (metric, _)) in spec.lines.iter().enumerate() {
+        let column: Array = timeline
+            .column(metric)
+            .into_iter()
+            .flatten()
+            // NaN (no point in that bucket) becomes null: a gap in the line.
+            .map(|v| {
+                if v.is_finite() {
+                    JsValue::from_f64(*v)
+                } else {
+                    JsValue::NULL
+                }
+            })
+            .collect();
+        let _ = Reflect::set(&datasets.get(i as u32), &JsValue::from_str("data"), &column);
+    }
+    chart.update("none");
+}
+
+/// A chart owned by a component: destroyed (canvas listeners and resize observer freed)
+/// when the component's reactive owner drops it.
+pub struct OwnedChart(pub Chart);
+
+impl Drop for OwnedChart {
+    fn drop(&mut self) {
+        self.0.destroy();
+    }
+}

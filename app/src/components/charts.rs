@@ -1,0 +1,68 @@
+//! The line charts. The canvas is server-rendered empty; in the browser an effect
+//! creates the Chart.js chart on it and redraws whenever the chart data changes.
+
+use leptos::prelude::*;
+
+use crate::chart_spec::{ChartSpec, CHARTS};
+use crate::components::dashboard::Live;
+
+#[component]
+fn LineChart(spec: ChartSpec, live: Live) -> impl IntoView {
+    let canvas = NodeRef::<leptos::html::Canvas>::new();
+    #[cfg(feature = "hydrate")]
+    {
+        use crate::chart::{self, OwnedChart};
+        let chart = StoredValue::new_local(None::<OwnedChart>);
+        Effect::new(move |_| {
+            let Some(el) = canvas.get() else { return };
+            live.charts.with(|d| {
+                let Some(range) = d.range else { return };
+                chart.update_value(|c| {
+                    if c.is_none() {
+                        match chart::create(&el, &spec) {
+                            Ok(made) => *c = Some(OwnedChart(made)),
+                            Err(e) => leptos::logging::error!("chart {}: {e:?}", spec.id),
+                        }
+                    }
+                    if let Some(OwnedChart(made)) = c {
+                        chart::show(made, &spec, &d.timeline, range.time_style());
+                    }
+                });
+            });
+        });
+    }
+    view! {
+        <figure class="panel chart" id=format!("panel-{}", spec.id)>
+            <figcaption>{spec.title}</figcaption>
+            <div class="chart-box">
+                <canvas
+                    id=format!("chart-{}", spec.id)
+                    node_ref=canvas
+                    role="img"
+                    aria-label=format!("{} over time", spec.title)
+                ></canvas>
+            </div>
+        </figure>
+    }
+}
+
+#[component]
+pub fn Charts(live: Live) -> impl IntoView {
+    let loaded = move || live.charts.with(|d| d.range.map(|r| r.key()).unwrap_or(""));
+    let loading = move || live.charts.with(|d| d.range) != Some(live.range.get());
+    view! {
+        <section
+            class="charts"
+            id="charts"
+            aria-label="History"
+            data-loaded-range=loaded
+            class:loading=loading
+        >
+            <noscript>
+                <p class="note">"Charts need JavaScript; the values above are current as of page load."</p>
+            </noscript>
+            {move || live.history_error.get().map(|e| view! { <p class="error">"History unavailable: " {e}</p> })}
+            {CHARTS.iter().map(|spec| view! { <LineChart spec=*spec live/> }).collect_view()}
+        </section>
+    }
+}

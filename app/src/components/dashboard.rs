@@ -1,0 +1,237 @@
+//! The dashboard page: server-rendered from the latest snapshot (so it reads without
+//! JavaScript), then hydrated; in the browser it follows the server's live samples and
+//! loads chart history for the chosen range.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use lookout::model::Snapshot;
+
+use crate::api::{get_metrics, get_settings};
+use crate::components::{
+    cards::Cards, charts::Charts, controls::Controls, cores::Cores, processes::Processes,
+};
+use crate::controls::{Range, Refresh};
+use crate::format::{time_label, TimeStyle};
+use crate::state::UiSettings;
+use crate::timeline::Timeline;
+
+/// State of the live link, shown as a badge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// Server-rendered: no script runs yet (or ever, with JavaScript off).
+    Static,
+    Connecting,
+    Open,
+    Reconnecting,
+    Paused,
+}
+
+/// What the charts show: the timeline and the range it was loaded for (the labels'
+/// format follows the loaded range, not the one just picked and still loading).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChartData {
+    pub range: Option<Range>,
+    pub timeline: Timeline,
+}
+
+/// The dashboard's shared signals. All `Copy`, handed to each component.
+#[derive(Debug, Clone, Copy)]
+pub struct Live {
+    pub latest: RwSignal<Option<Snapshot>>,
+    pub refresh: RwSignal<Refresh>,
+    pub range: RwSignal<Range>,
+    pub charts: RwSignal<ChartData>,
+    pub link: RwSignal<Link>,
+    /// The browser's offset east of UTC in minutes; None while server-rendered, when
+    /// times are shown in UTC.
+    pub tz_offset: RwSignal<Option<i32>>,
+    pub history_error: RwSignal<Option<String>>,
+}
+
+impl Live {
+    /// A wall-clock label for `t_ms` in the viewer's zone (UTC on the server).
+    pub fn clock(&self, t_ms: i64, style: TimeStyle) -> String {
+        match self.tz_offset.get() {
+            Some(off) => time_label(t_ms, off, style),
+            None => format!("{} UTC", time_label(t_ms, 0, style)),
+        }
+    }
+}
+
+#[component]
+pub fn Dashboard() -> impl IntoView {
+    // Both resolve on the server (the routes use SsrMode::Async, so the HTML is complete
+    // without scripts) and are handed to the browser in the page for hydration.
+    let snapshot = Resource::new(|| (), |_| get_metrics());
+    let settings = Resource::new(|| (), |_| get_settings());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let initial = snapshot.await.ok();
+                let settings = settings.await.unwrap_or_default();
+                view! { <DashboardBody initial settings/> }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings) -> impl IntoView {
+    let live = Live {
+        latest: RwSignal::new(initial),
+        refresh: RwSignal::new(Refresh::from_default_secs(settings.default_refresh_secs)),
+        range: RwSignal::new(Range::Live),
+        charts: RwSignal::new(ChartData {
+            range: None,
+            timeline: Timeline::new(crate::api::CHART_METRICS),
+        }),
+        link: RwSignal::new(Link::Static),
+        tz_offset: RwSignal::new(None),
+        history_error: RwSignal::new(None),
+    };
+    #[cfg(feature = "hydrate")]
+    wire::start(live, (settings.sample_interval_secs * 1000.0) as i64);
+
+    let host = if settings.host.is_empty() {
+        live.latest
+            .with_untracked(|s| s.as_ref().map(|s| s.host.clone()).unwrap_or_default())
+    } else {
+        settings.host.clone()
+    };
+    let title = if host.is_empty() {
+        "Lookout".to_string()
+    } else {
+        format!("{host} · Lookout")
+    };
+    let as_of = move || {
+        live.latest
+            .with(|s| s.as_ref().map(|s| s.timestamp))
+            .map(|t| format!("as of {}", live.clock(t, TimeStyle::Seconds)))
+            .unwrap_or_else(|| "waiting for the first sample…".into())
+    };
+    view! {
+        <Title text=title/>
+        <header class="topbar">
+            <div class="brand">
+                <h1>"Lookout"</h1>
+                <span class="host" id="host">{host}</span>
+                <span class="as-of" id="as-of">{as_of}</span>
+            </div>
+            <Controls live/>
+        </header>
+        <main class="dashboard">
+            <Cards live/>
+            <Charts live/>
+            <div class="row">
+                <Cores live/>
+                // Filled by anomaly detection (issue 3): events and their explanations.
+                <section class="panel anomalies" id="anomalies" hidden=true aria-label="Anomalies"></section>
+            </div>
+            <Processes live/>
+        </main>
+    }
+}
+
+/// Browser-only wiring: live samples, the saved refresh choice, history loading.
+#[cfg(feature = "hydrate")]
+mod wire {
+    use super::{Link, Live};
+    use crate::api::{get_history, CHART_METRICS};
+    use crate::controls::{should_apply, Range, Refresh, POINT_BUDGET};
+    use crate::live::{self, LinkEvent, Stream};
+    use crate::timeline::Timeline;
+    use leptos::prelude::*;
+    use leptos::task::spawn_local;
+    use lookout::model::Snapshot;
+
+    pub fn start(live: Live, sample_ms: i64) {
+        // After hydration (effects never run on the server), so the first browser render
+        // matched the server's: then switch to the saved choice and the local time zone.
+        Effect::new(move |_| {
+            if let Some(r) = live::load_refresh().and_then(|k| Refresh::parse(&k)) {
+                live.refresh.set(r);
+            }
+            live.tz_offset
+                .set(Some(live::tz_offset_min(live::now_ms())));
+        });
+
+        // The stream is open unless paused. The StoredValue drops it (closing the
+        // connection) when the dashboard unmounts.
+        let stream = StoredValue::new_local(None::<Stream>);
+        let last_applied = StoredValue::new(None::<i64>);
+        let paused = Memo::new(move |_| live.refresh.get().is_paused());
+        Effect::new(move |_| {
+            if paused.get() {
+                stream.set_value(None);
+                live.link.set(Link::Paused);
+                return;
+            }
+            if stream.with_value(Option::is_some) {
+                return;
+            }
+            live.link.set(Link::Connecting);
+            let on_snapshot = move |s: Snapshot| {
+                let refresh = live.refresh.get_untracked();
+                if !should_apply(last_applied.get_value(), s.timestamp, refresh, sample_ms) {
+                    return;
+                }
+                last_applied.set_value(Some(s.timestamp));
+                if live.range.get_untracked().is_live() {
+                    live.charts.update(|d| {
+                        if d.timeline.push_snapshot(&s) {
+                            d.timeline.trim_before(s.timestamp - Range::Live.span_ms());
+                        }
+                    });
+                }
+                live.latest.set(Some(s));
+            };
+            let on_link = move |e: LinkEvent| {
+                live.link.set(match e {
+                    LinkEvent::Open => Link::Open,
+                    LinkEvent::Error => Link::Reconnecting,
+                })
+            };
+            match Stream::connect(on_snapshot, on_link) {
+                Ok(s) => stream.set_value(Some(s)),
+                Err(e) => {
+                    leptos::logging::warn!("live stream: {e:?}");
+                    live.link.set(Link::Reconnecting);
+                }
+            }
+        });
+
+        // History follows the range, and is reloaded on resume to fill the paused gap.
+        // Only the newest request may write: a slow 7-day answer must not overwrite a
+        // later pick.
+        let generation = StoredValue::new(0_u64);
+        Effect::new(move |_| {
+            let range = live.range.get();
+            paused.track();
+            let gen = generation.get_value() + 1;
+            generation.set_value(gen);
+            spawn_local(async move {
+                let to = live::now_ms();
+                let from = to - range.span_ms();
+                let answer = get_history(CHART_METRICS.join(","), from, to, POINT_BUDGET).await;
+                if generation.try_get_value() != Some(gen) {
+                    return;
+                }
+                match answer {
+                    Ok(history) => {
+                        live.history_error.set(None);
+                        live.charts.update(|d| {
+                            // Live points that arrived meanwhile are kept only in the
+                            // live range; the others are a fixed window.
+                            if !range.is_live() || d.range.is_some_and(|r| !r.is_live()) {
+                                d.timeline = Timeline::new(CHART_METRICS);
+                            }
+                            d.timeline.load_history(&history);
+                            d.range = Some(range);
+                        });
+                    }
+                    Err(e) => live.history_error.set(Some(e.to_string())),
+                }
+            });
+        });
+    }
+}

@@ -1,0 +1,9 @@
+//! The dashboard's pieces. `dashboard` loads the data and wires live updates; the others
+//! only render from the shared `Live` signals.
+
+pub mod cards;
+pub mod charts;
+pub mod controls;
+pub mod cores;
+pub mod dashboard;
+pub mod processes;
