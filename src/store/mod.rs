@@ -1,1 +1,167 @@
 //! Embedded time-series store (SQLite, WAL).
+//!
+//! One file holds raw samples (one REAL column per metric for fast range scans,
+//! plus the full snapshot JSON for drill-down), 1-minute rollups for long ranges,
+//! and anomaly events. Everything is keyed by host from day one so a central
+//! instance can later hold several hosts.
+//!
+//! Concurrency: a writer connection and a reader connection, each behind its own
+//! mutex, so `Store` is `Send + Sync` and, thanks to WAL, dashboards can read while
+//! a batch is being written. Every method blocks: call them from `spawn_blocking`.
+//!
+//! Durability: WAL with `synchronous=NORMAL`. A killed process loses nothing that
+//! was committed; a power cut may lose the last few commits but never corrupts the
+//! file. Batches are one transaction, so a crash drops a whole batch or none of it.
+
+mod error;
+mod events;
+mod history;
+mod query;
+mod resolution;
+mod rollup;
+mod samples;
+mod schema;
+#[cfg(test)]
+mod tests;
+
+pub use error::{Result, StoreError};
+pub use query::{HistoryQuery, QueryError};
+pub use resolution::{choose as choose_resolution, Resolution};
+pub use rollup::MaintenanceReport;
+pub use schema::{queryable_names, LATEST_VERSION, SCORE_COLUMN};
+
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+/// Store settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// This host's name: reads (`latest`, `history`, ...) are for this host, and
+    /// snapshots with an empty `host` are filed under it.
+    pub host: String,
+    /// How long raw samples and snapshot details are kept. Default 7 days.
+    pub raw_retention: Duration,
+    /// How long 1-minute rollups (and closed anomaly events) are kept. Default 90 days.
+    pub rollup_retention: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            host: sysinfo::System::host_name().unwrap_or_else(|| "localhost".to_string()),
+            raw_retention: Duration::from_secs(7 * 86_400),
+            rollup_retention: Duration::from_secs(90 * 86_400),
+        }
+    }
+}
+
+/// The time-series store. See the module docs for the threading model.
+pub struct Store {
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+    opts: StoreOptions,
+    /// Row id of `opts.host` in `hosts`.
+    host_id: i64,
+}
+
+/// How long a connection waits for the other's lock before failing with BUSY.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub(crate) fn duration_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // journal_mode answers with a row, so it is read rather than executed.
+    let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    Ok(())
+}
+
+impl Store {
+    /// Opens (creating if needed, with its parent directory) and migrates the
+    /// database at `path`. Fails on a database written by a newer Lookout.
+    pub fn open(path: &Path, opts: StoreOptions) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let open_err = |source| StoreError::Open {
+            path: PathBuf::from(path),
+            source,
+        };
+        let mut writer = Connection::open(path).map_err(open_err)?;
+        configure(&writer).map_err(open_err)?;
+        schema::migrate(&mut writer, path)?;
+        writer
+            .execute(
+                "INSERT INTO hosts (name) VALUES (?1) ON CONFLICT (name) DO NOTHING",
+                [&opts.host],
+            )
+            .map_err(open_err)?;
+        let host_id = writer
+            .query_row("SELECT id FROM hosts WHERE name = ?1", [&opts.host], |r| {
+                r.get(0)
+            })
+            .map_err(open_err)?;
+        let reader = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(open_err)?;
+        configure(&reader).map_err(open_err)?;
+        // The reader must never write, even by mistake.
+        reader
+            .pragma_update(None, "query_only", true)
+            .map_err(open_err)?;
+        Ok(Store {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+            opts,
+            host_id,
+        })
+    }
+
+    /// The options the store was opened with.
+    pub fn options(&self) -> &StoreOptions {
+        &self.opts
+    }
+
+    /// A panic while holding a connection leaves it usable: an open transaction
+    /// is rolled back when its guard drops. So poisoning is ignored.
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        self.reader.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Proves the database accepts writes (for `/readyz`): a real write of a `meta`
+    /// row inside a transaction, which fails on a full disk, a read-only file or a
+    /// lock held too long.
+    pub fn check_writable(&self) -> Result<()> {
+        let mut conn = self.writer();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('write_check', strftime('%s','now'))
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The schema version of the open database (`PRAGMA user_version`).
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .reader()
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+}

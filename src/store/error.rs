@@ -1,0 +1,46 @@
+//! Store errors, worded for the operator who reads them in a log line.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create directory {}: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot open database {}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "database {} has schema version {found}, newer than the {supported} this build \
+         understands: upgrade Lookout or point it at another file",
+        path.display()
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("cannot migrate database {} to schema version {version}: {source}", path.display())]
+    Migration {
+        path: PathBuf,
+        version: i64,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot encode or decode a stored snapshot: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("unknown metric {0:?}")]
+    UnknownMetric(String),
+    #[error("anomaly event {0} does not exist")]
+    EventNotFound(i64),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

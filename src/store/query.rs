@@ -1,0 +1,251 @@
+//! Parsing and validating `GET /history` parameters into a [`HistoryQuery`].
+
+use super::schema;
+use crate::model::TimestampMs;
+use serde::Serialize;
+
+const MINUTE_MS: i64 = 60_000;
+const HOUR_MS: i64 = 60 * MINUTE_MS;
+const DAY_MS: i64 = 24 * HOUR_MS;
+/// Longest span one query may ask for (a bit over the 90-day rollup retention,
+/// with room for a year's view if retention is raised).
+pub const MAX_SPAN_MS: i64 = 400 * DAY_MS;
+pub const DEFAULT_POINTS: usize = 300;
+pub const MAX_POINTS: usize = 10_000;
+
+/// A validated history request. Built by [`HistoryQuery::parse`] from URL
+/// parameters, or directly by code that already has trusted values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// Metric names from `model::METRICS`, plus the pseudo-metric `anomaly_score`.
+    pub metrics: Vec<String>,
+    pub from: TimestampMs,
+    pub to: TimestampMs,
+    /// Upper bound on points per series; the store picks a resolution to fit.
+    pub points: usize,
+}
+
+/// A rejected parameter: which one, and why (shown to the API caller as is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueryError {
+    pub param: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for QueryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.param, self.message)
+    }
+}
+
+impl std::error::Error for QueryError {}
+
+fn err(param: &str, message: impl Into<String>) -> QueryError {
+    QueryError {
+        param: param.to_string(),
+        message: message.into(),
+    }
+}
+
+/// A time parameter: milliseconds since the epoch, `now`, or a negative offset
+/// from now with a unit: `-30s`, `-15m`, `-1h`, `-7d`, `-2w`.
+fn parse_time(param: &str, value: &str, now: TimestampMs) -> Result<TimestampMs, QueryError> {
+    let v = value.trim();
+    if v == "now" {
+        return Ok(now);
+    }
+    if let Ok(ms) = v.parse::<i64>() {
+        if ms < 0 {
+            return Err(err(param, format!("must not be negative, got {ms}")));
+        }
+        return Ok(ms);
+    }
+    let bad = || {
+        err(
+            param,
+            format!(
+                "must be milliseconds since the epoch or a relative time like -15m, -1h, -7d \
+                 (units s, m, h, d, w), got {v:?}"
+            ),
+        )
+    };
+    let rel = v.strip_prefix('-').ok_or_else(bad)?;
+    let split = rel.len().checked_sub(1).ok_or_else(bad)?;
+    let (digits, unit) = rel.split_at(split);
+    let n: i64 = digits.parse().map_err(|_| bad())?;
+    let unit_ms = match unit {
+        "s" => 1000,
+        "m" => MINUTE_MS,
+        "h" => HOUR_MS,
+        "d" => DAY_MS,
+        "w" => 7 * DAY_MS,
+        _ => return Err(bad()),
+    };
+    let offset = n.checked_mul(unit_ms).ok_or_else(bad)?;
+    Ok(now.saturating_sub(offset))
+}
+
+impl HistoryQuery {
+    /// Validates URL parameters. `metric` is required (comma-separated and/or
+    /// repeated); `from` defaults to one hour before `to`, `to` to `now`; `points`
+    /// defaults to 300. Unknown parameters are ignored (cache busters and the like).
+    pub fn parse(
+        params: &[(String, String)],
+        now: TimestampMs,
+    ) -> Result<HistoryQuery, QueryError> {
+        let get = |k: &str| params.iter().rev().find(|(p, _)| p == k).map(|(_, v)| v);
+        let mut metrics: Vec<String> = Vec::new();
+        for name in params
+            .iter()
+            .filter(|(p, _)| p == "metric")
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            if schema::column(name).is_none() {
+                return Err(err(
+                    "metric",
+                    format!(
+                        "unknown metric {name:?}; valid names: {}",
+                        schema::queryable_names().join(", ")
+                    ),
+                ));
+            }
+            if !metrics.iter().any(|m| m == name) {
+                metrics.push(name.to_string());
+            }
+        }
+        if metrics.is_empty() {
+            return Err(err(
+                "metric",
+                format!(
+                    "required: one or more comma-separated names from: {}",
+                    schema::queryable_names().join(", ")
+                ),
+            ));
+        }
+        let to = get("to").map_or(Ok(now), |v| parse_time("to", v, now))?;
+        let from = get("from").map_or(Ok(to.saturating_sub(HOUR_MS)), |v| {
+            parse_time("from", v, now)
+        })?;
+        if from >= to {
+            return Err(err(
+                "from",
+                format!("must be earlier than to ({from} >= {to})"),
+            ));
+        }
+        if to - from > MAX_SPAN_MS {
+            return Err(err("from", "the range must not exceed 400 days"));
+        }
+        let points = match get("points") {
+            None => DEFAULT_POINTS,
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|p| (1..=MAX_POINTS).contains(p))
+                .ok_or_else(|| {
+                    err(
+                        "points",
+                        format!("must be an integer from 1 to {MAX_POINTS}, got {v:?}"),
+                    )
+                })?,
+        };
+        Ok(HistoryQuery {
+            metrics,
+            from,
+            to,
+            points,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<HistoryQuery, QueryError> {
+        let owned: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        HistoryQuery::parse(&owned, NOW)
+    }
+
+    #[test]
+    fn defaults() {
+        let q = parse(&[("metric", "cpu_usage")]).unwrap();
+        assert_eq!(q.metrics, ["cpu_usage"]);
+        assert_eq!((q.from, q.to, q.points), (NOW - HOUR_MS, NOW, 300));
+    }
+
+    #[test]
+    fn lists_relative_and_absolute_times() {
+        let q = parse(&[
+            ("metric", "cpu_usage,load_1"),
+            ("metric", "anomaly_score"),
+            ("from", "-7d"),
+            ("to", "-15m"),
+            ("points", "1000"),
+        ])
+        .unwrap();
+        assert_eq!(q.metrics, ["cpu_usage", "load_1", "anomaly_score"]);
+        assert_eq!(q.from, NOW - 7 * DAY_MS);
+        assert_eq!(q.to, NOW - 15 * MINUTE_MS);
+        assert_eq!(q.points, 1000);
+        let q = parse(&[("metric", "load_5"), ("from", "1000"), ("to", "2000")]).unwrap();
+        assert_eq!((q.from, q.to), (1000, 2000));
+        assert_eq!(
+            parse(&[("metric", "load_5"), ("from", "-24h")])
+                .unwrap()
+                .from,
+            NOW - DAY_MS
+        );
+    }
+
+    #[test]
+    fn errors_name_the_parameter() {
+        let e = parse(&[]).unwrap_err();
+        assert_eq!(e.param, "metric");
+        let e = parse(&[("metric", "cpu,load_1")]).unwrap_err();
+        assert_eq!(e.param, "metric");
+        assert!(
+            e.message.contains("\"cpu\"") && e.message.contains("cpu_usage"),
+            "{e}"
+        );
+        let e = parse(&[("metric", "load_1"), ("points", "abc")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "points: must be an integer from 1 to 10000, got \"abc\""
+        );
+        assert_eq!(
+            parse(&[("metric", "load_1"), ("points", "0")])
+                .unwrap_err()
+                .param,
+            "points"
+        );
+        assert_eq!(
+            parse(&[("metric", "load_1"), ("points", "10001")])
+                .unwrap_err()
+                .param,
+            "points"
+        );
+        let e = parse(&[("metric", "load_1"), ("from", "yesterday")]).unwrap_err();
+        assert_eq!(e.param, "from");
+        assert!(e.message.contains("yesterday"));
+        assert_eq!(
+            parse(&[("metric", "load_1"), ("to", "-5x")])
+                .unwrap_err()
+                .param,
+            "to"
+        );
+        let e = parse(&[("metric", "load_1"), ("from", "-1h"), ("to", "-2h")]).unwrap_err();
+        assert!(e.message.contains("earlier"), "{e}");
+        let e = parse(&[("metric", "load_1"), ("from", "-401d")]).unwrap_err();
+        assert!(e.message.contains("400 days"), "{e}");
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(json.contains("\"param\":\"from\""));
+    }
+}

@@ -1,0 +1,168 @@
+//! Writing and reading raw samples.
+
+use super::error::Result;
+use super::schema::{self, SCORE_COLUMN};
+use super::Store;
+use crate::model::{Snapshot, TimestampMs};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+
+/// SQLite stores NaN as NULL anyway; being explicit keeps "missing" unambiguous.
+fn real(v: f64) -> Value {
+    if v.is_finite() {
+        Value::Real(v)
+    } else {
+        Value::Null
+    }
+}
+
+fn insert_sample_sql() -> String {
+    let names: Vec<&str> = schema::columns().map(|c| c.name).collect();
+    let marks: Vec<String> = (0..names.len()).map(|i| format!("?{}", i + 3)).collect();
+    format!(
+        "INSERT OR REPLACE INTO samples (host_id, ts, {}) VALUES (?1, ?2, {})",
+        names.join(", "),
+        marks.join(", ")
+    )
+}
+
+fn host_id(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
+    conn.prepare_cached("INSERT INTO hosts (name) VALUES (?1) ON CONFLICT (name) DO NOTHING")?
+        .execute([name])?;
+    conn.prepare_cached("SELECT id FROM hosts WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))
+}
+
+/// Decodes a stored snapshot; the score column wins over the JSON because scores
+/// are set after the sample was written.
+fn snapshot_row(row: &Row) -> rusqlite::Result<(String, Option<f64>)> {
+    Ok((row.get(0)?, row.get(1)?))
+}
+
+fn decode(found: Option<(String, Option<f64>)>) -> Result<Option<Snapshot>> {
+    let Some((json, score)) = found else {
+        return Ok(None);
+    };
+    let mut snap: Snapshot = serde_json::from_str(&json)?;
+    if score.is_some() {
+        snap.anomaly_score = score;
+    }
+    Ok(Some(snap))
+}
+
+const DETAIL_SELECT: &str = "SELECT d.json, s.anomaly_score FROM sample_details d
+     LEFT JOIN samples s ON s.host_id = d.host_id AND s.ts = d.ts
+     WHERE d.host_id = ?1";
+
+impl Store {
+    /// Stores a batch in one transaction: all or nothing, and one fsync-worthy
+    /// commit instead of one per sample. A snapshot with the same (host, timestamp)
+    /// as a stored one replaces it. An empty `host` means this store's host.
+    pub fn insert(&self, snaps: &[Snapshot]) -> Result<()> {
+        if snaps.is_empty() {
+            return Ok(());
+        }
+        let sql = insert_sample_sql();
+        let mut conn = self.writer();
+        let tx = conn.transaction()?;
+        {
+            let mut ins = tx.prepare_cached(&sql)?;
+            let mut det = tx.prepare_cached(
+                "INSERT OR REPLACE INTO sample_details (host_id, ts, json) VALUES (?1, ?2, ?3)",
+            )?;
+            for s in snaps {
+                let host = if s.host.is_empty() || s.host == self.opts.host {
+                    self.host_id
+                } else {
+                    host_id(&tx, &s.host)?
+                };
+                let mut values = vec![Value::Integer(host), Value::Integer(s.timestamp)];
+                values.extend(schema::columns().map(|c| {
+                    if c.name == SCORE_COLUMN {
+                        s.anomaly_score.map_or(Value::Null, real)
+                    } else {
+                        s.metric(c.name).map_or(Value::Null, real)
+                    }
+                }));
+                ins.execute(params_from_iter(values))?;
+                det.execute(params![host, s.timestamp, serde_json::to_string(s)?])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The most recent stored snapshot of this host.
+    pub fn latest(&self) -> Result<Option<Snapshot>> {
+        let conn = self.reader();
+        let found = conn
+            .prepare_cached(&format!("{DETAIL_SELECT} ORDER BY d.ts DESC LIMIT 1"))?
+            .query_row([self.host_id], snapshot_row)
+            .optional()?;
+        decode(found)
+    }
+
+    /// The snapshot at `ts`, or the nearest one before it (None if none is older).
+    pub fn snapshot_at(&self, ts: TimestampMs) -> Result<Option<Snapshot>> {
+        let conn = self.reader();
+        let found = conn
+            .prepare_cached(&format!(
+                "{DETAIL_SELECT} AND d.ts <= ?2 ORDER BY d.ts DESC LIMIT 1"
+            ))?
+            .query_row(params![self.host_id, ts], snapshot_row)
+            .optional()?;
+        decode(found)
+    }
+
+    /// Raw scalar rows with `from <= ts <= to`, oldest first, values in
+    /// `model::METRICS` order (missing values as NaN): the detector's training data.
+    pub fn raw_range(
+        &self,
+        from: TimestampMs,
+        to: TimestampMs,
+    ) -> Result<Vec<(TimestampMs, Vec<f64>)>> {
+        let names: Vec<&str> = schema::columns()
+            .map(|c| c.name)
+            .filter(|n| *n != SCORE_COLUMN)
+            .collect();
+        let sql = format!(
+            "SELECT ts, {} FROM samples WHERE host_id = ?1 AND ts >= ?2 AND ts <= ?3 ORDER BY ts",
+            names.join(", ")
+        );
+        let conn = self.reader();
+        let mut st = conn.prepare_cached(&sql)?;
+        let rows = st.query_map(params![self.host_id, from, to], |r| {
+            let mut v = Vec::with_capacity(names.len());
+            for i in 0..names.len() {
+                v.push(r.get::<_, Option<f64>>(i + 1)?.unwrap_or(f64::NAN));
+            }
+            Ok((r.get(0)?, v))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records detector scores for this host's samples, in one transaction.
+    /// Timestamps without a stored sample are ignored.
+    pub fn set_scores(&self, scores: &[(TimestampMs, f64)]) -> Result<()> {
+        let mut conn = self.writer();
+        let tx = conn.transaction()?;
+        {
+            let mut st = tx.prepare_cached(
+                "UPDATE samples SET anomaly_score = ?3 WHERE host_id = ?1 AND ts = ?2",
+            )?;
+            for (ts, score) in scores {
+                st.execute(params![self.host_id, ts, real(*score)])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Number of raw samples stored (all hosts).
+    pub fn sample_count(&self) -> Result<u64> {
+        let n: i64 = self
+            .reader()
+            .query_row("SELECT COUNT(*) FROM samples", [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}

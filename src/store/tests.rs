@@ -1,0 +1,431 @@
+//! Store tests on real SQLite files in temporary directories.
+
+use super::*;
+use crate::model::{
+    AnomalyEvent, CpuStats, DeviceIo, Explanation, MetricContribution, ProcessInfo, Snapshot,
+    TimestampMs,
+};
+use std::time::Duration;
+
+/// A day-aligned base time (2023-11-14T00:00Z), so every bucket width lines up.
+const T0: TimestampMs = 1_700_000_000_000 - 1_700_000_000_000 % DAY;
+const DAY: i64 = 86_400_000;
+
+fn open(dir: &tempfile::TempDir) -> Store {
+    Store::open(&dir.path().join("data/lookout.db"), opts()).expect("open store")
+}
+
+fn opts() -> StoreOptions {
+    StoreOptions {
+        host: "test-host".into(),
+        ..StoreOptions::default()
+    }
+}
+
+fn snap(ts: TimestampMs, cpu: f64) -> Snapshot {
+    Snapshot {
+        host: "test-host".into(),
+        timestamp: ts,
+        cpu_usage: cpu,
+        cpu: CpuStats {
+            total: cpu,
+            per_core: vec![cpu, cpu / 2.0],
+        },
+        ..Snapshot::default()
+    }
+}
+
+/// One sample per second, cpu = f(seconds since `start`).
+fn fill(store: &Store, start: TimestampMs, secs: i64, f: impl Fn(i64) -> f64) {
+    let batch: Vec<Snapshot> = (0..secs).map(|i| snap(start + i * 1000, f(i))).collect();
+    store.insert(&batch).expect("insert");
+}
+
+fn query(metric: &str, from: TimestampMs, to: TimestampMs, points: usize) -> HistoryQuery {
+    HistoryQuery {
+        metrics: vec![metric.into()],
+        from,
+        to,
+        points,
+    }
+}
+
+#[test]
+fn store_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Store>();
+}
+
+#[test]
+fn snapshot_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    assert_eq!(store.latest().unwrap(), None);
+    let mut s = snap(T0, 42.0);
+    s.disk.devices.push(DeviceIo {
+        name: "sda".into(),
+        read_bytes_per_sec: 1.5,
+        ..Default::default()
+    });
+    s.processes.top_cpu.push(ProcessInfo {
+        pid: 7,
+        name: "postgres".into(),
+        cpu_percent: 99.5,
+        rss_bytes: 1 << 30,
+    });
+    store.insert(&[s.clone(), snap(T0 - 5000, 1.0)]).unwrap();
+    assert_eq!(store.latest().unwrap(), Some(s.clone()));
+    assert_eq!(store.snapshot_at(T0 + 999).unwrap(), Some(s.clone()));
+    assert_eq!(store.snapshot_at(T0 - 1).unwrap().unwrap().cpu_usage, 1.0);
+    assert_eq!(store.snapshot_at(T0 - 6000).unwrap(), None);
+    assert_eq!(store.sample_count().unwrap(), 2);
+
+    // Same (host, ts) replaces.
+    store.insert(&[snap(T0, 50.0)]).unwrap();
+    assert_eq!(store.sample_count().unwrap(), 2);
+    assert_eq!(store.latest().unwrap().unwrap().cpu_usage, 50.0);
+
+    let rows = store.raw_range(T0 - 5000, T0).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].0, T0 - 5000);
+    assert_eq!(rows[1].1.len(), crate::model::METRICS.len());
+    assert_eq!(rows[1].1[0], 50.0);
+    store.check_writable().unwrap();
+}
+
+#[test]
+fn history_picks_raw_then_raw_buckets_then_rollups() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    fill(&store, T0, 20 * 60, |i| (i % 60) as f64);
+
+    // 15 min at 1 s = 900 samples fit in 1000 points: raw.
+    let h = store
+        .history(&query("cpu_usage", T0, T0 + 15 * 60_000, 1000))
+        .unwrap();
+    let s = &h.series[0];
+    assert_eq!(s.resolution_secs, 1.0);
+    assert_eq!(s.points.len(), 901);
+    assert!(s.points.windows(2).all(|w| w[0].t < w[1].t));
+    assert_eq!(
+        (s.points[5].v, s.points[5].min, s.points[5].max),
+        (5.0, 5.0, 5.0)
+    );
+
+    // Same span into 100 points: 9 s -> 10 s buckets over raw samples.
+    let h = store
+        .history(&query("cpu_usage", T0, T0 + 15 * 60_000 - 1, 100))
+        .unwrap();
+    let s = &h.series[0];
+    assert_eq!(s.resolution_secs, 10.0);
+    assert_eq!(s.points.len(), 90);
+    assert_eq!(
+        (s.points[0].v, s.points[0].min, s.points[0].max),
+        (4.5, 0.0, 9.0)
+    );
+
+    // 20 min into 10 points: 2-minute buckets; without rollups yet, from raw.
+    let q = query("cpu_usage", T0, T0 + 20 * 60_000 - 1, 10);
+    let before = store.history(&q).unwrap();
+    assert_eq!(before.series[0].resolution_secs, 120.0);
+    assert_eq!(before.series[0].points.len(), 10);
+    assert_eq!(before.series[0].points[0].v, 29.5);
+    // After rolling up 15 of the 20 minutes: rollups + raw tail, same answer.
+    let r = store.maintain(T0 + 15 * 60_000 + 30_000).unwrap();
+    assert_eq!(r.minutes_rolled_up, 15);
+    assert_eq!(store.history(&q).unwrap(), before);
+
+    // Empty range: empty series, still one per metric.
+    let h = store
+        .history(&query("load_1", T0 - DAY, T0 - DAY / 2, 300))
+        .unwrap();
+    assert!(h.series[0].points.is_empty());
+}
+
+#[test]
+fn rollups_are_exact_and_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    // Three minutes; value = second of the stream (0..179).
+    fill(&store, T0, 180, |i| i as f64);
+    // Minute 3 has started but is incomplete: not rolled up.
+    store.insert(&[snap(T0 + 180_000, 1000.0)]).unwrap();
+    let now = T0 + 181_000;
+    let r = store.maintain(now).unwrap();
+    assert_eq!(r.minutes_rolled_up, 3);
+    assert_eq!(r.rolled_up_until, Some(T0 + 180_000));
+    let again = store.maintain(now).unwrap();
+    assert_eq!(again.minutes_rolled_up, 0, "second run has nothing to do");
+
+    // 1-minute buckets read from rollups (+ raw for minute 3).
+    let h = store
+        .history(&query("cpu_usage", T0, T0 + 240_000 - 1, 4))
+        .unwrap();
+    let s = &h.series[0];
+    assert_eq!(s.resolution_secs, 60.0);
+    let got: Vec<(i64, f64, f64, f64)> = s
+        .points
+        .iter()
+        .map(|p| (p.t - T0, p.v, p.min, p.max))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (0, 29.5, 0.0, 59.0),
+            (60_000, 89.5, 60.0, 119.0),
+            (120_000, 149.5, 120.0, 179.0),
+            (180_000, 1000.0, 1000.0, 1000.0),
+        ]
+    );
+    // Two-minute buckets merge minute rollups weighted by their sample counts.
+    let h = store
+        .history(&query("cpu_usage", T0, T0 + 240_000 - 1, 2))
+        .unwrap();
+    assert_eq!(h.series[0].points[0].v, 59.5);
+    assert_eq!(
+        h.series[0].points[1].v,
+        (120..180).sum::<i64>() as f64 / 61.0 + 1000.0 / 61.0
+    );
+}
+
+#[test]
+fn retention_prunes_raw_then_rollups() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    fill(&store, T0, 120, |_| 10.0);
+    store.maintain(T0 + 120_000).unwrap();
+    assert_eq!(store.sample_count().unwrap(), 120);
+
+    // 8 days later: raw gone (past 7 d), rollups still answer.
+    let r = store.maintain(T0 + 8 * DAY).unwrap();
+    assert_eq!(
+        (r.samples_deleted, r.details_deleted, r.rollups_deleted),
+        (120, 120, 0)
+    );
+    assert_eq!(store.sample_count().unwrap(), 0);
+    assert_eq!(store.latest().unwrap(), None);
+    let h = store
+        .history(&query("cpu_usage", T0, T0 + 120_000, 1000))
+        .unwrap();
+    assert_eq!(h.series[0].resolution_secs, 60.0, "raw pruned: rollups");
+    assert_eq!(h.series[0].points.len(), 2);
+    assert_eq!(h.series[0].points[0].v, 10.0);
+
+    // 91 days later: rollups gone too.
+    let r = store.maintain(T0 + 91 * DAY).unwrap();
+    assert_eq!(r.rollups_deleted, 2);
+    let h = store
+        .history(&query("cpu_usage", T0, T0 + 120_000, 1000))
+        .unwrap();
+    assert!(h.series[0].points.is_empty());
+}
+
+#[test]
+fn migrations_set_version_and_refuse_newer_databases() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data/lookout.db");
+    {
+        let store = Store::open(&path, opts()).unwrap();
+        assert_eq!(store.schema_version().unwrap(), LATEST_VERSION);
+        store.insert(&[snap(T0, 1.0)]).unwrap();
+    }
+    // Reopening is a no-op migration and keeps the data.
+    let store = Store::open(&path, opts()).unwrap();
+    assert_eq!(store.sample_count().unwrap(), 1);
+    drop(store);
+
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", LATEST_VERSION + 1)
+        .unwrap();
+    drop(conn);
+    let err = Store::open(&path, opts()).err().expect("newer db refused");
+    let msg = err.to_string();
+    assert!(matches!(err, StoreError::TooNew { .. }));
+    assert!(msg.contains("newer") && msg.contains("lookout.db"), "{msg}");
+}
+
+#[test]
+fn open_errors_name_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, b"x").unwrap();
+    let err = Store::open(&file.join("lookout.db"), opts()).err().unwrap();
+    assert!(
+        err.to_string().starts_with("cannot create directory"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("not-a-dir"), "{err}");
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(&garbage, vec![7u8; 4096]).unwrap();
+    let err = Store::open(&garbage, opts()).err().unwrap();
+    assert!(err.to_string().contains("garbage.db"), "{err}");
+}
+
+#[test]
+fn events_save_update_list_and_mark_expected() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let mut e = AnomalyEvent {
+        start: T0,
+        peak_score: 0.9,
+        peak_at: T0 + 5000,
+        explanation: Explanation {
+            metrics: vec![MetricContribution {
+                metric: "cpu_usage".into(),
+                value: 99.0,
+                normal_low: 1.0,
+                normal_high: 20.0,
+                contribution: 1.0,
+            }],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let id = store.save_event(&e).unwrap();
+    assert!(id > 0);
+    e.id = id;
+    e.host = "test-host".into();
+    let later = store
+        .save_event(&AnomalyEvent {
+            id: 0,
+            start: T0 + DAY,
+            end: Some(T0 + DAY + 60_000),
+            ..e.clone()
+        })
+        .unwrap();
+
+    // Open event overlaps any range after its start; newest first.
+    let list = store.events(T0, T0 + 2 * DAY).unwrap();
+    assert_eq!(list.iter().map(|e| e.id).collect::<Vec<_>>(), [later, id]);
+    assert_eq!(list[1], e);
+
+    e.end = Some(T0 + 30_000);
+    assert_eq!(store.save_event(&e).unwrap(), id);
+    assert!(store.events(T0 + 60_000, T0 + 120_000).unwrap().is_empty());
+    assert!(store.set_event_expected(id, true).unwrap());
+    assert!(store.events(T0, T0 + 1).unwrap()[0].expected);
+    assert!(!store.set_event_expected(12345, true).unwrap());
+    let missing = AnomalyEvent { id: 12345, ..e };
+    assert!(matches!(
+        store.save_event(&missing),
+        Err(StoreError::EventNotFound(12345))
+    ));
+}
+
+#[test]
+fn scores_show_in_history_and_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    fill(&store, T0, 10, |_| 1.0);
+    store
+        .set_scores(&[(T0 + 2000, 0.25), (T0 + 3000, 0.75), (T0 + 99_000, 1.0)])
+        .unwrap();
+    let h = store
+        .history(&query("anomaly_score", T0, T0 + 10_000, 300))
+        .unwrap();
+    let pts: Vec<(i64, f64)> = h.series[0].points.iter().map(|p| (p.t - T0, p.v)).collect();
+    assert_eq!(
+        pts,
+        [(2000, 0.25), (3000, 0.75)],
+        "unscored samples are skipped"
+    );
+    assert_eq!(
+        store.snapshot_at(T0 + 3000).unwrap().unwrap().anomaly_score,
+        Some(0.75)
+    );
+    store.maintain(T0 + 120_000).unwrap();
+    let h = store
+        .history(&query("anomaly_score", T0, T0 + 60_000, 1))
+        .unwrap();
+    assert_eq!(h.series[0].points.len(), 1);
+    assert_eq!(
+        (h.series[0].points[0].v, h.series[0].points[0].max),
+        (0.5, 0.75)
+    );
+    assert!(matches!(
+        store.history(&query("bogus", T0, T0 + 1, 1)),
+        Err(StoreError::UnknownMetric(_))
+    ));
+}
+
+#[test]
+fn concurrent_reads_during_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(open(&dir));
+    let writer = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            for b in 0..20 {
+                fill(&store, T0 + b * 60_000, 60, |i| i as f64);
+            }
+        })
+    };
+    for _ in 0..20 {
+        store
+            .history(&query("cpu_usage", T0, T0 + 20 * 60_000, 300))
+            .unwrap();
+    }
+    writer.join().unwrap();
+    assert_eq!(store.sample_count().unwrap(), 1200);
+}
+
+const CRASH_ENV: &str = "LOOKOUT_STORE_CRASH_CHILD_DB";
+
+/// Child half of `kill_dash_nine_never_corrupts`: writes 10-sample batches forever.
+/// A no-op in a normal test run.
+#[test]
+fn crash_child_writer() {
+    let Some(path) = std::env::var_os(CRASH_ENV) else {
+        return;
+    };
+    let store = Store::open(std::path::Path::new(&path), opts()).unwrap();
+    for b in 0.. {
+        let batch: Vec<Snapshot> = (0..10)
+            .map(|i| snap(T0 + (b * 10 + i) * 1000, 1.0))
+            .collect();
+        store.insert(&batch).unwrap();
+    }
+}
+
+#[test]
+fn kill_dash_nine_never_corrupts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crash.db");
+    let exe = std::env::current_exe().unwrap();
+    let mut child = std::process::Command::new(exe)
+        .args(["--exact", "store::tests::crash_child_writer", "--nocapture"])
+        .env(CRASH_ENV, &path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut seen = 0;
+    while seen < 500 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "child wrote too slowly ({seen})"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        if let Ok(conn) = rusqlite::Connection::open(&path) {
+            seen = conn
+                .query_row("SELECT COUNT(*) FROM samples", [], |r| r.get::<_, i64>(0))
+                .unwrap_or(0);
+        }
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+
+    let store = Store::open(&path, opts()).unwrap();
+    let count = store.sample_count().unwrap();
+    assert!(
+        count >= seen as u64,
+        "{count} < {seen}: committed data lost"
+    );
+    assert_eq!(count % 10, 0, "a batch was half written");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+}
