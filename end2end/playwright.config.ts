@@ -1,0 +1,61 @@
+import { defineConfig } from "@playwright/test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+// Runs against the release build (`RUSTC_BOOTSTRAP=1 cargo leptos build --release` at the
+// workspace root). Each run gets a fresh store in a temp dir and samples every second.
+const root = path.resolve(__dirname, "..");
+const port = Number(process.env.LOOKOUT_E2E_PORT ?? 3100);
+const baseURL = `http://127.0.0.1:${port}`;
+const storeDir = mkdtempSync(path.join(tmpdir(), "lookout-e2e-"));
+
+export default defineConfig({
+  testDir: "./tests",
+  // One server, one sampler: tests read the same live data, keep them sequential so
+  // timings (pauses, waits for new samples) are not skewed by parallel pages on 2 cores.
+  workers: 1,
+  fullyParallel: false,
+  timeout: 60_000,
+  expect: { timeout: 15_000 },
+  retries: process.env.CI ? 1 : 0,
+  reporter: [["list"], ["html", { open: "never", outputFolder: "playwright-report" }]],
+  outputDir: "test-results",
+  use: {
+    baseURL,
+    browserName: "chromium",
+    screenshot: "on",
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  webServer: {
+    command: path.join(root, "target/release/lookout"),
+    cwd: root,
+    url: `${baseURL}/healthz`,
+    timeout: 60_000,
+    reuseExistingServer: false,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: {
+      LOOKOUT_SERVER_BIND: `127.0.0.1:${port}`,
+      LOOKOUT_STORE_PATH: path.join(storeDir, "lookout.db"),
+      LOOKOUT_SAMPLER_INTERVAL: "1s",
+      LOOKOUT_DASHBOARD_DEFAULT_REFRESH: "1s",
+      LEPTOS_SITE_ROOT: "target/site",
+      LEPTOS_SITE_PKG_DIR: "pkg",
+      LEPTOS_OUTPUT_NAME: "lookout",
+      RUST_LOG: process.env.RUST_LOG ?? "warn",
+    },
+  },
+});
