@@ -54,7 +54,7 @@ pub fn rate(v: f64) -> String {
 
 /// An event rate: `12.0/s`, `1.2k/s`.
 pub fn per_sec(v: f64) -> String {
-    scaled(v, 1000.0, &["/s", "k/s", "M/s", "G/s"]).replace(" /", "/")
+    scaled(v, 1000.0, &["/s", "k/s", "M/s", "G/s"]).replacen(' ', "", 1)
 }
 
 /// A load average: two decimals, as `uptime` shows it.

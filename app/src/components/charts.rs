@@ -9,6 +9,9 @@ use crate::components::dashboard::Live;
 #[component]
 fn LineChart(spec: ChartSpec, live: Live) -> impl IntoView {
     let canvas = NodeRef::<leptos::html::Canvas>::new();
+    // On the server the canvas stays empty: only the browser draws.
+    #[cfg(not(feature = "hydrate"))]
+    let _ = live;
     #[cfg(feature = "hydrate")]
     {
         use crate::chart::{self, OwnedChart};
