@@ -22,6 +22,10 @@ pub struct MaintenanceReport {
 /// `meta` key of the rollup high-water mark: minutes before it are rolled up.
 pub const ROLLED_UNTIL_KEY: &str = "rolled_up_until";
 
+/// Tables are keyed (host_id, ts): naming the hosts lets SQLite seek the primary
+/// key per host instead of scanning the whole table for a `ts` range.
+const BY_KEY: &str = "WHERE host_id IN (SELECT id FROM hosts) AND ts < ?1";
+
 pub fn floor_minute(ts: TimestampMs) -> TimestampMs {
     ts - ts.rem_euclid(ROLLUP_MS)
 }
@@ -47,7 +51,7 @@ fn rollup_sql() -> String {
     format!(
         "INSERT OR REPLACE INTO rollups_1m (host_id, ts, {}, n)
          SELECT host_id, (ts / {ROLLUP_MS}) * {ROLLUP_MS} AS minute, {}, COUNT(*)
-         FROM samples WHERE ts >= ?1 AND ts < ?2
+         FROM samples WHERE host_id IN (SELECT id FROM hosts) AND ts >= ?1 AND ts < ?2
          GROUP BY host_id, minute",
         targets.join(", "),
         aggs.join(", ")
@@ -100,9 +104,9 @@ impl Store {
         };
         let report = MaintenanceReport {
             minutes_rolled_up: minutes,
-            samples_deleted: del("DELETE FROM samples WHERE ts < ?1", raw_cutoff)?,
-            details_deleted: del("DELETE FROM sample_details WHERE ts < ?1", raw_cutoff)?,
-            rollups_deleted: del("DELETE FROM rollups_1m WHERE ts < ?1", rollup_cutoff)?,
+            samples_deleted: del(&format!("DELETE FROM samples {BY_KEY}"), raw_cutoff)?,
+            details_deleted: del(&format!("DELETE FROM sample_details {BY_KEY}"), raw_cutoff)?,
+            rollups_deleted: del(&format!("DELETE FROM rollups_1m {BY_KEY}"), rollup_cutoff)?,
             events_deleted: del(
                 "DELETE FROM anomaly_events WHERE \"end\" IS NOT NULL AND \"end\" < ?1",
                 rollup_cutoff,
