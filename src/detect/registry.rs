@@ -1,0 +1,230 @@
+//! Versioned model files: `<dir>/model-v000042.json` (serde JSON of [`TrainedModel`],
+//! which carries its own metadata). Writes go to a temporary file that is renamed
+//! into place, so a crash never leaves a half-written "newest" model. Unreadable,
+//! corrupt or incompatible files are reported as warnings and skipped, never a panic.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::ensemble::TrainedModel;
+use super::DetectError;
+use crate::model::TimestampMs;
+
+/// Metadata of one stored version (for `lookout model list` and `/api/model`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub version: u64,
+    pub path: PathBuf,
+    pub format_version: u32,
+    pub trained_at: TimestampMs,
+    pub window: (TimestampMs, TimestampMs),
+    pub samples: usize,
+    pub members: Vec<String>,
+    pub features: usize,
+    pub rolled_back_from: Option<u64>,
+    pub eval: Option<serde_json::Value>,
+}
+
+impl ModelInfo {
+    fn of(m: &TrainedModel, path: PathBuf) -> Self {
+        Self {
+            version: m.version,
+            path,
+            format_version: m.format_version,
+            trained_at: m.trained_at,
+            window: m.window,
+            samples: m.samples,
+            members: m.member_names().into_iter().map(String::from).collect(),
+            features: m.features.len(),
+            rolled_back_from: m.rolled_back_from,
+            eval: m.eval.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ModelRegistry {
+    dir: PathBuf,
+    keep: usize,
+}
+
+fn parse_version(name: &str) -> Option<u64> {
+    name.strip_prefix("model-v")?
+        .strip_suffix(".json")?
+        .parse()
+        .ok()
+}
+
+impl ModelRegistry {
+    /// Opens (creating) `dir`; `keep_k` versions are kept when saving (min 1).
+    pub fn open(dir: impl AsRef<Path>, keep_k: usize) -> Result<Self, DetectError> {
+        let dir = dir.as_ref().to_path_buf();
+        fs::create_dir_all(&dir)?;
+        Ok(Self {
+            dir,
+            keep: keep_k.max(1),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path_of(&self, version: u64) -> PathBuf {
+        self.dir.join(format!("model-v{version:06}.json"))
+    }
+
+    /// Versions present on disk (by file name), ascending.
+    fn versions(&self) -> Result<Vec<u64>, DetectError> {
+        let mut v: Vec<u64> = fs::read_dir(&self.dir)?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| parse_version(&e.file_name().to_string_lossy()))
+            .collect();
+        v.sort_unstable();
+        Ok(v)
+    }
+
+    /// Saves `model` as the next version (assigned into `model.version`), then prunes
+    /// to the newest K. Returns the version.
+    pub fn save(&self, model: &mut TrainedModel) -> Result<u64, DetectError> {
+        let next = self.versions()?.last().copied().unwrap_or(0) + 1;
+        model.version = next;
+        let json = serde_json::to_vec(model).map_err(|e| DetectError::Format(e.to_string()))?;
+        let tmp = self.dir.join(format!(".model-v{next:06}.json.tmp"));
+        fs::write(&tmp, json)?;
+        fs::rename(&tmp, self.path_of(next))?;
+        self.prune()?;
+        Ok(next)
+    }
+
+    /// Deletes all but the newest K versions.
+    pub fn prune(&self) -> Result<(), DetectError> {
+        let v = self.versions()?;
+        if v.len() > self.keep {
+            for old in &v[..v.len() - self.keep] {
+                fs::remove_file(self.path_of(*old))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads and validates one version.
+    pub fn load(&self, version: u64) -> Result<TrainedModel, DetectError> {
+        let bytes = fs::read(self.path_of(version))?;
+        let m: TrainedModel =
+            serde_json::from_slice(&bytes).map_err(|e| DetectError::Format(e.to_string()))?;
+        m.validate()?;
+        if m.version != version {
+            return Err(DetectError::Format(format!(
+                "file of v{version} holds v{}",
+                m.version
+            )));
+        }
+        Ok(m)
+    }
+
+    /// Every stored version, newest first, plus warnings for files that do not load.
+    pub fn list(&self) -> (Vec<ModelInfo>, Vec<String>) {
+        let mut infos = vec![];
+        let mut warnings = vec![];
+        match self.versions() {
+            Err(e) => warnings.push(format!("{}: {e}", self.dir.display())),
+            Ok(vs) => {
+                for v in vs.into_iter().rev() {
+                    match self.load(v) {
+                        Ok(m) => infos.push(ModelInfo::of(&m, self.path_of(v))),
+                        Err(e) => {
+                            warnings.push(format!("{}: skipped: {e}", self.path_of(v).display()))
+                        }
+                    }
+                }
+            }
+        }
+        (infos, warnings)
+    }
+
+    /// The newest version that loads and validates; older ones are the fallback.
+    pub fn load_newest_valid(&self) -> (Option<TrainedModel>, Vec<String>) {
+        let mut warnings = vec![];
+        let vs = match self.versions() {
+            Ok(v) => v,
+            Err(e) => return (None, vec![format!("{}: {e}", self.dir.display())]),
+        };
+        for v in vs.into_iter().rev() {
+            match self.load(v) {
+                Ok(m) => return (Some(m), warnings),
+                Err(e) => warnings.push(format!("{}: skipped: {e}", self.path_of(v).display())),
+            }
+        }
+        (None, warnings)
+    }
+
+    /// Makes `to_version` current again by saving a copy of it as the newest version
+    /// (history stays append-only, so a rollback can itself be rolled back).
+    pub fn rollback(&self, to_version: u64) -> Result<TrainedModel, DetectError> {
+        let mut m = self.load(to_version)?;
+        m.rolled_back_from = Some(to_version);
+        self.save(&mut m)?;
+        Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::ensemble::{train, TrainParams};
+
+    fn small_model(seed: u64) -> TrainedModel {
+        let rows: Vec<(i64, Vec<f64>)> = (0..300)
+            .map(|i| {
+                (
+                    i * 5000,
+                    vec![(i % 7) as f64, ((i * 13) % 11) as f64 * 2.0, 5.0],
+                )
+            })
+            .collect();
+        let mut p = TrainParams::default();
+        p.forest.n_trees = 10;
+        p.forest.seed = seed;
+        train(&rows, &[], &p).unwrap()
+    }
+
+    #[test]
+    fn round_trip_versions_corruption_and_rollback() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = ModelRegistry::open(dir.path(), 3).unwrap();
+        let mut a = small_model(1);
+        assert_eq!(reg.save(&mut a).unwrap(), 1);
+        let back = reg.load(1).unwrap();
+        assert_eq!(back, a, "serialisation round trip");
+        for s in 2..=4 {
+            reg.save(&mut small_model(s)).unwrap();
+        }
+        let (infos, w) = reg.list();
+        assert!(w.is_empty());
+        assert_eq!(
+            infos.iter().map(|i| i.version).collect::<Vec<_>>(),
+            vec![4, 3, 2],
+            "pruned to 3"
+        );
+        // Corrupt the newest: it is skipped with a warning, v3 is used.
+        fs::write(reg.path_of(4), b"{ not json").unwrap();
+        let (m, w) = reg.load_newest_valid();
+        assert_eq!(m.unwrap().version, 3);
+        assert_eq!(w.len(), 1, "{w:?}");
+        // Incompatible format version is skipped too.
+        let mut m3 = reg.load(3).unwrap();
+        m3.format_version = 999;
+        fs::write(reg.path_of(3), serde_json::to_vec(&m3).unwrap()).unwrap();
+        let (m, w) = reg.load_newest_valid();
+        assert_eq!(m.unwrap().version, 2);
+        assert_eq!(w.len(), 2);
+        // Rollback to 2 makes a new newest version that is a copy of 2.
+        let r = reg.rollback(2).unwrap();
+        assert_eq!(r.version, 5);
+        assert_eq!(r.rolled_back_from, Some(2));
+        assert_eq!(reg.load_newest_valid().0.unwrap().version, 5);
+    }
+}
