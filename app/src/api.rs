@@ -30,19 +30,44 @@ pub const MAX_POINTS: u32 = 2_000;
 /// before the first sample. Answers 503 while there is no sample at all.
 #[server(prefix = "", endpoint = "metrics", input = GetUrl, output = Json)]
 pub async fn get_metrics() -> Result<Snapshot, ServerFnError> {
+    let latest = latest_snapshot().await?;
+    latest.ok_or_else(|| {
+        set_status(503);
+        ServerFnError::new(NO_SAMPLE_YET)
+    })
+}
+
+#[cfg(feature = "ssr")]
+const NO_SAMPLE_YET: &str = "no sample yet: the sampler has not produced its first snapshot";
+
+/// The snapshot the dashboard starts from. On the server it reads the state directly:
+/// calling `get_metrics` while rendering would set the *page's* status to 503 when the
+/// sampler has not produced a sample yet, and the page must still render then.
+pub async fn initial_snapshot() -> Result<Snapshot, ServerFnError> {
+    #[cfg(feature = "ssr")]
+    {
+        latest_snapshot()
+            .await?
+            .ok_or_else(|| ServerFnError::new(NO_SAMPLE_YET))
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        get_metrics().await
+    }
+}
+
+/// The sampler's last published snapshot, else the newest stored one.
+#[cfg(feature = "ssr")]
+async fn latest_snapshot() -> Result<Option<Snapshot>, ServerFnError> {
     let state = app_state()?;
     if let Some(snapshot) = state.latest.borrow().clone() {
-        return Ok(snapshot);
+        return Ok(Some(snapshot));
     }
     let store = state.store.clone();
-    let stored = tokio::task::spawn_blocking(move || store.latest())
+    tokio::task::spawn_blocking(move || store.latest())
         .await
         .map_err(|e| ServerFnError::new(format!("store task failed: {e}")))?
-        .map_err(|e| ServerFnError::new(format!("store: {e}")))?;
-    stored.ok_or_else(|| {
-        set_status(503);
-        ServerFnError::new("no sample yet: the sampler has not produced its first snapshot")
-    })
+        .map_err(|e| ServerFnError::new(format!("store: {e}")))
 }
 
 /// History for the charts, as `GET /api/series?metrics=a,b&from=..&to=..&points=..`

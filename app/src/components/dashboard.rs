@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use lookout::model::Snapshot;
 
-use crate::api::{get_metrics, get_settings};
+use crate::api::{get_settings, initial_snapshot};
 use crate::components::{
     cards::Cards, charts::Charts, controls::Controls, cores::Cores, processes::Processes,
 };
@@ -62,7 +62,7 @@ impl Live {
 pub fn Dashboard() -> impl IntoView {
     // Both resolve on the server (the routes use SsrMode::Async, so the HTML is complete
     // without scripts) and are handed to the browser in the page for hydration.
-    let snapshot = Resource::new(|| (), |_| get_metrics());
+    let snapshot = Resource::new(|| (), |_| initial_snapshot());
     let settings = Resource::new(|| (), |_| get_settings());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
