@@ -1,1 +1,173 @@
+//! The `lookout` server: configuration, logging, background tasks and the HTTP
+//! router (Leptos pages and server functions, plus plain JSON/SSE endpoints).
+//! The router lives here rather than in main.rs so integration tests can build it.
 
+pub mod config;
+pub mod logging;
+pub mod routes;
+pub mod runtime;
+
+use axum::extract::FromRef;
+use axum::routing::get;
+use axum::Router;
+use config::Settings;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use lookout::store::{Store, StoreOptions};
+use runtime::Engine;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Router state: Leptos' options for the pages, the engine for our endpoints.
+#[derive(Clone)]
+pub struct ServerState {
+    pub leptos: LeptosOptions,
+    pub engine: Engine,
+}
+
+impl FromRef<ServerState> for LeptosOptions {
+    fn from_ref(s: &ServerState) -> Self {
+        s.leptos.clone()
+    }
+}
+impl FromRef<ServerState> for Engine {
+    fn from_ref(s: &ServerState) -> Self {
+        s.engine.clone()
+    }
+}
+
+/// Finds the built site (pkg/, vendor/): the configured folder, `LEPTOS_SITE_ROOT`,
+/// `site/` next to the binary (the Docker layout), or `target/site` (a source tree).
+pub fn site_root(settings: &Settings) -> PathBuf {
+    if !settings.config.server.site_root.is_empty() {
+        return settings.config.server.site_root.clone().into();
+    }
+    if let Ok(root) = std::env::var("LEPTOS_SITE_ROOT") {
+        return root.into();
+    }
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("site")))
+    {
+        if dir.join("pkg").is_dir() {
+            return dir;
+        }
+    }
+    "target/site".into()
+}
+
+pub fn leptos_options(settings: &Settings) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("lookout")
+        .site_root(site_root(settings).to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.bind)
+        .build()
+}
+
+pub fn open_store(settings: &Settings) -> Result<Store, String> {
+    Store::open(
+        &settings.store_path,
+        StoreOptions {
+            host: settings.host.clone(),
+            raw_retention: settings.raw_retention,
+            rollup_retention: settings.rollup_retention,
+        },
+    )
+    .map_err(|e| {
+        format!(
+            "cannot open the store (`store.path` = {}): {e}",
+            settings.store_path.display()
+        )
+    })
+}
+
+/// Builds the HTTP router over a running engine.
+pub fn router(settings: &Settings, engine: Engine) -> Router {
+    let leptos = leptos_options(settings);
+    let app_state = app::state::AppState {
+        store: engine.store.clone(),
+        latest: engine.latest.clone(),
+        settings: app::state::UiSettings {
+            host: settings.host.clone(),
+            sample_interval_secs: settings.interval.as_secs_f64(),
+            default_refresh_secs: settings.default_refresh_secs,
+        },
+    };
+    let routes = generate_route_list(app::App);
+    let context = move || provide_context(app_state.clone());
+    let state = ServerState {
+        leptos: leptos.clone(),
+        engine,
+    };
+    Router::new()
+        .route("/api/history", get(routes::history))
+        .route("/api/stream", get(routes::stream))
+        .route("/healthz", get(routes::healthz))
+        .route("/readyz", get(routes::readyz))
+        .leptos_routes_with_context(&state, routes, context.clone(), {
+            let leptos = leptos.clone();
+            move || app::shell(leptos.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            ServerState,
+            _,
+        >(context, app::shell))
+        .with_state(state)
+}
+
+/// Runs the server until Ctrl-C or SIGTERM, then flushes the store.
+pub async fn serve(settings: Settings) -> Result<(), String> {
+    let store = Arc::new(open_store(&settings)?);
+    let listener = tokio::net::TcpListener::bind(settings.bind)
+        .await
+        .map_err(|e| format!("cannot listen on {} (`server.bind`): {e}", settings.bind))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let tasks = runtime::start(&settings, store);
+    let app = router(&settings, tasks.engine.clone());
+    tracing::info!(
+        %addr,
+        host = %settings.host,
+        interval_secs = settings.interval.as_secs_f64(),
+        store = %settings.store_path.display(),
+        "Lookout listening on http://{addr}"
+    );
+    let mut stopping = tasks.engine.stopping.clone();
+    let stop_tx = tasks.stopper();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("stop requested");
+        let _ = stop_tx.send(true);
+    });
+    let served = axum::serve(listener, app.into_make_service())
+        .with_graceful_shutdown(async move {
+            let _ = stopping.wait_for(|s| *s).await;
+        })
+        .await
+        .map_err(|e| format!("server error: {e}"));
+    tracing::info!("shutting down: flushing samples");
+    tasks.shutdown().await;
+    served
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,1 +1,130 @@
-fn main() {}
+//! `lookout`: run the monitor, or check its configuration.
+
+use clap::{Parser, Subcommand};
+use lookout_server::{config, logging};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "lookout",
+    version,
+    about = "Host performance monitor with anomaly detection"
+)]
+struct Cli {
+    /// TOML config file (default: ./lookout.toml when it exists).
+    #[arg(long, short = 'c', env = "LOOKOUT_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Listen address, e.g. 127.0.0.1:3000 (server.bind).
+    #[arg(long, global = true)]
+    bind: Option<String>,
+    /// Sampling interval, 1s to 1h (sampler.interval).
+    #[arg(long, global = true)]
+    interval: Option<String>,
+    /// SQLite database file (store.path).
+    #[arg(long, global = true)]
+    db: Option<String>,
+    /// Log format: text or json (log.format).
+    #[arg(long, global = true)]
+    log_format: Option<String>,
+    /// Any key, e.g. --set store.raw_retention=14d (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", global = true)]
+    set: Vec<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the sampler, the store and the web server (the default).
+    Serve,
+    /// Check the configuration and print the effective settings.
+    Config,
+}
+
+impl Cli {
+    fn flags(&self) -> Result<Vec<(String, String, String)>, String> {
+        let mut flags = Vec::new();
+        let named = [
+            ("server.bind", &self.bind, "--bind"),
+            ("sampler.interval", &self.interval, "--interval"),
+            ("store.path", &self.db, "--db"),
+            ("log.format", &self.log_format, "--log-format"),
+        ];
+        for (key, value, flag) in named {
+            if let Some(v) = value {
+                flags.push((key.to_string(), v.clone(), flag.to_string()));
+            }
+        }
+        for s in &self.set {
+            let (k, v) = s
+                .split_once('=')
+                .ok_or_else(|| format!("invalid configuration: --set {s:?}: write KEY=VALUE, e.g. --set sampler.interval=2s"))?;
+            flags.push((k.trim().to_string(), v.to_string(), format!("--set {k}")));
+        }
+        Ok(flags)
+    }
+}
+
+fn main() -> ExitCode {
+    // .env is honoured but never required; real environment variables win.
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    let settings = match load_settings(&cli) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("lookout: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Config => {
+            match toml::to_string_pretty(&settings.config) {
+                Ok(text) => print!("{text}"),
+                Err(e) => {
+                    eprintln!("lookout: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Serve => {
+            if let Err(e) = logging::init(&settings.config.log) {
+                eprintln!("lookout: {e}");
+                return ExitCode::from(2);
+            }
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                // Two workers are plenty for a host agent; blocking work (SQLite,
+                // sampling, training) goes to the blocking pool.
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("lookout: cannot start the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(lookout_server::serve(settings)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    eprintln!("lookout: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn load_settings(cli: &Cli) -> Result<config::Settings, String> {
+    let file = cli.config.clone().or_else(|| {
+        let default = PathBuf::from("lookout.toml");
+        default.exists().then_some(default)
+    });
+    let env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("LOOKOUT_"))
+        .collect();
+    config::load(file.as_deref(), &env, &cli.flags()?).map_err(|e| e.to_string())
+}

@@ -1,0 +1,107 @@
+//! Plain HTTP endpoints next to the Leptos routes: history with strict parameter
+//! errors, the live stream, and health probes.
+
+use crate::runtime::{now_ms, Engine};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures::stream::{self, Stream, StreamExt};
+use lookout::store::HistoryQuery;
+use serde_json::json;
+use std::convert::Infallible;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio_stream::wrappers::BroadcastStream;
+
+fn error(status: StatusCode, body: serde_json::Value) -> Response {
+    (status, Json(body)).into_response()
+}
+
+/// `GET /api/history?metric=a,b&from=..&to=..&points=..`
+pub async fn history(
+    State(engine): State<Engine>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Response {
+    let query = match HistoryQuery::parse(&params, now_ms()) {
+        Ok(q) => q,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                json!({ "error": e.to_string(), "param": e.param, "message": e.message }),
+            )
+        }
+    };
+    let store = engine.store.clone();
+    match tokio::task::spawn_blocking(move || store.history(&query)).await {
+        Ok(Ok(h)) => Json(h).into_response(),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "history query failed");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({ "error": "history query failed" }),
+            )
+        }
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({ "error": "history query failed" }),
+        ),
+    }
+}
+
+/// `GET /api/stream`: Server-Sent Events, one `snapshot` event per sample, starting
+/// with the latest one so a new page has data at once.
+pub async fn stream(
+    State(engine): State<Engine>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let first = engine.latest.borrow().clone();
+    let rx = engine.live.subscribe();
+    let first = stream::iter(first.map(std::sync::Arc::new));
+    // A slow client that lags behind the broadcast buffer skips to the newest samples.
+    let live = BroadcastStream::new(rx).filter_map(|r| async move { r.ok() });
+    let mut stopping = engine.stopping.clone();
+    let stop = async move {
+        let _ = stopping.wait_for(|s| *s).await;
+    };
+    let events = first.chain(live).take_until(stop).map(|snap| {
+        let data = serde_json::to_string(&*snap).unwrap_or_else(|_| "{}".into());
+        Ok(Event::default().event("snapshot").data(data))
+    });
+    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// `GET /healthz`: the process is up and serving.
+pub async fn healthz() -> Response {
+    Json(json!({ "status": "ok" })).into_response()
+}
+
+/// `GET /readyz`: the store is writable and the sampler is running.
+pub async fn readyz(State(engine): State<Engine>) -> Response {
+    let mut problems = Vec::new();
+    let store = engine.store.clone();
+    match tokio::task::spawn_blocking(move || store.check_writable()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => problems.push(format!("store not writable: {e}")),
+        Err(_) => problems.push("store check failed".to_string()),
+    }
+    if let Some(e) = engine.store_error.lock().ok().and_then(|e| e.clone()) {
+        problems.push(format!("samples not being written: {e}"));
+    }
+    let last = engine.last_sample_at.load(Ordering::Relaxed);
+    let allowed = (engine.interval.as_millis() as i64 * 3).max(5_000);
+    let age = now_ms() - last;
+    if last == 0 {
+        problems.push("sampler has not produced a sample yet".to_string());
+    } else if age > allowed {
+        problems.push(format!("sampler stalled: last sample {} s ago", age / 1000));
+    }
+    if problems.is_empty() {
+        Json(json!({ "status": "ready", "last_sample_at": last })).into_response()
+    } else {
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({ "status": "not ready", "problems": problems }),
+        )
+    }
+}

@@ -1,0 +1,241 @@
+//! Background tasks: the sampler, the batched store writer and store maintenance.
+//!
+//! Data path (Vector-style source -> transforms -> sinks): the sampler task produces a
+//! `Snapshot` each interval; it is published on a `watch` channel (the latest value,
+//! read by `/metrics` and the dashboard without any sampling in the request), on a
+//! `broadcast` channel (live pushes), and sent to the writer task, which batches it
+//! into SQLite.
+
+use crate::config::Settings;
+use lookout::collect::{Sampler, SamplerOptions};
+use lookout::model::{Snapshot, TimestampMs};
+use lookout::store::Store;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// Samples kept in memory while the store cannot be written (full disk, locked
+/// file): at 1 s sampling, about 3 hours. Older ones are dropped with an error log.
+const MAX_PENDING: usize = 10_000;
+
+pub fn now_ms() -> TimestampMs {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Shared handles to the running engine.
+#[derive(Clone)]
+pub struct Engine {
+    pub store: Arc<Store>,
+    pub latest: watch::Receiver<Option<Snapshot>>,
+    pub live: broadcast::Sender<Arc<Snapshot>>,
+    /// Timestamp of the last sample taken, for readiness.
+    pub last_sample_at: Arc<AtomicI64>,
+    /// Set while the writer cannot write (its message), for readiness.
+    pub store_error: Arc<std::sync::Mutex<Option<String>>>,
+    pub interval: Duration,
+    /// Turns true when the server shuts down; long-lived responses (SSE) end then,
+    /// so graceful shutdown does not wait on them forever.
+    pub stopping: watch::Receiver<bool>,
+}
+
+pub struct Tasks {
+    pub engine: Engine,
+    handles: Vec<JoinHandle<()>>,
+    writer: JoinHandle<()>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Tasks {
+    /// A handle that stops every task and live stream when sent `true`.
+    pub fn stopper(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+
+    /// Stops sampling and waits until the writer has flushed what it holds.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for h in self.handles {
+            let _ = h.await;
+        }
+        let _ = self.writer.await;
+    }
+}
+
+/// Starts the sampler, writer and maintenance tasks.
+pub fn start(settings: &Settings, store: Arc<Store>) -> Tasks {
+    let initial = store.latest().ok().flatten();
+    let (latest_tx, latest_rx) = watch::channel(initial);
+    let (live_tx, _) = broadcast::channel(64);
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (write_tx, write_rx) = mpsc::channel::<Snapshot>(1024);
+    let engine = Engine {
+        store: store.clone(),
+        latest: latest_rx,
+        live: live_tx.clone(),
+        last_sample_at: Arc::new(AtomicI64::new(0)),
+        store_error: Arc::new(std::sync::Mutex::new(None)),
+        interval: settings.interval,
+        stopping: shutdown_rx.clone(),
+    };
+
+    let sampler = Sampler::new(
+        settings.host.clone(),
+        SamplerOptions {
+            process_refresh_every: settings.process_refresh,
+            ..SamplerOptions::default()
+        },
+    );
+    let sampler_task = tokio::spawn(run_sampler(
+        sampler,
+        settings.interval,
+        latest_tx,
+        live_tx,
+        write_tx,
+        engine.last_sample_at.clone(),
+        shutdown_rx.clone(),
+    ));
+    let writer = tokio::spawn(run_writer(
+        store.clone(),
+        write_rx,
+        settings.flush_interval,
+        engine.store_error.clone(),
+    ));
+    let maintenance = tokio::spawn(run_maintenance(store, shutdown_rx));
+    Tasks {
+        engine,
+        handles: vec![sampler_task, maintenance],
+        writer,
+        shutdown: shutdown_tx,
+    }
+}
+
+async fn run_sampler(
+    mut sampler: Sampler,
+    interval: Duration,
+    latest: watch::Sender<Option<Snapshot>>,
+    live: broadcast::Sender<Arc<Snapshot>>,
+    writer: mpsc::Sender<Snapshot>,
+    last_sample_at: Arc<AtomicI64>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    // After a stall (suspended laptop), continue at the interval instead of bursting.
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = shutdown.changed() => break,
+        }
+        let now = now_ms();
+        let taken = tokio::task::spawn_blocking(move || {
+            let snap = sampler.sample(now);
+            (sampler, snap)
+        })
+        .await;
+        let snap = match taken {
+            Ok((s, snap)) => {
+                sampler = s;
+                snap
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "sampler panicked; stopping the sampler");
+                return;
+            }
+        };
+        last_sample_at.store(snap.timestamp, Ordering::Relaxed);
+        let shared = Arc::new(snap.clone());
+        let _ = live.send(shared);
+        latest.send_replace(Some(snap.clone()));
+        if writer.send(snap).await.is_err() {
+            tracing::error!("store writer is gone; stopping the sampler");
+            return;
+        }
+    }
+    tracing::info!("sampler stopped");
+}
+
+/// Batches samples into the store. A failed write keeps the batch and retries at
+/// the next flush, so a full disk loses nothing until `MAX_PENDING` is reached.
+async fn run_writer(
+    store: Arc<Store>,
+    mut rx: mpsc::Receiver<Snapshot>,
+    flush_every: Duration,
+    store_error: Arc<std::sync::Mutex<Option<String>>>,
+) {
+    let mut pending: Vec<Snapshot> = Vec::new();
+    let mut last_flush = tokio::time::Instant::now();
+    loop {
+        let received = rx.recv().await;
+        let closing = received.is_none();
+        if let Some(s) = received {
+            pending.push(s);
+        }
+        if !closing && last_flush.elapsed() < flush_every {
+            continue;
+        }
+        last_flush = tokio::time::Instant::now();
+        let batch = std::mem::take(&mut pending);
+        let st = store.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let r = st.insert(&batch);
+            (batch, r)
+        })
+        .await;
+        match result {
+            Ok((_, Ok(()))) => {
+                if store_error
+                    .lock()
+                    .map(|mut e| e.take().is_some())
+                    .unwrap_or(false)
+                {
+                    tracing::info!("store writable again; pending samples written");
+                }
+            }
+            Ok((batch, Err(e))) => {
+                tracing::error!(error = %e, kept = batch.len(), "cannot write samples; will retry");
+                if let Ok(mut slot) = store_error.lock() {
+                    *slot = Some(e.to_string());
+                }
+                pending = batch;
+                if pending.len() > MAX_PENDING {
+                    let drop = pending.len() - MAX_PENDING;
+                    tracing::error!(
+                        dropped = drop,
+                        "too many unwritten samples; dropping the oldest"
+                    );
+                    pending.drain(..drop);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "store writer panicked"),
+        }
+        if closing {
+            if !pending.is_empty() {
+                tracing::error!(lost = pending.len(), "shutting down with unwritten samples");
+            }
+            break;
+        }
+    }
+    tracing::info!("store writer stopped");
+}
+
+async fn run_maintenance(store: Arc<Store>, mut shutdown: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(60));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = shutdown.changed() => break,
+        }
+        let st = store.clone();
+        match tokio::task::spawn_blocking(move || st.maintain(now_ms())).await {
+            Ok(Ok(report)) => tracing::debug!(?report, "store maintenance"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "store maintenance failed; will retry"),
+            Err(e) => tracing::error!(error = %e, "store maintenance panicked"),
+        }
+    }
+}

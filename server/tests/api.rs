@@ -1,0 +1,217 @@
+//! Integration: the real `lookout` binary on a free 127.0.0.1 port with a temp data
+//! folder, called over HTTP; then restarted to read the earlier history back.
+
+use serde_json::Value;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(data: &Path) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_lookout"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("LOOKOUT_SERVER_BIND", format!("127.0.0.1:{port}"))
+            .env("LOOKOUT_STORE_PATH", data.join("lookout.db"))
+            .env("LOOKOUT_SAMPLER_INTERVAL", "1s")
+            .env("LOOKOUT_STORE_FLUSH_INTERVAL", "0s")
+            .env("LOOKOUT_LOG_LEVEL", "warn")
+            .current_dir(data)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start lookout");
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        server.wait_until(|| {
+            get(&format!("{}/healthz", server.base))
+                .map(|(s, _)| s == 200)
+                .unwrap_or(false)
+        });
+        server
+    }
+
+    fn wait_until(&self, mut ok: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("condition not met within 30 s");
+    }
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        let (status, body) = get(&format!("{}{path}", self.base)).expect("request");
+        let json = serde_json::from_str(&body).unwrap_or(Value::String(body));
+        (status, json)
+    }
+
+    /// SIGTERM, as a service manager would send: the server flushes and exits 0.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "lookout exited with {status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "lookout did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn get(url: &str) -> Result<(u16, String), String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .get(url)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.map_err(|e| e.to_string())?;
+        Ok((status, text))
+    })
+}
+
+#[test]
+fn serves_metrics_history_health_and_keeps_history_across_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+
+    // /metrics: the seed's fields at the top level, plus the rest of the snapshot.
+    server.wait_until(|| server.get("/metrics").0 == 200);
+    let (_, m) = server.get("/metrics");
+    for key in ["cpu_usage", "memory_usage", "load_average"] {
+        assert!(m[key].is_number(), "{key} missing in {m}");
+    }
+    let cpu = m["cpu_usage"].as_f64().unwrap();
+    assert!((0.0..=100.0).contains(&cpu));
+    assert!(m["cpu"]["per_core"]
+        .as_array()
+        .is_some_and(|c| !c.is_empty()));
+    assert!(m["memory"]["total_bytes"].as_u64().unwrap() > 0);
+    assert!(m["load"]["fifteen"].is_number());
+    assert!(m["disk"]["read_bytes_per_sec"].is_number());
+    assert!(m["network"]["rx_bytes_per_sec"].is_number());
+    assert!(m["processes"]["count"].as_u64().unwrap() > 0);
+    assert!(m["timestamp"].as_i64().unwrap() > 1_700_000_000_000);
+
+    // readiness: store writable and sampler running.
+    server.wait_until(|| server.get("/readyz").0 == 200);
+
+    // history, good parameters: points arrive as samples are written.
+    server.wait_until(|| {
+        let (s, h) = server.get("/api/history?metric=cpu_usage,memory_usage&from=-15m");
+        s == 200
+            && h["series"][0]["points"]
+                .as_array()
+                .is_some_and(|p| p.len() >= 3)
+    });
+    let (_, h) = server.get("/api/history?metric=cpu_usage,memory_usage&from=-15m&points=100");
+    assert_eq!(h["series"].as_array().unwrap().len(), 2);
+    assert_eq!(h["series"][1]["metric"], "memory_usage");
+    assert!(h["series"][0]["points"].as_array().unwrap().len() <= 100);
+    // at full resolution each point is one stored sample.
+    let (_, raw) = server.get("/api/history?metric=cpu_usage&from=-15m&points=10000");
+    assert_eq!(
+        raw["series"][0]["resolution_secs"].as_f64(),
+        Some(1.0),
+        "{raw}"
+    );
+    let first_seen = raw["series"][0]["points"][0]["t"].as_i64().unwrap();
+
+    // history, bad parameters: 400 with a JSON error naming the parameter.
+    let (s, e) = server.get("/api/history?metric=cpu_usage&points=abc");
+    assert_eq!(s, 400);
+    assert_eq!(e["param"], "points", "{e}");
+    let (s, e) = server.get("/api/history?metric=no_such_metric");
+    assert_eq!(s, 400);
+    assert_eq!(e["param"], "metric");
+    assert!(
+        e["message"].as_str().unwrap().contains("cpu_usage"),
+        "lists known metrics: {e}"
+    );
+    let (s, e) = server.get("/api/history");
+    assert_eq!((s, e["param"].as_str()), (400, Some("metric")));
+    let (s, e) = server.get("/api/history?metric=cpu_usage&from=100&to=50");
+    assert_eq!(s, 400, "{e}");
+
+    // the dashboard page is server-rendered with current values.
+    let (s, page) = server.get("/");
+    assert_eq!(s, 200);
+    assert!(page.as_str().unwrap().contains("<html"), "{page}");
+
+    server.stop();
+
+    // a day later (well, now): the history written before is still there.
+    let server = Server::start(dir.path());
+    let (s, h) = server.get("/api/history?metric=cpu_usage&from=-1h&points=10000");
+    assert_eq!(s, 200);
+    let points = h["series"][0]["points"].as_array().unwrap();
+    assert!(
+        points.iter().any(|p| p["t"].as_i64() == Some(first_seen)),
+        "sample at {first_seen} lost across restart"
+    );
+    server.stop();
+}
+
+#[test]
+fn bad_config_stops_startup_with_one_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lookout"))
+        .env_clear()
+        .env("LOOKOUT_SAMPLER_INTERVAL", "0.1s")
+        .env("LOOKOUT_STORE_PATH", dir.path().join("x.db"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sampler.interval") && err.contains("1s to 1h"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "[store]\nretention = \"7d\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lookout"))
+        .env_clear()
+        .args(["--config", cfg.to_str().unwrap(), "config"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("store.retention") && err.contains("raw_retention"),
+        "{err}"
+    );
+}
