@@ -117,6 +117,11 @@ pub fn config(spec: &ChartSpec, palette: &Palette) -> Value {
     if let Some(max) = spec.y_max {
         y["max"] = json!(max);
     }
+    // Whole-unit steps for byte rates: on an idle link the axis would otherwise read
+    // "0 B/s, 0 B/s, 1 B/s" (0.5 rounded by the formatter).
+    if matches!(spec.unit, Unit::BytesPerSec | Unit::Bytes | Unit::Count) {
+        y["ticks"]["precision"] = json!(0);
+    }
     json!({
         "type": "line",
         "data": { "labels": [], "datasets": datasets },
@@ -175,5 +180,10 @@ mod tests {
         let cpu = config(&CHARTS[0], &LIGHT);
         assert_eq!(cpu["options"]["scales"]["y"]["max"], 100.0);
         assert_eq!(cpu["options"]["plugins"]["legend"]["display"], false);
+        assert!(cpu["options"]["scales"]["y"]["ticks"]
+            .get("precision")
+            .is_none());
+        let net = config(&CHARTS[4], &LIGHT);
+        assert_eq!(net["options"]["scales"]["y"]["ticks"]["precision"], 0);
     }
 }

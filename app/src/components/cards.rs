@@ -71,8 +71,9 @@ pub fn Cards(live: Live) -> impl IntoView {
             />
             <Card
                 id="load"
-                title="Load 1 / 5 / 15 min"
-                value=text(|s| format!("{} / {} / {}", load(s.load.one), load(s.load.five), load(s.load.fifteen)))
+                title="Load (1 min)"
+                value=text(|s| load(s.load.one))
+                sub=text(|s| format!("5m {} · 15m {}", load(s.load.five), load(s.load.fifteen)))
             />
             <Card
                 id="disk-read"

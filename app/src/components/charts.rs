@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::chart_spec::{ChartSpec, CHARTS};
+use crate::components::cores::Cores;
 use crate::components::dashboard::Live;
 
 #[component]
@@ -66,6 +67,8 @@ pub fn Charts(live: Live) -> impl IntoView {
             </noscript>
             {move || live.history_error.get().map(|e| view! { <p class="error">"History unavailable: " {e}</p> })}
             {CHARTS.iter().map(|spec| view! { <LineChart spec=*spec live/> }).collect_view()}
+            // Sixth tile of the grid: five charts plus the cores fill 3x2 or 2x3 evenly.
+            <Cores live/>
         </section>
     }
 }

@@ -7,9 +7,7 @@ use leptos_meta::Title;
 use lookout::model::Snapshot;
 
 use crate::api::{get_settings, initial_snapshot};
-use crate::components::{
-    cards::Cards, charts::Charts, controls::Controls, cores::Cores, processes::Processes,
-};
+use crate::components::{cards::Cards, charts::Charts, controls::Controls, processes::Processes};
 use crate::controls::{Range, Refresh};
 use crate::format::{time_label, TimeStyle};
 use crate::state::UiSettings;
@@ -122,11 +120,8 @@ fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings) -> impl IntoVi
         <main class="dashboard">
             <Cards live/>
             <Charts live/>
-            <div class="row">
-                <Cores live/>
-                // Filled by anomaly detection (issue 3): events and their explanations.
-                <section class="panel anomalies" id="anomalies" hidden=true aria-label="Anomalies"></section>
-            </div>
+            // Filled by anomaly detection (issue 3): events and their explanations.
+            <section class="panel anomalies" id="anomalies" hidden=true aria-label="Anomalies"></section>
             <Processes live/>
         </main>
     }
