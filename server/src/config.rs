@@ -21,6 +21,7 @@ pub struct Config {
     pub dashboard: DashboardSection,
     pub log: LogSection,
     pub host: HostSection,
+    pub detector: DetectorSection,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,6 +86,133 @@ pub struct HostSection {
     pub name: String,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectorSection {
+    /// Score every sample and record anomaly events.
+    pub enabled: bool,
+    /// "low", "medium", "high", or a decision threshold in [0, 1].
+    pub sensitivity: String,
+    /// Ensemble members, comma-separated: baseline, forest, pca.
+    pub members: String,
+    /// History needed before the forest and PCA are first trained.
+    pub min_history: String,
+    /// Stored samples each training reads (the most recent).
+    pub training_window: String,
+    /// Retraining schedule.
+    pub retrain_every: String,
+    /// Folder of versioned model files.
+    pub models_dir: String,
+    /// Model versions kept.
+    pub keep_models: i64,
+}
+
+impl Default for DetectorSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            sensitivity: "medium".into(),
+            members: "baseline,forest,pca".into(),
+            min_history: "60m".into(),
+            training_window: "24h".into(),
+            retrain_every: "1h".into(),
+            models_dir: "./models".into(),
+            keep_models: 5,
+        }
+    }
+}
+
+/// The detector's settings after checking.
+#[derive(Debug, Clone)]
+pub struct DetectorSettings {
+    pub enabled: bool,
+    pub sensitivity: lookout::detect::Sensitivity,
+    pub members: lookout::detect::Members,
+    pub min_history: Duration,
+    pub training_window: Duration,
+    pub retrain_every: Duration,
+    pub models_dir: PathBuf,
+    pub keep_models: usize,
+}
+
+impl DetectorSection {
+    fn validate(&self) -> Result<DetectorSettings, ConfigError> {
+        let sensitivity = lookout::detect::Sensitivity::parse(&self.sensitivity)
+            .or_else(|e| err(format!("`detector.sensitivity`: {e}")))?;
+        let mut members = lookout::detect::Members {
+            baseline: false,
+            forest: false,
+            pca: false,
+        };
+        for m in self
+            .members
+            .split(',')
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+        {
+            match m {
+                "baseline" => members.baseline = true,
+                "forest" => members.forest = true,
+                "pca" => members.pca = true,
+                other => {
+                    return err(format!(
+                        "`detector.members` has {other:?}; allowed: baseline, forest, pca (comma-separated)"
+                    ))
+                }
+            }
+        }
+        if !(members.baseline || members.forest || members.pca) {
+            return err(
+                "`detector.members` is empty; allowed: baseline, forest, pca (comma-separated)",
+            );
+        }
+        let min_history = duration_in(
+            "detector.min_history",
+            &self.min_history,
+            Duration::from_secs(60),
+            Duration::from_secs(30 * 86400),
+            "1m to 30d",
+        )?;
+        let training_window = duration_in(
+            "detector.training_window",
+            &self.training_window,
+            Duration::from_secs(60),
+            Duration::from_secs(90 * 86400),
+            "1m to 90d",
+        )?;
+        let retrain_every = duration_in(
+            "detector.retrain_every",
+            &self.retrain_every,
+            Duration::from_secs(60),
+            Duration::from_secs(30 * 86400),
+            "1m to 30d",
+        )?;
+        if !(1..=1000).contains(&self.keep_models) {
+            return err(format!(
+                "`detector.keep_models` is {}; allowed: 1 to 1000",
+                self.keep_models
+            ));
+        }
+        if self.models_dir.trim().is_empty() {
+            return err("`detector.models_dir` is empty; give a folder such as \"./models\"");
+        }
+        let models_dir = PathBuf::from(&self.models_dir);
+        if self.enabled {
+            check_writable_dir(&models_dir.join("probe"), "detector.models_dir")?;
+        }
+        Ok(DetectorSettings {
+            enabled: self.enabled,
+            sensitivity,
+            members,
+            min_history,
+            training_window,
+            retrain_every,
+            models_dir,
+            keep_models: self.keep_models as usize,
+        })
+    }
+}
+
 impl Default for ServerSection {
     fn default() -> Self {
         Self {
@@ -145,6 +273,7 @@ impl Default for Config {
             dashboard: DashboardSection::default(),
             log: LogSection::default(),
             host: HostSection::default(),
+            detector: DetectorSection::default(),
         }
     }
 }
@@ -196,6 +325,7 @@ pub struct Settings {
     pub default_refresh_secs: u32,
     pub store_path: PathBuf,
     pub host: String,
+    pub detector: DetectorSettings,
 }
 
 /// Layers the configuration. `file` is read if given (missing file = error);
@@ -478,6 +608,7 @@ impl Config {
         if !self.log.dir.is_empty() {
             check_writable_dir(&Path::new(&self.log.dir).join("probe"), "log.dir")?;
         }
+        let detector = self.detector.validate()?;
         let host = if self.host.name.trim().is_empty() {
             sysinfo_host_name()
         } else {
@@ -493,6 +624,7 @@ impl Config {
             default_refresh_secs,
             store_path,
             host,
+            detector,
             config: self,
         })
     }
@@ -660,6 +792,31 @@ mod tests {
         assert!(
             e.contains("not valid TOML") && e.contains("lookout.toml"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn detector_settings_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut e = tmp_store(&dir);
+        e.push(("LOOKOUT_DETECTOR_SENSITIVITY".into(), "extreme".into()));
+        let msg = load(None, &e, &[]).unwrap_err().to_string();
+        assert!(
+            msg.contains("detector.sensitivity") && msg.contains("low, medium, high"),
+            "{msg}"
+        );
+        let mut e = tmp_store(&dir);
+        e.push(("LOOKOUT_DETECTOR_MEMBERS".into(), "forest,lstm".into()));
+        let msg = load(None, &e, &[]).unwrap_err().to_string();
+        assert!(
+            msg.contains("detector.members") && msg.contains("\"lstm\""),
+            "{msg}"
+        );
+        let mut e = tmp_store(&dir);
+        e.push(("LOOKOUT_DETECTOR_MEMBERS".into(), "baseline, pca".into()));
+        let s = load(None, &e, &[]).unwrap();
+        assert!(
+            s.detector.members.baseline && s.detector.members.pca && !s.detector.members.forest
         );
     }
 

@@ -2,13 +2,15 @@
 //! router (Leptos pages and server functions, plus plain JSON/SSE endpoints).
 //! The router lives here rather than in main.rs so integration tests can build it.
 
+pub mod commands;
 pub mod config;
+pub mod detector;
 pub mod logging;
 pub mod routes;
 pub mod runtime;
 
 use axum::extract::FromRef;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use config::Settings;
 use leptos::config::LeptosOptions;
@@ -106,6 +108,11 @@ pub fn router(settings: &Settings, engine: Engine) -> Router {
         .route("/api/stream", get(routes::stream))
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
+        .route("/api/anomalies", get(routes::anomalies))
+        .route("/api/anomalies/{id}/expected", post(routes::mark_expected))
+        .route("/api/model", get(routes::model))
+        .route("/api/model/train", post(routes::train))
+        .route("/api/model/sensitivity", post(routes::sensitivity))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let leptos = leptos.clone();
             move || app::shell(leptos.clone())
@@ -124,7 +131,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {} (`server.bind`): {e}", settings.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let tasks = runtime::start(&settings, store);
+    let tasks = runtime::start(&settings, store)?;
     let app = router(&settings, tasks.engine.clone());
     tracing::info!(
         %addr,

@@ -1,7 +1,7 @@
 //! `lookout`: run the monitor, or check its configuration.
 
 use clap::{Parser, Subcommand};
-use lookout_server::{config, logging};
+use lookout_server::{commands, config, logging};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -40,6 +40,42 @@ enum Command {
     Serve,
     /// Check the configuration and print the effective settings.
     Config,
+    /// Score a CSV offline: `lookout detect [--train TRAIN.csv] < TEST.csv > SCORES.csv`.
+    /// First column `timestamp`, every other column numeric; output `timestamp,score`.
+    Detect {
+        /// Learn normal from this file first; without it, learn online from the stream.
+        #[arg(long)]
+        train: Option<PathBuf>,
+    },
+    /// Evaluate the detector on labelled series (NAB layout) and print the figures.
+    Eval {
+        /// Folder holding the series named in the labels file.
+        #[arg(long)]
+        data: PathBuf,
+        /// JSON: {"dir/file.csv": [[start, end], ...]}.
+        #[arg(long)]
+        labels: PathBuf,
+        /// Score with a plain Isolation Forest over raw values (for comparison).
+        #[arg(long)]
+        plain_forest: bool,
+    },
+    /// Detector models: list, show, rollback, train.
+    Model {
+        #[command(subcommand)]
+        action: ModelAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ModelAction {
+    /// List the saved versions.
+    List,
+    /// Show one version's metadata as JSON.
+    Show { version: u64 },
+    /// Make an older version the newest (a running server switches within 30 s).
+    Rollback { version: u64 },
+    /// Train now on the stored history and save a new version.
+    Train,
 }
 
 impl Cli {
@@ -70,6 +106,18 @@ fn main() -> ExitCode {
     // .env is honoured but never required; real environment variables win.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
+    // The offline commands need no configuration.
+    match &cli.command {
+        Some(Command::Detect { train }) => {
+            return ExitCode::from(commands::detect(train.as_deref()))
+        }
+        Some(Command::Eval {
+            data,
+            labels,
+            plain_forest,
+        }) => return ExitCode::from(commands::eval(data, labels, *plain_forest)),
+        _ => {}
+    }
     let settings = match load_settings(&cli) {
         Ok(s) => s,
         Err(e) => {
@@ -78,6 +126,13 @@ fn main() -> ExitCode {
         }
     };
     match cli.command.unwrap_or(Command::Serve) {
+        Command::Detect { .. } | Command::Eval { .. } => unreachable!("handled above"),
+        Command::Model { action } => ExitCode::from(match action {
+            ModelAction::List => commands::model_list(&settings),
+            ModelAction::Show { version } => commands::model_show(&settings, version),
+            ModelAction::Rollback { version } => commands::model_rollback(&settings, version),
+            ModelAction::Train => commands::model_train(&settings),
+        }),
         Command::Config => {
             match toml::to_string_pretty(&settings.config) {
                 Ok(text) => print!("{text}"),

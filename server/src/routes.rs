@@ -1,14 +1,17 @@
 //! Plain HTTP endpoints next to the Leptos routes: history with strict parameter
 //! errors, the live stream, and health probes.
 
+use crate::detector::sensitivity_name;
 use crate::runtime::{now_ms, Engine};
-use axum::extract::{Query, State};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::stream::{self, Stream, StreamExt};
-use lookout::store::HistoryQuery;
+use lookout::detect::Sensitivity;
+use lookout::store::{parse_range, HistoryQuery};
 use serde_json::json;
 use std::convert::Infallible;
 use std::sync::atomic::Ordering;
@@ -103,5 +106,140 @@ pub async fn readyz(State(engine): State<Engine>) -> Response {
             StatusCode::SERVICE_UNAVAILABLE,
             json!({ "status": "not ready", "problems": problems }),
         )
+    }
+}
+
+fn detector_off() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        json!({ "error": "anomaly detection is disabled (detector.enabled = false)" }),
+    )
+}
+
+/// `GET /api/anomalies?from=..&to=..`: events overlapping the range (default: the
+/// last 24 h), newest first, with their explanations.
+pub async fn anomalies(
+    State(engine): State<Engine>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Response {
+    let (from, to) = match parse_range(&params, now_ms(), 86_400_000) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                json!({ "error": e.to_string(), "param": e.param, "message": e.message }),
+            )
+        }
+    };
+    let store = engine.store.clone();
+    match tokio::task::spawn_blocking(move || store.events(from, to)).await {
+        Ok(Ok(events)) => Json(json!({ "from": from, "to": to, "events": events })).into_response(),
+        _ => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({ "error": "cannot read events" }),
+        ),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct ExpectedBody {
+    #[serde(default = "yes")]
+    expected: bool,
+}
+fn yes() -> bool {
+    true
+}
+
+/// `POST /api/anomalies/{id}/expected` (body optional: `{"expected": false}` undoes).
+pub async fn mark_expected(
+    State(engine): State<Engine>,
+    Path(id): Path<i64>,
+    body: Option<Json<ExpectedBody>>,
+) -> Response {
+    let Some(d) = engine.detection.clone() else {
+        return detector_off();
+    };
+    let expected = body.map(|b| b.expected).unwrap_or(true);
+    match tokio::task::spawn_blocking(move || d.mark_expected(id, expected)).await {
+        Ok(Ok(Some(event))) => Json(event).into_response(),
+        Ok(Ok(None)) => error(
+            StatusCode::NOT_FOUND,
+            json!({ "error": format!("no anomaly event with id {id}") }),
+        ),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "cannot mark event");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({ "error": "cannot update the event" }),
+            )
+        }
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({ "error": "cannot update the event" }),
+        ),
+    }
+}
+
+/// `GET /api/model`: detector state, model versions, training status.
+pub async fn model(State(engine): State<Engine>) -> Response {
+    let Some(d) = engine.detection.clone() else {
+        return Json(json!({ "enabled": false })).into_response();
+    };
+    match tokio::task::spawn_blocking(move || d.report()).await {
+        Ok(v) => Json(v).into_response(),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({ "error": "cannot read the model state" }),
+        ),
+    }
+}
+
+/// `POST /api/model/train`: trains now on the stored window; answers with the new
+/// version's metadata once it is installed.
+pub async fn train(State(engine): State<Engine>) -> Response {
+    let Some(d) = engine.detection.clone() else {
+        return detector_off();
+    };
+    match d.train_now().await {
+        Ok(info) => Json(info).into_response(),
+        Err(e) => error(
+            StatusCode::CONFLICT,
+            json!({ "error": format!("training failed: {e}") }),
+        ),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct SensitivityBody {
+    sensitivity: String,
+}
+
+/// `POST /api/model/sensitivity` with `{"sensitivity": "low"|"medium"|"high"|0.99}`.
+pub async fn sensitivity(
+    State(engine): State<Engine>,
+    body: Result<Json<SensitivityBody>, JsonRejection>,
+) -> Response {
+    let Some(d) = engine.detection.clone() else {
+        return detector_off();
+    };
+    let Json(body) = match body {
+        Ok(b) => b,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                json!({ "error": e.body_text(), "param": "sensitivity" }),
+            )
+        }
+    };
+    match Sensitivity::parse(&body.sensitivity) {
+        Ok(s) => {
+            d.set_sensitivity(s);
+            Json(json!({ "sensitivity": sensitivity_name(&s), "threshold": s.threshold() }))
+                .into_response()
+        }
+        Err(e) => error(
+            StatusCode::BAD_REQUEST,
+            json!({ "error": e, "param": "sensitivity" }),
+        ),
     }
 }

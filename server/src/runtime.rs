@@ -7,6 +7,7 @@
 //! into SQLite.
 
 use crate::config::Settings;
+use crate::detector::Detection;
 use lookout::collect::{Sampler, SamplerOptions};
 use lookout::model::{Snapshot, TimestampMs};
 use lookout::store::Store;
@@ -41,6 +42,8 @@ pub struct Engine {
     /// Turns true when the server shuts down; long-lived responses (SSE) end then,
     /// so graceful shutdown does not wait on them forever.
     pub stopping: watch::Receiver<bool>,
+    /// None when `detector.enabled` is false.
+    pub detection: Option<Detection>,
 }
 
 pub struct Tasks {
@@ -66,13 +69,26 @@ impl Tasks {
     }
 }
 
-/// Starts the sampler, writer and maintenance tasks.
-pub fn start(settings: &Settings, store: Arc<Store>) -> Tasks {
+/// Starts the sampler, writer, maintenance and (when enabled) training tasks.
+pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, String> {
     let initial = store.latest().ok().flatten();
     let (latest_tx, latest_rx) = watch::channel(initial);
     let (live_tx, _) = broadcast::channel(64);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (write_tx, write_rx) = mpsc::channel::<Snapshot>(1024);
+    let mut handles = Vec::new();
+    let detection = if settings.detector.enabled {
+        let (d, task) = Detection::start(
+            &settings.host,
+            settings.detector.clone(),
+            store.clone(),
+            shutdown_rx.clone(),
+        )?;
+        handles.push(task);
+        Some(d)
+    } else {
+        None
+    };
     let engine = Engine {
         store: store.clone(),
         latest: latest_rx,
@@ -81,6 +97,7 @@ pub fn start(settings: &Settings, store: Arc<Store>) -> Tasks {
         store_error: Arc::new(std::sync::Mutex::new(None)),
         interval: settings.interval,
         stopping: shutdown_rx.clone(),
+        detection: detection.clone(),
     };
 
     let sampler = Sampler::new(
@@ -96,6 +113,7 @@ pub fn start(settings: &Settings, store: Arc<Store>) -> Tasks {
         latest_tx,
         live_tx,
         write_tx,
+        detection,
         engine.last_sample_at.clone(),
         shutdown_rx.clone(),
     ));
@@ -105,13 +123,14 @@ pub fn start(settings: &Settings, store: Arc<Store>) -> Tasks {
         settings.flush_interval,
         engine.store_error.clone(),
     ));
-    let maintenance = tokio::spawn(run_maintenance(store, shutdown_rx));
-    Tasks {
+    handles.push(sampler_task);
+    handles.push(tokio::spawn(run_maintenance(store, shutdown_rx)));
+    Ok(Tasks {
         engine,
-        handles: vec![sampler_task, maintenance],
+        handles,
         writer,
         shutdown: shutdown_tx,
-    }
+    })
 }
 
 async fn run_sampler(
@@ -120,6 +139,7 @@ async fn run_sampler(
     latest: watch::Sender<Option<Snapshot>>,
     live: broadcast::Sender<Arc<Snapshot>>,
     writer: mpsc::Sender<Snapshot>,
+    detection: Option<Detection>,
     last_sample_at: Arc<AtomicI64>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -132,8 +152,13 @@ async fn run_sampler(
             _ = shutdown.changed() => break,
         }
         let now = now_ms();
+        let detection = detection.clone();
         let taken = tokio::task::spawn_blocking(move || {
-            let snap = sampler.sample(now);
+            let mut snap = sampler.sample(now);
+            // Scored before it is published or stored, so every copy carries the score.
+            if let Some(d) = &detection {
+                d.score(&mut snap);
+            }
             (sampler, snap)
         })
         .await;

@@ -14,6 +14,10 @@ struct Server {
 
 impl Server {
     fn start(data: &Path) -> Server {
+        Self::start_with(data, &[])
+    }
+
+    fn start_with(data: &Path, extra_env: &[(&str, &str)]) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -26,9 +30,14 @@ impl Server {
             .env("LOOKOUT_STORE_PATH", data.join("lookout.db"))
             .env("LOOKOUT_SAMPLER_INTERVAL", "1s")
             .env("LOOKOUT_STORE_FLUSH_INTERVAL", "0s")
-            .env("LOOKOUT_LOG_LEVEL", "warn")
+            .env("LOOKOUT_LOG_LEVEL", "info")
+            .envs(extra_env.iter().copied())
             .current_dir(data)
-            .stdout(Stdio::null())
+            .stdout(if std::env::var_os("LOOKOUT_TEST_LOGS").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .expect("start lookout");
         let server = Server {
@@ -58,6 +67,29 @@ impl Server {
         let (status, body) = get(&format!("{}{path}", self.base)).expect("request");
         let json = serde_json::from_str(&body).unwrap_or(Value::String(body));
         (status, json)
+    }
+
+    fn post(&self, path: &str, body: &str) -> (u16, Value) {
+        let url = format!("{}{path}", self.base);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (status, text) = rt.block_on(async {
+            let resp = reqwest::Client::new()
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .timeout(Duration::from_secs(60))
+                .send()
+                .await
+                .expect("request");
+            (resp.status().as_u16(), resp.text().await.unwrap())
+        });
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     /// SIGTERM, as a service manager would send: the server flushes and exits 0.
@@ -214,4 +246,86 @@ fn bad_config_stops_startup_with_one_clear_message() {
         err.contains("store.retention") && err.contains("raw_retention"),
         "{err}"
     );
+}
+
+/// Two hours of stored history: the server trains a model at start, scores live
+/// samples, and serves the detector's state, versions and events.
+#[test]
+fn trains_from_stored_history_and_serves_detector_state() {
+    use lookout::model::Snapshot;
+    use lookout::store::{Store, StoreOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    {
+        let store = Store::open(
+            &dir.path().join("lookout.db"),
+            StoreOptions {
+                host: "testhost".into(),
+                ..StoreOptions::default()
+            },
+        )
+        .unwrap();
+        let snaps: Vec<Snapshot> = (0..1440)
+            .map(|i| {
+                let t = now - 2 * 3_600_000 + i * 5000;
+                let wobble = ((i * 7919) % 97) as f64 / 97.0;
+                let mut s = Snapshot {
+                    host: "testhost".into(),
+                    timestamp: t,
+                    ..Snapshot::default()
+                };
+                s.cpu.total = 10.0 + 5.0 * wobble;
+                s.memory.usage_percent = 40.0 + wobble;
+                s.memory.total_bytes = 8 << 30;
+                s.load.one = 0.5 + wobble * 0.2;
+                s.network.rx_bytes_per_sec = 1000.0 + 500.0 * wobble;
+                s.processes.count = 200;
+                s
+            })
+            .collect();
+        store.insert(&snaps).unwrap();
+    }
+    let server = Server::start_with(dir.path(), &[("LOOKOUT_HOST_NAME", "testhost")]);
+
+    // the first training starts by itself: enough history is stored.
+    server.wait_until(|| server.get("/api/model").1["state"]["phase"] == "trained");
+    let (s, m) = server.get("/api/model");
+    assert_eq!(s, 200);
+    assert_eq!(m["state"]["model_version"], 1, "{m}");
+    assert!(
+        m["state"]["trained_samples"].as_u64().unwrap() >= 1400,
+        "{m}"
+    );
+    assert_eq!(m["versions"].as_array().unwrap().len(), 1);
+    assert!(dir.path().join("models").read_dir().unwrap().count() >= 1);
+
+    // live samples are scored with the model.
+    server.wait_until(|| server.get("/metrics").1["anomaly_score"].is_number());
+    let (_, metrics) = server.get("/metrics");
+    let score = metrics["anomaly_score"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&score));
+    assert!(metrics["anomaly"].is_boolean());
+
+    // on demand: a new version, hot-swapped.
+    let (s, info) = server.post("/api/model/train", "");
+    assert_eq!(s, 200, "{info}");
+    assert_eq!(info["version"], 2);
+    assert_eq!(server.get("/api/model").1["state"]["model_version"], 2);
+
+    // sensitivity: validated, applied.
+    let (s, r) = server.post("/api/model/sensitivity", r#"{"sensitivity":"high"}"#);
+    assert_eq!((s, r["sensitivity"].as_str()), (200, Some("high")));
+    let (s, r) = server.post("/api/model/sensitivity", r#"{"sensitivity":"extreme"}"#);
+    assert_eq!(s, 400, "{r}");
+
+    // events: a list (the calm history opened none), bad ranges refused, unknown ids 404.
+    let (s, ev) = server.get("/api/anomalies?from=-3h");
+    assert_eq!(s, 200);
+    assert!(ev["events"].is_array());
+    assert_eq!(server.get("/api/anomalies?from=soon").0, 400);
+    assert_eq!(server.post("/api/anomalies/999999/expected", "{}").0, 404);
+    server.stop();
 }

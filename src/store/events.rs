@@ -100,6 +100,26 @@ impl Store {
         Ok(out)
     }
 
+    /// One event by id, of any host.
+    pub fn event(&self, id: i64) -> Result<Option<AnomalyEvent>> {
+        let conn = self.reader();
+        let mut st = conn.prepare_cached(
+            "SELECT e.id, h.name, e.start, e.\"end\", e.peak_score, e.peak_at, e.explanation,
+                    e.expected
+             FROM anomaly_events e JOIN hosts h ON h.id = e.host_id
+             WHERE e.id = ?1",
+        )?;
+        let mut rows = st.query_map(params![id], event_row)?;
+        match rows.next() {
+            Some(row) => {
+                let (mut e, json) = row?;
+                e.explanation = serde_json::from_str(&json)?;
+                Ok(Some(e))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// Marks an event expected (or not). Returns false when no such event exists.
     pub fn set_event_expected(&self, id: i64, expected: bool) -> Result<bool> {
         let n = self.writer().execute(

@@ -25,7 +25,7 @@ mod schema;
 mod tests;
 
 pub use error::{Result, StoreError};
-pub use query::{HistoryQuery, QueryError};
+pub use query::{parse_range, HistoryQuery, QueryError};
 pub use resolution::{choose as choose_resolution, Resolution};
 pub use rollup::MaintenanceReport;
 pub use schema::{queryable_names, LATEST_VERSION, SCORE_COLUMN};

@@ -85,6 +85,31 @@ fn parse_time(param: &str, value: &str, now: TimestampMs) -> Result<TimestampMs,
     Ok(now.saturating_sub(offset))
 }
 
+/// Validates the `from` and `to` URL parameters (ms since the epoch or relative to
+/// `now`, like `-15m`): `to` defaults to `now`, `from` to `default_span_ms` before
+/// `to`; `from` must be earlier, and the span at most 400 days.
+pub fn parse_range(
+    params: &[(String, String)],
+    now: TimestampMs,
+    default_span_ms: i64,
+) -> Result<(TimestampMs, TimestampMs), QueryError> {
+    let get = |k: &str| params.iter().rev().find(|(p, _)| p == k).map(|(_, v)| v);
+    let to = get("to").map_or(Ok(now), |v| parse_time("to", v, now))?;
+    let from = get("from").map_or(Ok(to.saturating_sub(default_span_ms)), |v| {
+        parse_time("from", v, now)
+    })?;
+    if from >= to {
+        return Err(err(
+            "from",
+            format!("must be earlier than to ({from} >= {to})"),
+        ));
+    }
+    if to - from > MAX_SPAN_MS {
+        return Err(err("from", "the range must not exceed 400 days"));
+    }
+    Ok((from, to))
+}
+
 impl HistoryQuery {
     /// Validates URL parameters. `metric` is required (comma-separated and/or
     /// repeated); `from` defaults to one hour before `to`, `to` to `now`; `points`
@@ -124,19 +149,7 @@ impl HistoryQuery {
                 ),
             ));
         }
-        let to = get("to").map_or(Ok(now), |v| parse_time("to", v, now))?;
-        let from = get("from").map_or(Ok(to.saturating_sub(HOUR_MS)), |v| {
-            parse_time("from", v, now)
-        })?;
-        if from >= to {
-            return Err(err(
-                "from",
-                format!("must be earlier than to ({from} >= {to})"),
-            ));
-        }
-        if to - from > MAX_SPAN_MS {
-            return Err(err("from", "the range must not exceed 400 days"));
-        }
+        let (from, to) = parse_range(params, now, HOUR_MS)?;
         let points = match get("points") {
             None => DEFAULT_POINTS,
             Some(v) => v

@@ -304,6 +304,12 @@ fn events_save_update_list_and_mark_expected() {
     assert!(store.events(T0 + 60_000, T0 + 120_000).unwrap().is_empty());
     assert!(store.set_event_expected(id, true).unwrap());
     assert!(store.events(T0, T0 + 1).unwrap()[0].expected);
+    let by_id = store.event(id).unwrap().expect("event by id");
+    assert_eq!(
+        (by_id.id, by_id.end, by_id.expected),
+        (id, Some(T0 + 30_000), true)
+    );
+    assert!(store.event(12345).unwrap().is_none());
     assert!(!store.set_event_expected(12345, true).unwrap());
     let missing = AnomalyEvent { id: 12345, ..e };
     assert!(matches!(

@@ -1,0 +1,385 @@
+//! Wires the engine's live detector into the server: every sample is scored before it
+//! is published and stored, events are persisted, and a background task trains,
+//! saves and hot-swaps models (on a schedule, on demand, or when another process —
+//! `lookout model train|rollback` — wrote a newer version).
+
+use crate::config::DetectorSettings;
+use crate::runtime::now_ms;
+use lookout::detect::{
+    train, ExpectedInterval, LiveConfig, LiveDetector, LiveOutcome, ModelInfo, ModelRegistry,
+    Sensitivity, TrainParams,
+};
+use lookout::model::{AnomalyEvent, Snapshot, TimestampMs};
+use lookout::store::Store;
+use serde::Serialize;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// The detector's live state plus the id of the stored event it has open.
+struct Live {
+    detector: LiveDetector,
+    open_event_id: Option<i64>,
+}
+
+/// What `/api/model` shows besides the detector's own state.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TrainingStatus {
+    pub training: bool,
+    pub last_error: Option<String>,
+    pub last_trained_at: Option<TimestampMs>,
+    pub next_training_at: Option<TimestampMs>,
+}
+
+type TrainReply = oneshot::Sender<Result<ModelInfo, String>>;
+
+/// Cheap to clone; shared by the sampler task, the training task and the routes.
+#[derive(Clone)]
+pub struct Detection {
+    live: Arc<Mutex<Live>>,
+    store: Arc<Store>,
+    registry: ModelRegistry,
+    settings: Arc<DetectorSettings>,
+    status: Arc<Mutex<TrainingStatus>>,
+    requests: mpsc::Sender<TrainReply>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Detection {
+    /// Builds the detector, loads the newest valid model and replays recent history
+    /// so that scoring resumes at once after a restart. Blocking: call at start-up.
+    pub fn start(
+        host: &str,
+        settings: DetectorSettings,
+        store: Arc<Store>,
+        stopping: watch::Receiver<bool>,
+    ) -> Result<(Detection, tokio::task::JoinHandle<()>), String> {
+        let registry =
+            ModelRegistry::open(&settings.models_dir, settings.keep_models).map_err(|e| {
+                format!(
+                    "cannot open the models folder `detector.models_dir` = {}: {e}",
+                    settings.models_dir.display()
+                )
+            })?;
+        let config = LiveConfig {
+            host: host.to_string(),
+            members: settings.members,
+            sensitivity: settings.sensitivity,
+            min_history_secs: settings.min_history.as_secs() as i64,
+            // Training reads the store, so the detector keeps only a short buffer.
+            buffer_secs: 60,
+            ..LiveConfig::default()
+        };
+        let mut detector = LiveDetector::new(config);
+        let (model, warnings) = registry.load_newest_valid();
+        for w in warnings {
+            tracing::warn!("model file skipped: {w}");
+        }
+        if let Some(m) = model {
+            let version = m.version;
+            match detector.install_model(Arc::new(m)) {
+                Ok(()) => tracing::info!(version, "loaded detector model"),
+                Err(e) => tracing::warn!(version, error = %e, "model incompatible; will retrain"),
+            }
+        }
+        // Events marked expected teach the detector before any retraining.
+        let now = now_ms();
+        if let Ok(events) = store.events(now - 90 * 86_400_000, now) {
+            for e in events.iter().filter(|e| e.expected) {
+                detector.mark_expected(e);
+            }
+        }
+        let (tx, rx) = mpsc::channel(4);
+        let detection = Detection {
+            live: Arc::new(Mutex::new(Live {
+                detector,
+                open_event_id: None,
+            })),
+            store,
+            registry,
+            settings: Arc::new(settings),
+            status: Arc::new(Mutex::new(TrainingStatus::default())),
+            requests: tx,
+        };
+        detection.replay(now);
+        let task = tokio::spawn(detection.clone().run_training(rx, stopping));
+        Ok((detection, task))
+    }
+
+    /// Feeds the stored samples of the last `min_history` (plus a margin, so that
+    /// exactly enough stored history counts as enough) through the detector.
+    fn replay(&self, now: TimestampMs) {
+        let from = now - self.settings.min_history.as_millis() as i64 - 300_000;
+        let rows = match self.store.raw_range(from, now) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read history for the detector");
+                return;
+            }
+        };
+        let n = rows.len();
+        for (ts, scalars) in rows {
+            let outcome = lock(&self.live).detector.observe(ts, &scalars, &[], &[]);
+            self.persist(outcome, true);
+        }
+        tracing::info!(samples = n, "detector warmed up from stored history");
+    }
+
+    /// Scores one sample in place (`anomaly_score`, `anomaly`) and stores any event
+    /// change. Blocking (a store write when an event opens, peaks or closes).
+    pub fn score(&self, snap: &mut Snapshot) {
+        let scalars = snap.scalars();
+        let outcome = lock(&self.live).detector.observe(
+            snap.timestamp,
+            &scalars,
+            &snap.processes.top_cpu,
+            &snap.processes.top_memory,
+        );
+        if let Some(s) = &outcome.score {
+            snap.anomaly_score = Some(s.combined);
+            snap.anomaly = s.anomalous;
+        }
+        self.persist(outcome, false);
+    }
+
+    fn persist(&self, outcome: LiveOutcome, replaying: bool) {
+        if let Some(e) = outcome.opened {
+            // On replay, an event that was stored before the restart is found again.
+            let existing = replaying
+                .then(|| self.store.events(e.start, e.start).ok())
+                .flatten()
+                .and_then(|list| list.into_iter().find(|x| x.start == e.start).map(|x| x.id));
+            let id = match existing {
+                Some(id) => Some(id),
+                None => self.save(&e),
+            };
+            if !replaying {
+                tracing::warn!(
+                    score = e.peak_score,
+                    top = e
+                        .explanation
+                        .metrics
+                        .first()
+                        .map(|m| m.metric.as_str())
+                        .unwrap_or("-"),
+                    expected = e.expected,
+                    "anomaly event opened"
+                );
+            }
+            lock(&self.live).open_event_id = id;
+        }
+        for (e, closing) in [(outcome.updated, false), (outcome.closed, true)] {
+            let Some(mut e) = e else { continue };
+            let id = lock(&self.live).open_event_id;
+            e.id = id.unwrap_or(0);
+            let saved = self.save(&e);
+            let mut live = lock(&self.live);
+            live.open_event_id = if closing { None } else { saved.or(id) };
+            if closing && !replaying {
+                tracing::info!(peak = e.peak_score, "anomaly event closed");
+            }
+        }
+    }
+
+    fn save(&self, e: &AnomalyEvent) -> Option<i64> {
+        match self.store.save_event(e) {
+            Ok(id) => Some(id),
+            Err(err) => {
+                tracing::error!(error = %err, "cannot store anomaly event");
+                None
+            }
+        }
+    }
+
+    /// The detector's state, model versions and training status, for `/api/model`.
+    pub fn report(&self) -> serde_json::Value {
+        let state = lock(&self.live).detector.state();
+        let (versions, warnings) = self.registry.list();
+        let status = lock(&self.status).clone();
+        serde_json::json!({
+            "enabled": true,
+            "state": state,
+            "sensitivity": sensitivity_name(&lock(&self.live).detector.config().sensitivity),
+            "training": status,
+            "versions": versions,
+            "warnings": warnings,
+        })
+    }
+
+    pub fn set_sensitivity(&self, s: Sensitivity) {
+        lock(&self.live).detector.set_sensitivity(s);
+    }
+
+    /// Marks an event expected and teaches the live detector. Returns the event,
+    /// or None when no event has that id.
+    pub fn mark_expected(&self, id: i64, expected: bool) -> Result<Option<AnomalyEvent>, String> {
+        if !self
+            .store
+            .set_event_expected(id, expected)
+            .map_err(|e| e.to_string())?
+        {
+            return Ok(None);
+        }
+        let event = self.store.event(id).map_err(|e| e.to_string())?;
+        if let (Some(e), true) = (&event, expected) {
+            lock(&self.live).detector.mark_expected(e);
+        }
+        Ok(event)
+    }
+
+    /// Asks the training task to train now; resolves when the model is installed.
+    pub async fn train_now(&self) -> Result<ModelInfo, String> {
+        let (tx, rx) = oneshot::channel();
+        self.requests
+            .send(tx)
+            .await
+            .map_err(|_| "the training task is not running".to_string())?;
+        rx.await.map_err(|_| "training was cancelled".to_string())?
+    }
+
+    async fn run_training(
+        self,
+        mut requests: mpsc::Receiver<TrainReply>,
+        mut stopping: watch::Receiver<bool>,
+    ) {
+        let mut ticker = tokio::time::interval(Duration::from_secs(30));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let reply = tokio::select! {
+                _ = ticker.tick() => None,
+                r = requests.recv() => match r { Some(r) => Some(r), None => break },
+                _ = stopping.wait_for(|s| *s) => break,
+            };
+            self.pick_up_newer_model();
+            let due = reply.is_some() || self.training_due(now_ms());
+            if !due {
+                continue;
+            }
+            let this = self.clone();
+            let result = tokio::task::spawn_blocking(move || this.train_and_install())
+                .await
+                .unwrap_or_else(|e| Err(format!("training panicked: {e}")));
+            match &result {
+                Ok(info) => tracing::info!(
+                    version = info.version,
+                    samples = info.samples,
+                    "detector model trained"
+                ),
+                Err(e) => tracing::warn!(error = %e, "detector training failed"),
+            }
+            if let Some(reply) = reply {
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    fn training_due(&self, now: TimestampMs) -> bool {
+        let (needs_first, trained_at) = {
+            let live = lock(&self.live);
+            (
+                live.detector.needs_training(),
+                live.detector.model().map(|m| m.trained_at),
+            )
+        };
+        let mut status = lock(&self.status);
+        let next = match (trained_at, status.last_trained_at) {
+            // Also counts failed attempts, so a failing training is retried on schedule.
+            (_, Some(t)) | (Some(t), None) => {
+                Some(t + self.settings.retrain_every.as_millis() as i64)
+            }
+            (None, None) => None,
+        };
+        status.next_training_at = next;
+        needs_first && status.last_trained_at.is_none() || next.is_some_and(|n| now >= n)
+    }
+
+    /// Loads a version written by another process if it is newer than ours.
+    fn pick_up_newer_model(&self) {
+        let current = lock(&self.live)
+            .detector
+            .model()
+            .map(|m| m.version)
+            .unwrap_or(0);
+        let (versions, _) = self.registry.list();
+        let Some(newest) = versions.iter().map(|v| v.version).max() else {
+            return;
+        };
+        if newest <= current {
+            return;
+        }
+        match self.registry.load(newest) {
+            Ok(m) => {
+                if lock(&self.live).detector.install_model(Arc::new(m)).is_ok() {
+                    tracing::info!(version = newest, "switched to a newer model version");
+                }
+            }
+            Err(e) => tracing::warn!(version = newest, error = %e, "newer model file unusable"),
+        }
+    }
+
+    /// Reads the training window from the store, trains, saves and installs.
+    fn train_and_install(&self) -> Result<ModelInfo, String> {
+        let now = now_ms();
+        lock(&self.status).training = true;
+        let result = self.train_inner(now);
+        let mut status = lock(&self.status);
+        status.training = false;
+        status.last_trained_at = Some(now);
+        status.last_error = result.as_ref().err().cloned();
+        result
+    }
+
+    fn train_inner(&self, now: TimestampMs) -> Result<ModelInfo, String> {
+        let from = now - self.settings.training_window.as_millis() as i64;
+        let rows = self.store.raw_range(from, now).map_err(|e| e.to_string())?;
+        let mut expected: Vec<ExpectedInterval> = self
+            .store
+            .events(from, now)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|e| e.expected)
+            .map(|e| ExpectedInterval {
+                start: e.start,
+                end: e.end.unwrap_or(now),
+                metrics: e
+                    .explanation
+                    .metrics
+                    .iter()
+                    .map(|m| m.metric.clone())
+                    .collect(),
+            })
+            .collect();
+        expected.extend(lock(&self.live).detector.expected_intervals());
+        let params = TrainParams {
+            members: self.settings.members,
+            ..TrainParams::default()
+        };
+        let mut model = train(&rows, &expected, &params).map_err(|e| e.to_string())?;
+        let version = self.registry.save(&mut model).map_err(|e| e.to_string())?;
+        let _ = self.registry.prune();
+        let info = self
+            .registry
+            .list()
+            .0
+            .into_iter()
+            .find(|i| i.version == version)
+            .ok_or_else(|| format!("model v{version} saved but not listed"))?;
+        lock(&self.live)
+            .detector
+            .install_model(Arc::new(model))
+            .map_err(|e| e.to_string())?;
+        Ok(info)
+    }
+}
+
+pub fn sensitivity_name(s: &Sensitivity) -> String {
+    match s {
+        Sensitivity::Low => "low".into(),
+        Sensitivity::Medium => "medium".into(),
+        Sensitivity::High => "high".into(),
+        Sensitivity::Threshold(t) => format!("{t}"),
+    }
+}
