@@ -125,6 +125,7 @@ test("a 400-px phone screen has no horizontal scroll", async ({ page }, info) =>
   const box = await page.locator("#chart-cpu").boundingBox();
   expect(box!.width).toBeGreaterThan(300);
   await page.screenshot({ path: info.outputPath("dashboard-phone.png"), fullPage: true });
+  await page.screenshot({ path: info.outputPath("dashboard-phone-first-screen.png") });
 });
 
 test.describe("dark theme", () => {
