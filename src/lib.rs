@@ -6,6 +6,8 @@
 pub mod model;
 
 #[cfg(feature = "engine")]
+pub mod alert;
+#[cfg(feature = "engine")]
 pub mod collect;
 #[cfg(feature = "engine")]
 pub mod detect;

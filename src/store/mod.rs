@@ -13,6 +13,7 @@
 //! was committed; a power cut may lose the last few commits but never corrupts the
 //! file. Batches are one transaction, so a crash drops a whole batch or none of it.
 
+mod alerts;
 mod error;
 mod events;
 mod history;

@@ -54,7 +54,7 @@ pub fn column(name: &str) -> Option<Column> {
 }
 
 /// Ordered migrations; index i migrates from version i to i + 1.
-const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] = &[v1_initial];
+const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] = &[v1_initial, v2_alerts];
 
 /// The schema version this build writes.
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -92,6 +92,48 @@ fn v1_initial(tx: &Transaction) -> rusqlite::Result<()> {
              expected INTEGER NOT NULL DEFAULT 0);
          CREATE INDEX anomaly_events_by_start ON anomaly_events (host_id, start);"
     ))
+}
+
+/// Alerting (src/alert, methods in store/alerts.rs): notifications with their
+/// per-channel deliveries (the outbox *and* the history: a delivery row is pending
+/// until sent), silences, and the engine's state so a restart does not re-announce.
+fn v2_alerts(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE alert_notifications (
+             id INTEGER PRIMARY KEY,
+             dedup_key TEXT NOT NULL UNIQUE,
+             kind TEXT NOT NULL,
+             rule TEXT NOT NULL,
+             host TEXT NOT NULL,
+             severity TEXT NOT NULL,
+             since INTEGER NOT NULL,
+             created_at INTEGER NOT NULL,
+             body TEXT NOT NULL);
+         CREATE INDEX alert_notifications_by_time ON alert_notifications (created_at);
+         CREATE TABLE alert_deliveries (
+             notification_id INTEGER NOT NULL
+                 REFERENCES alert_notifications(id) ON DELETE CASCADE,
+             channel TEXT NOT NULL,
+             status TEXT NOT NULL DEFAULT 'pending',
+             attempts INTEGER NOT NULL DEFAULT 0,
+             next_attempt_at INTEGER NOT NULL,
+             last_error TEXT,
+             delivered_at INTEGER,
+             PRIMARY KEY (notification_id, channel)) WITHOUT ROWID;
+         CREATE INDEX alert_deliveries_due ON alert_deliveries (status, next_attempt_at);
+         CREATE TABLE alert_silences (
+             id INTEGER PRIMARY KEY,
+             rule TEXT,
+             host TEXT,
+             starts_at INTEGER NOT NULL,
+             ends_at INTEGER NOT NULL,
+             comment TEXT NOT NULL,
+             created_by TEXT NOT NULL);
+         CREATE TABLE alert_engine_state (
+             id INTEGER PRIMARY KEY CHECK (id = 1),
+             state TEXT NOT NULL,
+             saved_at INTEGER NOT NULL);",
+    )
 }
 
 /// Brings the database to [`LATEST_VERSION`], one transaction per step so a crash

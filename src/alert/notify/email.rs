@@ -1,0 +1,155 @@
+//! Email over SMTP with `lettre` (blocking transport, rustls for TLS).
+
+use super::secret::{read_file, Secret};
+use super::{Notification, Notifier, NotifyError};
+use crate::alert::render;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{Message, SmtpTransport, Transport};
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TlsMode {
+    /// TLS from the first byte (SMTPS, usually port 465).
+    Tls,
+    /// Plain connection upgraded with STARTTLS, which is required (port 587).
+    #[default]
+    Starttls,
+    /// No encryption: only for a relay on localhost or a trusted network.
+    None,
+}
+
+/// `[[channels]] type = "email"`.
+///
+/// Credentials: `credentials_file` (first line user, second line password) if set,
+/// else the `EMAIL_USER` / `EMAIL_PASS` environment variables if set, else none
+/// (typical for a local relay). They are never part of the config file itself.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    pub name: String,
+    pub host: String,
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub tls: TlsMode,
+    pub from: String,
+    pub to: Vec<String>,
+    pub credentials_file: Option<PathBuf>,
+    /// SMTP command timeout in seconds (default 20).
+    pub timeout_secs: Option<u64>,
+}
+
+/// Sends each notification as one multipart (text + HTML) email to all recipients.
+pub struct EmailNotifier {
+    config: EmailConfig,
+    from: Mailbox,
+    to: Vec<Mailbox>,
+    transport: SmtpTransport,
+}
+
+/// Debug shows where mail goes, never the credentials inside the transport.
+impl std::fmt::Debug for EmailNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailNotifier")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn credentials(c: &EmailConfig) -> Result<Option<(String, Secret)>, NotifyError> {
+    if let Some(path) = &c.credentials_file {
+        let text = read_file(path).map_err(NotifyError::Config)?;
+        let mut lines = text.lines();
+        let (Some(user), Some(pass)) = (lines.next(), lines.next()) else {
+            return Err(NotifyError::Config(format!(
+                "{}: expected the user on line 1 and the password on line 2",
+                path.display()
+            )));
+        };
+        return Ok(Some((user.trim().to_string(), Secret::new(pass))));
+    }
+    match (std::env::var("EMAIL_USER"), std::env::var("EMAIL_PASS")) {
+        (Ok(u), Ok(p)) if !u.is_empty() => Ok(Some((u, Secret::new(p)))),
+        _ => Ok(None),
+    }
+}
+
+impl EmailNotifier {
+    pub fn new(config: EmailConfig) -> Result<EmailNotifier, NotifyError> {
+        let cfg_err =
+            |m: String| NotifyError::Config(format!("email channel {:?}: {m}", config.name));
+        let from: Mailbox = config
+            .from
+            .parse()
+            .map_err(|e| cfg_err(format!("from {:?}: {e}", config.from)))?;
+        let to = config
+            .to
+            .iter()
+            .map(|t| t.parse().map_err(|e| cfg_err(format!("to {t:?}: {e}"))))
+            .collect::<Result<Vec<Mailbox>, _>>()?;
+        if to.is_empty() {
+            return Err(cfg_err("needs at least one recipient in `to`".into()));
+        }
+        let tls_params = || {
+            TlsParameters::new(config.host.clone())
+                .map_err(|e| cfg_err(format!("TLS setup for {}: {e}", config.host)))
+        };
+        let (tls, default_port) = match config.tls {
+            TlsMode::Tls => (Tls::Wrapper(tls_params()?), 465),
+            TlsMode::Starttls => (Tls::Required(tls_params()?), 587),
+            TlsMode::None => (Tls::None, 25),
+        };
+        let mut builder = SmtpTransport::builder_dangerous(config.host.clone())
+            .port(config.port.unwrap_or(default_port))
+            .tls(tls)
+            .timeout(Some(Duration::from_secs(config.timeout_secs.unwrap_or(20))));
+        if let Some((user, pass)) = credentials(&config)? {
+            builder = builder.credentials(Credentials::new(user, pass.expose().to_string()));
+        }
+        Ok(EmailNotifier {
+            transport: builder.build(),
+            from,
+            to,
+            config,
+        })
+    }
+
+    /// Builds the MIME message (public so tests can inspect it without SMTP).
+    pub fn message(&self, n: &Notification) -> Result<Message, NotifyError> {
+        let mut b = Message::builder()
+            .from(self.from.clone())
+            .subject(n.subject());
+        for to in &self.to {
+            b = b.to(to.clone());
+        }
+        b.multipart(MultiPart::alternative_plain_html(
+            render::text(n),
+            render::html(n),
+        ))
+        .map_err(|e| NotifyError::Config(format!("cannot build the email: {e}")))
+    }
+}
+
+impl Notifier for EmailNotifier {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    fn send(&self, n: &Notification) -> Result<(), NotifyError> {
+        let msg = self.message(n)?;
+        // lettre's SMTP errors carry the server's reply and the I/O cause, never the
+        // credentials (AUTH is base64 on the wire and not echoed in errors).
+        self.transport.send(&msg).map(|_| ()).map_err(|e| {
+            NotifyError::Delivery(format!(
+                "SMTP {}:{}: {e}",
+                self.config.host,
+                self.config.port.unwrap_or(0)
+            ))
+        })
+    }
+}

@@ -1,0 +1,474 @@
+//! Alert rules: what to watch and when it counts as a problem.
+//!
+//! Rules are written by people in a TOML file (and later edited through the API), so
+//! parsing is deliberately forgiving in shape but strict in meaning: every error names
+//! the rule and the field, and an unknown metric lists the valid names, because the
+//! person reading the error is fixing a config file, not reading source code.
+//!
+//! ```toml
+//! [[rules]]
+//! name = "cpu-high"
+//! severity = "critical"           # info | warning | critical (default warning)
+//! condition = "cpu_usage > 90 for 5m and anomalous"
+//! resolve = 80                    # optional hysteresis: clears only at <= 80
+//!
+//! [[rules]]
+//! name = "anomaly"
+//! kind = "anomaly"
+//! min_score = 0.8                 # optional: default is the detector's own threshold
+//! for = "1m"
+//!
+//! [[rules]]
+//! name = "sampler-stalled"
+//! kind = "stale"
+//! intervals = 5                   # no sample for 5 sampling intervals
+//! ```
+
+use crate::model::{self, TimestampMs};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// How loud an alert is; carried through to messages so receivers can route on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    #[default]
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Comparison of a threshold rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    #[serde(rename = ">")]
+    Gt,
+    #[serde(rename = ">=")]
+    Ge,
+    #[serde(rename = "<")]
+    Lt,
+    #[serde(rename = "<=")]
+    Le,
+}
+
+impl Op {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Gt => ">",
+            Op::Ge => ">=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+        }
+    }
+
+    pub fn holds(self, v: f64, threshold: f64) -> bool {
+        match self {
+            Op::Gt => v > threshold,
+            Op::Ge => v >= threshold,
+            Op::Lt => v < threshold,
+            Op::Le => v <= threshold,
+        }
+    }
+
+    fn is_upper(self) -> bool {
+        matches!(self, Op::Gt | Op::Ge)
+    }
+}
+
+/// `metric op value for duration`, with optional hysteresis and anomaly gating.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdRule {
+    pub metric: String,
+    pub op: Op,
+    pub value: f64,
+    /// The condition must hold this long before the alert fires (0 = at once).
+    pub for_ms: i64,
+    /// Hysteresis: once firing, the alert clears only when the metric is back past
+    /// this level (<= it for `>`/`>=` rules, >= it for `<`/`<=`). Without it a value
+    /// hovering at the threshold would flap firing/resolved on every sample.
+    pub resolve: Option<f64>,
+    /// Fire only while the detector also calls the host anomalous ("CPU > 80 *and*
+    /// unusual"), which keeps a busy-by-design host quiet.
+    pub and_anomalous: bool,
+}
+
+impl ThresholdRule {
+    /// The entry condition.
+    pub fn triggered(&self, v: f64) -> bool {
+        self.op.holds(v, self.value)
+    }
+
+    /// The exit condition of a firing alert (see [`ThresholdRule::resolve`]).
+    pub fn cleared(&self, v: f64) -> bool {
+        match self.resolve {
+            Some(r) if self.op.is_upper() => v <= r,
+            Some(r) => v >= r,
+            None => !self.triggered(v),
+        }
+    }
+}
+
+/// What a rule watches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RuleKind {
+    /// The detector's combined score >= `min_score` (None: the detector's own
+    /// decision, i.e. the sensitivity setting) for at least `for_ms`.
+    Anomaly {
+        min_score: Option<f64>,
+        for_ms: i64,
+    },
+    Threshold(ThresholdRule),
+    /// No sample from a host for `intervals` sampling intervals.
+    Stale {
+        intervals: u32,
+    },
+}
+
+/// A parsed, validated rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    pub name: String,
+    pub severity: Severity,
+    pub enabled: bool,
+    /// Channel names to notify; empty means every configured channel.
+    pub channels: Vec<String>,
+    pub kind: RuleKind,
+}
+
+impl Rule {
+    /// One line for messages and the UI, e.g. `cpu_usage > 90 for 5m`.
+    pub fn describe(&self) -> String {
+        match &self.kind {
+            RuleKind::Anomaly { min_score, for_ms } => {
+                let s =
+                    min_score.map_or("anomalous".to_string(), |m| format!("anomaly score >= {m}"));
+                format!("{s} for {}", format_duration(*for_ms))
+            }
+            RuleKind::Threshold(t) => {
+                let mut s = format!("{} {} {}", t.metric, t.op.as_str(), t.value);
+                if t.for_ms > 0 {
+                    s += &format!(" for {}", format_duration(t.for_ms));
+                }
+                if t.and_anomalous {
+                    s += " and anomalous";
+                }
+                s
+            }
+            RuleKind::Stale { intervals } => format!("no sample for {intervals} intervals"),
+        }
+    }
+}
+
+/// A rule as written in the config file: every field optional so that a missing or
+/// malformed one is reported by [`RuleConfig::parse`] with the rule's name rather
+/// than by serde with a line number.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RuleConfig {
+    pub name: Option<String>,
+    pub severity: Option<String>,
+    pub enabled: Option<bool>,
+    /// "threshold" (default when `condition` is set), "anomaly" or "stale".
+    pub kind: Option<String>,
+    pub condition: Option<String>,
+    pub resolve: Option<f64>,
+    pub and_anomalous: Option<bool>,
+    pub min_score: Option<f64>,
+    #[serde(rename = "for")]
+    pub for_: Option<String>,
+    pub intervals: Option<u32>,
+    pub channels: Option<Vec<String>>,
+}
+
+/// A rule that does not make sense, naming the rule and the field to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("alert rule {rule:?}, field `{field}`: {message}")]
+pub struct RuleError {
+    pub rule: String,
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl RuleConfig {
+    /// Validates and compiles the rule. `index` names unnamed rules ("rule #3").
+    pub fn parse(&self, index: usize) -> Result<Rule, RuleError> {
+        let label = self
+            .name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| format!("rule #{}", index + 1));
+        let err = |field: &'static str, message: String| RuleError {
+            rule: label.clone(),
+            field,
+            message,
+        };
+        let name = self
+            .name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .ok_or_else(|| err("name", "every rule needs a non-empty name".into()))?;
+        let severity = match self.severity.as_deref() {
+            None => Severity::default(),
+            Some("info") => Severity::Info,
+            Some("warning") => Severity::Warning,
+            Some("critical") => Severity::Critical,
+            Some(other) => {
+                return Err(err(
+                    "severity",
+                    format!("{other:?} is not one of info, warning, critical"),
+                ))
+            }
+        };
+        let for_ms = match &self.for_ {
+            Some(s) => parse_duration(s).map_err(|m| err("for", m))?,
+            None => 0,
+        };
+        let kind_name = self.kind.as_deref().unwrap_or(if self.condition.is_some() {
+            "threshold"
+        } else {
+            ""
+        });
+        let kind = match kind_name {
+            "threshold" => {
+                let text = self
+                    .condition
+                    .as_deref()
+                    .ok_or_else(|| err("condition", "a threshold rule needs a condition".into()))?;
+                let mut t = parse_condition(text).map_err(|m| err("condition", m))?;
+                if self.for_.is_some() {
+                    if t.for_ms != 0 {
+                        return Err(err("for", "given both here and in the condition".into()));
+                    }
+                    t.for_ms = for_ms;
+                }
+                t.and_anomalous |= self.and_anomalous.unwrap_or(false);
+                if let Some(r) = self.resolve {
+                    let wrong_side = if t.op.is_upper() {
+                        r > t.value
+                    } else {
+                        r < t.value
+                    };
+                    if !r.is_finite() || wrong_side {
+                        return Err(err(
+                            "resolve",
+                            format!(
+                                "{r} must be on the clear side of the threshold {} {}",
+                                t.op.as_str(),
+                                t.value
+                            ),
+                        ));
+                    }
+                    t.resolve = Some(r);
+                }
+                RuleKind::Threshold(t)
+            }
+            "anomaly" => {
+                if let Some(s) = self.min_score {
+                    if !(0.0..=1.0).contains(&s) {
+                        return Err(err("min_score", format!("{s} is not within 0..1")));
+                    }
+                }
+                RuleKind::Anomaly {
+                    min_score: self.min_score,
+                    for_ms,
+                }
+            }
+            "stale" => {
+                let intervals = self.intervals.unwrap_or(3);
+                if intervals == 0 {
+                    return Err(err("intervals", "must be at least 1".into()));
+                }
+                RuleKind::Stale { intervals }
+            }
+            "" => {
+                return Err(err(
+                    "kind",
+                    "missing: set kind = \"anomaly\" | \"stale\" or a threshold condition".into(),
+                ))
+            }
+            other => {
+                return Err(err(
+                    "kind",
+                    format!("{other:?} is not one of threshold, anomaly, stale"),
+                ))
+            }
+        };
+        Ok(Rule {
+            name,
+            severity,
+            enabled: self.enabled.unwrap_or(true),
+            channels: self.channels.clone().unwrap_or_default(),
+            kind,
+        })
+    }
+}
+
+/// Parses `metric op value [for duration] [and anomalous]`.
+pub fn parse_condition(text: &str) -> Result<ThresholdRule, String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let usage = "expected `metric op value [for 5m] [and anomalous]`, e.g. `cpu_usage > 90 for 5m`";
+    if words.len() < 3 {
+        return Err(format!("{text:?}: {usage}"));
+    }
+    let metric = words[0];
+    if model::metric_def(metric).is_none() {
+        let names: Vec<&str> = model::METRICS.iter().map(|d| d.name).collect();
+        return Err(format!(
+            "unknown metric {metric:?}; valid metrics: {}",
+            names.join(", ")
+        ));
+    }
+    let op = match words[1] {
+        ">" => Op::Gt,
+        ">=" => Op::Ge,
+        "<" => Op::Lt,
+        "<=" => Op::Le,
+        other => return Err(format!("operator {other:?} is not one of >, >=, <, <=")),
+    };
+    let value: f64 = words[2]
+        .trim_end_matches('%')
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite())
+        .ok_or_else(|| format!("threshold {:?} is not a number", words[2]))?;
+    let mut t = ThresholdRule {
+        metric: metric.to_string(),
+        op,
+        value,
+        for_ms: 0,
+        resolve: None,
+        and_anomalous: false,
+    };
+    let mut rest = &words[3..];
+    while !rest.is_empty() {
+        match rest {
+            ["for", d, tail @ ..] => {
+                t.for_ms = parse_duration(d)?;
+                rest = tail;
+            }
+            ["and", "anomalous", tail @ ..] => {
+                t.and_anomalous = true;
+                rest = tail;
+            }
+            _ => return Err(format!("unexpected {:?}: {usage}", rest.join(" "))),
+        }
+    }
+    Ok(t)
+}
+
+/// Parses `500ms`, `30s`, `5m`, `4h`, `1d` into milliseconds.
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("duration {s:?} needs a unit (ms, s, m, h, d)"))?;
+    let (num, unit) = s.split_at(split);
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("duration {s:?} must start with a whole number"))?;
+    let mult = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("duration {s:?}: unit must be ms, s, m, h or d")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("duration {s:?} is too long"))
+}
+
+/// The inverse of [`parse_duration`] for whole units (for messages).
+pub fn format_duration(ms: TimestampMs) -> String {
+    for (unit, len) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+    ] {
+        if ms >= len && ms % len == 0 {
+            return format!("{}{unit}", ms / len);
+        }
+    }
+    format!("{ms}ms")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(toml_text: &str) -> Result<Rule, RuleError> {
+        let c: RuleConfig = toml::from_str(toml_text).unwrap();
+        c.parse(0)
+    }
+
+    #[test]
+    fn threshold_rules_parse_with_hysteresis_and_gating() {
+        let r = rule(
+            "name = \"cpu\"\nseverity = \"critical\"\n\
+             condition = \"cpu_usage > 90 for 5m and anomalous\"\nresolve = 80",
+        )
+        .unwrap();
+        assert_eq!(r.severity, Severity::Critical);
+        let RuleKind::Threshold(t) = &r.kind else {
+            panic!()
+        };
+        assert_eq!((t.op, t.value, t.for_ms), (Op::Gt, 90.0, 300_000));
+        assert!(t.and_anomalous && t.triggered(91.0) && !t.cleared(85.0) && t.cleared(80.0));
+        assert_eq!(r.describe(), "cpu_usage > 90 for 5m and anomalous");
+
+        let r = rule("name = \"disk\"\ncondition = \"disk_free_percent < 10 for 1m\"").unwrap();
+        let RuleKind::Threshold(t) = &r.kind else {
+            panic!()
+        };
+        assert!(t.triggered(5.0) && t.cleared(10.0) && !t.cleared(9.9));
+        assert!(r.enabled);
+    }
+
+    #[test]
+    fn errors_name_the_rule_and_the_field() {
+        let e = rule("name = \"x\"\ncondition = \"cpu_usag > 90\"").unwrap_err();
+        assert_eq!((e.rule.as_str(), e.field), ("x", "condition"));
+        assert!(e.message.contains("cpu_usage") && e.message.contains("disk_free_percent"));
+        assert!(e.to_string().contains("\"x\"") && e.to_string().contains("`condition`"));
+
+        let e = rule("name = \"y\"\ncondition = \"cpu_usage > 90\"\nresolve = 95").unwrap_err();
+        assert_eq!(e.field, "resolve");
+        let e = rule("name = \"z\"\nkind = \"anomaly\"\nfor = \"5 minutes\"").unwrap_err();
+        assert_eq!((e.rule.as_str(), e.field), ("z", "for"));
+        let e = rule("name = \"s\"\nseverity = \"loud\"\nkind = \"stale\"").unwrap_err();
+        assert_eq!(e.field, "severity");
+        let e = rule("condition = \"cpu_usage > 1\"").unwrap_err();
+        assert_eq!((e.rule.as_str(), e.field), ("rule #1", "name"));
+        let e = rule("name = \"k\"\nkind = \"magic\"").unwrap_err();
+        assert_eq!(e.field, "kind");
+        let e = rule("name = \"c\"\ncondition = \"cpu_usage >> 1\"").unwrap_err();
+        assert_eq!(e.field, "condition");
+    }
+
+    #[test]
+    fn durations_round_trip() {
+        for s in ["500ms", "30s", "5m", "4h", "1d"] {
+            assert_eq!(format_duration(parse_duration(s).unwrap()), s);
+        }
+        assert!(parse_duration("5").is_err() && parse_duration("m").is_err());
+        assert!(parse_duration("3w").is_err());
+    }
+}

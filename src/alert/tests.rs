@@ -1,0 +1,327 @@
+//! Engine unit tests, driven by a fake clock (plain `now` integers).
+
+use super::*;
+use crate::model::{AnomalyEvent, Explanation, MetricContribution, ProcessInfo, Snapshot};
+
+const S: i64 = 1_000;
+const M: i64 = 60 * S;
+const T0: i64 = 1_764_000_000_000;
+
+fn settings() -> EngineSettings {
+    EngineSettings {
+        host: "h1".into(),
+        group_wait_ms: 0,
+        cooldown_ms: 0,
+        ..EngineSettings::default()
+    }
+}
+
+fn rules(toml_rules: &str) -> Vec<Rule> {
+    AlertConfig::from_toml(toml_rules).unwrap().rules().unwrap()
+}
+
+fn cpu_engine(extra: &str, s: EngineSettings) -> Engine {
+    Engine::new(
+        rules(&format!(
+            "[[rules]]\nname = \"cpu\"\ncondition = \"cpu_usage > 90 for 1m\"\n{extra}"
+        )),
+        s,
+    )
+}
+
+fn snap(cpu: f64, t: i64) -> Snapshot {
+    let mut s = Snapshot {
+        host: "h1".into(),
+        timestamp: t,
+        interval_secs: 1.0,
+        ..Snapshot::default()
+    };
+    s.cpu.total = cpu;
+    s
+}
+
+/// Feeds `cpu` every 10 s over `[from, to)` and collects the notifications.
+fn run(e: &mut Engine, cpu: f64, from: i64, to: i64) -> Vec<Notification> {
+    let mut out = Vec::new();
+    let mut t = from;
+    while t < to {
+        out.extend(e.observe_snapshot(&snap(cpu, t), t));
+        t += 10 * S;
+    }
+    out
+}
+
+fn kinds(ns: &[Notification]) -> Vec<NotificationKind> {
+    ns.iter().map(|n| n.kind).collect()
+}
+
+#[test]
+fn pending_then_firing_then_resolved() {
+    let mut e = cpu_engine("", settings());
+    // 50 s over the threshold: still pending, nothing sent.
+    assert!(run(&mut e, 95.0, T0, T0 + 50 * S).is_empty());
+    assert_eq!(e.active(T0 + 50 * S)[0].state, "pending");
+    // A dip back to normal resets the pending clock.
+    assert!(run(&mut e, 10.0, T0 + 50 * S, T0 + 60 * S).is_empty());
+    assert!(e.active(T0 + 60 * S).is_empty());
+    let fired = run(&mut e, 95.0, T0 + 60 * S, T0 + 3 * M);
+    assert_eq!(kinds(&fired), [NotificationKind::Firing]);
+    let f = &fired[0];
+    assert_eq!(f.since, T0 + 2 * M);
+    assert_eq!(f.id, format!("cpu|h1|firing|{}", T0 + 2 * M));
+    assert_eq!(f.values[0].metric, "cpu_usage");
+    assert_eq!(f.values[0].threshold, Some(90.0));
+    assert!(f.dashboard_link.contains("host=h1"));
+    let resolved = run(&mut e, 10.0, T0 + 3 * M, T0 + 4 * M);
+    assert_eq!(kinds(&resolved), [NotificationKind::Resolved]);
+    assert_eq!(resolved[0].since, f.since);
+    assert_eq!(resolved[0].id, format!("cpu|h1|resolved|{}", T0 + 2 * M));
+}
+
+#[test]
+fn hysteresis_holds_until_the_resolve_level() {
+    let mut e = cpu_engine("resolve = 70", settings());
+    assert_eq!(
+        kinds(&run(&mut e, 95.0, T0, T0 + 2 * M)),
+        [NotificationKind::Firing]
+    );
+    // 85 is under the threshold but above the resolve level: still firing.
+    assert!(run(&mut e, 85.0, T0 + 2 * M, T0 + 5 * M).is_empty());
+    assert_eq!(e.active(T0 + 5 * M)[0].state, "firing");
+    assert_eq!(
+        kinds(&run(&mut e, 60.0, T0 + 5 * M, T0 + 6 * M)),
+        [NotificationKind::Resolved]
+    );
+}
+
+#[test]
+fn group_wait_swallows_blips_and_repeat_reminds() {
+    let s = EngineSettings {
+        group_wait_ms: 30 * S,
+        repeat_interval_ms: 60 * M,
+        ..settings()
+    };
+    let mut e = cpu_engine("", s);
+    // Fires at T0+1m, clears 20 s later: inside the group wait, so silence both ways.
+    assert!(run(&mut e, 95.0, T0, T0 + 80 * S).is_empty());
+    assert!(run(&mut e, 10.0, T0 + 80 * S, T0 + 3 * M).is_empty());
+    // A long one: first message after the group wait, then one per repeat interval.
+    let start = T0 + 10 * M;
+    let out = run(&mut e, 95.0, start, start + 3 * 60 * M);
+    assert_eq!(out.len(), 3, "{:?}", kinds(&out));
+    assert_eq!(out[0].at - out[0].since, 30 * S);
+    assert_eq!(out[1].at - out[0].at, 60 * M);
+    assert!(out[1].id.ends_with("|repeat-1") && out[2].id.ends_with("|repeat-2"));
+    assert!(out.iter().all(|n| n.since == out[0].since));
+}
+
+#[test]
+fn cooldown_delays_a_refire() {
+    let s = EngineSettings {
+        cooldown_ms: 10 * M,
+        ..settings()
+    };
+    let mut e = cpu_engine("", s);
+    assert_eq!(run(&mut e, 95.0, T0, T0 + 2 * M).len(), 1);
+    assert_eq!(run(&mut e, 10.0, T0 + 2 * M, T0 + 3 * M).len(), 1); // resolved at T0+2m
+    let out = run(&mut e, 95.0, T0 + 3 * M, T0 + 20 * M);
+    assert_eq!(kinds(&out), [NotificationKind::Firing]);
+    assert_eq!(out[0].since, T0 + 12 * M, "held until the cooldown ended");
+}
+
+#[test]
+fn silences_hold_back_and_expire() {
+    let mut e = cpu_engine("", settings());
+    e.set_silences(vec![Silence {
+        id: 1,
+        rule: Some("cpu".into()),
+        host: None,
+        starts_at: T0,
+        ends_at: T0 + 10 * M,
+        comment: "maintenance".into(),
+        created_by: "admin".into(),
+    }]);
+    assert!(run(&mut e, 95.0, T0, T0 + 9 * M).is_empty());
+    assert!(e.active(T0 + 9 * M)[0].silenced);
+    // The silence expires while the alert still fires: the firing message goes out.
+    let out = run(&mut e, 95.0, T0 + 9 * M, T0 + 11 * M);
+    assert_eq!(kinds(&out), [NotificationKind::Firing]);
+    assert_eq!(out[0].at, T0 + 10 * M);
+    // A silence for another host does not apply.
+    e.set_silences(vec![Silence {
+        id: 2,
+        rule: None,
+        host: Some("h2".into()),
+        starts_at: T0,
+        ends_at: T0 + 99 * M,
+        comment: String::new(),
+        created_by: String::new(),
+    }]);
+    assert_eq!(
+        kinds(&run(&mut e, 10.0, T0 + 11 * M, T0 + 12 * M)),
+        [NotificationKind::Resolved]
+    );
+}
+
+#[test]
+fn rate_limit_turns_a_storm_into_a_digest() {
+    let s = EngineSettings {
+        rate_limit_max: 2,
+        rate_limit_window_ms: 10 * M,
+        ..settings()
+    };
+    let mut text = String::new();
+    for i in 0..5 {
+        text += &format!("[[rules]]\nname = \"r{i}\"\ncondition = \"cpu_usage > {i}0\"\n");
+    }
+    let mut e = Engine::new(rules(&text), s);
+    let out = e.observe_snapshot(&snap(99.0, T0), T0);
+    assert_eq!(
+        kinds(&out),
+        [
+            NotificationKind::Firing,
+            NotificationKind::Firing,
+            NotificationKind::Digest
+        ]
+    );
+    assert_eq!(out[2].digest.len(), 3);
+    assert!(out[2]
+        .digest
+        .iter()
+        .all(|d| d.kind == NotificationKind::Firing));
+    // Resolves in the same window are held too, and the next digest waits a window.
+    assert!(e.observe_snapshot(&snap(0.0, T0 + M), T0 + M).is_empty());
+    let later = e.tick(T0 + 10 * M);
+    assert_eq!(kinds(&later), [NotificationKind::Digest]);
+    assert_eq!(later[0].digest.len(), 5);
+}
+
+fn event(expected: bool) -> AnomalyEvent {
+    AnomalyEvent {
+        id: 7,
+        host: "h1".into(),
+        start: T0,
+        end: None,
+        peak_score: 0.97,
+        peak_at: T0,
+        expected,
+        explanation: Explanation {
+            metrics: vec![MetricContribution {
+                metric: "cpu_usage".into(),
+                value: 99.0,
+                normal_low: 2.0,
+                normal_high: 30.0,
+                contribution: 0.8,
+            }],
+            top_cpu: vec![ProcessInfo {
+                pid: 42,
+                name: "stress-ng".into(),
+                cpu_percent: 390.0,
+                rss_bytes: 1 << 20,
+            }],
+            top_memory: Vec::new(),
+        },
+    }
+}
+
+fn anomalous(t: i64) -> Snapshot {
+    Snapshot {
+        anomaly: true,
+        anomaly_score: Some(0.97),
+        ..snap(99.0, t)
+    }
+}
+
+#[test]
+fn anomaly_rule_carries_the_explanation_and_skips_expected_events() {
+    let r = rules(
+        "[[rules]]\nname = \"anomaly\"\nkind = \"anomaly\"\nmin_score = 0.9\nfor = \"30s\"\n\
+                   [[rules]]\nname = \"cpu-anom\"\ncondition = \"cpu_usage > 80 and anomalous\"\n",
+    );
+    let mut e = Engine::new(r.clone(), settings());
+    e.observe_event(&event(false));
+    let mut out = Vec::new();
+    for i in 0..5 {
+        out.extend(e.observe_snapshot(&anomalous(T0 + i * 10 * S), T0 + i * 10 * S));
+    }
+    assert_eq!(out.len(), 2, "{out:?}");
+    let a = out.iter().find(|n| n.rule == "anomaly").unwrap();
+    assert_eq!(a.since, T0 + 30 * S);
+    let x = a.explanation.as_ref().unwrap();
+    assert_eq!(x.top_cpu[0].name, "stress-ng");
+    let c = out.iter().find(|n| n.rule == "cpu-anom").unwrap();
+    assert_eq!(
+        (c.values[0].normal_low, c.values[0].normal_high),
+        (Some(2.0), Some(30.0))
+    );
+    let body = render::text(a);
+    assert!(
+        body.contains("stress-ng") && body.contains("cpu_usage"),
+        "{body}"
+    );
+
+    // The same stretch marked expected raises nothing.
+    let mut e = Engine::new(r, settings());
+    e.observe_event(&event(true));
+    for i in 0..10 {
+        assert!(e
+            .observe_snapshot(&anomalous(T0 + i * 10 * S), T0 + i * 10 * S)
+            .is_empty());
+    }
+    // Busy but not anomalous: the gated rule stays quiet.
+    assert!(e
+        .observe_snapshot(&snap(99.0, T0 + 200 * S), T0 + 200 * S)
+        .is_empty());
+}
+
+#[test]
+fn staleness_fires_without_samples_and_clears_on_the_next() {
+    let mut e = Engine::new(
+        rules("[[rules]]\nname = \"stalled\"\nkind = \"stale\"\nintervals = 5\n"),
+        settings(),
+    );
+    assert!(e.observe_snapshot(&snap(1.0, T0), T0).is_empty());
+    assert!(e.tick(T0 + 5 * S).is_empty());
+    let out = e.tick(T0 + 6 * S);
+    assert_eq!(kinds(&out), [NotificationKind::Firing]);
+    assert_eq!(out[0].host, "h1");
+    let out = e.observe_snapshot(&snap(1.0, T0 + 20 * S), T0 + 20 * S);
+    assert_eq!(kinds(&out), [NotificationKind::Resolved]);
+}
+
+#[test]
+fn state_survives_export_and_import() {
+    let mut e = cpu_engine("", settings());
+    assert_eq!(run(&mut e, 95.0, T0, T0 + 2 * M).len(), 1);
+    let saved = serde_json::to_string(&e.export_state()).unwrap();
+    let mut e2 = cpu_engine("", settings());
+    e2.import_state(serde_json::from_str(&saved).unwrap());
+    // Still firing after the "restart": no second firing message, and it resolves.
+    assert!(run(&mut e2, 95.0, T0 + 2 * M, T0 + 3 * M).is_empty());
+    assert_eq!(
+        kinds(&run(&mut e2, 10.0, T0 + 3 * M, T0 + 4 * M)),
+        [NotificationKind::Resolved]
+    );
+}
+
+#[test]
+fn config_errors_name_what_to_fix() {
+    let c = AlertConfig::from_toml(
+        "[[rules]]\nname = \"a\"\ncondition = \"cpu_usage > 1\"\nchannels = [\"nope\"]\n",
+    )
+    .unwrap();
+    let e = c.rules().unwrap_err().to_string();
+    assert!(
+        e.contains("\"a\"") && e.contains("channels") && e.contains("nope"),
+        "{e}"
+    );
+    let c = AlertConfig::from_toml("group_wait = \"soon\"").unwrap();
+    assert!(c
+        .settings("h")
+        .unwrap_err()
+        .to_string()
+        .contains("group_wait"));
+    let s = AlertConfig::from_toml("repeat_interval = \"2h\"\nrate_limit = 5").unwrap();
+    let s = s.settings("h").unwrap();
+    assert_eq!((s.repeat_interval_ms, s.rate_limit_max), (2 * 60 * M, 5));
+}
