@@ -47,6 +47,7 @@ pub struct RollingBaseline {
     since_refresh: usize,
     have_stats: bool,
     scratch: Vec<f64>,
+    floors: Vec<f64>,
 }
 
 impl RollingBaseline {
@@ -64,7 +65,15 @@ impl RollingBaseline {
             since_refresh: 0,
             have_stats: false,
             scratch: Vec::with_capacity(params.window),
+            floors: vec![0.0; n_metrics],
             params,
+        }
+    }
+
+    /// Per-metric smallest scale (see `features::unit_floor`).
+    pub fn set_floors(&mut self, floors: Vec<f64>) {
+        if floors.len() == self.windows.len() {
+            self.floors = floors;
         }
     }
 
@@ -87,9 +96,10 @@ impl RollingBaseline {
             self.scratch.extend(self.windows[m].iter().copied());
             let (med, s) = robust_center_scale(&mut self.scratch);
             self.median[m] = med;
-            // No spread in the window (a metric stuck at one value): a floor relative to
-            // the level, so a change is still seen, clipped at Z_CLIP like every z.
-            self.scale[m] = if s > 0.0 { s } else { 1e-3 * med.abs() + 1e-9 };
+            // Never below 1 % of the level (a change that small is not meaningful for
+            // a host metric, however smooth the metric is); a metric stuck at 0 still
+            // gets a tiny scale so that a change is seen, clipped at Z_CLIP.
+            self.scale[m] = s.max(0.01 * med.abs()).max(self.floors[m]).max(1e-9);
         }
         self.have_stats = true;
         self.since_refresh = 0;

@@ -157,11 +157,11 @@ impl<R: Read> TableReader<R> {
     }
 }
 
-/// Reads a whole table: (column names, timestamps, rows).
-pub fn read_table<R: Read>(
-    input: R,
-    source: &'static str,
-) -> Result<(Vec<String>, Vec<String>, Vec<Vec<f64>>), CsvError> {
+/// A whole table: (column names, timestamps, rows).
+pub type Table = (Vec<String>, Vec<String>, Vec<Vec<f64>>);
+
+/// Reads a whole table.
+pub fn read_table<R: Read>(input: R, source: &'static str) -> Result<Table, CsvError> {
     let mut r = TableReader::new(input, source)?;
     let (mut ts, mut rows) = (vec![], vec![]);
     let mut v = vec![];

@@ -119,7 +119,8 @@ impl Calibrator {
     pub fn validate(&self) -> Result<(), DetectError> {
         if self.quantiles.len() < 2
             || self.quantiles.iter().any(|v| !v.is_finite())
-            || !(self.tail_beta > 0.0)
+            || self.tail_beta.is_nan()
+            || self.tail_beta <= 0.0
             || !(0.0..1.0).contains(&self.tail_p)
         {
             return Err(DetectError::Format("calibrator is inconsistent".into()));
@@ -346,6 +347,7 @@ pub fn train(
     let mut medians = Vec::with_capacity(width);
     let mut bands = Vec::with_capacity(width);
     let mut col = Vec::with_capacity(n);
+    #[allow(clippy::needless_range_loop)] // m indexes rows' columns and names alike
     for m in 0..width {
         col.clear();
         col.extend(rows.iter().map(|r| r.1[m]).filter(|v| v.is_finite()));
@@ -377,6 +379,7 @@ pub fn train(
 
     // Baseline raw scores over the training rows, for its calibration.
     let mut base = RollingBaseline::new(width, params.baseline.clone());
+    base.set_floors(metrics.iter().map(|m| features::unit_floor(m)).collect());
     let mut zbuf = vec![0.0; width];
     let base_scores: Vec<f64> = imputed
         .rows()
@@ -401,7 +404,13 @@ pub fn train(
         }
     }
     let feats = raw_feats.select(Axis(0), &idx);
-    let normalizer = Normalizer::fit(feats.view());
+    let floors: Vec<f64> = (0..feats.ncols())
+        .map(|j| {
+            let m = features::metric_of(j);
+            (0.01 * medians[m].abs()).max(features::unit_floor(&metrics[m]))
+        })
+        .collect();
+    let normalizer = Normalizer::fit(feats.view(), Some(&floors));
     let z: Array2<f64> = normalizer.apply_matrix(feats.view());
 
     let mut cal = Calibrations {
@@ -505,6 +514,10 @@ impl OnlineCalibration {
         self.since += 1;
         // Refit at every sample while the history is short (cheap, and the cold
         // start needs it), then once a minute at 5 s sampling.
+        if self.history.len() < 60 {
+            // 60 scores (5 more minutes at 5 s) before the baseline's tail is trusted.
+            return;
+        }
         if self.history.len() <= 200 || self.since >= 12 {
             let v: Vec<f64> = self.history.iter().copied().collect();
             self.cal = Calibrator::fit(&v);
@@ -550,6 +563,11 @@ impl EnsembleScorer {
             t_buf: Vec::new(),
             last: None,
         }
+    }
+
+    /// Per-metric smallest scale for the rolling baseline (`features::unit_floor`).
+    pub fn set_floors(&mut self, floors: Vec<f64>) {
+        self.baseline.set_floors(floors);
     }
 
     pub fn n_metrics(&self) -> usize {

@@ -208,18 +208,17 @@ impl EventTracker {
     }
 }
 
-/// An event is "similar" to an expected one when both name the same top metric and
-/// share at least half of their top-3 metrics: the same kind of activity (a nightly
-/// backup is disk write + CPU every night), regardless of its exact size.
+/// An event is "similar" to an expected one when their top-3 metrics share at least
+/// half of their members and each one's top metric is among the other's top 3: the
+/// same kind of activity (a nightly backup is disk write + CPU every night), whatever
+/// its exact size and whichever of two correlated metrics (bytes vs packets) ranks
+/// first this time.
 pub fn similar(event_metrics: &[String], expected_metrics: &[String]) -> bool {
-    let (Some(a), Some(b)) = (event_metrics.first(), expected_metrics.first()) else {
-        return false;
-    };
-    if a != b {
-        return false;
-    }
     let ea: Vec<&String> = event_metrics.iter().take(3).collect();
     let eb: Vec<&String> = expected_metrics.iter().take(3).collect();
+    if ea.is_empty() || eb.is_empty() || !eb.contains(&ea[0]) || !ea.contains(&eb[0]) {
+        return false;
+    }
     let common = ea.iter().filter(|m| eb.contains(m)).count();
     2 * common >= ea.len().min(eb.len())
 }
@@ -285,9 +284,13 @@ mod tests {
             &s(&["disk_write", "cpu", "load_1"]),
             &s(&["disk_write", "load_1", "x"])
         ));
-        assert!(!similar(
+        assert!(similar(
             &s(&["cpu", "disk_write"]),
             &s(&["disk_write", "cpu"])
+        ));
+        assert!(!similar(
+            &s(&["cpu", "load_1", "x"]),
+            &s(&["disk_write", "net", "cpu"])
         ));
     }
 }

@@ -16,7 +16,8 @@
 //! Missing values (NaN / inf) are imputed explicitly: last observed value of that
 //! metric, else the training median, else 0. Normalisation is robust, learnt at
 //! training: (f - median) / scale with scale = 1.4826 MAD, falling back to the mean
-//! absolute deviation and the standard deviation when MAD is 0 (sparse metrics).
+//! absolute deviation and the standard deviation when MAD is 0 (sparse metrics), and
+//! never below 1 % of the metric's level (see [`Normalizer::fit`]).
 //! A feature with no spread at all during training is dropped (z = 0): it cannot be
 //! split by the forest and would make PCA's covariance singular; the rolling baseline
 //! still watches its metric. z is clipped to +-[`Z_CLIP`] so one broken metric cannot
@@ -31,6 +32,22 @@ pub const ALPHA_FAST: f64 = 0.3;
 pub const ALPHA_SLOW: f64 = 0.02;
 /// Beyond 50 robust standard deviations everything is equally abnormal.
 pub const Z_CLIP: f64 = 50.0;
+
+/// Smallest change of a host metric that can matter, by unit: below it a deviation
+/// is noise whatever the metric's own spread (load_5 is so smooth that 0.03 would
+/// be many sigmas, yet a load change of 0.03 never matters). 0 for unknown names
+/// (CSV columns), which then only get the 1 %-of-level floor.
+pub fn unit_floor(metric: &str) -> f64 {
+    use crate::model::Unit;
+    match crate::model::metric_def(metric).map(|d| d.unit) {
+        Some(Unit::Percent) => 0.5,
+        Some(Unit::Load) => 0.1,
+        Some(Unit::Bytes) => 1024.0 * 1024.0,
+        Some(Unit::BytesPerSec) => 1024.0,
+        Some(Unit::PerSec) | Some(Unit::Count) => 1.0,
+        None => 0.0,
+    }
+}
 
 /// Names `metric:kind` in layout order.
 pub fn feature_names(metrics: &[String]) -> Vec<String> {
@@ -192,7 +209,14 @@ pub struct Normalizer {
 }
 
 impl Normalizer {
-    pub fn fit(x: ArrayView2<f64>) -> Self {
+    /// `floors` (per feature, optional) is the smallest scale allowed: [`train`]
+    /// passes 1 % of each metric's median level, because for host metrics a change
+    /// smaller than 1 % of the level is not meaningful even when the metric is very
+    /// smooth (load_15 moves by 0.01 an hour; without a floor its drift would look
+    /// like dozens of sigmas).
+    ///
+    /// [`train`]: super::train
+    pub fn fit(x: ArrayView2<f64>, floors: Option<&[f64]>) -> Self {
         let d = x.ncols();
         let mut center = Vec::with_capacity(d);
         let mut scale = Vec::with_capacity(d);
@@ -202,9 +226,10 @@ impl Normalizer {
             buf.clear();
             buf.extend(col.iter().copied());
             let (c, s) = robust_center_scale(&mut buf);
+            let floor = floors.map_or(0.0, |f| f[center.len()]);
             center.push(c);
             active.push(s > 0.0);
-            scale.push(if s > 0.0 { s } else { 1.0 });
+            scale.push(if s > 0.0 { s.max(floor) } else { 1.0 });
         }
         Self {
             center,
@@ -264,7 +289,7 @@ mod tests {
     #[test]
     fn constant_features_are_dropped_not_nan() {
         let x = ndarray::array![[1.0, 0.0], [1.0, 2.0], [1.0, 4.0], [1.0, 6.0]];
-        let n = Normalizer::fit(x.view());
+        let n = Normalizer::fit(x.view(), None);
         assert_eq!(n.active, vec![false, true]);
         let mut out = [0.0; 2];
         n.apply(&[1e9, f64::NAN], &mut out);

@@ -108,8 +108,9 @@ impl PcaModel {
         if self.mean.len() != self.d
             || self.components.len() != self.k * self.d
             || self.eigenvalues.len() != self.k
-            || !(self.noise_var > 0.0)
-            || self.eigenvalues.iter().any(|l| !(*l > 0.0))
+            || self.noise_var.is_nan()
+            || self.noise_var <= 0.0
+            || self.eigenvalues.iter().any(|l| l.is_nan() || *l <= 0.0)
         {
             return Err(DetectError::Format("PCA model is inconsistent".into()));
         }
@@ -119,6 +120,7 @@ impl PcaModel {
     /// Score of one row; `contrib` (if given) receives the per-feature split of the
     /// score (negative terms clipped to 0), `resid` the per-feature squared
     /// reconstruction error. `t` is scratch of length k. Allocation-free.
+    #[allow(clippy::needless_range_loop)] // i, j index several arrays at once
     pub fn score(
         &self,
         row: &[f64],
