@@ -14,6 +14,8 @@ pub mod outbox;
 pub mod render;
 pub mod rules;
 #[cfg(test)]
+mod store_tests;
+#[cfg(test)]
 mod tests;
 
 pub use engine::{ActiveAlert, Engine, EngineSettings, PersistedState};
