@@ -28,6 +28,8 @@ test("the page loads, hydrates and draws every chart", async ({ page }, info) =>
     CHART_IDS,
   );
   expect(lines).toEqual([1, 1, 3, 2, 2]);
+  await expect(page.locator("#panel-cpu")).toBeVisible();
+  await expect(page.locator("p.note")).toHaveCount(0);
   await page.setViewportSize({ width: 1280, height: 1400 });
   await page.screenshot({ path: info.outputPath("dashboard-desktop.png"), fullPage: true });
 });
@@ -154,6 +156,10 @@ test.describe("without JavaScript", () => {
     expect(await page.locator("#cores li.core").count()).toBeGreaterThan(0);
     expect(await page.locator("#top-memory tbody tr").count()).toBeGreaterThan(0);
     await expect(page.locator("#as-of")).toContainText("UTC");
+    // Empty chart tiles are hidden; the note says why.
+    await expect(page.locator("#panel-cpu")).toBeHidden();
+    // (getByText skips <noscript> content, so by class.)
+    await expect(page.locator("p.note")).toContainText("Charts need JavaScript");
     await page.screenshot({ path: info.outputPath("dashboard-nojs.png"), fullPage: true });
   });
 });

@@ -50,6 +50,10 @@ fn LineChart(spec: ChartSpec, live: Live) -> impl IntoView {
     }
 }
 
+const NOSCRIPT: &str =
+    "<p class=\"note\">Charts need JavaScript; the values shown are current as of page load.</p>\
+<style>.chart { display: none; }</style>";
+
 #[component]
 pub fn Charts(live: Live) -> impl IntoView {
     let loaded = move || live.charts.with(|d| d.range.map(|r| r.key()).unwrap_or(""));
@@ -62,9 +66,10 @@ pub fn Charts(live: Live) -> impl IntoView {
             data-loaded-range=loaded
             class:loading=loading
         >
-            <noscript>
-                <p class="note">"Charts need JavaScript; the values above are current as of page load."</p>
-            </noscript>
+            // With scripts on, browsers keep <noscript> content as raw text: set it as
+            // inner HTML so hydration never walks into it. Without scripts, the empty
+            // chart tiles are hidden and the note explains why.
+            <noscript inner_html=NOSCRIPT></noscript>
             {move || live.history_error.get().map(|e| view! { <p class="error">"History unavailable: " {e}</p> })}
             {CHARTS.iter().map(|spec| view! { <LineChart spec=*spec live/> }).collect_view()}
             // Sixth tile of the grid: five charts plus the cores fill 3x2 or 2x3 evenly.
