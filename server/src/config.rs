@@ -326,6 +326,9 @@ pub struct Settings {
     pub store_path: PathBuf,
     pub host: String,
     pub detector: DetectorSettings,
+    /// The `[alerts]` section (rules and channels are tables, so it is parsed by the
+    /// alert engine itself rather than layered key by key).
+    pub alerts: lookout::alert::AlertConfig,
 }
 
 /// Layers the configuration. `file` is read if given (missing file = error);
@@ -338,6 +341,7 @@ pub fn load(
 ) -> Result<Settings, ConfigError> {
     let defaults = toml::Table::try_from(Config::default()).expect("defaults serialise");
     let mut merged = defaults.clone();
+    let mut alerts = lookout::alert::AlertConfig::default();
 
     if let Some(path) = file {
         let text = std::fs::read_to_string(path).or_else(|e| {
@@ -346,13 +350,18 @@ pub fn load(
                 path.display()
             ))
         })?;
-        let table: toml::Table = text.parse().or_else(|e: toml::de::Error| {
+        let mut table: toml::Table = text.parse().or_else(|e: toml::de::Error| {
             err(format!(
                 "{} is not valid TOML: {}",
                 path.display(),
                 e.message()
             ))
         })?;
+        if let Some(section) = table.remove("alerts") {
+            alerts = section.try_into().or_else(|e: toml::de::Error| {
+                err(format!("[alerts] in {}: {}", path.display(), e.message()))
+            })?;
+        }
         merge_file(&defaults, &mut merged, &table, &Origin::File(path.into()))?;
     }
 
@@ -402,7 +411,22 @@ pub fn load(
     let config: Config = toml::Value::Table(merged)
         .try_into()
         .or_else(|e: toml::de::Error| err(e.message().to_string()))?;
-    config.validate()
+    let mut settings = config.validate()?;
+    if alerts.sample_interval.is_none() {
+        alerts.sample_interval = Some(settings.config.sampler.interval.clone());
+    }
+    if alerts.dashboard_url.is_none() {
+        alerts.dashboard_url = Some(format!("http://{}", settings.bind));
+    }
+    // Rules and channels are checked now, so a bad rule stops start-up.
+    alerts
+        .rules()
+        .map_err(|e| ConfigError(format!("[alerts] {e}")))?;
+    alerts
+        .settings(&settings.host)
+        .map_err(|e| ConfigError(format!("[alerts] {e}")))?;
+    settings.alerts = alerts;
+    Ok(settings)
 }
 
 fn all_keys(defaults: &toml::Table) -> Vec<String> {
@@ -426,7 +450,8 @@ fn merge_file(
 ) -> Result<(), ConfigError> {
     for (section, value) in file {
         let Some(default_section) = defaults.get(section).and_then(|v| v.as_table()) else {
-            let sections: Vec<_> = defaults.keys().map(|k| format!("[{k}]")).collect();
+            let mut sections: Vec<_> = defaults.keys().map(|k| format!("[{k}]")).collect();
+            sections.push("[alerts]".into());
             return err(format!(
                 "unknown section or key `{section}` {origin}; allowed sections: {}",
                 sections.join(", ")
@@ -625,6 +650,7 @@ impl Config {
             store_path,
             host,
             detector,
+            alerts: lookout::alert::AlertConfig::default(),
             config: self,
         })
     }
@@ -817,6 +843,26 @@ mod tests {
         let s = load(None, &e, &[]).unwrap();
         assert!(
             s.detector.members.baseline && s.detector.members.pca && !s.detector.members.forest
+        );
+    }
+
+    #[test]
+    fn alert_rules_are_read_and_a_bad_rule_is_named() {
+        let (dir, path) = with_file(
+            "[[alerts.rules]]\nname = \"cpu-high\"\ncondition = \"cpu_usage > 90 for 5m\"\n",
+        );
+        let s = load(Some(&path), &tmp_store(&dir), &[]).unwrap();
+        assert_eq!(s.alerts.rules().unwrap().len(), 1);
+        assert_eq!(s.alerts.sample_interval.as_deref(), Some("5s"));
+        let (dir, path) = with_file(
+            "[[alerts.rules]]\nname = \"cpu-high\"\ncondition = \"cpu_usag > 90 for 5m\"\n",
+        );
+        let e = load(Some(&path), &tmp_store(&dir), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("cpu-high") && e.contains("condition") && e.contains("cpu_usage"),
+            "{e}"
         );
     }
 

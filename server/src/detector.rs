@@ -129,8 +129,9 @@ impl Detection {
     }
 
     /// Scores one sample in place (`anomaly_score`, `anomaly`) and stores any event
-    /// change. Blocking (a store write when an event opens, peaks or closes).
-    pub fn score(&self, snap: &mut Snapshot) {
+    /// change, returned with its store id (for alerting). Blocking (a store write when
+    /// an event opens, peaks or closes).
+    pub fn score(&self, snap: &mut Snapshot) -> Vec<AnomalyEvent> {
         let scalars = snap.scalars();
         let outcome = lock(&self.live).detector.observe(
             snap.timestamp,
@@ -142,11 +143,12 @@ impl Detection {
             snap.anomaly_score = Some(s.combined);
             snap.anomaly = s.anomalous;
         }
-        self.persist(outcome, false);
+        self.persist(outcome, false)
     }
 
-    fn persist(&self, outcome: LiveOutcome, replaying: bool) {
-        if let Some(e) = outcome.opened {
+    fn persist(&self, outcome: LiveOutcome, replaying: bool) -> Vec<AnomalyEvent> {
+        let mut touched = Vec::new();
+        if let Some(mut e) = outcome.opened {
             // On replay, an event that was stored before the restart is found again.
             let existing = replaying
                 .then(|| self.store.events(e.start, e.start).ok())
@@ -170,6 +172,8 @@ impl Detection {
                 );
             }
             lock(&self.live).open_event_id = id;
+            e.id = id.unwrap_or(0);
+            touched.push(e);
         }
         for (e, closing) in [(outcome.updated, false), (outcome.closed, true)] {
             let Some(mut e) = e else { continue };
@@ -181,7 +185,10 @@ impl Detection {
             if closing && !replaying {
                 tracing::info!(peak = e.peak_score, "anomaly event closed");
             }
+            drop(live);
+            touched.push(e);
         }
+        touched
     }
 
     fn save(&self, e: &AnomalyEvent) -> Option<i64> {

@@ -2,6 +2,7 @@
 //! router (Leptos pages and server functions, plus plain JSON/SSE endpoints).
 //! The router lives here rather than in main.rs so integration tests can build it.
 
+pub mod alerting;
 pub mod commands;
 pub mod config;
 pub mod detector;
@@ -113,6 +114,17 @@ pub fn router(settings: &Settings, engine: Engine) -> Router {
         .route("/api/model", get(routes::model))
         .route("/api/model/train", post(routes::train))
         .route("/api/model/sensitivity", post(routes::sensitivity))
+        .route("/api/alerts", get(routes::alerts))
+        .route("/api/alerts/history", get(routes::alert_history))
+        .route("/api/alerts/test", post(routes::alert_test))
+        .route(
+            "/api/silences",
+            get(routes::silences).post(routes::add_silence),
+        )
+        .route(
+            "/api/silences/{id}",
+            axum::routing::delete(routes::expire_silence),
+        )
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let leptos = leptos.clone();
             move || app::shell(leptos.clone())

@@ -243,3 +243,166 @@ pub async fn sensitivity(
         ),
     }
 }
+
+// ---------------------------------------------------------------- alerts
+
+fn bad_request(param: &str, message: impl Into<String>) -> Response {
+    let message = message.into();
+    error(
+        StatusCode::BAD_REQUEST,
+        json!({ "error": format!("{param}: {message}"), "param": param, "message": message }),
+    )
+}
+
+/// `GET /api/alerts`: alerts pending or firing now, the rules and the channels.
+pub async fn alerts(State(engine): State<Engine>) -> Response {
+    let a = &engine.alerting;
+    Json(json!({ "active": a.active(), "rules": a.rules(), "channels": a.channels() }))
+        .into_response()
+}
+
+/// `GET /api/alerts/history?from=..&to=..&limit=..`: what fired, who was notified,
+/// delivery status per channel (default: the last 7 days, 200 entries).
+pub async fn alert_history(
+    State(engine): State<Engine>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Response {
+    let (from, to) = match parse_range(&params, now_ms(), 7 * 86_400_000) {
+        Ok(r) => r,
+        Err(e) => return bad_request(&e.param, e.message),
+    };
+    let limit = match params
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "limit")
+        .map(|(_, v)| v.parse::<usize>())
+    {
+        None => 200,
+        Some(Ok(n)) if (1..=10_000).contains(&n) => n,
+        Some(_) => return bad_request("limit", "must be an integer from 1 to 10000"),
+    };
+    let a = engine.alerting.clone();
+    match tokio::task::spawn_blocking(move || a.store().alert_history(from, to, limit)).await {
+        Ok(Ok(h)) => Json(json!({ "from": from, "to": to, "entries": h })).into_response(),
+        _ => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({ "error": "cannot read alert history" }),
+        ),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct TestBody {
+    channel: String,
+}
+
+/// `POST /api/alerts/test` with `{"channel": "name"}`: sends a test notification
+/// through the outbox (its delivery shows in the history).
+pub async fn alert_test(
+    State(engine): State<Engine>,
+    body: Result<Json<TestBody>, JsonRejection>,
+) -> Response {
+    let Json(body) = match body {
+        Ok(b) => b,
+        Err(e) => return bad_request("channel", e.body_text()),
+    };
+    let a = engine.alerting.clone();
+    match tokio::task::spawn_blocking(move || a.send_test(&body.channel)).await {
+        Ok(Ok(())) => (StatusCode::ACCEPTED, Json(json!({ "status": "queued" }))).into_response(),
+        Ok(Err(e)) => bad_request("channel", e),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({ "error": "cannot queue the test" }),
+        ),
+    }
+}
+
+/// `GET /api/silences`: all silences, active and expired.
+pub async fn silences(State(engine): State<Engine>) -> Response {
+    let a = engine.alerting.clone();
+    match tokio::task::spawn_blocking(move || a.store().silences(None)).await {
+        Ok(Ok(s)) => Json(json!({ "silences": s })).into_response(),
+        _ => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({ "error": "cannot read silences" }),
+        ),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct SilenceBody {
+    rule: Option<String>,
+    host: Option<String>,
+    /// How long from now, e.g. "2h" (or `ends_at` in ms).
+    duration: Option<String>,
+    ends_at: Option<i64>,
+    #[serde(default)]
+    comment: String,
+    #[serde(default)]
+    created_by: String,
+}
+
+/// `POST /api/silences` with `{"rule"?, "host"?, "duration": "2h" | "ends_at": ms, "comment"}`.
+pub async fn add_silence(
+    State(engine): State<Engine>,
+    body: Result<Json<SilenceBody>, JsonRejection>,
+) -> Response {
+    let Json(b) = match body {
+        Ok(b) => b,
+        Err(e) => return bad_request("body", e.body_text()),
+    };
+    let now = now_ms();
+    let ends_at = match (b.duration.as_deref(), b.ends_at) {
+        (Some(d), None) => match crate::config::parse_duration(d) {
+            Some(d) if !d.is_zero() => now + d.as_millis() as i64,
+            _ => {
+                return bad_request(
+                    "duration",
+                    format!("not a duration: {d:?}; write e.g. \"30m\", \"2h\""),
+                )
+            }
+        },
+        (None, Some(t)) if t > now => t,
+        (None, Some(_)) => return bad_request("ends_at", "must be in the future"),
+        _ => {
+            return bad_request(
+                "duration",
+                "give either `duration` (e.g. \"2h\") or `ends_at` (ms)",
+            )
+        }
+    };
+    let silence = lookout::alert::Silence {
+        id: 0,
+        rule: b.rule.filter(|r| !r.is_empty()),
+        host: b.host.filter(|h| !h.is_empty()),
+        starts_at: now,
+        ends_at,
+        comment: b.comment,
+        created_by: b.created_by,
+    };
+    let a = engine.alerting.clone();
+    match tokio::task::spawn_blocking(move || a.add_silence(silence)).await {
+        Ok(Ok(s)) => (StatusCode::CREATED, Json(s)).into_response(),
+        Ok(Err(e)) => bad_request("silence", e),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({ "error": "cannot add the silence" }),
+        ),
+    }
+}
+
+/// `DELETE /api/silences/{id}`: ends the silence now (it stays in the list, expired).
+pub async fn expire_silence(State(engine): State<Engine>, Path(id): Path<i64>) -> Response {
+    let a = engine.alerting.clone();
+    match tokio::task::spawn_blocking(move || a.expire_silence(id)).await {
+        Ok(Ok(true)) => Json(json!({ "id": id, "status": "expired" })).into_response(),
+        Ok(Ok(false)) => error(
+            StatusCode::NOT_FOUND,
+            json!({ "error": format!("no silence with id {id}") }),
+        ),
+        _ => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({ "error": "cannot expire the silence" }),
+        ),
+    }
+}

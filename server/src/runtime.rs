@@ -6,6 +6,7 @@
 //! `broadcast` channel (live pushes), and sent to the writer task, which batches it
 //! into SQLite.
 
+use crate::alerting::Alerting;
 use crate::config::Settings;
 use crate::detector::Detection;
 use lookout::collect::{Sampler, SamplerOptions};
@@ -44,6 +45,7 @@ pub struct Engine {
     pub stopping: watch::Receiver<bool>,
     /// None when `detector.enabled` is false.
     pub detection: Option<Detection>,
+    pub alerting: Alerting,
 }
 
 pub struct Tasks {
@@ -89,6 +91,13 @@ pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, String> {
     } else {
         None
     };
+    let (alerting, alert_task) = Alerting::start(
+        &settings.alerts,
+        &settings.host,
+        store.clone(),
+        shutdown_rx.clone(),
+    )?;
+    handles.push(alert_task);
     let engine = Engine {
         store: store.clone(),
         latest: latest_rx,
@@ -98,6 +107,7 @@ pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, String> {
         interval: settings.interval,
         stopping: shutdown_rx.clone(),
         detection: detection.clone(),
+        alerting: alerting.clone(),
     };
 
     let sampler = Sampler::new(
@@ -114,6 +124,7 @@ pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, String> {
         live_tx,
         write_tx,
         detection,
+        alerting,
         engine.last_sample_at.clone(),
         shutdown_rx.clone(),
     ));
@@ -140,6 +151,7 @@ async fn run_sampler(
     live: broadcast::Sender<Arc<Snapshot>>,
     writer: mpsc::Sender<Snapshot>,
     detection: Option<Detection>,
+    alerting: Alerting,
     last_sample_at: Arc<AtomicI64>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -152,13 +164,15 @@ async fn run_sampler(
             _ = shutdown.changed() => break,
         }
         let now = now_ms();
-        let detection = detection.clone();
+        let (detection, alerting) = (detection.clone(), alerting.clone());
         let taken = tokio::task::spawn_blocking(move || {
             let mut snap = sampler.sample(now);
             // Scored before it is published or stored, so every copy carries the score.
-            if let Some(d) = &detection {
-                d.score(&mut snap);
-            }
+            let events = detection
+                .as_ref()
+                .map(|d| d.score(&mut snap))
+                .unwrap_or_default();
+            alerting.on_sample(&snap, &events);
             (sampler, snap)
         })
         .await;

@@ -1,0 +1,181 @@
+//! Wires the engine's alerting into the server: each scored sample and each anomaly
+//! event feed the alert engine; notifications go to the SQLite outbox first, and a
+//! delivery task sends what is due (retrying with backoff), so nothing is lost when
+//! a channel is down or the server restarts.
+
+use crate::runtime::now_ms;
+use lookout::alert::{
+    deliver_due, enqueue, AlertConfig, Engine, Notification, Notifier, Rule, Silence,
+};
+use lookout::model::{AnomalyEvent, Snapshot};
+use lookout::store::Store;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+
+#[derive(Clone)]
+pub struct Alerting {
+    engine: Arc<Mutex<Engine>>,
+    notifiers: Arc<Vec<Box<dyn Notifier>>>,
+    store: Arc<Store>,
+    /// Wakes the delivery task as soon as something is enqueued.
+    wake: Arc<Notify>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Alerting {
+    /// Builds the engine from `[alerts]`, restores its state and silences, and starts
+    /// the tick + delivery task. Blocking (store reads): call at start-up.
+    pub fn start(
+        cfg: &AlertConfig,
+        host: &str,
+        store: Arc<Store>,
+        stopping: watch::Receiver<bool>,
+    ) -> Result<(Alerting, tokio::task::JoinHandle<()>), String> {
+        let mut engine = cfg
+            .engine(host)
+            .map_err(|e| format!("invalid configuration: {e}"))?;
+        let notifiers = cfg
+            .notifiers()
+            .map_err(|e| format!("invalid configuration: {e}"))?;
+        match store.load_alert_engine_state() {
+            Ok(Some(state)) => engine.import_state(state),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot restore alert state; starting fresh"),
+        }
+        engine.set_silences(store.silences(None).map_err(|e| e.to_string())?);
+        tracing::info!(
+            rules = engine.rules().len(),
+            channels = notifiers.len(),
+            "alerting ready"
+        );
+        let alerting = Alerting {
+            engine: Arc::new(Mutex::new(engine)),
+            notifiers: Arc::new(notifiers),
+            store,
+            wake: Arc::new(Notify::new()),
+        };
+        let task = tokio::spawn(alerting.clone().run(stopping));
+        Ok((alerting, task))
+    }
+
+    /// Feeds one scored sample and the events it opened or updated. Blocking.
+    pub fn on_sample(&self, snap: &Snapshot, events: &[AnomalyEvent]) {
+        let now = snap.timestamp;
+        let notifications = {
+            let mut engine = lock(&self.engine);
+            for e in events {
+                engine.observe_event(e);
+            }
+            engine.observe_snapshot(snap, now)
+        };
+        self.enqueue(&notifications, now);
+    }
+
+    fn enqueue(&self, notifications: &[Notification], now: i64) {
+        if notifications.is_empty() {
+            return;
+        }
+        match enqueue(&self.store, notifications, &self.notifiers, now) {
+            Ok(_) => self.wake.notify_one(),
+            // Kept in the engine's state: the next tick re-emits nothing, so log loudly.
+            Err(e) => {
+                tracing::error!(error = %e, count = notifications.len(), "cannot enqueue notifications")
+            }
+        }
+        let state = lock(&self.engine).export_state();
+        if let Err(e) = self.store.save_alert_engine_state(&state, now) {
+            tracing::warn!(error = %e, "cannot save alert state");
+        }
+    }
+
+    async fn run(self, mut stopping: watch::Receiver<bool>) {
+        let mut ticker = tokio::time::interval(Duration::from_secs(5));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = self.wake.notified() => {}
+                _ = stopping.wait_for(|s| *s) => break,
+            }
+            let this = self.clone();
+            let _ = tokio::task::spawn_blocking(move || this.tick_and_deliver()).await;
+        }
+    }
+
+    fn tick_and_deliver(&self) {
+        let now = now_ms();
+        let notifications = lock(&self.engine).tick(now);
+        self.enqueue(&notifications, now);
+        match deliver_due(&self.store, &self.notifiers, now) {
+            Ok(r) if r.failed > 0 => {
+                tracing::warn!(?r, "some notifications not delivered yet; will retry")
+            }
+            Ok(r) if r.delivered > 0 => {
+                tracing::info!(delivered = r.delivered, "notifications delivered")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "outbox delivery failed"),
+        }
+    }
+
+    // ------------------------------------------------------------ API helpers
+
+    pub fn active(&self) -> serde_json::Value {
+        serde_json::to_value(lock(&self.engine).active(now_ms())).unwrap_or_default()
+    }
+
+    pub fn rules(&self) -> Vec<Rule> {
+        lock(&self.engine).rules().to_vec()
+    }
+
+    pub fn channels(&self) -> Vec<String> {
+        self.notifiers
+            .iter()
+            .map(|n| n.name().to_string())
+            .collect()
+    }
+
+    /// Enqueues a test notification for one channel. Errors name the unknown channel.
+    pub fn send_test(&self, channel: &str) -> Result<(), String> {
+        if !self.notifiers.iter().any(|n| n.name() == channel) {
+            return Err(format!(
+                "no channel named {channel:?}; configured: {}",
+                self.channels().join(", ")
+            ));
+        }
+        let now = now_ms();
+        let n = lock(&self.engine).test_notification(channel, now);
+        self.enqueue(&[n], now);
+        Ok(())
+    }
+
+    pub fn add_silence(&self, mut s: Silence) -> Result<Silence, String> {
+        s.validate()?;
+        s.id = self.store.create_silence(&s).map_err(|e| e.to_string())?;
+        self.reload_silences()?;
+        Ok(s)
+    }
+
+    pub fn expire_silence(&self, id: i64) -> Result<bool, String> {
+        let found = self
+            .store
+            .expire_silence(id, now_ms())
+            .map_err(|e| e.to_string())?;
+        self.reload_silences()?;
+        Ok(found)
+    }
+
+    fn reload_silences(&self) -> Result<(), String> {
+        let all = self.store.silences(None).map_err(|e| e.to_string())?;
+        lock(&self.engine).set_silences(all);
+        Ok(())
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
