@@ -357,7 +357,8 @@ pub fn train(
                 metrics[m]
             ));
         }
-        let (med, _) = robust_center_scale(&mut col); // also sorts
+        let (med, _) = robust_center_scale(&mut col);
+        col.sort_by(f64::total_cmp);
         medians.push(med);
         bands.push(Band {
             low: if col.is_empty() {
@@ -539,6 +540,8 @@ pub struct EnsembleScorer {
     z: Vec<f64>,
     base_z: Vec<f64>,
     t_buf: Vec<f64>,
+    /// Training medians, to impute metrics never observed yet.
+    fallback: Option<Vec<f64>>,
     last: Option<StepScores>,
 }
 
@@ -561,6 +564,7 @@ impl EnsembleScorer {
             z: vec![0.0; nf],
             base_z: vec![0.0; n_metrics],
             t_buf: Vec::new(),
+            fallback: None,
             last: None,
         }
     }
@@ -596,18 +600,19 @@ impl EnsembleScorer {
             });
         }
         self.t_buf = vec![0.0; model.pca.as_ref().map_or(0, |p| p.k)];
+        self.fallback = Some(model.bands.iter().map(|b| b.median).collect());
         self.model = Some(model);
         Ok(())
     }
 
     /// Scores one raw row (NaN = missing). None until some member can score.
     pub fn step(&mut self, raw: &[f64]) -> Option<StepScores> {
-        let fallback = self
-            .model
-            .as_ref()
-            .map(|m| m.bands.iter().map(|b| b.median).collect::<Vec<_>>());
-        self.feats
-            .push(raw, fallback.as_deref(), &mut self.imputed, &mut self.fraw);
+        self.feats.push(
+            raw,
+            self.fallback.as_deref(),
+            &mut self.imputed,
+            &mut self.fraw,
+        );
         let base_raw = self.baseline.observe(&self.imputed, &mut self.base_z);
         let mut members = Vec::with_capacity(3);
         if self.members.baseline {
@@ -617,7 +622,11 @@ impl EnsembleScorer {
                     .as_ref()
                     .and_then(|m| m.calibration.baseline.as_ref());
                 let c = model_cal.or(self.online.cal.as_ref()).map(|c| c.cdf(s));
-                self.online.push(s);
+                if model_cal.is_none() {
+                    // Only needed until a model brings a trained calibrator (refits
+                    // sort the history: keep them off the trained hot path).
+                    self.online.push(s);
+                }
                 if let Some(c) = c {
                     members.push(MemberScore {
                         member: "baseline".into(),

@@ -168,35 +168,46 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
+/// Median by selection (O(n), reorders `v`); same value as the interpolated 0.5
+/// quantile of the sorted data.
+fn median_in_place(v: &mut [f64]) -> f64 {
+    let n = v.len();
+    let mid = n / 2;
+    let (below, m, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
+    let hi = *m;
+    if n % 2 == 1 {
+        hi
+    } else {
+        let lo = below.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        lo + (hi - lo) * 0.5
+    }
+}
+
 /// Robust centre and scale of finite values: (median, scale); scale is 0 only when
-/// the values have no spread at all.
+/// the values have no spread at all. Selection, not sorting: the rolling baseline
+/// calls it for every metric at every refresh. Leaves `values` reordered.
 pub fn robust_center_scale(values: &mut Vec<f64>) -> (f64, f64) {
     values.retain(|v| v.is_finite());
     if values.is_empty() {
         return (0.0, 0.0);
     }
-    values.sort_by(f64::total_cmp);
-    let med = quantile_sorted(values, 0.5);
+    let med = median_in_place(values);
     let n = values.len() as f64;
-    let mean_ad = values.iter().map(|v| (v - med).abs()).sum::<f64>() / n;
-    let mean = values.iter().sum::<f64>() / n;
-    let sd = (values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
     let mut dev: Vec<f64> = values.iter().map(|v| (v - med).abs()).collect();
-    dev.sort_by(f64::total_cmp);
-    let mad = quantile_sorted(&dev, 0.5);
+    let mad = median_in_place(&mut dev);
     // 1.4826 MAD and 1.2533 mean-AD both estimate sigma for Gaussian data; the
     // fallbacks keep sparse metrics (mostly one value, sometimes another) usable.
     let tiny = 1e-12 * (1.0 + med.abs());
-    let scale = if 1.4826 * mad > tiny {
-        1.4826 * mad
-    } else if 1.2533 * mean_ad > tiny {
-        1.2533 * mean_ad
-    } else if sd > tiny {
-        sd
-    } else {
-        0.0
-    };
-    (med, scale)
+    if 1.4826 * mad > tiny {
+        return (med, 1.4826 * mad);
+    }
+    let mean_ad = dev.iter().sum::<f64>() / n;
+    if 1.2533 * mean_ad > tiny {
+        return (med, 1.2533 * mean_ad);
+    }
+    let mean = values.iter().sum::<f64>() / n;
+    let sd = (values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
+    (med, if sd > tiny { sd } else { 0.0 })
 }
 
 /// Per-feature robust normalisation learnt at training time.

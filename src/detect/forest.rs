@@ -24,6 +24,8 @@ pub const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
 /// Rows scored together through one tree (independent load chains for the CPU).
 const BLOCK: usize = 8;
+/// Rows that walk one tree before the next (a multiple of `BLOCK`).
+const CHUNK: usize = 256;
 
 /// Average path length of an unsuccessful search in a binary search tree of `n`
 /// points: the normaliser c(n) of the paper (c(1) = 0, c(2) = 1).
@@ -299,36 +301,49 @@ impl IsolationForest {
     }
 
     /// Scores a standard-layout row-major slice of `out.len()` rows.
+    ///
+    /// Rows go in chunks of [`CHUNK`]: each tree (~12 KB) is walked by the whole chunk,
+    /// 8 rows in lockstep, before the next tree, so the tree stays in L1 instead of
+    /// the whole forest (~1 MB) streaming through the cache for every row.
     #[allow(clippy::needless_range_loop)] // j walks 8 independent rows in lockstep
     pub fn score_slice(&self, data: &[f64], out: &mut [f64]) {
         let d = self.n_features;
         assert_eq!(data.len(), out.len() * d, "feature count mismatch");
         let n = out.len();
-        let mut start = 0;
-        while start + BLOCK <= n {
-            let mut acc = [0.0f64; BLOCK];
-            let base = &data[start * d..(start + BLOCK) * d];
+        let full = n / BLOCK * BLOCK;
+        let t = self.roots.len() as f64;
+        let mut acc_buf = [0.0f64; CHUNK];
+        let mut cs = 0;
+        while cs < full {
+            let ce = (cs + CHUNK).min(full);
+            let acc = &mut acc_buf[..ce - cs];
+            acc.fill(0.0);
             for &root in &self.roots {
-                let mut cur = [root; BLOCK];
-                for _ in 0..self.height_limit {
-                    for j in 0..BLOCK {
-                        // SAFETY: as in `leaf_of`; j * d + feat < BLOCK * d = base.len().
-                        let nd = unsafe { self.nodes.get_unchecked(cur[j] as usize) };
-                        let v = unsafe { *base.get_unchecked(j * d + nd.feat as usize) };
-                        cur[j] = if v < nd.thr { nd.left } else { nd.right };
+                let mut b = cs;
+                while b < ce {
+                    let base = &data[b * d..(b + BLOCK) * d];
+                    let mut cur = [root; BLOCK];
+                    for _ in 0..self.height_limit {
+                        for j in 0..BLOCK {
+                            // SAFETY: as in `leaf_of`; j * d + feat < BLOCK * d = base.len().
+                            let nd = unsafe { self.nodes.get_unchecked(cur[j] as usize) };
+                            let v = unsafe { *base.get_unchecked(j * d + nd.feat as usize) };
+                            cur[j] = if v < nd.thr { nd.left } else { nd.right };
+                        }
                     }
-                }
-                for j in 0..BLOCK {
-                    acc[j] += unsafe { self.nodes.get_unchecked(cur[j] as usize) }.value as f64;
+                    for j in 0..BLOCK {
+                        acc[b - cs + j] +=
+                            unsafe { self.nodes.get_unchecked(cur[j] as usize) }.value as f64;
+                    }
+                    b += BLOCK;
                 }
             }
-            let t = self.roots.len() as f64;
-            for j in 0..BLOCK {
-                out[start + j] = self.score_from_path(acc[j] / t);
+            for (k, a) in acc.iter().enumerate() {
+                out[cs + k] = self.score_from_path(a / t);
             }
-            start += BLOCK;
+            cs = ce;
         }
-        for i in start..n {
+        for i in full..n {
             out[i] = self.score_row(&data[i * d..(i + 1) * d]);
         }
     }
