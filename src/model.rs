@@ -38,9 +38,21 @@ const fn m(name: &'static str, unit: Unit, help: &'static str) -> MetricDef {
 /// detector's feature vectors follow this order, and a saved model records the names.
 pub const METRICS: &[MetricDef] = &[
     m("cpu_usage", Unit::Percent, "CPU busy, all cores"),
-    m("memory_usage", Unit::Percent, "memory in use (total - available) / total"),
-    m("memory_used_bytes", Unit::Bytes, "memory in use (total - available)"),
-    m("memory_available_bytes", Unit::Bytes, "memory available for new work"),
+    m(
+        "memory_usage",
+        Unit::Percent,
+        "memory in use (total - available) / total",
+    ),
+    m(
+        "memory_used_bytes",
+        Unit::Bytes,
+        "memory in use (total - available)",
+    ),
+    m(
+        "memory_available_bytes",
+        Unit::Bytes,
+        "memory available for new work",
+    ),
     m("memory_free_bytes", Unit::Bytes, "memory not used at all"),
     m("memory_cached_bytes", Unit::Bytes, "page cache"),
     m("memory_buffers_bytes", Unit::Bytes, "kernel buffers"),
@@ -49,13 +61,33 @@ pub const METRICS: &[MetricDef] = &[
     m("load_1", Unit::Load, "load average, 1 minute"),
     m("load_5", Unit::Load, "load average, 5 minutes"),
     m("load_15", Unit::Load, "load average, 15 minutes"),
-    m("disk_read_bytes_per_sec", Unit::BytesPerSec, "bytes read from block devices"),
-    m("disk_write_bytes_per_sec", Unit::BytesPerSec, "bytes written to block devices"),
+    m(
+        "disk_read_bytes_per_sec",
+        Unit::BytesPerSec,
+        "bytes read from block devices",
+    ),
+    m(
+        "disk_write_bytes_per_sec",
+        Unit::BytesPerSec,
+        "bytes written to block devices",
+    ),
     m("disk_read_ops_per_sec", Unit::PerSec, "completed reads"),
     m("disk_write_ops_per_sec", Unit::PerSec, "completed writes"),
-    m("disk_free_percent", Unit::Percent, "free space on the fullest mounted filesystem"),
-    m("net_rx_bytes_per_sec", Unit::BytesPerSec, "bytes received, all interfaces"),
-    m("net_tx_bytes_per_sec", Unit::BytesPerSec, "bytes sent, all interfaces"),
+    m(
+        "disk_free_percent",
+        Unit::Percent,
+        "free space on the fullest mounted filesystem",
+    ),
+    m(
+        "net_rx_bytes_per_sec",
+        Unit::BytesPerSec,
+        "bytes received, all interfaces",
+    ),
+    m(
+        "net_tx_bytes_per_sec",
+        Unit::BytesPerSec,
+        "bytes sent, all interfaces",
+    ),
     m("net_rx_packets_per_sec", Unit::PerSec, "packets received"),
     m("net_tx_packets_per_sec", Unit::PerSec, "packets sent"),
     m("net_rx_errors_per_sec", Unit::PerSec, "receive errors"),
