@@ -5,7 +5,8 @@
 
 use crate::runtime::now_ms;
 use lookout::alert::{
-    deliver_due, enqueue, AlertConfig, Engine, Notification, Notifier, Rule, Silence,
+    deliver_due, enqueue, AlertConfig, Engine, Notification, Notifier, Rule, RuleConfig, RuleKind,
+    Silence,
 };
 use lookout::model::{AnomalyEvent, Snapshot};
 use lookout::store::Store;
@@ -20,6 +21,8 @@ pub struct Alerting {
     store: Arc<Store>,
     /// Wakes the delivery task as soon as something is enqueued.
     wake: Arc<Notify>,
+    /// The config file's `[alerts]` (rules there can be overridden, not deleted).
+    config: Arc<AlertConfig>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -47,6 +50,13 @@ impl Alerting {
             Err(e) => tracing::warn!(error = %e, "cannot restore alert state; starting fresh"),
         }
         engine.set_silences(store.silences(None).map_err(|e| e.to_string())?);
+        let saved = store.saved_alert_rules().map_err(|e| e.to_string())?;
+        match effective_rules(cfg, &saved) {
+            Ok(rules) => engine.set_rules(rules),
+            Err(e) => {
+                tracing::error!("rules saved through the API are invalid, using the file's: {e}")
+            }
+        }
         tracing::info!(
             rules = engine.rules().len(),
             channels = notifiers.len(),
@@ -57,6 +67,7 @@ impl Alerting {
             notifiers: Arc::new(notifiers),
             store,
             wake: Arc::new(Notify::new()),
+            config: Arc::new(cfg.clone()),
         };
         let task = tokio::spawn(alerting.clone().run(stopping));
         Ok((alerting, task))
@@ -175,7 +186,92 @@ impl Alerting {
         Ok(())
     }
 
+    /// Adds or replaces a rule (by name) from the API; it is stored and overrides a
+    /// file rule of the same name. Errors name the rule and field.
+    pub fn put_rule(&self, name: &str, mut rule: RuleConfig) -> Result<Rule, String> {
+        rule.name = Some(name.to_string());
+        let mut saved = self.store.saved_alert_rules().map_err(|e| e.to_string())?;
+        saved.retain(|r| r.name.as_deref() != Some(name));
+        saved.push(rule.clone());
+        let rules = effective_rules(&self.config, &saved)?;
+        self.store
+            .save_alert_rule(name, &rule, now_ms())
+            .map_err(|e| e.to_string())?;
+        let parsed = rules.iter().find(|r| r.name == name).cloned();
+        lock(&self.engine).set_rules(rules);
+        parsed.ok_or_else(|| format!("rule {name:?} not found after saving"))
+    }
+
+    /// Removes a rule saved through the API. A rule of the config file cannot be
+    /// removed this way (disable it with `enabled = false` instead).
+    pub fn delete_rule(&self, name: &str) -> Result<bool, String> {
+        let removed = self
+            .store
+            .delete_alert_rule(name)
+            .map_err(|e| e.to_string())?;
+        let in_file = self
+            .config
+            .rules
+            .iter()
+            .any(|r| r.name.as_deref() == Some(name));
+        if !removed && in_file {
+            return Err(format!(
+                "rule {name:?} is defined in the config file; disable it (\"enabled\": false) instead"
+            ));
+        }
+        let saved = self.store.saved_alert_rules().map_err(|e| e.to_string())?;
+        lock(&self.engine).set_rules(effective_rules(&self.config, &saved)?);
+        Ok(removed)
+    }
+
+    /// Checks a rule without saving it: does it parse, and would its condition hold
+    /// on the latest sample?
+    pub fn test_rule(
+        &self,
+        rule: &RuleConfig,
+        latest: Option<&Snapshot>,
+    ) -> Result<serde_json::Value, String> {
+        let parsed = rule.parse(0).map_err(|e| e.to_string())?;
+        let (value, holds) = match (&parsed.kind, latest) {
+            (RuleKind::Threshold(t), Some(s)) => {
+                let v = s.metric(&t.metric);
+                let anomalous_ok = !t.and_anomalous || s.anomaly;
+                (v, v.map(|v| t.op.holds(v, t.value) && anomalous_ok))
+            }
+            (RuleKind::Anomaly { min_score, .. }, Some(s)) => {
+                let v = s.anomaly_score;
+                (
+                    v,
+                    Some(match (v, min_score) {
+                        (Some(v), Some(m)) => v >= *m,
+                        _ => s.anomaly,
+                    }),
+                )
+            }
+            _ => (None, None),
+        };
+        Ok(serde_json::json!({
+            "rule": parsed.name,
+            "describe": parsed.describe(),
+            "value_now": value,
+            "condition_holds_now": holds,
+        }))
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }
+}
+
+/// The file's rules, with rules saved through the API replacing same-named ones
+/// and the rest appended; every rule validated (channels included).
+fn effective_rules(file: &AlertConfig, saved: &[RuleConfig]) -> Result<Vec<Rule>, String> {
+    let mut merged = file.clone();
+    for r in saved {
+        match merged.rules.iter_mut().find(|f| f.name == r.name) {
+            Some(slot) => *slot = r.clone(),
+            None => merged.rules.push(r.clone()),
+        }
+    }
+    merged.rules().map_err(|e| e.to_string())
 }

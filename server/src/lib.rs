@@ -117,6 +117,11 @@ pub fn router(settings: &Settings, engine: Engine) -> Router {
         .route("/api/alerts", get(routes::alerts))
         .route("/api/alerts/history", get(routes::alert_history))
         .route("/api/alerts/test", post(routes::alert_test))
+        .route("/api/alerts/rules/test", post(routes::test_rule))
+        .route(
+            "/api/alerts/rules/{name}",
+            axum::routing::put(routes::put_rule).delete(routes::delete_rule),
+        )
         .route(
             "/api/silences",
             get(routes::silences).post(routes::add_silence),

@@ -406,3 +406,64 @@ pub async fn expire_silence(State(engine): State<Engine>, Path(id): Path<i64>) -
         ),
     }
 }
+
+/// `PUT /api/alerts/rules/{name}` with the rule as JSON (the TOML keys:
+/// `{"condition": "cpu_usage > 90 for 5m", "severity": "critical", "enabled": true}`):
+/// adds or replaces it; saved in the store, it survives restarts.
+pub async fn put_rule(
+    State(engine): State<Engine>,
+    Path(name): Path<String>,
+    body: Result<Json<lookout::alert::RuleConfig>, JsonRejection>,
+) -> Response {
+    let Json(rule) = match body {
+        Ok(b) => b,
+        Err(e) => return bad_request("rule", e.body_text()),
+    };
+    let a = engine.alerting.clone();
+    match tokio::task::spawn_blocking(move || a.put_rule(&name, rule)).await {
+        Ok(Ok(r)) => {
+            Json(json!({ "name": r.name, "describe": r.describe(), "enabled": r.enabled }))
+                .into_response()
+        }
+        Ok(Err(e)) => bad_request("rule", e),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({ "error": "cannot save the rule" }),
+        ),
+    }
+}
+
+/// `DELETE /api/alerts/rules/{name}`: removes a rule added through the API.
+pub async fn delete_rule(State(engine): State<Engine>, Path(name): Path<String>) -> Response {
+    let a = engine.alerting.clone();
+    let n = name.clone();
+    match tokio::task::spawn_blocking(move || a.delete_rule(&n)).await {
+        Ok(Ok(true)) => Json(json!({ "name": name, "status": "deleted" })).into_response(),
+        Ok(Ok(false)) => error(
+            StatusCode::NOT_FOUND,
+            json!({ "error": format!("no rule named {name:?}") }),
+        ),
+        Ok(Err(e)) => error(StatusCode::CONFLICT, json!({ "error": e })),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({ "error": "cannot delete the rule" }),
+        ),
+    }
+}
+
+/// `POST /api/alerts/rules/test` with a rule as JSON: parses it and says whether its
+/// condition holds on the latest sample, without saving anything.
+pub async fn test_rule(
+    State(engine): State<Engine>,
+    body: Result<Json<lookout::alert::RuleConfig>, JsonRejection>,
+) -> Response {
+    let Json(rule) = match body {
+        Ok(b) => b,
+        Err(e) => return bad_request("rule", e.body_text()),
+    };
+    let latest = engine.latest.borrow().clone();
+    match engine.alerting.test_rule(&rule, latest.as_ref()) {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => bad_request("rule", e),
+    }
+}

@@ -70,6 +70,18 @@ impl Server {
     }
 
     fn post(&self, path: &str, body: &str) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, body)
+    }
+
+    fn put(&self, path: &str, body: &str) -> (u16, Value) {
+        self.send(reqwest::Method::PUT, path, body)
+    }
+
+    fn delete(&self, path: &str) -> (u16, Value) {
+        self.send(reqwest::Method::DELETE, path, "")
+    }
+
+    fn send(&self, method: reqwest::Method, path: &str, body: &str) -> (u16, Value) {
         let url = format!("{}{path}", self.base);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -77,7 +89,7 @@ impl Server {
             .unwrap();
         let (status, text) = rt.block_on(async {
             let resp = reqwest::Client::new()
-                .post(url)
+                .request(method, url)
                 .header("content-type", "application/json")
                 .body(body.to_string())
                 .timeout(Duration::from_secs(60))
@@ -437,6 +449,47 @@ url = "http://127.0.0.1:{hook_port}/alert"
         400
     );
     assert_eq!(server.post("/api/silences", r#"{"duration":"1h"}"#).0, 400);
+    assert_eq!(server.delete(&format!("/api/silences/{id}")).0, 200);
+    assert_eq!(server.delete("/api/silences/424242").0, 404);
+
+    // rules from the API: added, tested, refused with the field named, kept across restart.
+    let (s, r) = server.put(
+        "/api/alerts/rules/disk-low",
+        r#"{"condition":"disk_free_percent < 5 for 1m"}"#,
+    );
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["describe"], "disk_free_percent < 5 for 1m");
+    let (s, e) = server.put("/api/alerts/rules/bad", r#"{"condition":"cpu_usag > 5"}"#);
+    assert_eq!(s, 400);
+    assert!(e["message"].as_str().unwrap().contains("condition"), "{e}");
+    let (s, t) = server.post(
+        "/api/alerts/rules/test",
+        r#"{"name":"t","condition":"process_count > 0"}"#,
+    );
+    assert_eq!(s, 200, "{t}");
+    assert_eq!(t["condition_holds_now"], true, "{t}");
+    assert_eq!(
+        server.delete("/api/alerts/rules/always-busy").0,
+        409,
+        "file rules are disabled, not deleted"
+    );
+    let (s, _) = server.put(
+        "/api/alerts/rules/always-busy",
+        r#"{"condition":"process_count > 0 for 1s","enabled":false}"#,
+    );
+    assert_eq!(s, 200);
     server.stop();
-    let _ = id;
+
+    let server = Server::start_with(dir.path(), &[("LOOKOUT_CONFIG", cfg_path.as_str())]);
+    let (_, alerts) = server.get("/api/alerts");
+    let rules = alerts["rules"].as_array().unwrap();
+    assert!(rules.iter().any(|r| r["name"] == "disk-low"), "{alerts}");
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["name"] == "always-busy" && r["enabled"] == false),
+        "{alerts}"
+    );
+    assert_eq!(server.delete("/api/alerts/rules/disk-low").0, 200);
+    server.stop();
 }

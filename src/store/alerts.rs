@@ -295,4 +295,39 @@ impl Store {
             .optional()?;
         Ok(json.map(|j| serde_json::from_str(&j)).transpose()?)
     }
+
+    /// Rules saved through the API/UI, by name.
+    pub fn saved_alert_rules(&self) -> Result<Vec<crate::alert::RuleConfig>> {
+        let conn = self.reader();
+        let mut st = conn.prepare_cached("SELECT config FROM alert_rules ORDER BY name")?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for json in rows {
+            out.push(serde_json::from_str(&json?)?);
+        }
+        Ok(out)
+    }
+
+    /// Adds or replaces a rule by its name.
+    pub fn save_alert_rule(
+        &self,
+        name: &str,
+        rule: &crate::alert::RuleConfig,
+        now: TimestampMs,
+    ) -> Result<()> {
+        self.writer().execute(
+            "INSERT INTO alert_rules (name, config, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (name) DO UPDATE SET config = ?2, updated_at = ?3",
+            params![name, serde_json::to_string(rule)?, now],
+        )?;
+        Ok(())
+    }
+
+    /// Removes a saved rule; false when there was none.
+    pub fn delete_alert_rule(&self, name: &str) -> Result<bool> {
+        Ok(self
+            .writer()
+            .execute("DELETE FROM alert_rules WHERE name = ?1", params![name])?
+            > 0)
+    }
 }

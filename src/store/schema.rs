@@ -54,7 +54,8 @@ pub fn column(name: &str) -> Option<Column> {
 }
 
 /// Ordered migrations; index i migrates from version i to i + 1.
-const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] = &[v1_initial, v2_alerts];
+const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] =
+    &[v1_initial, v2_alerts, v3_alert_rules];
 
 /// The schema version this build writes.
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -97,6 +98,17 @@ fn v1_initial(tx: &Transaction) -> rusqlite::Result<()> {
 /// Alerting (src/alert, methods in store/alerts.rs): notifications with their
 /// per-channel deliveries (the outbox *and* the history: a delivery row is pending
 /// until sent), silences, and the engine's state so a restart does not re-announce.
+/// Alert rules added or edited through the API/UI (by name; they override a config
+/// file rule of the same name), stored as the rule's JSON config.
+fn v3_alert_rules(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE alert_rules (
+             name TEXT PRIMARY KEY,
+             config TEXT NOT NULL,
+             updated_at INTEGER NOT NULL);",
+    )
+}
+
 fn v2_alerts(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch(
         "CREATE TABLE alert_notifications (
