@@ -1,0 +1,171 @@
+//! End to end on this machine (slow, so `#[ignore]`d; run by scripts/e2e-alert.sh):
+//! Lookout at 1 s sampling trains a model on this host's idle history, then a real
+//! CPU + memory load (`stress-ng`) must produce an email naming the anomalous metric
+//! and the stress process through a real SMTP server on 127.0.0.1, and a resolve
+//! email after the load stops. Prints the time from load start to email.
+
+#[path = "../../tests/alert_support/mod.rs"]
+#[allow(dead_code)]
+mod alert_support;
+
+use alert_support::SmtpSink;
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn get_json(url: &str) -> serde_json::Value {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        match reqwest::get(url).await {
+            Ok(r) => r.json().await.unwrap_or_default(),
+            Err(_) => serde_json::Value::Null,
+        }
+    })
+}
+
+fn wait_for<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    None
+}
+
+#[test]
+#[ignore = "several minutes and needs stress-ng: scripts/e2e-alert.sh"]
+fn stress_load_sends_an_anomaly_email_and_a_resolve_email() {
+    let runs: usize = std::env::var("E2E_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let sink = SmtpSink::start(0);
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = dir.path().join("lookout.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[sampler]
+interval = "1s"
+process_refresh = "1s"
+[detector]
+min_history = "3m"
+[alerts]
+group_wait = "0s"
+cooldown = "30s"
+[[alerts.rules]]
+name = "host-anomaly"
+kind = "anomaly"
+for = "3s"
+severity = "critical"
+[[alerts.channels]]
+type = "email"
+name = "mail"
+host = "127.0.0.1"
+port = {}
+tls = "none"
+from = "lookout@test"
+to = ["oncall@test"]
+"#,
+            sink.port
+        ),
+    )
+    .unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_lookout"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LOOKOUT_CONFIG", &cfg)
+        .env("LOOKOUT_SERVER_BIND", format!("127.0.0.1:{port}"))
+        .env("LOOKOUT_LOG_LEVEL", "info")
+        .current_dir(dir.path())
+        .stdout(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+
+    let trained = wait_for(Duration::from_secs(400), || {
+        (get_json(&format!("{base}/api/model"))["state"]["phase"] == "trained").then_some(())
+    });
+    assert!(trained.is_some(), "no model trained within 400 s");
+    // Let the freshly trained model settle on idle samples.
+    std::thread::sleep(Duration::from_secs(20));
+
+    let mut delays = Vec::new();
+    for run in 0..runs {
+        let before = sink.mails().len();
+        let started = Instant::now();
+        let mut load = Command::new("stress-ng")
+            .args([
+                "--cpu",
+                "2",
+                "--vm",
+                "1",
+                "--vm-bytes",
+                "1G",
+                "--timeout",
+                "45s",
+                "--quiet",
+            ])
+            .spawn()
+            .expect("stress-ng (apt-get install stress-ng)");
+        let firing = wait_for(Duration::from_secs(60), || {
+            sink.mails()
+                .into_iter()
+                .skip(before)
+                .find(|m| m.data.contains("Subject:") && m.data.to_lowercase().contains("firing"))
+        });
+        let delay = started.elapsed();
+        let _ = load.wait();
+        let mail =
+            firing.unwrap_or_else(|| panic!("run {run}: no firing email within 60 s of the load"));
+        delays.push(delay.as_secs_f64());
+        println!(
+            "run {run}: email {:.1} s after load start",
+            delay.as_secs_f64()
+        );
+        assert!(
+            mail.data.contains("stress-ng"),
+            "names the process: {}",
+            mail.data
+        );
+        assert!(
+            ["cpu_usage", "memory_", "load_"]
+                .iter()
+                .any(|m| mail.data.contains(m)),
+            "names the metric: {}",
+            mail.data
+        );
+        let resolved = wait_for(Duration::from_secs(900), || {
+            sink.mails()
+                .into_iter()
+                .skip(before)
+                .find(|m| m.data.to_lowercase().contains("resolved"))
+        });
+        assert!(
+            resolved.is_some(),
+            "run {run}: no resolve email within 15 min of the load's end"
+        );
+        println!(
+            "run {run}: resolved {:.0} s after load start",
+            started.elapsed().as_secs_f64()
+        );
+        std::thread::sleep(Duration::from_secs(40));
+    }
+    delays.sort_by(f64::total_cmp);
+    println!(
+        "load start -> email, median of {runs}: {:.1} s ({delays:?})",
+        delays[delays.len() / 2]
+    );
+    let _ = server.kill();
+}
