@@ -19,7 +19,12 @@ pub const CHART_METRICS: &[&str] = &[
     "disk_write_bytes_per_sec",
     "net_rx_bytes_per_sec",
     "net_tx_bytes_per_sec",
+    "anomaly_score",
 ];
+
+/// The anomaly score is a pseudo-metric of the history query (0..1, unscored samples
+/// have no point), not a sampled metric.
+pub const SCORE_METRIC: &str = "anomaly_score";
 
 /// Largest point budget a chart may ask for.
 pub const MAX_POINTS: u32 = 2_000;
@@ -122,7 +127,7 @@ pub fn parse_metric_list(list: &str) -> Result<Vec<String>, String> {
     let unknown: Vec<&str> = names
         .iter()
         .map(String::as_str)
-        .filter(|n| lookout::model::metric_def(n).is_none())
+        .filter(|n| *n != SCORE_METRIC && lookout::model::metric_def(n).is_none())
         .collect();
     if !unknown.is_empty() {
         let known: Vec<&str> = lookout::model::METRICS.iter().map(|d| d.name).collect();
@@ -173,8 +178,12 @@ mod tests {
         assert!(parse_metric_list("").unwrap_err().contains("empty"));
         let e = parse_metric_list("cpu_usage,bogus").unwrap_err();
         assert!(e.contains("bogus") && e.contains("memory_usage"), "{e}");
+        assert!(parse_metric_list("anomaly_score").is_ok());
         for m in CHART_METRICS {
-            assert!(lookout::model::metric_def(m).is_some(), "{m}");
+            assert!(
+                *m == SCORE_METRIC || lookout::model::metric_def(m).is_some(),
+                "{m}"
+            );
         }
     }
 }

@@ -87,7 +87,74 @@ pub fn create(canvas: &HtmlCanvasElement, spec: &ChartSpec) -> Result<Chart, JsV
         &["options", "plugins", "tooltip", "callbacks"],
         &callbacks,
     )?;
+    // Inline plugin: shaded anomaly periods and the dashed threshold line, drawn under
+    // the lines from what `show` leaves in `chart.$lookout`.
+    let draw = js_sys::Function::new_with_args("chart", MARKS_JS);
+    let plugin = js_sys::Object::new();
+    Reflect::set(
+        &plugin,
+        &JsValue::from_str("id"),
+        &JsValue::from_str("lookoutMarks"),
+    )?;
+    Reflect::set(&plugin, &JsValue::from_str("beforeDatasetsDraw"), &draw)?;
+    Reflect::set(&cfg, &JsValue::from_str("plugins"), &Array::of1(&plugin))?;
     Chart::new(canvas, &cfg)
+}
+
+const MARKS_JS: &str = r#"
+const m = chart.$lookout; if (!m) return;
+const ctx = chart.ctx, a = chart.chartArea, x = chart.scales.x, y = chart.scales.y;
+if (!a || !x || !y) return;
+ctx.save();
+ctx.fillStyle = m.band;
+for (const b of m.bands) {
+  const x0 = Math.max(a.left, x.getPixelForValue(b[0]) - 1);
+  const x1 = Math.min(a.right, x.getPixelForValue(b[1]) + 1);
+  ctx.fillRect(x0, a.top, Math.max(3, x1 - x0), a.bottom - a.top);
+}
+if (typeof m.threshold === "number") {
+  const py = y.getPixelForValue(m.threshold);
+  ctx.strokeStyle = m.line; ctx.lineWidth = 1; ctx.setLineDash([6, 4]);
+  ctx.beginPath(); ctx.moveTo(a.left, py); ctx.lineTo(a.right, py); ctx.stroke();
+}
+ctx.restore();
+"#;
+
+/// What the marks plugin draws over a chart's plot area.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Marks {
+    /// (first, last) axis index of each anomaly period.
+    pub bands: Vec<(usize, usize)>,
+    /// The score chart's decision threshold.
+    pub threshold: Option<f64>,
+}
+
+fn set_marks(chart: &Chart, marks: &Marks) {
+    let o = js_sys::Object::new();
+    let bands: Array = marks
+        .bands
+        .iter()
+        .map(|(a, b)| {
+            JsValue::from(Array::of2(
+                &JsValue::from_f64(*a as f64),
+                &JsValue::from_f64(*b as f64),
+            ))
+        })
+        .collect();
+    let _ = Reflect::set(&o, &JsValue::from_str("bands"), &bands);
+    let _ = Reflect::set(
+        &o,
+        &JsValue::from_str("threshold"),
+        &marks.threshold.map_or(JsValue::NULL, JsValue::from_f64),
+    );
+    let p = palette();
+    let _ = Reflect::set(&o, &JsValue::from_str("band"), &JsValue::from_str(p.band));
+    let _ = Reflect::set(
+        &o,
+        &JsValue::from_str("line"),
+        &JsValue::from_str(p.threshold),
+    );
+    let _ = Reflect::set(chart, &JsValue::from_str("$lookout"), &o);
 }
 
 /// Axis ticks are short: load keeps one decimal, percentages none.
@@ -100,7 +167,8 @@ fn tick_label(unit: Unit, v: f64) -> String {
 }
 
 /// Replaces the chart's labels and line data with the timeline's, then redraws.
-pub fn show(chart: &Chart, spec: &ChartSpec, timeline: &Timeline, style: TimeStyle) {
+pub fn show(chart: &Chart, spec: &ChartSpec, timeline: &Timeline, style: TimeStyle, marks: &Marks) {
+    set_marks(chart, marks);
     // The browser's offset for the newest point (JS counts minutes *west* of UTC).
     let offset_min = timeline.last_time().map_or(0, |t| {
         -(js_sys::Date::new(&JsValue::from_f64(t as f64)).get_timezone_offset() as i32)

@@ -65,24 +65,40 @@ pub const CHARTS: &[ChartSpec] = &[
     },
 ];
 
+/// The anomaly-score chart, under the metric charts (0..1, the threshold dashed).
+pub const SCORE_CHART: ChartSpec = ChartSpec {
+    id: "score",
+    title: "Anomaly score",
+    lines: &[("anomaly_score", "score")],
+    unit: Unit::Load,
+    y_max: Some(1.0),
+};
+
 /// Colours that read on the page's light or dark background (see style/main.css).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Palette {
     pub text: &'static str,
     pub grid: &'static str,
     pub lines: [&'static str; 3],
+    /// Shaded anomaly periods and the threshold line.
+    pub band: &'static str,
+    pub threshold: &'static str,
 }
 
 pub const LIGHT: Palette = Palette {
     text: "#4b5563",
     grid: "rgba(0,0,0,0.08)",
     lines: ["#2563eb", "#db2777", "#059669"],
+    band: "rgba(220,38,38,0.14)",
+    threshold: "#dc2626",
 };
 
 pub const DARK: Palette = Palette {
     text: "#cbd5e1",
     grid: "rgba(255,255,255,0.10)",
     lines: ["#60a5fa", "#f472b6", "#34d399"],
+    band: "rgba(248,113,113,0.20)",
+    threshold: "#f87171",
 };
 
 /// The Chart.js config for a spec, with empty data. Animation is off: live updates come
@@ -163,6 +179,7 @@ mod tests {
     fn every_charted_metric_is_queried() {
         let charted: Vec<&str> = CHARTS
             .iter()
+            .chain([&SCORE_CHART])
             .flat_map(|c| c.lines.iter().map(|l| l.0))
             .collect();
         assert_eq!(charted, CHART_METRICS);

@@ -1,6 +1,7 @@
 //! Lookout's web layer: the HTML shell, the dashboard and its server functions. The same
 //! crate is built for the server (`ssr`) and for the browser (`hydrate`).
 
+pub mod anomaly;
 pub mod api;
 pub mod chart_spec;
 pub mod components;
@@ -11,6 +12,8 @@ pub mod timeline;
 
 #[cfg(feature = "hydrate")]
 pub mod chart;
+#[cfg(feature = "hydrate")]
+pub mod http;
 #[cfg(feature = "hydrate")]
 pub mod live;
 

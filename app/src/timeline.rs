@@ -92,7 +92,11 @@ impl Timeline {
         let row: Vec<f64> = self
             .metrics
             .iter()
-            .map(|m| snapshot.metric(m).unwrap_or(f64::NAN))
+            .map(|m| match *m {
+                crate::api::SCORE_METRIC => snapshot.anomaly_score,
+                m => snapshot.metric(m),
+            })
+            .map(|v| v.unwrap_or(f64::NAN))
             .collect();
         self.push_row(snapshot.timestamp, &row);
         true

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::chart_spec::{ChartSpec, CHARTS};
+use crate::chart_spec::{ChartSpec, CHARTS, SCORE_CHART};
 use crate::components::cores::Cores;
 use crate::components::dashboard::Live;
 
@@ -21,6 +21,17 @@ fn LineChart(spec: ChartSpec, live: Live) -> impl IntoView {
             let Some(el) = canvas.get() else { return };
             live.charts.with(|d| {
                 let Some(range) = d.range else { return };
+                let times: Vec<i64> = d.timeline.times().collect();
+                let marks = chart::Marks {
+                    bands: live
+                        .events
+                        .with(|ev| crate::anomaly::bands(&times, ev, crate::live::now_ms())),
+                    threshold: if spec.id == SCORE_CHART.id {
+                        live.model.with(|m| m.as_ref().and_then(|m| m.threshold))
+                    } else {
+                        None
+                    },
+                };
                 chart.update_value(|c| {
                     if c.is_none() {
                         match chart::create(&el, &spec) {
@@ -29,7 +40,7 @@ fn LineChart(spec: ChartSpec, live: Live) -> impl IntoView {
                         }
                     }
                     if let Some(OwnedChart(made)) = c {
-                        chart::show(made, &spec, &d.timeline, range.time_style());
+                        chart::show(made, &spec, &d.timeline, range.time_style(), &marks);
                     }
                 });
             });
@@ -74,6 +85,9 @@ pub fn Charts(live: Live) -> impl IntoView {
             {CHARTS.iter().map(|spec| view! { <LineChart spec=*spec live/> }).collect_view()}
             // Sixth tile of the grid: five charts plus the cores fill 3x2 or 2x3 evenly.
             <Cores live/>
+            <div class="score-row">
+                <LineChart spec=SCORE_CHART live/>
+            </div>
         </section>
     }
 }

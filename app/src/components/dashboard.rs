@@ -4,7 +4,10 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use lookout::model::Snapshot;
+use lookout::model::{AnomalyEvent, Snapshot};
+
+use crate::anomaly::ModelView;
+use crate::components::anomalies::{Events, ModelPanel};
 
 use crate::api::{get_settings, initial_snapshot};
 use crate::components::{cards::Cards, charts::Charts, controls::Controls, processes::Processes};
@@ -44,6 +47,12 @@ pub struct Live {
     /// times are shown in UTC.
     pub tz_offset: RwSignal<Option<i32>>,
     pub history_error: RwSignal<Option<String>>,
+    /// Anomaly events of the chosen range, newest first (from `/api/anomalies`).
+    pub events: RwSignal<Vec<AnomalyEvent>>,
+    pub events_loaded: RwSignal<bool>,
+    pub events_error: RwSignal<Option<String>>,
+    /// The detector's state (from `/api/model`); None until loaded.
+    pub model: RwSignal<Option<ModelView>>,
 }
 
 impl Live {
@@ -86,6 +95,10 @@ fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings) -> impl IntoVi
         link: RwSignal::new(Link::Static),
         tz_offset: RwSignal::new(None),
         history_error: RwSignal::new(None),
+        events: RwSignal::new(Vec::new()),
+        events_loaded: RwSignal::new(false),
+        events_error: RwSignal::new(None),
+        model: RwSignal::new(None),
     };
     #[cfg(feature = "hydrate")]
     wire::start(live, (settings.sample_interval_secs * 1000.0) as i64);
@@ -120,11 +133,48 @@ fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings) -> impl IntoVi
         <main class="dashboard">
             <Cards live/>
             <Charts live/>
-            // Filled by anomaly detection (issue 3): events and their explanations.
-            <section class="panel anomalies" id="anomalies" hidden=true aria-label="Anomalies"></section>
+            <div class="detect">
+                <Events live/>
+                <ModelPanel live/>
+            </div>
             <Processes live/>
         </main>
     }
+}
+
+/// Reloads the model panel (after training or a sensitivity change).
+#[cfg(feature = "hydrate")]
+pub fn reload_model(live: Live) {
+    leptos::task::spawn_local(async move {
+        if let Ok(v) = crate::http::get("/api/model").await {
+            live.model.set(Some(ModelView::from_json(&v)));
+        }
+    });
+}
+
+/// Reloads the anomaly events of the chosen range.
+#[cfg(feature = "hydrate")]
+pub fn reload_events(live: Live) {
+    leptos::task::spawn_local(async move {
+        let to = crate::live::now_ms();
+        let from = to - live.range.get_untracked().span_ms();
+        match crate::http::get(&format!("/api/anomalies?from={from}&to={to}")).await {
+            Ok(v) => {
+                match serde_json::from_value::<Vec<AnomalyEvent>>(v["events"].clone()) {
+                    Ok(mut events) => {
+                        events.sort_by_key(|e| std::cmp::Reverse(e.start));
+                        live.events_error.set(None);
+                        if live.events.with_untracked(|e| *e != events) {
+                            live.events.set(events);
+                        }
+                    }
+                    Err(e) => live.events_error.set(Some(e.to_string())),
+                }
+                live.events_loaded.set(true);
+            }
+            Err(e) => live.events_error.set(Some(e)),
+        }
+    });
 }
 
 /// Browser-only wiring: live samples, the saved refresh choice, history loading.
@@ -194,6 +244,25 @@ mod wire {
                 }
             }
         });
+
+        // Anomaly events follow the range; they and the model state are polled while
+        // live (an event opens or closes, training finishes).
+        Effect::new(move |_| {
+            live.range.track();
+            super::reload_events(live);
+        });
+        super::reload_model(live);
+        if let Ok(handle) = set_interval_with_handle(
+            move || {
+                if !live.refresh.get_untracked().is_paused() {
+                    super::reload_events(live);
+                    super::reload_model(live);
+                }
+            },
+            std::time::Duration::from_secs(10),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
 
         // History follows the range, and is reloaded on resume to fill the paused gap.
         // Only the newest request may write: a slow 7-day answer must not overwrite a

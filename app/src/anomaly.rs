@@ -1,0 +1,221 @@
+//! Anomaly detection as the dashboard shows it: explanation lines, the shaded periods of
+//! the charts, and the model state read from `/api/model`. Pure data, unit tested on the
+//! host; the components render it.
+
+use lookout::model::{metric_def, AnomalyEvent, MetricContribution, Unit};
+use serde_json::Value;
+
+use crate::format;
+
+/// `cpu_usage 97.0 % — normal 8.0 %–22.0 %`, formatted in the metric's unit.
+pub fn explain_line(m: &MetricContribution) -> String {
+    let unit = metric_def(&m.metric).map_or(Unit::Load, |d| d.unit);
+    format!(
+        "{} {} — normal {}–{}",
+        m.metric,
+        format::by_unit(unit, m.value),
+        format::by_unit(unit, m.normal_low),
+        format::by_unit(unit, m.normal_high)
+    )
+}
+
+/// The shaded boxes of a chart: for each event overlapping the time axis, the first and
+/// last index of the axis it covers. An event shorter than one bucket still gets the
+/// nearest point, so no event disappears at a coarse range. Open events run to `now`.
+pub fn bands(times: &[i64], events: &[AnomalyEvent], now: i64) -> Vec<(usize, usize)> {
+    let (Some(&first), Some(&last)) = (times.first(), times.last()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in events {
+        let end = e.end.unwrap_or(now).max(e.start);
+        if end < first || e.start > last {
+            continue;
+        }
+        let i0 = times.partition_point(|t| *t < e.start).min(times.len() - 1);
+        let i1 = times
+            .partition_point(|t| *t <= end)
+            .saturating_sub(1)
+            .max(i0);
+        out.push((i0, i1));
+    }
+    out.sort_unstable();
+    out
+}
+
+/// A stored model version: (version, trained_at, samples, members).
+pub type VersionRow = (u64, Option<i64>, Option<u64>, Vec<String>);
+
+/// What the model panel shows, read leniently from `/api/model` (a field the server does
+/// not send is simply not shown).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ModelView {
+    pub enabled: bool,
+    pub phase: String,
+    pub message: String,
+    pub model_version: Option<u64>,
+    pub trained_at: Option<i64>,
+    pub trained_samples: Option<u64>,
+    pub active_members: Vec<String>,
+    pub threshold: Option<f64>,
+    pub sensitivity: String,
+    pub training: bool,
+    pub last_error: Option<String>,
+    pub next_training_at: Option<i64>,
+    /// (version, trained_at, samples, members)
+    pub versions: Vec<VersionRow>,
+    pub warnings: Vec<String>,
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| match s {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl ModelView {
+    pub fn from_json(v: &Value) -> ModelView {
+        let s = &v["state"];
+        let t = &v["training"];
+        ModelView {
+            enabled: v["enabled"].as_bool().unwrap_or(false),
+            phase: s["phase"].as_str().unwrap_or_default().to_string(),
+            message: s["message"].as_str().unwrap_or_default().to_string(),
+            model_version: s["model_version"].as_u64(),
+            trained_at: s["trained_at"].as_i64(),
+            trained_samples: s["trained_samples"].as_u64(),
+            active_members: strings(&s["active_members"]),
+            threshold: s["threshold"].as_f64(),
+            sensitivity: match &v["sensitivity"] {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            },
+            training: t["training"].as_bool().unwrap_or(false),
+            last_error: t["last_error"].as_str().map(String::from),
+            next_training_at: t["next_training_at"].as_i64(),
+            versions: v["versions"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| {
+                            Some((
+                                x["version"].as_u64()?,
+                                x["trained_at"].as_i64(),
+                                x["samples"].as_u64(),
+                                strings(&x["members"]),
+                            ))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            warnings: strings(&v["warnings"]),
+        }
+    }
+
+    /// The state line: the server's learning message, or "trained at …, on N samples
+    /// (vN)" with the time in the viewer's zone (`clock` formats a time stamp).
+    pub fn state_line(&self, clock: impl Fn(i64) -> String) -> String {
+        if !self.enabled {
+            return "anomaly detection is off".into();
+        }
+        match (self.phase.as_str(), self.trained_at) {
+            ("trained", Some(at)) => {
+                let mut line = format!("trained at {}", clock(at));
+                if let Some(n) = self.trained_samples {
+                    line.push_str(&format!(", on {} samples", format::count(n)));
+                }
+                if let Some(v) = self.model_version {
+                    line.push_str(&format!(" (v{v})"));
+                }
+                line
+            }
+            _ if !self.message.is_empty() => self.message.clone(),
+            _ => self.phase.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(start: i64, end: Option<i64>) -> AnomalyEvent {
+        AnomalyEvent {
+            start,
+            end,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn explanation_uses_units() {
+        let m = MetricContribution {
+            metric: "cpu_usage".into(),
+            value: 97.0,
+            normal_low: 8.0,
+            normal_high: 22.0,
+            contribution: 0.8,
+        };
+        assert_eq!(explain_line(&m), "cpu_usage 97.0 % — normal 8.0 %–22.0 %");
+    }
+
+    #[test]
+    fn bands_cover_the_axis_points() {
+        let times = [0, 10, 20, 30, 40];
+        let b = bands(
+            &times,
+            &[
+                event(9, Some(21)),
+                event(100, None),
+                event(-50, Some(-1)),
+                event(12, Some(13)),
+                event(35, None),
+            ],
+            45,
+        );
+        assert_eq!(b, vec![(1, 2), (2, 2), (4, 4)]);
+        assert!(bands(&[], &[event(0, None)], 1).is_empty());
+    }
+
+    #[test]
+    fn model_view_reads_the_api() {
+        let v = json!({"enabled": true, "sensitivity": "medium",
+            "state": {"phase": "learning", "message": "learning: 14 of 60 minutes",
+                      "active_members": ["baseline"], "threshold": 0.9},
+            "training": {"training": false, "next_training_at": 5},
+            "versions": [{"version": 2, "trained_at": 7, "samples": 300, "members": ["forest"]}],
+            "warnings": []});
+        let m = ModelView::from_json(&v);
+        assert_eq!(
+            m.state_line(|t| t.to_string()),
+            "learning: 14 of 60 minutes"
+        );
+        assert_eq!(m.threshold, Some(0.9));
+        assert_eq!(
+            m.versions,
+            vec![(2, Some(7), Some(300), vec!["forest".into()])]
+        );
+        let mut t = m.clone();
+        t.phase = "trained".into();
+        t.trained_at = Some(1);
+        t.trained_samples = Some(3600);
+        t.model_version = Some(3);
+        assert_eq!(
+            t.state_line(|_| "12:00".into()),
+            "trained at 12:00, on 3\u{202f}600 samples (v3)"
+        );
+        assert_eq!(
+            ModelView::from_json(&json!({"enabled": false})).state_line(|_| String::new()),
+            "anomaly detection is off"
+        );
+    }
+}

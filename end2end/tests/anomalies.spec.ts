@@ -1,0 +1,86 @@
+import { test, expect } from "./fixtures";
+
+test.beforeEach(async ({ request }) => {
+  await expect
+    .poll(async () => (await request.get("/metrics")).status(), { timeout: 15_000 })
+    .toBe(200);
+});
+
+test("the anomaly-score chart is drawn with the model's threshold", async ({ page }) => {
+  await page.goto("/");
+  await page.waitForFunction(
+    () => {
+      const chart = (window as any).Chart?.getChart(document.getElementById("chart-score"));
+      return !!chart && chart.data.labels.length > 0 && typeof chart.$lookout?.threshold === "number";
+    },
+    undefined,
+    { timeout: 30_000 },
+  );
+  const s = await page.evaluate(() => {
+    const chart = (window as any).Chart.getChart(document.getElementById("chart-score"));
+    return {
+      datasets: chart.data.datasets.length,
+      points: chart.data.datasets[0].data.length,
+      labels: chart.data.labels.length,
+      max: chart.options.scales.y.max,
+      threshold: chart.$lookout.threshold,
+      bands: Array.isArray(chart.$lookout.bands),
+    };
+  });
+  expect(s.datasets).toBe(1);
+  expect(s.points).toBe(s.labels);
+  expect(s.max).toBe(1);
+  expect(s.threshold).toBeGreaterThan(0);
+  expect(s.threshold).toBeLessThanOrEqual(1);
+  expect(s.bands).toBe(true);
+  // Every metric chart carries the (possibly empty) list of shaded periods.
+  const marked = await page.evaluate(() =>
+    ["cpu", "memory", "load", "disk", "network"].every(
+      (id) => Array.isArray((window as any).Chart.getChart(document.getElementById(`chart-${id}`))?.$lookout?.bands),
+    ),
+  );
+  expect(marked).toBe(true);
+});
+
+test("the model panel shows the detector's state", async ({ page, request }) => {
+  const api = await (await request.get("/api/model")).json();
+  await page.goto("/");
+  const state = page.locator("#model-state");
+  await expect(state).not.toHaveText("loading…");
+  if (api.enabled) {
+    await expect(state).toHaveText(/learning|trained|warm/i);
+    await expect(page.locator("#model-threshold")).toHaveText(/^\d\.\d{3}$/);
+  } else {
+    await expect(state).toHaveText("anomaly detection is off");
+  }
+});
+
+test("the events list renders, with an empty-state text when there are none", async ({ page, request }) => {
+  const api = await (await request.get("/api/anomalies?from=-15m")).json();
+  await page.goto("/");
+  if (api.events.length === 0) {
+    await expect(page.locator("#events-empty")).toHaveText("No anomalies in this range.");
+  } else {
+    await expect(page.locator("#events li.event").first()).toBeVisible();
+    await expect(page.locator("#events-empty")).toHaveCount(0);
+  }
+});
+
+test("the sensitivity select posts and the choice survives a reload", async ({ page, request }) => {
+  const api = await (await request.get("/api/model")).json();
+  test.skip(!api.enabled, "anomaly detection is off");
+  await page.goto("/");
+  const select = page.locator("#sensitivity");
+  await expect(select).toHaveValue(api.sensitivity);
+  const posted = page.waitForResponse(
+    (r) => r.url().endsWith("/api/model/sensitivity") && r.request().method() === "POST",
+  );
+  await select.selectOption("high");
+  expect((await posted).ok()).toBe(true);
+  await page.reload();
+  await expect(page.locator("#sensitivity")).toHaveValue("high");
+  expect((await (await request.get("/api/model")).json()).sensitivity).toBe("high");
+  // Back to what it was, for the other tests.
+  const restored = await request.post("/api/model/sensitivity", { data: { sensitivity: api.sensitivity } });
+  expect(restored.ok()).toBe(true);
+});
