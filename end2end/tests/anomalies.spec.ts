@@ -84,3 +84,29 @@ test("the sensitivity select posts and the choice survives a reload", async ({ p
   const restored = await request.post("/api/model/sensitivity", { data: { sensitivity: api.sensitivity } });
   expect(restored.ok()).toBe(true);
 });
+
+test("the alerts panel renders, and a silence is added and ended from it", async ({ page, request }) => {
+  const api = await (await request.get("/api/alerts")).json();
+  await page.goto("/");
+  const panel = page.locator("#alerts");
+  await expect(panel).toHaveAttribute("data-loaded", "true");
+  if (api.active.length === 0) {
+    await expect(page.locator("#alerts-none")).toBeVisible();
+  }
+  await expect(page.locator("#alert-channels li")).toHaveCount(api.channels.length);
+
+  await page.fill("#silence-form input[name=rule]", "e2e_rule");
+  await page.fill("#silence-form input[name=duration]", "1h");
+  await page.fill("#silence-form input[name=comment]", "from the e2e test");
+  const added = page.waitForResponse((r) => r.url().endsWith("/api/silences") && r.request().method() === "POST");
+  await page.click("#silence-form button[type=submit]");
+  expect((await added).status()).toBe(201);
+  const row = page.locator("#silences tbody tr", { hasText: "from the e2e test" });
+  await expect(row).toHaveCount(1);
+  await expect(row).toContainText("e2e_rule");
+
+  const ended = page.waitForResponse((r) => /\/api\/silences\/\d+$/.test(r.url()) && r.request().method() === "DELETE");
+  await row.locator("button.end-silence").click();
+  expect((await ended).ok()).toBe(true);
+  await expect(row).toHaveCount(0);
+});

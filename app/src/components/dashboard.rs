@@ -7,6 +7,7 @@ use leptos_meta::Title;
 use lookout::model::{AnomalyEvent, Snapshot};
 
 use crate::anomaly::ModelView;
+use crate::components::alerts::AlertsPanel;
 use crate::components::anomalies::{Events, ModelPanel};
 
 use crate::api::{get_settings, initial_snapshot};
@@ -137,6 +138,7 @@ fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings) -> impl IntoVi
                 <Events live/>
                 <ModelPanel live/>
             </div>
+            <AlertsPanel live/>
             <Processes live/>
         </main>
     }

@@ -1,6 +1,7 @@
 //! The dashboard's pieces. `dashboard` loads the data and wires live updates; the others
 //! only render from the shared `Live` signals.
 
+pub mod alerts;
 pub mod anomalies;
 pub mod cards;
 pub mod charts;
