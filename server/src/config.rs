@@ -12,7 +12,7 @@ use std::time::Duration;
 
 /// The whole configuration. Field names are the TOML keys; `LOOKOUT_<SECTION>_<KEY>`
 /// (upper case) overrides each one from the environment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerSection,
@@ -79,7 +79,7 @@ pub struct LogSection {
     pub max_files: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HostSection {
     /// Name this host is stored under; empty = the system's host name.
@@ -254,26 +254,6 @@ impl Default for LogSection {
             dir: String::new(),
             max_size_mib: 5,
             max_files: 5,
-        }
-    }
-}
-impl Default for HostSection {
-    fn default() -> Self {
-        Self {
-            name: String::new(),
-        }
-    }
-}
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            server: ServerSection::default(),
-            sampler: SamplerSection::default(),
-            store: StoreSection::default(),
-            dashboard: DashboardSection::default(),
-            log: LogSection::default(),
-            host: HostSection::default(),
-            detector: DetectorSection::default(),
         }
     }
 }

@@ -117,15 +117,18 @@ pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, String> {
             ..SamplerOptions::default()
         },
     );
+    let outputs = Outputs {
+        latest: latest_tx,
+        live: live_tx,
+        writer: write_tx,
+        detection,
+        alerting,
+        last_sample_at: engine.last_sample_at.clone(),
+    };
     let sampler_task = tokio::spawn(run_sampler(
         sampler,
         settings.interval,
-        latest_tx,
-        live_tx,
-        write_tx,
-        detection,
-        alerting,
-        engine.last_sample_at.clone(),
+        outputs,
         shutdown_rx.clone(),
     ));
     let writer = tokio::spawn(run_writer(
@@ -144,17 +147,30 @@ pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, String> {
     })
 }
 
-async fn run_sampler(
-    mut sampler: Sampler,
-    interval: Duration,
+/// Where each sample goes after it is taken (and scored).
+struct Outputs {
     latest: watch::Sender<Option<Snapshot>>,
     live: broadcast::Sender<Arc<Snapshot>>,
     writer: mpsc::Sender<Snapshot>,
     detection: Option<Detection>,
     alerting: Alerting,
     last_sample_at: Arc<AtomicI64>,
+}
+
+async fn run_sampler(
+    mut sampler: Sampler,
+    interval: Duration,
+    out: Outputs,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let Outputs {
+        latest,
+        live,
+        writer,
+        detection,
+        alerting,
+        last_sample_at,
+    } = out;
     let mut ticker = tokio::time::interval(interval);
     // After a stall (suspended laptop), continue at the interval instead of bursting.
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
