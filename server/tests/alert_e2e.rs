@@ -82,7 +82,7 @@ to = ["oncall@test"]
         ),
     )
     .unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_lookout"))
+    let server = Command::new(env!("CARGO_BIN_EXE_lookout"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("LOOKOUT_CONFIG", &cfg)
@@ -92,6 +92,7 @@ to = ["oncall@test"]
         .stdout(Stdio::inherit())
         .spawn()
         .unwrap();
+    let mut server = KillOnDrop(server);
     let base = format!("http://127.0.0.1:{port}");
 
     let trained = wait_for(Duration::from_secs(400), || {
@@ -167,5 +168,14 @@ to = ["oncall@test"]
         "load start -> email, median of {runs}: {:.1} s ({delays:?})",
         delays[delays.len() / 2]
     );
-    let _ = server.kill();
+    let _ = server.0.kill();
+}
+
+/// The server must not outlive a failed assertion.
+struct KillOnDrop(std::process::Child);
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
