@@ -3,9 +3,7 @@
 
 use crate::config::Settings;
 use crate::runtime::now_ms;
-use lookout::detect::{
-    run_detect, run_eval, train, EvalMode, ExpectedInterval, ModelRegistry, TrainParams,
-};
+use lookout::detect::{run_detect, run_eval, train, EvalMode, ModelRegistry, TrainParams};
 use std::fs::File;
 use std::io::{self, BufReader};
 use std::path::Path;
@@ -160,22 +158,10 @@ pub fn model_train(settings: &Settings) -> u8 {
         Ok(r) => r,
         Err(e) => return fail(1, format!("cannot read samples: {e}")),
     };
-    let expected: Vec<ExpectedInterval> = store
-        .events(from, now)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|e| e.expected)
-        .map(|e| ExpectedInterval {
-            start: e.start,
-            end: e.end.unwrap_or(now),
-            metrics: e
-                .explanation
-                .metrics
-                .iter()
-                .map(|m| m.metric.clone())
-                .collect(),
-        })
-        .collect();
+    let expected = match crate::detector::expected_intervals(&store, from, now) {
+        Ok(e) => e,
+        Err(e) => return fail(1, format!("cannot read events: {e}")),
+    };
     let params = TrainParams {
         members: settings.detector.members,
         ..TrainParams::default()
@@ -200,26 +186,10 @@ pub fn model_train(settings: &Settings) -> u8 {
     }
 }
 
-/// Milliseconds since the epoch as "YYYY-MM-DD HH:MM:SS".
+/// Milliseconds since the epoch as "YYYY-MM-DD HH:MM:SS" (UTC).
 pub fn utc(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil-from-days (H. Hinnant's algorithm): no date crate for one format.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let t = lookout::alert::render::format_time(ms);
+    t.trim_end_matches(" UTC").to_string()
 }
 
 #[cfg(test)]

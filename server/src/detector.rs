@@ -342,23 +342,7 @@ impl Detection {
     fn train_inner(&self, now: TimestampMs) -> Result<ModelInfo, String> {
         let from = now - self.settings.training_window.as_millis() as i64;
         let rows = self.store.raw_range(from, now).map_err(|e| e.to_string())?;
-        let mut expected: Vec<ExpectedInterval> = self
-            .store
-            .events(from, now)
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .filter(|e| e.expected)
-            .map(|e| ExpectedInterval {
-                start: e.start,
-                end: e.end.unwrap_or(now),
-                metrics: e
-                    .explanation
-                    .metrics
-                    .iter()
-                    .map(|m| m.metric.clone())
-                    .collect(),
-            })
-            .collect();
+        let mut expected = expected_intervals(&self.store, from, now)?;
         expected.extend(lock(&self.live).detector.expected_intervals());
         let params = TrainParams {
             members: self.settings.members,
@@ -380,6 +364,31 @@ impl Detection {
             .map_err(|e| e.to_string())?;
         Ok(info)
     }
+}
+
+/// Events an admin marked expected in `from..now`, as intervals the next training
+/// treats as normal.
+pub fn expected_intervals(
+    store: &Store,
+    from: TimestampMs,
+    now: TimestampMs,
+) -> Result<Vec<ExpectedInterval>, String> {
+    Ok(store
+        .events(from, now)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|e| e.expected)
+        .map(|e| ExpectedInterval {
+            start: e.start,
+            end: e.end.unwrap_or(now),
+            metrics: e
+                .explanation
+                .metrics
+                .iter()
+                .map(|m| m.metric.clone())
+                .collect(),
+        })
+        .collect())
 }
 
 pub fn sensitivity_name(s: &Sensitivity) -> String {
