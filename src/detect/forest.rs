@@ -6,6 +6,13 @@
 //! for exactly `height_limit` steps without a data-dependent branch; batch scoring
 //! walks 8 rows through the same tree at once so their load chains overlap.
 //!
+//! For scoring, the arena is also unrolled (when `height_limit` <= [`MAX_COMPLETE_DEPTH`])
+//! into complete binary trees in heap order: the children of slot i are 2i+1 / 2i+2,
+//! so a step is `i = 2i + 1 + (x[feat[i]] >= thr[i])` with no child loads, and the
+//! slots past the last level hold each path's leaf value (depth + c(size)). This copy
+//! is derived (not serialised: saved models keep the arena format) and walks exactly
+//! the same path as the arena, so scores are bit-identical.
+//!
 //! Scores follow the paper: s(x) = 2^(-E(h(x)) / c(psi)), with
 //! c(n) = 2 H(n-1) - 2 (n-1) / n and H(i) ~ ln(i) + Euler's gamma.
 
@@ -26,6 +33,20 @@ pub const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 const BLOCK: usize = 8;
 /// Rows that walk one tree before the next (a multiple of `BLOCK`).
 const CHUNK: usize = 256;
+/// Deepest height limit unrolled into complete trees (2^10 slots, ~20 KB per tree);
+/// deeper forests score through the arena.
+pub const MAX_COMPLETE_DEPTH: usize = 10;
+
+/// 1 when a point with value `v` goes right at threshold `thr` (not `v < thr`, so NaN
+/// goes right, as in the arena walk), else 0: the heap-order child offset.
+#[inline(always)]
+fn right(v: f64, thr: f64) -> usize {
+    if v < thr {
+        0
+    } else {
+        1
+    }
+}
 
 /// Average path length of an unsuccessful search in a binary search tree of `n`
 /// points: the normaliser c(n) of the paper (c(1) = 0, c(2) = 1).
@@ -75,8 +96,49 @@ struct Node {
     value: f32,
 }
 
+/// Complete-tree copy of the arena (see the module docs), per tree `width` =
+/// 2^height_limit split slots (`thr`, `feat`; heap order from 1, slot 0 unused, so the
+/// children of i are 2i and 2i + 1) and `width` leaf values.
+#[derive(Debug, Clone, PartialEq)]
+struct Complete {
+    width: usize,
+    thr: Vec<f64>,
+    /// Feature index times [`BLOCK`]: its offset in a transposed block of rows.
+    feat: Vec<u32>,
+    leaf: Vec<f64>,
+}
+
+/// The serialised fields of [`IsolationForest`]; deserialising goes through it so the
+/// derived scoring layout is rebuilt.
+#[derive(Deserialize)]
+struct ForestRepr {
+    n_features: usize,
+    psi: usize,
+    height_limit: usize,
+    roots: Vec<u32>,
+    nodes: Vec<Node>,
+    sizes: Vec<u32>,
+}
+
+impl From<ForestRepr> for IsolationForest {
+    fn from(r: ForestRepr) -> Self {
+        let mut f = IsolationForest {
+            n_features: r.n_features,
+            psi: r.psi,
+            height_limit: r.height_limit,
+            roots: r.roots,
+            nodes: r.nodes,
+            sizes: r.sizes,
+            complete: None,
+        };
+        f.complete = f.build_complete();
+        f
+    }
+}
+
 /// A fitted forest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "ForestRepr")]
 pub struct IsolationForest {
     n_features: usize,
     /// psi actually used (min(sample_size, rows)).
@@ -87,6 +149,9 @@ pub struct IsolationForest {
     /// Training samples that reached each node (attribution only, kept out of `Node`
     /// so the scoring loop's nodes stay 24 bytes).
     sizes: Vec<u32>,
+    /// Scoring layout, derived from the arena; `None` when too deep or inconsistent.
+    #[serde(skip)]
+    complete: Option<Complete>,
 }
 
 impl IsolationForestParams {
@@ -132,14 +197,17 @@ impl IsolationForestParams {
             idx.extend(sample(&mut rng, n, psi));
             roots.push(b.build(&mut idx, 0, &mut rng));
         }
-        Ok(IsolationForest {
+        let mut f = IsolationForest {
             n_features: d,
             psi,
             height_limit: limit,
             roots,
             nodes: b.nodes,
             sizes: b.sizes,
-        })
+            complete: None,
+        };
+        f.complete = f.build_complete();
+        Ok(f)
     }
 }
 
@@ -268,6 +336,47 @@ impl IsolationForest {
         Ok(())
     }
 
+    /// Unrolls every tree into heap order: slot i at level k < limit copies the arena
+    /// node reached by the same left/right choices, and the last level copies the value
+    /// of the node the arena walk ends on after `height_limit` steps.
+    fn build_complete(&self) -> Option<Complete> {
+        let l = self.height_limit;
+        if l == 0
+            || l > MAX_COMPLETE_DEPTH
+            || self.validate().is_err()
+            || self
+                .n_features
+                .checked_mul(BLOCK)
+                .is_none_or(|m| m > u32::MAX as usize)
+        {
+            return None;
+        }
+        let w = 1usize << l;
+        let t = self.roots.len();
+        let mut c = Complete {
+            width: w,
+            thr: vec![0.0; t * w],
+            feat: vec![0; t * w],
+            leaf: vec![0.0; t * w],
+        };
+        // arena[i]: the arena node at heap slot i.
+        let mut arena = vec![0u32; 2 * w];
+        for (k, &root) in self.roots.iter().enumerate() {
+            arena[1] = root;
+            for i in 1..w {
+                let nd = self.nodes[arena[i] as usize];
+                c.thr[k * w + i] = nd.thr;
+                c.feat[k * w + i] = nd.feat * BLOCK as u32;
+                arena[2 * i] = nd.left;
+                arena[2 * i + 1] = nd.right;
+            }
+            for i in 0..w {
+                c.leaf[k * w + i] = self.nodes[arena[w + i] as usize].value as f64;
+            }
+        }
+        Some(c)
+    }
+
     #[inline(always)]
     fn leaf_of(&self, root: u32, row: &[f64]) -> u32 {
         let mut cur = root;
@@ -285,6 +394,26 @@ impl IsolationForest {
     pub fn mean_path_length(&self, row: &[f64]) -> f64 {
         assert_eq!(row.len(), self.n_features, "feature count mismatch");
         let mut sum = 0.0f64;
+        if let Some(c) = &self.complete {
+            let (thr, feat, leaf) = (&c.thr, &c.feat, &c.leaf);
+            for k in 0..self.roots.len() {
+                let o = k * c.width;
+                let mut i = 1usize;
+                for _ in 0..self.height_limit {
+                    // SAFETY: after s < height_limit steps i < 2^(s+1) <= width, so
+                    // o + i < thr.len() == feat.len(); feat / BLOCK < n_features ==
+                    // row.len() (checked by `validate` before `complete` was built).
+                    unsafe {
+                        let f = *feat.get_unchecked(o + i) as usize / BLOCK;
+                        let v = *row.get_unchecked(f);
+                        i = 2 * i + right(v, *thr.get_unchecked(o + i));
+                    }
+                }
+                // SAFETY: after height_limit steps width <= i < 2 width.
+                sum += unsafe { *leaf.get_unchecked(o + i - c.width) };
+            }
+            return sum / self.roots.len() as f64;
+        }
         for &r in &self.roots {
             sum += self.nodes[self.leaf_of(r, row) as usize].value as f64;
         }
@@ -309,6 +438,9 @@ impl IsolationForest {
     pub fn score_slice(&self, data: &[f64], out: &mut [f64]) {
         let d = self.n_features;
         assert_eq!(data.len(), out.len() * d, "feature count mismatch");
+        if let Some(c) = &self.complete {
+            return self.score_slice_complete(c, data, out);
+        }
         let n = out.len();
         let full = n / BLOCK * BLOCK;
         let t = self.roots.len() as f64;
@@ -336,6 +468,71 @@ impl IsolationForest {
                             unsafe { self.nodes.get_unchecked(cur[j] as usize) }.value as f64;
                     }
                     b += BLOCK;
+                }
+            }
+            for (k, a) in acc.iter().enumerate() {
+                out[cs + k] = self.score_from_path(a / t);
+            }
+            cs = ce;
+        }
+        for i in full..n {
+            out[i] = self.score_row(&data[i * d..(i + 1) * d]);
+        }
+    }
+
+    /// [`Self::score_slice`] on the complete trees: same chunking, same summation order.
+    #[allow(clippy::needless_range_loop)] // j walks BLOCK independent rows in lockstep
+    fn score_slice_complete(&self, c: &Complete, data: &[f64], out: &mut [f64]) {
+        let d = self.n_features;
+        let n = out.len();
+        let full = n / BLOCK * BLOCK;
+        let t = self.roots.len() as f64;
+        let w = c.width;
+        let mut acc_buf = [0.0f64; CHUNK];
+        // The chunk's rows, transposed per block of BLOCK rows: [block][feature][lane], so
+        // lane j of a block reads feature f at the constant offset f * BLOCK + j.
+        let mut tbuf = vec![0.0f64; CHUNK.min(full) * d];
+        let mut cs = 0;
+        while cs < full {
+            let ce = (cs + CHUNK).min(full);
+            let acc = &mut acc_buf[..ce - cs];
+            acc.fill(0.0);
+            let tb = &mut tbuf[..(ce - cs) * d];
+            for (dst, src) in tb
+                .chunks_exact_mut(BLOCK * d)
+                .zip(data[cs * d..ce * d].chunks_exact(BLOCK * d))
+            {
+                for (j, row) in src.chunks_exact(d).enumerate() {
+                    for (f, &v) in row.iter().enumerate() {
+                        dst[f * BLOCK + j] = v;
+                    }
+                }
+            }
+            for k in 0..self.roots.len() {
+                let thr = &c.thr[k * w..(k + 1) * w];
+                let feat = &c.feat[k * w..(k + 1) * w];
+                let leaf = &c.leaf[k * w..(k + 1) * w];
+                for (blk, base) in tb.chunks_exact(BLOCK * d).enumerate() {
+                    let mut cur = [1usize; BLOCK];
+                    for _ in 0..self.height_limit {
+                        for j in 0..BLOCK {
+                            // SAFETY: after s < height_limit steps cur[j] < 2^(s+1) <=
+                            // width = thr.len() = feat.len(); feat = f * BLOCK with
+                            // f < d (validated before `complete` was built), so
+                            // feat + j < BLOCK * d = base.len().
+                            unsafe {
+                                let i = cur[j];
+                                let f = *feat.get_unchecked(i) as usize;
+                                let v = *base.get_unchecked(f + j);
+                                cur[j] = 2 * i + right(v, *thr.get_unchecked(i));
+                            }
+                        }
+                    }
+                    let a = &mut acc[blk * BLOCK..(blk + 1) * BLOCK];
+                    for j in 0..BLOCK {
+                        // SAFETY: after height_limit steps width <= cur[j] < 2 width.
+                        a[j] += unsafe { *leaf.get_unchecked(cur[j] - w) };
+                    }
                 }
             }
             for (k, a) in acc.iter().enumerate() {
@@ -561,6 +758,39 @@ mod tests {
             .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
             .unwrap();
         assert_eq!(argmax, 7);
+    }
+
+    #[test]
+    fn complete_trees_score_bit_identically_to_the_arena() {
+        let x = gaussian_blob(1003, 5, 5);
+        for limit in [Some(1), Some(3), None, Some(10), Some(12)] {
+            let f = IsolationForestParams {
+                n_trees: 25,
+                height_limit: limit,
+                ..Default::default()
+            }
+            .fit_array(x.view())
+            .unwrap();
+            assert_eq!(f.complete.is_some(), f.height_limit() <= MAX_COMPLETE_DEPTH);
+            let arena = IsolationForest {
+                complete: None,
+                ..f.clone()
+            };
+            let (mut a, mut b) = (vec![0.0; x.nrows()], vec![0.0; x.nrows()]);
+            f.score_rows(x.view(), &mut a);
+            arena.score_rows(x.view(), &mut b);
+            for i in 0..x.nrows() {
+                assert_eq!(a[i].to_bits(), b[i].to_bits(), "row {i}");
+                let r = x.row(i).to_vec();
+                assert_eq!(f.score_row(&r).to_bits(), arena.score_row(&r).to_bits());
+            }
+            let nan = [f64::NAN, 0.0, f64::INFINITY, -1.0, 1e300];
+            assert_eq!(f.score_row(&nan).to_bits(), arena.score_row(&nan).to_bits());
+            // Deserialising rebuilds the scoring layout.
+            let g: IsolationForest =
+                serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+            assert_eq!(f, g);
+        }
     }
 
     #[test]
