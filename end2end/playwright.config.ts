@@ -50,6 +50,7 @@ export default defineConfig({
     env: {
       LOOKOUT_SERVER_BIND: `127.0.0.1:${port}`,
       LOOKOUT_STORE_PATH: path.join(storeDir, "lookout.db"),
+      LOOKOUT_DETECTOR_MODELS_DIR: path.join(storeDir, "models"),
       LOOKOUT_SAMPLER_INTERVAL: "1s",
       LOOKOUT_DASHBOARD_DEFAULT_REFRESH: "1s",
       LEPTOS_SITE_ROOT: "target/site",
