@@ -320,7 +320,21 @@ impl Engine {
         match &rule.kind {
             RuleKind::Anomaly { min_score, .. } => {
                 let score = s.anomaly_score.unwrap_or(0.0);
-                let hit = !expected && min_score.map_or(s.anomaly, |m| score >= m);
+                let sample_hit = min_score.map_or(s.anomaly, |m| score >= m);
+                // An open detector event counts too: the event already has hysteresis
+                // (opens on 3 of 5 samples, closes after quiet ones), so the alert fires
+                // and resolves with the event instead of flapping with single samples.
+                let event_hit = self
+                    .hosts
+                    .get(host)
+                    .and_then(|h| h.event.as_ref())
+                    .is_some_and(|e| {
+                        e.end.is_none()
+                            && !e.expected
+                            && s.timestamp >= e.start
+                            && min_score.is_none_or(|m| e.peak_score >= m)
+                    });
+                let hit = !expected && (sample_hit || event_hit);
                 Verdict {
                     enter: hit,
                     clear: !hit,

@@ -325,3 +325,23 @@ fn config_errors_name_what_to_fix() {
     let s = s.settings("h").unwrap();
     assert_eq!((s.repeat_interval_ms, s.rate_limit_max), (2 * 60 * M, 5));
 }
+
+#[test]
+fn anomaly_rule_follows_the_detector_event_not_single_samples() {
+    let r = rules("[[rules]]\nname = \"anomaly\"\nkind = \"anomaly\"\nfor = \"20s\"\n");
+    let mut e = Engine::new(r, settings());
+    let mut open = event(false);
+    open.start = T0;
+    e.observe_event(&open);
+    // The event is open while single samples dip under the threshold: still firing.
+    let mut out = Vec::new();
+    for i in 0..4 {
+        out.extend(e.observe_snapshot(&snap(20.0, T0 + i * 10 * S), T0 + i * 10 * S));
+    }
+    assert_eq!(kinds(&out), [NotificationKind::Firing]);
+    // The event closes: the alert resolves.
+    open.end = Some(T0 + 45 * S);
+    e.observe_event(&open);
+    let resolved = e.observe_snapshot(&snap(20.0, T0 + 50 * S), T0 + 50 * S);
+    assert_eq!(kinds(&resolved), [NotificationKind::Resolved]);
+}
