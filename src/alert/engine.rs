@@ -15,7 +15,13 @@
 //! silence expires on a still-firing alert its firing notification goes out then.
 //! A global rate limit caps messages per window; the excess is summarised in one
 //! digest so a storm costs a handful of messages, not hundreds.
+//!
+//! Inhibition ([`super::inhibit`]) works like a silence that lasts while a source
+//! alert fires: the target's notifications (firing, repeats, resolve) are held back,
+//! it stays listed as inhibited, and one `inhibited` history entry records it. When
+//! the source resolves, a target still firing is notified then.
 
+use super::inhibit::{AlertRef, InhibitRule};
 use super::notification::{DigestEntry, MetricValue, Notification, NotificationKind, Silence};
 use super::rules::{Rule, RuleKind};
 use crate::model::{AnomalyEvent, Explanation, Snapshot, TimestampMs};
@@ -73,6 +79,10 @@ struct AlertState {
     resolved_at: Option<TimestampMs>,
     values: Vec<MetricValue>,
     explanation: Option<Explanation>,
+    /// `fired_at` of the firing for which an `inhibited` history entry was written
+    /// (one per firing, not one per tick).
+    #[serde(default)]
+    inhibition_noted: Option<TimestampMs>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -96,6 +106,8 @@ pub struct ActiveAlert {
     pub since: TimestampMs,
     pub values: Vec<MetricValue>,
     pub silenced: bool,
+    /// The firing source alert (`rule on host`) that inhibits this one, if any.
+    pub inhibited_by: Option<String>,
 }
 
 /// The engine's state that must survive a restart, so an alert already notified
@@ -111,6 +123,7 @@ pub struct PersistedState {
 pub struct Engine {
     settings: EngineSettings,
     rules: Vec<Rule>,
+    inhibit: Vec<InhibitRule>,
     silences: Vec<Silence>,
     alerts: BTreeMap<(String, String), AlertState>,
     hosts: BTreeMap<String, HostState>,
@@ -130,10 +143,12 @@ struct Verdict {
 }
 
 impl Engine {
+    /// An engine with the default inhibition ([`InhibitRule::default_rules`]).
     pub fn new(rules: Vec<Rule>, settings: EngineSettings) -> Engine {
         Engine {
             settings,
             rules,
+            inhibit: InhibitRule::default_rules(),
             silences: Vec::new(),
             alerts: BTreeMap::new(),
             hosts: BTreeMap::new(),
@@ -164,6 +179,15 @@ impl Engine {
             .collect();
         self.alerts
             .retain(|(rule, _), _| live.contains(&rule.as_str()));
+    }
+
+    /// Replaces the inhibit rules (an empty list turns inhibition off).
+    pub fn set_inhibit_rules(&mut self, inhibit: Vec<InhibitRule>) {
+        self.inhibit = inhibit;
+    }
+
+    pub fn inhibit_rules(&self) -> &[InhibitRule] {
+        &self.inhibit
     }
 
     /// Replaces the silences (the store is their source of truth).
@@ -252,6 +276,7 @@ impl Engine {
                     since,
                     values: a.values.clone(),
                     silenced: self.silenced(rule, host, now),
+                    inhibited_by: self.inhibited_by(rule, host),
                 })
             })
             .collect()
@@ -273,6 +298,7 @@ impl Engine {
             dashboard_link: self.link(&self.settings.host, now, now),
             channels: vec![channel.to_string()],
             digest: Vec::new(),
+            inhibited_by: None,
         }
     }
 
@@ -399,6 +425,7 @@ impl Engine {
             resolved_at: None,
             values: Vec::new(),
             explanation: None,
+            inhibition_noted: None,
         });
         a.values = v.values;
         if explanation.is_some() {
@@ -461,6 +488,10 @@ impl Engine {
             let Some(i) = self.rules.iter().position(|r| r.name == key.0) else {
                 continue;
             };
+            if let Some(source) = self.inhibited_by(&key.0, &key.1) {
+                self.note_inhibition(i, &key, fired_at, source, now, out);
+                continue;
+            }
             let repeats = if notified_at.is_some() {
                 repeats + 1
             } else {
@@ -503,6 +534,7 @@ impl Engine {
                 dashboard_link: self.link(&self.settings.host, now - window, now),
                 channels: Vec::new(),
                 digest,
+                inhibited_by: None,
             });
         }
     }
@@ -510,7 +542,10 @@ impl Engine {
     /// Rate-limited output: beyond the limit a notification becomes a digest line.
     /// A resolve is held back if silenced (its firing may have been sent earlier).
     fn emit(&mut self, n: Notification, now: TimestampMs, out: &mut Vec<Notification>) {
-        if n.kind == NotificationKind::Resolved && self.silenced(&n.rule, &n.host, now) {
+        if n.kind == NotificationKind::Resolved
+            && (self.silenced(&n.rule, &n.host, now)
+                || self.inhibited_by(&n.rule, &n.host).is_some())
+        {
             return;
         }
         let window = self.settings.rate_limit_window_ms;
@@ -534,6 +569,52 @@ impl Engine {
 
     fn silenced(&self, rule: &str, host: &str, now: TimestampMs) -> bool {
         self.silences.iter().any(|s| s.covers(rule, host, now))
+    }
+
+    /// The firing alert (`"rule on host"`) that inhibits (rule, host), if any.
+    fn inhibited_by(&self, rule: &str, host: &str) -> Option<String> {
+        if self.inhibit.is_empty() {
+            return None;
+        }
+        let target = AlertRef {
+            rule: self.rules.iter().find(|r| r.name == rule)?,
+            host,
+        };
+        self.alerts.iter().find_map(|((src_rule, src_host), a)| {
+            if !matches!(a.phase, Phase::Firing { .. }) {
+                return None;
+            }
+            let source = AlertRef {
+                rule: self.rules.iter().find(|r| &r.name == src_rule)?,
+                host: src_host,
+            };
+            self.inhibit
+                .iter()
+                .any(|i| i.inhibits(&source, &target))
+                .then(|| format!("{src_rule} on {src_host}"))
+        })
+    }
+
+    /// Writes one `inhibited` history entry per firing (no channel delivers it; the
+    /// outbox stores it for the history only), outside the rate limit.
+    fn note_inhibition(
+        &mut self,
+        i: usize,
+        key: &(String, String),
+        fired_at: TimestampMs,
+        source: String,
+        now: TimestampMs,
+        out: &mut Vec<Notification>,
+    ) {
+        if self.alerts[key].inhibition_noted == Some(fired_at) {
+            return;
+        }
+        let mut n = self.notification(i, &key.1, NotificationKind::Inhibited, fired_at, now, 0);
+        n.inhibited_by = Some(source);
+        if let Some(a) = self.alerts.get_mut(key) {
+            a.inhibition_noted = Some(fired_at);
+        }
+        out.push(n);
     }
 
     fn relevant_explanation(&self, host: &str, now: TimestampMs) -> Option<Explanation> {
@@ -571,6 +652,7 @@ impl Engine {
             dashboard_link: self.link(host, fired_at, now),
             channels: rule.channels.clone(),
             digest: Vec::new(),
+            inhibited_by: None,
         }
     }
 

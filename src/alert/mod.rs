@@ -8,6 +8,7 @@
 //! blocking or pure; no async, no web code.
 
 pub mod engine;
+pub mod inhibit;
 pub mod notification;
 pub mod notify;
 pub mod outbox;
@@ -19,6 +20,7 @@ mod store_tests;
 mod tests;
 
 pub use engine::{ActiveAlert, Engine, EngineSettings, PersistedState};
+pub use inhibit::{InhibitError, InhibitRule};
 pub use notification::{DigestEntry, MetricValue, Notification, NotificationKind, Silence};
 pub use notify::{ChannelConfig, Notifier, NotifyError, Secret};
 pub use outbox::{deliver_due, enqueue, DeliveryReport};
@@ -41,6 +43,10 @@ pub struct AlertConfig {
     pub sample_interval: Option<String>,
     pub rules: Vec<RuleConfig>,
     pub channels: Vec<ChannelConfig>,
+    /// `[[alerts.inhibit]]` entries (see [`inhibit`]); None = the default (a firing
+    /// stale alert inhibits threshold and anomaly alerts of its host), `[]` = off.
+    /// Raw tables so that errors name the entry and the field.
+    pub inhibit: Option<Vec<toml::Table>>,
 }
 
 /// A config error, naming what to fix.
@@ -55,6 +61,8 @@ pub enum ConfigError {
     },
     #[error(transparent)]
     Channel(#[from] NotifyError),
+    #[error(transparent)]
+    Inhibit(#[from] InhibitError),
 }
 
 impl AlertConfig {
@@ -142,9 +150,23 @@ impl AlertConfig {
         Ok(s)
     }
 
+    /// The inhibit rules: the configured entries, or the default when none is set.
+    pub fn inhibit_rules(&self) -> Result<Vec<InhibitRule>, ConfigError> {
+        match &self.inhibit {
+            None => Ok(InhibitRule::default_rules()),
+            Some(entries) => Ok(entries
+                .iter()
+                .enumerate()
+                .map(|(i, t)| inhibit::parse(i, t))
+                .collect::<Result<_, _>>()?),
+        }
+    }
+
     /// The engine for this config.
     pub fn engine(&self, host: &str) -> Result<Engine, ConfigError> {
-        Ok(Engine::new(self.rules()?, self.settings(host)?))
+        let mut e = Engine::new(self.rules()?, self.settings(host)?);
+        e.set_inhibit_rules(self.inhibit_rules()?);
+        Ok(e)
     }
 
     /// The channels, with credentials read now (from env or files).

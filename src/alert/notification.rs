@@ -17,6 +17,8 @@ pub enum NotificationKind {
     Digest,
     /// "Send test notification" from the UI: proves a channel works.
     Test,
+    /// History only, never delivered: a firing alert held back by inhibition.
+    Inhibited,
 }
 
 impl NotificationKind {
@@ -26,6 +28,7 @@ impl NotificationKind {
             NotificationKind::Resolved => "resolved",
             NotificationKind::Digest => "digest",
             NotificationKind::Test => "test",
+            NotificationKind::Inhibited => "inhibited",
         }
     }
 }
@@ -78,6 +81,9 @@ pub struct Notification {
     pub channels: Vec<String>,
     /// For digests: the notifications it stands for.
     pub digest: Vec<DigestEntry>,
+    /// For `inhibited` entries: the source alert, `"rule on host"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inhibited_by: Option<String>,
 }
 
 impl Notification {
@@ -96,6 +102,12 @@ impl Notification {
             NotificationKind::Test => {
                 format!("[TEST] Lookout test notification from {}", self.host)
             }
+            NotificationKind::Inhibited => format!(
+                "[INHIBITED] {} on {} (by {})",
+                self.rule,
+                self.host,
+                self.inhibited_by.as_deref().unwrap_or("another alert")
+            ),
         }
     }
 }

@@ -7,7 +7,7 @@
 //! That window is one SQLite write, and the generic webhook payload carries `id`
 //! for receivers that want to deduplicate.
 
-use super::notification::Notification;
+use super::notification::{Notification, NotificationKind};
 use super::notify::Notifier;
 use crate::model::TimestampMs;
 use crate::store::{Store, StoreError};
@@ -26,7 +26,7 @@ pub fn backoff_ms(attempts: u32) -> i64 {
 }
 
 /// Queues notifications on their channels (all `notifiers` when a notification
-/// names none). Returns how many delivery rows were new.
+/// names none; none for `inhibited` history entries). Returns how many delivery rows were new.
 pub fn enqueue(
     store: &Store,
     notifications: &[Notification],
@@ -36,7 +36,10 @@ pub fn enqueue(
     let all: Vec<&str> = notifiers.iter().map(|n| n.name()).collect();
     let mut added = 0;
     for n in notifications {
-        let channels: Vec<&str> = if n.channels.is_empty() {
+        let channels: Vec<&str> = if n.kind == NotificationKind::Inhibited {
+            // History only: an inhibited alert is recorded, never delivered.
+            Vec::new()
+        } else if n.channels.is_empty() {
             all.clone()
         } else {
             n.channels.iter().map(String::as_str).collect()

@@ -64,6 +64,13 @@ fn lines(n: &Notification) -> Vec<String> {
             out.push("This is a test notification: the channel works.".into());
             return out;
         }
+        NotificationKind::Inhibited => out.push(format!(
+            "Alert {} on host {} fired at {} but is inhibited while {} fires.",
+            n.rule,
+            n.host,
+            format_time(n.since),
+            n.inhibited_by.as_deref().unwrap_or("another alert")
+        )),
         NotificationKind::Firing => out.push(format!(
             "Alert {} is FIRING on host {} since {}.",
             n.rule,

@@ -125,3 +125,41 @@ fn credentials_stay_out_of_debug_and_errors() {
     );
     assert!(missing.build().is_err());
 }
+
+#[test]
+fn inhibited_entries_are_history_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir);
+    let mut engine = AlertConfig::from_toml(
+        "group_wait = \"10s\"\n[[rules]]\nname = \"cpu\"\ncondition = \"cpu_usage > 90\"\n\
+         [[rules]]\nname = \"stalled\"\nkind = \"stale\"\nintervals = 1\n",
+    )
+    .unwrap()
+    .engine("h1")
+    .unwrap();
+    let mut hot = crate::model::Snapshot {
+        host: "h2".into(),
+        timestamp: 1_000,
+        interval_secs: 1.0,
+        ..Default::default()
+    };
+    hot.cpu.total = 99.0;
+    // cpu fires on h2 and waits for the group wait; h2 stops sampling meanwhile.
+    assert!(engine.observe_snapshot(&hot, 1_000).is_empty());
+    let noted = engine.tick(11_000);
+    assert_eq!(noted.len(), 1);
+    assert_eq!(noted[0].kind, NotificationKind::Inhibited);
+    let notifiers: Vec<Box<dyn Notifier>> = vec![Box::new(Failing)];
+    // Through the outbox: stored for the history, but no channel gets a delivery row.
+    assert_eq!(enqueue(&s, &noted, &notifiers, 11_000).unwrap(), 0);
+    let h = s.alert_history(0, i64::MAX, 10).unwrap();
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].notification.kind, NotificationKind::Inhibited);
+    assert_eq!(h[0].notification.rule, "cpu");
+    assert_eq!(
+        h[0].notification.inhibited_by.as_deref(),
+        Some("stalled on h2")
+    );
+    assert!(h[0].deliveries.is_empty());
+    assert_eq!(deliver_due(&s, &notifiers, 11_000).unwrap().attempted, 0);
+}

@@ -345,3 +345,176 @@ fn anomaly_rule_follows_the_detector_event_not_single_samples() {
     let resolved = e.observe_snapshot(&snap(20.0, T0 + 50 * S), T0 + 50 * S);
     assert_eq!(kinds(&resolved), [NotificationKind::Resolved]);
 }
+
+// ------------------------------------------------------------------ inhibition
+
+/// cpu (threshold, fires at once) and stalled (stale after 3 s of 1 s samples),
+/// group wait 30 s, no cooldown, plus `extra` config.
+fn inhibit_engine(extra: &str) -> Engine {
+    AlertConfig::from_toml(&format!(
+        "group_wait = \"30s\"\ncooldown = \"0s\"\n{extra}\n\
+         [[rules]]\nname = \"cpu\"\ncondition = \"cpu_usage > 90\"\n\
+         [[rules]]\nname = \"stalled\"\nkind = \"stale\"\nintervals = 3\n"
+    ))
+    .unwrap()
+    .engine("h1")
+    .unwrap()
+}
+
+fn on_host(mut s: Snapshot, host: &str) -> Snapshot {
+    s.host = host.into();
+    s
+}
+
+#[test]
+fn a_stale_host_inhibits_its_value_alerts_until_samples_return() {
+    let mut e = inhibit_engine("");
+    // Hot sample: cpu fires at T0 but waits for the group wait; then the sampler stalls.
+    assert!(e.observe_snapshot(&snap(95.0, T0), T0).is_empty());
+    assert!(e.tick(T0 + 5 * S).is_empty());
+    assert_eq!(e.active(T0 + 5 * S).len(), 2);
+    // cpu is due at T0+30s but `stalled` fires on the same host: no message, one
+    // history entry saying why, and the API lists it as inhibited.
+    let out = e.tick(T0 + 30 * S);
+    assert_eq!(kinds(&out), [NotificationKind::Inhibited]);
+    assert_eq!(out[0].rule, "cpu");
+    assert_eq!(out[0].inhibited_by.as_deref(), Some("stalled on h1"));
+    assert_eq!(out[0].id, format!("cpu|h1|inhibited|{T0}"));
+    let cpu = |e: &Engine, t| e.active(t).into_iter().find(|a| a.rule == "cpu").unwrap();
+    assert_eq!(
+        cpu(&e, T0 + 30 * S).inhibited_by.as_deref(),
+        Some("stalled on h1")
+    );
+    assert_eq!(cpu(&e, T0 + 30 * S).state, "firing");
+    // The stale alert itself is notified; the inhibited one stays quiet (and is
+    // recorded once, not once per tick).
+    let out = e.tick(T0 + 35 * S);
+    assert_eq!(kinds(&out), [NotificationKind::Firing]);
+    assert_eq!(out[0].rule, "stalled");
+    assert!(e.tick(T0 + 40 * S).is_empty());
+    // Samples come back, still hot: stale resolves, which releases cpu: it notifies now.
+    let out = e.observe_snapshot(&snap(95.0, T0 + 60 * S), T0 + 60 * S);
+    assert_eq!(
+        kinds(&out),
+        [NotificationKind::Resolved, NotificationKind::Firing]
+    );
+    assert_eq!(
+        (out[0].rule.as_str(), out[1].rule.as_str()),
+        ("stalled", "cpu")
+    );
+    assert_eq!((out[1].since, out[1].at), (T0, T0 + 60 * S));
+    assert_eq!(cpu(&e, T0 + 60 * S).inhibited_by, None);
+}
+
+#[test]
+fn an_inhibited_alert_that_resolves_sends_nothing_and_other_hosts_are_not_inhibited() {
+    let mut e = inhibit_engine("");
+    // h2 reports once and then stalls; h1 keeps sampling and runs hot.
+    e.observe_snapshot(&on_host(snap(10.0, T0), "h2"), T0);
+    let mut out = Vec::new();
+    for t in (T0..T0 + 40 * S).step_by(1000) {
+        out.extend(e.observe_snapshot(&snap(95.0, t), t));
+        out.extend(e.tick(t));
+    }
+    // Both notify: `stalled on h2` does not inhibit cpu on h1 (equal = host).
+    let mut fired: Vec<(String, String)> = out
+        .iter()
+        .filter(|n| n.kind == NotificationKind::Firing)
+        .map(|n| (n.rule.clone(), n.host.clone()))
+        .collect();
+    fired.sort();
+    assert_eq!(
+        fired,
+        [("cpu".into(), "h1".into()), ("stalled".into(), "h2".into())]
+    );
+    assert!(!out.iter().any(|n| n.kind == NotificationKind::Inhibited));
+
+    // Now h2 runs hot once (clearing its stale alert, cpu fires on h2) and stalls again.
+    let mut e = inhibit_engine("");
+    e.observe_snapshot(&on_host(snap(95.0, T0), "h2"), T0);
+    let out = e.tick(T0 + 30 * S);
+    // The first tick sees h2 stale (fires at T0+30s) just as cpu on h2 is due:
+    // cpu is inhibited.
+    assert_eq!(kinds(&out), [NotificationKind::Inhibited]);
+    // cpu on h2 resolves while still inhibited: no resolve message for a firing
+    // message that never went out.
+    let out = e.observe_snapshot(&on_host(snap(10.0, T0 + 31 * S), "h2"), T0 + 31 * S);
+    assert!(!out.iter().any(|n| n.rule == "cpu"), "{:?}", kinds(&out));
+}
+
+#[test]
+fn inhibition_is_configurable_and_can_be_turned_off() {
+    // Off: the stale alert does not hold cpu back.
+    let mut e = inhibit_engine("inhibit = []");
+    e.observe_snapshot(&snap(95.0, T0), T0);
+    e.tick(T0 + 5 * S);
+    let out = e.tick(T0 + 30 * S);
+    assert_eq!(kinds(&out), [NotificationKind::Firing]);
+    assert_eq!(out[0].rule, "cpu");
+
+    // Custom: critical alerts inhibit warnings of the same host.
+    let mut e = AlertConfig::from_toml(
+        "group_wait = \"0s\"\n\
+         [[inhibit]]\nname = \"crit-over-warn\"\nsource = { severity = \"critical\" }\n\
+         target = { severity = \"warning\" }\nequal = [\"host\"]\n\
+         [[rules]]\nname = \"cpu-crit\"\nseverity = \"critical\"\ncondition = \"cpu_usage > 95\"\n\
+         [[rules]]\nname = \"cpu-warn\"\ncondition = \"cpu_usage > 80\"\n",
+    )
+    .unwrap()
+    .engine("h1")
+    .unwrap();
+    let out = e.observe_snapshot(&snap(85.0, T0), T0);
+    assert_eq!(kinds(&out), [NotificationKind::Firing]);
+    assert_eq!(out[0].rule, "cpu-warn");
+    let out = e.observe_snapshot(&snap(99.0, T0 + S), T0 + S);
+    assert_eq!(kinds(&out), [NotificationKind::Firing]);
+    assert_eq!(out[0].rule, "cpu-crit");
+    // cpu-warn fired before; its reminder after 4 h is inhibited (history entry only).
+    let out = e.observe_snapshot(&snap(99.0, T0 + 5 * 60 * M), T0 + 5 * 60 * M);
+    assert_eq!(
+        kinds(&out),
+        [NotificationKind::Firing, NotificationKind::Inhibited]
+    );
+    assert_eq!(
+        (out[0].rule.as_str(), out[1].rule.as_str()),
+        ("cpu-crit", "cpu-warn")
+    );
+    assert_eq!(out[1].inhibited_by.as_deref(), Some("cpu-crit on h1"));
+    // With only `inhibit` entries configured, the default stale rule is not added.
+    assert_eq!(e.inhibit_rules().len(), 1);
+
+    // Errors name the entry and the field.
+    let err = AlertConfig::from_toml(
+        "[[inhibit]]\nname = \"quiet\"\nsource = { kind = \"stale\" }\ntarget = { kind = \"stael\" }\n",
+    )
+    .unwrap()
+    .engine("h1")
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("\"quiet\"") && err.contains("`target.kind`") && err.contains("stael"),
+        "{err}"
+    );
+    let err = AlertConfig::from_toml("[[inhibit]]\nsource = { kind = \"stale\" }\n")
+        .unwrap()
+        .inhibit_rules()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("\"inhibit #1\"") && err.contains("`target`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn state_saved_before_inhibition_existed_still_loads() {
+    let mut e = cpu_engine("", settings());
+    run(&mut e, 95.0, T0, T0 + 2 * M);
+    let mut saved = serde_json::to_value(e.export_state()).unwrap();
+    let text = saved.to_string().replace(",\"inhibition_noted\":null", "");
+    assert!(!text.contains("inhibition_noted"));
+    saved = serde_json::from_str(&text).unwrap();
+    let mut e2 = cpu_engine("", settings());
+    e2.import_state(serde_json::from_value(saved).unwrap());
+    assert_eq!(e2.active(T0 + 2 * M)[0].state, "firing");
+}
