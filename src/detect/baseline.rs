@@ -6,6 +6,15 @@
 //! metrics, because a single metric far from its own recent normal is exactly what
 //! this member is for (the forest and PCA look at combinations).
 //!
+//! **Per-metric surprise.** Metrics differ in how often they sit far from their
+//! median: disk and network rates burst to many sigmas every few seconds on a busy
+//! host, memory almost never moves. With a plain max over metrics the bursty ones set
+//! the member's whole score distribution (in training it saturates at the clip), so a
+//! memory step of 50 sigmas looks ordinary. A trained model therefore brings, per
+//! metric, the 99th percentile of its |z| in training, and z is divided by
+//! max(q99, 3) / 3: a metric that rarely passes 3 sigmas keeps its z, a bursty one
+//! has to leave its own usual bursts behind to count (see [`surprise_from_z`]).
+//!
 //! The statistics are recomputed every `refresh` samples (selection, O(window) per
 //! metric), not at every sample: a median over an hour does not move in a minute,
 //! and this keeps the per-sample cost at a few microseconds.
@@ -48,6 +57,8 @@ pub struct RollingBaseline {
     have_stats: bool,
     scratch: Vec<f64>,
     floors: Vec<f64>,
+    /// Per-metric divisor of z (1 = none; see the module docs).
+    surprise: Vec<f64>,
 }
 
 impl RollingBaseline {
@@ -66,6 +77,7 @@ impl RollingBaseline {
             have_stats: false,
             scratch: Vec::with_capacity(params.window),
             floors: vec![0.0; n_metrics],
+            surprise: vec![1.0; n_metrics],
             params,
         }
     }
@@ -75,6 +87,20 @@ impl RollingBaseline {
         if floors.len() == self.windows.len() {
             self.floors = floors;
         }
+    }
+
+    /// Per-metric z divisors from a trained model ([`surprise_from_z`]); a list of
+    /// the wrong length (or empty) resets them to 1.
+    pub fn set_surprise(&mut self, surprise: &[f64]) {
+        let n = self.windows.len();
+        self.surprise = if surprise.len() == n {
+            surprise
+                .iter()
+                .map(|s| if s.is_finite() && *s >= 1.0 { *s } else { 1.0 })
+                .collect()
+        } else {
+            vec![1.0; n]
+        };
     }
 
     pub fn params(&self) -> &BaselineParams {
@@ -114,7 +140,7 @@ impl RollingBaseline {
             let mut best = 0.0f64;
             for m in 0..x.len() {
                 let v = if x[m].is_finite() {
-                    ((x[m] - self.median[m]) / self.scale[m]).abs().min(Z_CLIP)
+                    ((x[m] - self.median[m]) / self.scale[m]).abs().min(Z_CLIP) / self.surprise[m]
                 } else {
                     0.0
                 };
@@ -153,9 +179,79 @@ impl RollingBaseline {
     }
 }
 
+/// Per-metric z divisors from the |z| rows seen in training: max(q99, 3) / 3, with
+/// q99 the 99th percentile of the metric's |z|. 1 for a metric with fewer than 20 rows.
+pub fn surprise_from_z(z_rows: &[Vec<f64>], n_metrics: usize) -> Vec<f64> {
+    let mut col = Vec::with_capacity(z_rows.len());
+    (0..n_metrics)
+        .map(|m| {
+            col.clear();
+            col.extend(z_rows.iter().map(|r| r[m]).filter(|v| v.is_finite()));
+            if col.len() < 20 {
+                return 1.0;
+            }
+            col.sort_by(f64::total_cmp);
+            let q = super::features::quantile_sorted(&col, 0.99);
+            q.max(SURPRISE_Z) / SURPRISE_Z
+        })
+        .collect()
+}
+
+/// A deviation of this many robust sigmas is unremarkable for any metric.
+const SURPRISE_Z: f64 = 3.0;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn surprise_scaling_lets_a_steady_metric_outrank_a_bursty_one() {
+        let params = BaselineParams {
+            window: 200,
+            min_samples: 50,
+            refresh: 10,
+        };
+        // Metric 0 bursts to 40x its level every 7th sample; metric 1 barely moves.
+        let row = |i: usize| {
+            [
+                if i.is_multiple_of(7) {
+                    400.0
+                } else {
+                    10.0 + (i % 3) as f64
+                },
+                50.0 + (i % 5) as f64 * 0.5,
+            ]
+        };
+        let mut b = RollingBaseline::new(2, params.clone());
+        let mut z = [0.0; 2];
+        let mut z_rows = vec![];
+        for i in 0..400 {
+            if b.observe(&row(i), &mut z).is_some() {
+                z_rows.push(z.to_vec());
+            }
+        }
+        let s = surprise_from_z(&z_rows, 2);
+        assert!(s[0] > 5.0, "bursty metric is scaled down: {s:?}");
+        assert!(
+            (s[1] - 1.0).abs() < 1e-12,
+            "steady metric is left alone: {s:?}"
+        );
+
+        // Unscaled, a burst of metric 0 scores as high as a big step of metric 1.
+        let burst = [400.0, 51.0];
+        let step = [11.0, 58.0];
+        let plain_burst = b.clone().observe(&burst, &mut z).unwrap();
+        let plain_step = b.clone().observe(&step, &mut z).unwrap();
+        assert!(plain_burst >= plain_step, "{plain_burst} vs {plain_step}");
+        // Scaled, the step stands out and the usual burst does not.
+        b.set_surprise(&s);
+        let burst_s = b.clone().observe(&burst, &mut z).unwrap();
+        let step_s = b.clone().observe(&step, &mut z).unwrap();
+        assert!(step_s > 3.0 * burst_s, "{step_s} vs {burst_s}");
+        // A wrong-length list resets to no scaling.
+        b.set_surprise(&[2.0]);
+        assert_eq!(b.clone().observe(&burst, &mut z).unwrap(), plain_burst);
+    }
 
     #[test]
     fn scores_after_warm_up_and_flags_the_odd_metric() {

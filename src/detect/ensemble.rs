@@ -211,6 +211,10 @@ pub struct Band {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Calibrations {
     pub baseline: Option<Calibrator>,
+    /// Per-metric z divisors of the rolling baseline (`baseline::surprise_from_z`);
+    /// empty in files written before they existed (then no scaling).
+    #[serde(default)]
+    pub baseline_surprise: Vec<f64>,
     pub forest: Option<Calibrator>,
     pub pca: Option<Calibrator>,
 }
@@ -274,6 +278,12 @@ impl TrainedModel {
             if p.d != nf {
                 return Err(DetectError::Format("PCA width".into()));
             }
+        }
+        let s = &self.calibration.baseline_surprise;
+        if !s.is_empty()
+            && (s.len() != self.metrics.len() || s.iter().any(|v| v.is_nan() || *v < 1.0))
+        {
+            return Err(DetectError::Format("baseline surprise list".into()));
         }
         for c in [
             &self.calibration.baseline,
@@ -381,11 +391,26 @@ pub fn train(
     // Baseline raw scores over the training rows, for its calibration.
     let mut base = RollingBaseline::new(width, params.baseline.clone());
     base.set_floors(metrics.iter().map(|m| features::unit_floor(m)).collect());
+    // First pass unscaled: the per-metric |z| give each metric's usual surprise;
+    // the member's scores are then the max of the scaled z, as it scores live.
     let mut zbuf = vec![0.0; width];
-    let base_scores: Vec<f64> = imputed
+    let z_rows: Vec<Vec<f64>> = imputed
         .rows()
         .into_iter()
-        .filter_map(|r| base.observe(r.as_slice().expect("row-major"), &mut zbuf))
+        .filter_map(|r| {
+            base.observe(r.as_slice().expect("row-major"), &mut zbuf)
+                .map(|_| zbuf.clone())
+        })
+        .collect();
+    let surprise = super::baseline::surprise_from_z(&z_rows, width);
+    let base_scores: Vec<f64> = z_rows
+        .iter()
+        .map(|z| {
+            z.iter()
+                .zip(&surprise)
+                .map(|(v, s)| v / s)
+                .fold(0.0, f64::max)
+        })
         .collect();
 
     // Expected intervals: replicate their rows so they are "normal" for the models.
@@ -420,6 +445,7 @@ pub fn train(
         } else {
             None
         },
+        baseline_surprise: surprise,
         ..Default::default()
     };
     if params.members.baseline && cal.baseline.is_none() {
@@ -601,6 +627,8 @@ impl EnsembleScorer {
         }
         self.t_buf = vec![0.0; model.pca.as_ref().map_or(0, |p| p.k)];
         self.fallback = Some(model.bands.iter().map(|b| b.median).collect());
+        self.baseline
+            .set_surprise(&model.calibration.baseline_surprise);
         self.model = Some(model);
         Ok(())
     }

@@ -342,6 +342,9 @@ mod tests {
         rng: Xoshiro256PlusPlus,
         load5: f64,
         load15: f64,
+        /// A busy build machine: CPU, disk and network burst many-fold in ~15 % of
+        /// the samples (compiles, package downloads), memory stays steady.
+        bursty: bool,
     }
 
     impl Host {
@@ -350,6 +353,7 @@ mod tests {
                 rng: Xoshiro256PlusPlus::seed_from_u64(seed),
                 load5: 0.8,
                 load15: 0.8,
+                bursty: false,
             }
         }
         fn noise(&mut self) -> f64 {
@@ -397,6 +401,20 @@ mod tests {
             v[idx("net_rx_errors_per_sec")] = 0.0;
             v[idx("net_tx_errors_per_sec")] = 0.0;
             v[idx("process_count")] = (250.0 + 2.0 * self.noise()).round();
+            if self.bursty && self.rng.gen::<f64>() < 0.15 {
+                let k = 1.0 + 40.0 * self.rng.gen::<f64>();
+                v[idx("cpu_usage")] = (v[idx("cpu_usage")] + 80.0).min(100.0);
+                for m in [
+                    "disk_read_bytes_per_sec",
+                    "disk_write_bytes_per_sec",
+                    "disk_read_ops_per_sec",
+                    "disk_write_ops_per_sec",
+                    "net_rx_bytes_per_sec",
+                    "net_rx_packets_per_sec",
+                ] {
+                    v[idx(m)] *= k;
+                }
+            }
             v
         }
     }
@@ -412,7 +430,10 @@ mod tests {
 
     /// Two hours of normal data, training on it, and the installed detector.
     fn trained_detector(seed: u64) -> (LiveDetector, Host, i64) {
-        let mut host = Host::new(seed);
+        trained_on(Host::new(seed))
+    }
+
+    fn trained_on(mut host: Host) -> (LiveDetector, Host, i64) {
         let mut det = LiveDetector::new(LiveConfig {
             host: "test".into(),
             ..Default::default()
@@ -508,6 +529,39 @@ mod tests {
         assert_eq!(e.explanation.top_cpu[0].name, "stress");
         assert!(e.end.is_some(), "closed after the spike");
         assert!(!e.expected);
+    }
+
+    #[test]
+    fn memory_step_on_a_bursty_host_is_not_drowned_by_the_bursts() {
+        // The e2e finding: on a busy host the bursty metrics set the baseline's score
+        // distribution, and a memory step far outside its own range went unflagged.
+        let mut host = Host::new(21);
+        host.bursty = true;
+        let (mut det, mut host, mut ts) = trained_on(host);
+        let ev = run(
+            &mut det,
+            &mut ts,
+            360,
+            |_| host.sample(0.0, 40.0, 0.0, 1.0),
+            "cc1plus",
+        );
+        assert!(ev.is_empty(), "bursts it trained on: {ev:?}");
+        // +10 points of memory (40 % -> 50 %, 50 sigmas of its noise) for 5 minutes.
+        let ev = run(
+            &mut det,
+            &mut ts,
+            60 + 120,
+            |i| host.sample(0.0, if i < 60 { 50.0 } else { 40.0 }, 0.0, 1.0),
+            "stress-ng-vm",
+        );
+        assert_eq!(ev.len(), 1, "{ev:?}");
+        let e = &ev[0];
+        assert!(
+            e.start < ts - 170 * STEP_MS,
+            "opened during the first samples"
+        );
+        assert!(top_metric(e).starts_with("memory_"), "{:?}", e.explanation);
+        assert_eq!(e.explanation.top_memory[0].name, "stress-ng-vm");
     }
 
     #[test]
