@@ -2,6 +2,7 @@
 //! over TCP and an HTTP webhook receiver (tests/alert_support), plus the outage /
 //! restart scenario: nothing lost, nothing twice.
 
+#[allow(dead_code)]
 mod alert_support;
 
 use alert_support::{free_port, HttpReceiver, SmtpSink};

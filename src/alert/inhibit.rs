@@ -51,9 +51,7 @@ pub struct Matcher {
 
 impl Matcher {
     pub fn matches(&self, rule: &Rule) -> bool {
-        self.rules
-            .as_ref()
-            .is_none_or(|r| r.contains(&rule.name))
+        self.rules.as_ref().is_none_or(|r| r.contains(&rule.name))
             && self
                 .severities
                 .as_ref()

@@ -5,7 +5,7 @@ use super::{Notification, Notifier, NotifyError};
 use crate::alert::render;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -40,6 +40,9 @@ pub struct EmailConfig {
     pub from: String,
     pub to: Vec<String>,
     pub credentials_file: Option<PathBuf>,
+    /// PEM file of extra trusted CA certificates (a private CA, or a relay's
+    /// self-signed certificate), trusted in addition to the built-in roots.
+    pub ca_file: Option<PathBuf>,
     /// SMTP command timeout in seconds (default 20).
     pub timeout_secs: Option<u64>,
 }
@@ -49,6 +52,8 @@ pub struct EmailNotifier {
     config: EmailConfig,
     from: Mailbox,
     to: Vec<Mailbox>,
+    /// The effective port (the configured one or the mode's default).
+    port: u16,
     transport: SmtpTransport,
 }
 
@@ -79,6 +84,43 @@ fn credentials(c: &EmailConfig) -> Result<Option<(String, Secret)>, NotifyError>
     }
 }
 
+impl TlsMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsMode::Tls => "tls",
+            TlsMode::Starttls => "starttls",
+            TlsMode::None => "none",
+        }
+    }
+}
+
+/// Reads `ca_file`; the error names the path, never the content.
+fn read_ca(path: &std::path::Path) -> Result<Certificate, String> {
+    let pem =
+        std::fs::read(path).map_err(|e| format!("cannot read ca_file {}: {e}", path.display()))?;
+    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+        return Err(format!(
+            "ca_file {}: no PEM certificate (-----BEGIN CERTIFICATE-----) in it",
+            path.display()
+        ));
+    }
+    Certificate::from_pem(&pem).map_err(|e| format!("ca_file {}: {e}", path.display()))
+}
+
+/// A short "what to do" for the failures people hit when setting up a relay.
+fn hint(e: &lettre::transport::smtp::Error) -> &'static str {
+    let text = e.to_string().to_ascii_lowercase();
+    if e.status().is_some_and(|c| c.to_string() == "535") || text.contains("(535)") {
+        " (authentication rejected: check EMAIL_USER / EMAIL_PASS or credentials_file)"
+    } else if text.contains("certificate") || text.contains("unknownissuer") || e.is_tls() {
+        " (TLS: the server's certificate is not trusted for this host; for a private CA or a self-signed relay set ca_file)"
+    } else if text.contains("no compatible authentication mechanism") {
+        " (the server offers no AUTH PLAIN or LOGIN on this connection)"
+    } else {
+        ""
+    }
+}
+
 impl EmailNotifier {
     pub fn new(config: EmailConfig) -> Result<EmailNotifier, NotifyError> {
         let cfg_err =
@@ -95,8 +137,22 @@ impl EmailNotifier {
         if to.is_empty() {
             return Err(cfg_err("needs at least one recipient in `to`".into()));
         }
+        let extra_ca = match (&config.ca_file, config.tls) {
+            (Some(path), TlsMode::None) => {
+                return Err(cfg_err(format!(
+                    "ca_file {} is set but tls = \"none\"; use \"tls\" or \"starttls\"",
+                    path.display()
+                )))
+            }
+            (Some(path), _) => Some(read_ca(path).map_err(cfg_err)?),
+            (None, _) => None,
+        };
         let tls_params = || {
-            TlsParameters::new(config.host.clone())
+            let mut b = TlsParameters::builder(config.host.clone());
+            if let Some(ca) = &extra_ca {
+                b = b.add_root_certificate(ca.clone());
+            }
+            b.build()
                 .map_err(|e| cfg_err(format!("TLS setup for {}: {e}", config.host)))
         };
         let (tls, default_port) = match config.tls {
@@ -104,8 +160,9 @@ impl EmailNotifier {
             TlsMode::Starttls => (Tls::Required(tls_params()?), 587),
             TlsMode::None => (Tls::None, 25),
         };
+        let port = config.port.unwrap_or(default_port);
         let mut builder = SmtpTransport::builder_dangerous(config.host.clone())
-            .port(config.port.unwrap_or(default_port))
+            .port(port)
             .tls(tls)
             .timeout(Some(Duration::from_secs(config.timeout_secs.unwrap_or(20))));
         if let Some((user, pass)) = credentials(&config)? {
@@ -115,6 +172,7 @@ impl EmailNotifier {
             transport: builder.build(),
             from,
             to,
+            port,
             config,
         })
     }
@@ -146,9 +204,11 @@ impl Notifier for EmailNotifier {
         // credentials (AUTH is base64 on the wire and not echoed in errors).
         self.transport.send(&msg).map(|_| ()).map_err(|e| {
             NotifyError::Delivery(format!(
-                "SMTP {}:{}: {e}",
+                "SMTP {}:{} ({}): {e}{}",
                 self.config.host,
-                self.config.port.unwrap_or(0)
+                self.port,
+                self.config.tls.as_str(),
+                hint(&e)
             ))
         })
     }
