@@ -23,6 +23,45 @@ pub struct Alerting {
     wake: Arc<Notify>,
     /// The config file's `[alerts]` (rules there can be overridden, not deleted).
     config: Arc<AlertConfig>,
+    /// Rules saved through the API (a copy of the store's, for listing without I/O).
+    saved: Arc<Mutex<Vec<RuleConfig>>>,
+}
+
+/// A rule as the API lists it: the parsed rule, where it comes from, and the
+/// editable form (the TOML keys) the UI fills its form with.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RuleView {
+    #[serde(flatten)]
+    pub rule: Rule,
+    pub describe: String,
+    /// "file" (config file), "api" (added through the API) or "file+api" (a file
+    /// rule overridden through the API; deleting the override restores the file's).
+    pub source: &'static str,
+    pub config: RuleConfig,
+}
+
+/// The views of `rules` (the engine's effective rules) given the file's and the
+/// saved rule configs.
+pub fn rule_views(file: &AlertConfig, saved: &[RuleConfig], rules: &[Rule]) -> Vec<RuleView> {
+    rules
+        .iter()
+        .map(|r| {
+            let name = Some(r.name.clone());
+            let from_file = file.rules.iter().find(|c| c.name == name);
+            let from_api = saved.iter().find(|c| c.name == name);
+            let source = match (from_file, from_api) {
+                (Some(_), Some(_)) => "file+api",
+                (None, Some(_)) => "api",
+                _ => "file",
+            };
+            RuleView {
+                rule: r.clone(),
+                describe: r.describe(),
+                source,
+                config: from_api.or(from_file).cloned().unwrap_or_default(),
+            }
+        })
+        .collect()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -50,11 +89,12 @@ impl Alerting {
             Err(e) => tracing::warn!(error = %e, "cannot restore alert state; starting fresh"),
         }
         engine.set_silences(store.silences(None).map_err(|e| e.to_string())?);
-        let saved = store.saved_alert_rules().map_err(|e| e.to_string())?;
+        let mut saved = store.saved_alert_rules().map_err(|e| e.to_string())?;
         match effective_rules(cfg, &saved) {
             Ok(rules) => engine.set_rules(rules),
             Err(e) => {
-                tracing::error!("rules saved through the API are invalid, using the file's: {e}")
+                tracing::error!("rules saved through the API are invalid, using the file's: {e}");
+                saved.clear();
             }
         }
         tracing::info!(
@@ -68,6 +108,7 @@ impl Alerting {
             store,
             wake: Arc::new(Notify::new()),
             config: Arc::new(cfg.clone()),
+            saved: Arc::new(Mutex::new(saved)),
         };
         let task = tokio::spawn(alerting.clone().run(stopping));
         Ok((alerting, task))
@@ -139,8 +180,10 @@ impl Alerting {
         serde_json::to_value(lock(&self.engine).active(now_ms())).unwrap_or_default()
     }
 
-    pub fn rules(&self) -> Vec<Rule> {
-        lock(&self.engine).rules().to_vec()
+    /// The effective rules with their source and editable form.
+    pub fn rules(&self) -> Vec<RuleView> {
+        let rules = lock(&self.engine).rules().to_vec();
+        rule_views(&self.config, &lock(&self.saved), &rules)
     }
 
     pub fn channels(&self) -> Vec<String> {
@@ -199,6 +242,7 @@ impl Alerting {
             .map_err(|e| e.to_string())?;
         let parsed = rules.iter().find(|r| r.name == name).cloned();
         lock(&self.engine).set_rules(rules);
+        *lock(&self.saved) = saved;
         parsed.ok_or_else(|| format!("rule {name:?} not found after saving"))
     }
 
@@ -221,6 +265,7 @@ impl Alerting {
         }
         let saved = self.store.saved_alert_rules().map_err(|e| e.to_string())?;
         lock(&self.engine).set_rules(effective_rules(&self.config, &saved)?);
+        *lock(&self.saved) = saved;
         Ok(removed)
     }
 
@@ -274,4 +319,41 @@ fn effective_rules(file: &AlertConfig, saved: &[RuleConfig]) -> Result<Vec<Rule>
         }
     }
     merged.rules().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_are_listed_with_their_source_and_editable_form() {
+        let file = AlertConfig::from_toml(
+            "[[rules]]\nname = \"cpu\"\ncondition = \"cpu_usage > 90\"\n\
+             [[rules]]\nname = \"stalled\"\nkind = \"stale\"\n",
+        )
+        .unwrap();
+        let saved: Vec<RuleConfig> = vec![
+            serde_json::from_str(r#"{"name":"cpu","condition":"cpu_usage > 95","enabled":false}"#)
+                .unwrap(),
+            serde_json::from_str(r#"{"name":"disk","condition":"disk_free_percent < 5"}"#).unwrap(),
+        ];
+        let rules = effective_rules(&file, &saved).unwrap();
+        let views = rule_views(&file, &saved, &rules);
+        let by = |n: &str| views.iter().find(|v| v.rule.name == n).unwrap();
+        assert_eq!(views.len(), 3);
+        assert_eq!(by("cpu").source, "file+api");
+        assert_eq!(
+            by("cpu").config.condition.as_deref(),
+            Some("cpu_usage > 95")
+        );
+        assert!(!by("cpu").rule.enabled);
+        assert_eq!(by("stalled").source, "file");
+        assert_eq!(by("stalled").config.kind.as_deref(), Some("stale"));
+        assert_eq!(by("disk").source, "api");
+        let json = serde_json::to_value(by("disk")).unwrap();
+        assert_eq!(json["name"], "disk");
+        assert_eq!(json["source"], "api");
+        assert_eq!(json["describe"], "disk_free_percent < 5");
+        assert_eq!(json["config"]["condition"], "disk_free_percent < 5");
+    }
 }
