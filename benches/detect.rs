@@ -2,16 +2,24 @@
 //!
 //! - forest training: 100 trees, psi 256, on 100,000 x 38 (target <= 0.2 s);
 //! - batch scoring at 38 features, one thread (target >= 2,000,000 rows/s);
+//!   (`score_batch_100k_x_38` uses the kernel `score_rows` picks; the `kernel_*` variants
+//!   pin each kernel this CPU supports);
 //! - one-sample latency (target <= 5 us);
 //! - the whole ensemble per live sample (features + baseline + forest + PCA +
 //!   calibration), on the 24 host metrics (96 features).
+//!
+//! Instruction counts, repeatable on a busy machine: `DETECT_BENCH_ONCE=1` (or
+//! `=scalar` / `=avx2` / `=avx512` to pin the kernel) trains and scores the 100k x 38
+//! batch once, then exits:
+//! `DETECT_BENCH_ONCE=1 valgrind --tool=callgrind --toggle-collect='*score_slice*' <bench binary>`
+//! and divide the collected instructions by 100,000.
 
 use std::hint::black_box;
 use std::sync::Arc;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use lookout::detect::ensemble::{train, EnsembleScorer, TrainParams};
-use lookout::detect::forest::IsolationForestParams;
+use lookout::detect::forest::{IsolationForestParams, Kernel};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -40,6 +48,22 @@ fn forest(c: &mut Criterion) {
             black_box(out[0])
         })
     });
+    let xs = x.as_slice().unwrap();
+    for k in [
+        Kernel::Portable,
+        Kernel::Scalar,
+        Kernel::Avx2,
+        Kernel::Avx512,
+    ] {
+        if k.available() {
+            g.bench_function(format!("score_batch_100k_x_38_kernel_{k:?}"), |b| {
+                b.iter(|| {
+                    f.score_slice_with(k, xs, &mut out);
+                    black_box(out[0])
+                })
+            });
+        }
+    }
     g.throughput(Throughput::Elements(1));
     let row: Vec<f64> = x.row(123).to_vec();
     g.bench_function("score_one_sample_38", |b| {
@@ -84,5 +108,53 @@ fn ensemble(c: &mut Criterion) {
     g.finish();
 }
 
+/// One training and one scoring pass of the batch bench (for callgrind).
+fn once(which: &str) {
+    let x = data(100_000, 38);
+    let f = IsolationForestParams::default()
+        .fit_array(x.view())
+        .unwrap();
+    let mut out = vec![0.0; x.nrows()];
+    let kernel = match which {
+        "portable" => Kernel::Portable,
+        "scalar" => Kernel::Scalar,
+        "avx2" => Kernel::Avx2,
+        "avx512" => Kernel::Avx512,
+        _ => Kernel::detect(),
+    };
+    // DETECT_BENCH_REPS=n repeats the scoring and reports this thread's CPU time per
+    // row (Linux schedstat), which a busy machine disturbs less than wall time.
+    let reps: u32 = std::env::var("DETECT_BENCH_REPS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1);
+    let cpu_ns = || -> Option<u64> {
+        let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+        s.split_whitespace().next()?.parse().ok()
+    };
+    let (t0, w0) = (cpu_ns(), std::time::Instant::now());
+    for _ in 0..reps {
+        f.score_slice_with(kernel, x.as_slice().unwrap(), &mut out);
+    }
+    let (t1, wall) = (cpu_ns(), w0.elapsed());
+    let rows = f64::from(reps) * x.nrows() as f64;
+    println!("{kernel:?}: sum of scores {}", out.iter().sum::<f64>());
+    if let (Some(t0), Some(t1)) = (t0, t1) {
+        println!(
+            "{kernel:?}: {:.0} ns CPU/row = {:.2} M rows/s per CPU second; wall {:.2} M rows/s",
+            (t1 - t0) as f64 / rows,
+            rows / (t1 - t0) as f64 * 1e3,
+            rows / wall.as_secs_f64() / 1e6
+        );
+    }
+}
+
 criterion_group!(benches, forest, ensemble);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(which) = std::env::var("DETECT_BENCH_ONCE") {
+        return once(&which);
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

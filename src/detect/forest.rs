@@ -30,7 +30,7 @@ use super::DetectError;
 pub const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
 /// Rows scored together through one tree (independent load chains for the CPU).
-const BLOCK: usize = 8;
+pub(super) const BLOCK: usize = 8;
 /// Rows that walk one tree before the next (a multiple of `BLOCK`).
 const CHUNK: usize = 256;
 /// Deepest height limit unrolled into complete trees (2^10 slots, ~20 KB per tree);
@@ -45,6 +45,244 @@ fn right(v: f64, thr: f64) -> usize {
         0
     } else {
         1
+    }
+}
+
+/// Batch-scoring kernel over the complete trees; all give bit-identical scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// Portable Rust: 8 rows in lockstep, one scalar load chain each.
+    Portable,
+    /// The portable walk with each step as four x86-64 instructions (inline asm); the
+    /// same as `Portable` on other architectures.
+    Scalar,
+    /// x86-64 AVX2 gathers, 4 rows per vector.
+    Avx2,
+    /// x86-64 AVX-512 (F + VL) gathers, 8 rows per vector.
+    Avx512,
+}
+
+impl Kernel {
+    /// Whether this CPU can run the kernel.
+    pub fn available(self) -> bool {
+        match self {
+            Kernel::Portable | Kernel::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => is_x86_feature_detected!("avx2"),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => {
+                is_x86_feature_detected!("avx2")
+                    && is_x86_feature_detected!("avx512f")
+                    && is_x86_feature_detected!("avx512vl")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
+    /// The fastest available kernel.
+    ///
+    /// That is `Scalar` everywhere: on the AMD Zen 4 this was measured on, the gather
+    /// kernels are slower (AVX2 0.95, AVX-512 0.85 vs scalar 1.60 M rows per CPU
+    /// second, `benches/detect.rs`), since a gather costs about as much as its lanes'
+    /// scalar loads and the scalar step is only four instructions.
+    pub fn detect() -> Kernel {
+        Kernel::Scalar
+    }
+}
+
+/// Order-preserving unsigned key of a non-NaN f64: for non-NaN `a`, `b`, `a < b`
+/// exactly when `order_key(a) < order_key(b)` (-0.0 and +0.0 share a key). Keys lie in
+/// [0x000F_FFFF_FFFF_FFFF (-inf), 0xFFF0_0000_0000_0000 (+inf)].
+#[inline(always)]
+fn order_key(x: f64) -> u64 {
+    // x + 0.0 turns -0.0 into +0.0 and leaves every other non-NaN value as it is.
+    let b = (x + 0.0).to_bits();
+    // Negative floats order backwards in their bits: flip them all; set the sign bit
+    // of the others so they sort above.
+    b ^ ((((b as i64) >> 63) as u64) | (1 << 63))
+}
+
+/// Key of a row value for the batch walk: `order_key + 1`, so that "goes right"
+/// (`!(v < thr)`, i.e. `thr <= v`) becomes the strict `threshold_key(thr) < value_key(v)`,
+/// one compare whose carry feeds `i = 2i + carry`. NaN sorts above every threshold key,
+/// so it goes right, as in `right`.
+#[inline(always)]
+fn value_key(v: f64) -> u64 {
+    let k = order_key(v).wrapping_add(1);
+    if v.is_nan() {
+        u64::MAX
+    } else {
+        k
+    }
+}
+
+/// Key of a split threshold: a NaN threshold (`v < NaN` is false for every v) sorts
+/// below every value key, so everything goes right, as in `right`.
+fn threshold_key(t: f64) -> u64 {
+    if t.is_nan() {
+        0
+    } else {
+        order_key(t)
+    }
+}
+
+/// One chunk of batch scoring for a kernel: the complete trees and the chunk's rows as
+/// transposed blocks of value keys.
+pub(super) struct Chunk<'a> {
+    /// Threshold keys (`threshold_key`), `w` per tree.
+    pub key: &'a [u64],
+    /// Feature index times [`BLOCK`], `w` per tree.
+    pub feat: &'a [u32],
+    /// Leaf path lengths, `w` per tree.
+    pub leaf: &'a [f64],
+    /// Slots per tree (2^depth).
+    pub w: usize,
+    pub depth: usize,
+    /// `acc.len() / BLOCK` blocks of `BLOCK * d` value keys, `[feature][lane]`.
+    pub tb: &'a [u64],
+    pub d: usize,
+}
+
+impl Chunk<'_> {
+    /// The shape invariants the kernels rely on (the feature offsets are checked once,
+    /// by `validate` before `build_complete`).
+    fn check(&self, acc: &[f64]) {
+        assert!(self.depth >= 1 && self.depth <= MAX_COMPLETE_DEPTH && self.w == 1 << self.depth);
+        assert!(self.key.len() == self.feat.len() && self.key.len() == self.leaf.len());
+        assert!(self.key.len().is_multiple_of(self.w));
+        assert!(acc.len().is_multiple_of(BLOCK) && self.tb.len() == acc.len() * self.d);
+        assert!(self.tb.len() <= i32::MAX as usize);
+        debug_assert!(self.feat.iter().all(|&f| (f as usize) < BLOCK * self.d));
+    }
+}
+
+/// Portable kernel: per tree, BLOCK rows walk in lockstep (independent load chains).
+///
+/// # Safety
+/// `c` passed [`Chunk::check`] and every `feat` entry is < BLOCK * d.
+#[allow(clippy::needless_range_loop)] // j walks BLOCK independent rows in lockstep
+unsafe fn score_chunk_portable(c: &Chunk, acc: &mut [f64]) {
+    let w = c.w;
+    for k in 0..c.key.len() / w {
+        let key = &c.key[k * w..(k + 1) * w];
+        let feat = &c.feat[k * w..(k + 1) * w];
+        let leaf = &c.leaf[k * w..(k + 1) * w];
+        for (blk, base) in c.tb.chunks_exact(BLOCK * c.d).enumerate() {
+            let mut cur = [1usize; BLOCK];
+            for _ in 0..c.depth {
+                for j in 0..BLOCK {
+                    // SAFETY: after s < depth steps cur[j] < 2^(s+1) <= w = key.len() =
+                    // feat.len(); feat + j < BLOCK * d = base.len().
+                    unsafe {
+                        let i = cur[j];
+                        let f = *feat.get_unchecked(i) as usize;
+                        let v = *base.get_unchecked(f + j);
+                        cur[j] = i + i + (*key.get_unchecked(i) < v) as usize;
+                    }
+                }
+            }
+            let a = &mut acc[blk * BLOCK..(blk + 1) * BLOCK];
+            for j in 0..BLOCK {
+                // SAFETY: after depth steps w <= cur[j] < 2 w.
+                a[j] += unsafe { *leaf.get_unchecked(cur[j] - w) };
+            }
+        }
+    }
+}
+
+/// x86-64 kernel: the portable walk with each step pinned to four instructions
+/// (load the feature offset, load the row's key, compare with the threshold key,
+/// `adc i, i`: i = 2i + carry), which LLVM does not find on its own (it spills the
+/// eight cursors and materialises the flag with setcc).
+///
+/// # Safety
+/// As [`score_chunk_portable`].
+#[cfg(target_arch = "x86_64")]
+unsafe fn score_chunk_asm(c: &Chunk, acc: &mut [f64]) {
+    let w = c.w;
+    for k in 0..c.key.len() / w {
+        let key = c.key[k * w..].as_ptr();
+        let feat = c.feat[k * w..].as_ptr();
+        // The tree's leaves shifted by -w, indexed by the final slot (w <= i < 2w).
+        let leaf_w = c.leaf[k * w..(k + 1) * w].as_ptr().wrapping_sub(w);
+        // Every row starts at the root (slot 1): its key and feature stay in registers.
+        let (key1, feat1) = (c.key[k * w + 1], c.feat[k * w + 1] as usize);
+        for (blk, base) in c.tb.chunks_exact(BLOCK * c.d).enumerate() {
+            let base = base.as_ptr();
+            let (c0, c1, c2, c3) = (&mut 1usize, &mut 1usize, &mut 1usize, &mut 1usize);
+            let (c4, c5, c6, c7) = (&mut 1usize, &mut 1usize, &mut 1usize, &mut 1usize);
+            // SAFETY: feat1 + lane < BLOCK * d indexes the block.
+            macro_rules! root_step {
+                ($i:expr, $lane:literal) => {
+                    unsafe {
+                        std::arch::asm!(
+                            "cmp {k}, qword ptr [{base} + {f}*8 + {off}]",
+                            "adc {i}, {i}",
+                            i = inout(reg) *$i,
+                            k = in(reg) key1,
+                            f = in(reg) feat1,
+                            base = in(reg) base,
+                            off = const $lane * 8,
+                            options(pure, readonly, nostack),
+                        )
+                    }
+                };
+            }
+            root_step!(c0, 0);
+            root_step!(c1, 1);
+            root_step!(c2, 2);
+            root_step!(c3, 3);
+            root_step!(c4, 4);
+            root_step!(c5, 5);
+            root_step!(c6, 6);
+            root_step!(c7, 7);
+            for _ in 1..c.depth {
+                // SAFETY: as in `score_chunk_portable`: the slot i < w indexes `key` and
+                // `feat` of this tree, feat + lane < BLOCK * d indexes the block. The
+                // carry of `key < v` (unsigned) is "goes right".
+                macro_rules! step {
+                    ($i:expr, $lane:literal) => {
+                        unsafe {
+                            std::arch::asm!(
+                                "mov {f:e}, dword ptr [{feat} + {i}*4]",
+                                "mov {v}, qword ptr [{base} + {f}*8 + {off}]",
+                                "cmp qword ptr [{key} + {i}*8], {v}",
+                                "adc {i}, {i}",
+                                i = inout(reg) *$i,
+                                f = out(reg) _,
+                                v = out(reg) _,
+                                feat = in(reg) feat,
+                                base = in(reg) base,
+                                key = in(reg) key,
+                                off = const $lane * 8,
+                                options(pure, readonly, nostack),
+                            )
+                        }
+                    };
+                }
+                step!(c0, 0);
+                step!(c1, 1);
+                step!(c2, 2);
+                step!(c3, 3);
+                step!(c4, 4);
+                step!(c5, 5);
+                step!(c6, 6);
+                step!(c7, 7);
+            }
+            let a = &mut acc[blk * BLOCK..(blk + 1) * BLOCK];
+            // SAFETY: after depth steps w <= i < 2 w, so leaf_w + i is in `leaf`.
+            unsafe {
+                a[0] += *leaf_w.wrapping_add(*c0);
+                a[1] += *leaf_w.wrapping_add(*c1);
+                a[2] += *leaf_w.wrapping_add(*c2);
+                a[3] += *leaf_w.wrapping_add(*c3);
+                a[4] += *leaf_w.wrapping_add(*c4);
+                a[5] += *leaf_w.wrapping_add(*c5);
+                a[6] += *leaf_w.wrapping_add(*c6);
+                a[7] += *leaf_w.wrapping_add(*c7);
+            }
+        }
     }
 }
 
@@ -103,6 +341,9 @@ struct Node {
 struct Complete {
     width: usize,
     thr: Vec<f64>,
+    /// `threshold_key(thr)`: batch scoring compares integer keys of the row values,
+    /// `key < value_key(v)` exactly when `right(v, thr)` is 1.
+    key: Vec<u64>,
     /// Feature index times [`BLOCK`]: its offset in a transposed block of rows.
     feat: Vec<u32>,
     leaf: Vec<f64>,
@@ -356,6 +597,7 @@ impl IsolationForest {
         let mut c = Complete {
             width: w,
             thr: vec![0.0; t * w],
+            key: vec![0; t * w],
             feat: vec![0; t * w],
             leaf: vec![0.0; t * w],
         };
@@ -366,6 +608,7 @@ impl IsolationForest {
             for i in 1..w {
                 let nd = self.nodes[arena[i] as usize];
                 c.thr[k * w + i] = nd.thr;
+                c.key[k * w + i] = threshold_key(nd.thr);
                 c.feat[k * w + i] = nd.feat * BLOCK as u32;
                 arena[2 * i] = nd.left;
                 arena[2 * i + 1] = nd.right;
@@ -429,6 +672,27 @@ impl IsolationForest {
         2f64.powf(-mean_h / c_factor(self.psi))
     }
 
+    /// [`Self::score_slice`] with a chosen kernel (benchmarks and tests compare them);
+    /// forests deeper than [`MAX_COMPLETE_DEPTH`] always score through the arena.
+    ///
+    /// # Panics
+    /// If the CPU cannot run `kernel` ([`Kernel::available`]) or the shapes disagree.
+    pub fn score_slice_with(&self, kernel: Kernel, data: &[f64], out: &mut [f64]) {
+        assert!(
+            kernel.available(),
+            "{kernel:?} is not supported by this CPU"
+        );
+        assert_eq!(
+            data.len(),
+            out.len() * self.n_features,
+            "feature count mismatch"
+        );
+        match &self.complete {
+            Some(c) => self.score_slice_complete_with(kernel, c, data, out),
+            None => self.score_slice(data, out),
+        }
+    }
+
     /// Scores a standard-layout row-major slice of `out.len()` rows.
     ///
     /// Rows go in chunks of [`CHUNK`]: each tree (~12 KB) is walked by the whole chunk,
@@ -480,9 +744,19 @@ impl IsolationForest {
         }
     }
 
-    /// [`Self::score_slice`] on the complete trees: same chunking, same summation order.
-    #[allow(clippy::needless_range_loop)] // j walks BLOCK independent rows in lockstep
+    /// [`Self::score_slice`] on the complete trees: same chunking, same summation order,
+    /// with the fastest [`Kernel`] this CPU has.
     fn score_slice_complete(&self, c: &Complete, data: &[f64], out: &mut [f64]) {
+        self.score_slice_complete_with(Kernel::detect(), c, data, out)
+    }
+
+    fn score_slice_complete_with(
+        &self,
+        kernel: Kernel,
+        c: &Complete,
+        data: &[f64],
+        out: &mut [f64],
+    ) {
         let d = self.n_features;
         let n = out.len();
         let full = n / BLOCK * BLOCK;
@@ -491,52 +765,63 @@ impl IsolationForest {
         let mut acc_buf = [0.0f64; CHUNK];
         // The chunk's rows, transposed per block of BLOCK rows: [block][feature][lane], so
         // lane j of a block reads feature f at the constant offset f * BLOCK + j.
-        let mut tbuf = vec![0.0f64; CHUNK.min(full) * d];
+        // Values become `value_key`s, so a step compares integers.
+        let mut tbuf = vec![0u64; CHUNK.min(full) * d];
+        let mut kbuf = vec![0u64; CHUNK.min(full) * d];
+        let cn = c_factor(self.psi);
         let mut cs = 0;
         while cs < full {
             let ce = (cs + CHUNK).min(full);
             let acc = &mut acc_buf[..ce - cs];
             acc.fill(0.0);
             let tb = &mut tbuf[..(ce - cs) * d];
+            // Keys row by row (a contiguous loop the compiler vectorises), then a plain
+            // transpose of each block.
+            let kb = &mut kbuf[..(ce - cs) * d];
+            for (k, &v) in kb.iter_mut().zip(&data[cs * d..ce * d]) {
+                *k = value_key(v);
+            }
             for (dst, src) in tb
                 .chunks_exact_mut(BLOCK * d)
-                .zip(data[cs * d..ce * d].chunks_exact(BLOCK * d))
+                .zip(kb.chunks_exact(BLOCK * d))
             {
-                for (j, row) in src.chunks_exact(d).enumerate() {
-                    for (f, &v) in row.iter().enumerate() {
-                        dst[f * BLOCK + j] = v;
+                for (f, lanes) in dst.chunks_exact_mut(BLOCK).enumerate() {
+                    for (j, l) in lanes.iter_mut().enumerate() {
+                        *l = src[j * d + f];
                     }
                 }
             }
-            for k in 0..self.roots.len() {
-                let thr = &c.thr[k * w..(k + 1) * w];
-                let feat = &c.feat[k * w..(k + 1) * w];
-                let leaf = &c.leaf[k * w..(k + 1) * w];
-                for (blk, base) in tb.chunks_exact(BLOCK * d).enumerate() {
-                    let mut cur = [1usize; BLOCK];
-                    for _ in 0..self.height_limit {
-                        for j in 0..BLOCK {
-                            // SAFETY: after s < height_limit steps cur[j] < 2^(s+1) <=
-                            // width = thr.len() = feat.len(); feat = f * BLOCK with
-                            // f < d (validated before `complete` was built), so
-                            // feat + j < BLOCK * d = base.len().
-                            unsafe {
-                                let i = cur[j];
-                                let f = *feat.get_unchecked(i) as usize;
-                                let v = *base.get_unchecked(f + j);
-                                cur[j] = 2 * i + right(v, *thr.get_unchecked(i));
-                            }
-                        }
-                    }
-                    let a = &mut acc[blk * BLOCK..(blk + 1) * BLOCK];
-                    for j in 0..BLOCK {
-                        // SAFETY: after height_limit steps width <= cur[j] < 2 width.
-                        a[j] += unsafe { *leaf.get_unchecked(cur[j] - w) };
-                    }
+            let chunk = Chunk {
+                key: &c.key,
+                feat: &c.feat,
+                leaf: &c.leaf,
+                w,
+                depth: self.height_limit,
+                tb,
+                d,
+            };
+            chunk.check(acc);
+            // SAFETY: `chunk` passed `check`, `feat` entries are f * BLOCK with f < d
+            // (`build_complete`), and `score_slice_with` / `detect` only pass kernels
+            // that `Kernel::available` accepted.
+            unsafe {
+                match kernel {
+                    Kernel::Portable => score_chunk_portable(&chunk, acc),
+                    #[cfg(target_arch = "x86_64")]
+                    Kernel::Scalar => score_chunk_asm(&chunk, acc),
+                    #[cfg(not(target_arch = "x86_64"))]
+                    Kernel::Scalar => score_chunk_portable(&chunk, acc),
+                    #[cfg(target_arch = "x86_64")]
+                    Kernel::Avx2 => super::forest_simd::score_chunk_avx2(&chunk, acc),
+                    #[cfg(target_arch = "x86_64")]
+                    Kernel::Avx512 => super::forest_simd::score_chunk_avx512(&chunk, acc),
+                    #[cfg(not(target_arch = "x86_64"))]
+                    Kernel::Avx2 | Kernel::Avx512 => unreachable!("x86-64 only"),
                 }
             }
-            for (k, a) in acc.iter().enumerate() {
-                out[cs + k] = self.score_from_path(a / t);
+            for (o, a) in out[cs..ce].iter_mut().zip(acc.iter()) {
+                // `score_from_path` with c(psi) computed once.
+                *o = 2f64.powf(-(a / t) / cn);
             }
             cs = ce;
         }
@@ -758,6 +1043,138 @@ mod tests {
             .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
             .unwrap();
         assert_eq!(argmax, 7);
+    }
+
+    #[test]
+    fn keys_order_like_the_floats_they_encode() {
+        let specials = [
+            f64::NEG_INFINITY,
+            f64::MIN,
+            -1e300,
+            -2.5,
+            -1.0,
+            -f64::MIN_POSITIVE,
+            -4.9e-324,
+            -0.0,
+            0.0,
+            4.9e-324,
+            f64::MIN_POSITIVE,
+            0.1,
+            1.0,
+            1.0 + f64::EPSILON,
+            3e10,
+            f64::MAX,
+            f64::INFINITY,
+        ];
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
+        let mut vals: Vec<f64> = specials.to_vec();
+        vals.extend(
+            (0..300)
+                .map(|_| f64::from_bits(rng.gen::<u64>()))
+                .filter(|v| !v.is_nan()),
+        );
+        vals.push(f64::NAN);
+        vals.push(-f64::NAN);
+        for &t in &vals {
+            for &v in &vals {
+                let want = right(v, t) == 1;
+                assert_eq!(threshold_key(t) < value_key(v), want, "v {v:e} thr {t:e}");
+                if !v.is_nan() && !t.is_nan() {
+                    assert_eq!(order_key(v) < order_key(t), v < t, "{v:e} < {t:e}");
+                }
+            }
+        }
+    }
+
+    /// Every kernel this CPU runs, the portable one and the arena walk give the same
+    /// bits, for several depths (leaves above the last level, so unrolled leaf copies
+    /// and c(size) corrections), batch sizes that are not multiples of 8 or of the chunk,
+    /// NaN / infinite / signed-zero values and NaN thresholds (from infinite training
+    /// values: -inf + u * inf).
+    #[test]
+    fn all_kernels_score_bit_identically() {
+        let kernels: Vec<Kernel> = [
+            Kernel::Portable,
+            Kernel::Scalar,
+            Kernel::Avx2,
+            Kernel::Avx512,
+        ]
+        .into_iter()
+        .filter(|k| k.available())
+        .collect();
+        assert!(kernels.contains(&Kernel::detect()));
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(21);
+        let d = 6;
+        let mut train = gaussian_blob(700, d, 7);
+        // Duplicates make small leaves that stop early; a coarse feature makes ties.
+        for i in 0..200 {
+            let src = train.row(i % 5).to_owned();
+            train.row_mut(i).assign(&src);
+        }
+        train.column_mut(3).mapv_inplace(|v| (v * 2.0).round());
+        let mut with_inf = train.clone();
+        for i in (0..700).step_by(97) {
+            with_inf[[i, 1]] = f64::NEG_INFINITY;
+            with_inf[[i + 1, 4]] = f64::INFINITY;
+        }
+        for n in [1usize, 7, 8, 9, 255, 256, 257, 1003] {
+            let mut x = gaussian_blob(n, d, 100 + n as u64);
+            x.column_mut(3).mapv_inplace(|v| (v * 2.0).round());
+            for i in 0..n {
+                if rng.gen_bool(0.05) {
+                    let f = rng.gen_range(0..d);
+                    x[[i, f]] = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 0.0]
+                        [rng.gen_range(0..5)];
+                }
+            }
+            let xs = x.as_slice().unwrap();
+            for (data, limit, trees) in [
+                (&train, None, 40),
+                (&train, Some(1), 5),
+                (&train, Some(3), 17),
+                (&train, Some(10), 9),
+                (&with_inf, None, 30),
+            ] {
+                let f = IsolationForestParams {
+                    n_trees: trees,
+                    sample_size: 256,
+                    height_limit: limit,
+                    seed: n as u64,
+                }
+                .fit_array(data.view())
+                .unwrap();
+                assert!(f.complete.is_some());
+                let arena = IsolationForest {
+                    complete: None,
+                    ..f.clone()
+                };
+                let mut want = vec![0.0; n];
+                arena.score_slice(xs, &mut want);
+                for (i, w) in want.iter().enumerate() {
+                    let r = &xs[i * d..(i + 1) * d];
+                    assert_eq!(w.to_bits(), arena.score_row(r).to_bits(), "arena row {i}");
+                    assert_eq!(w.to_bits(), f.score_row(r).to_bits(), "one-row {i}");
+                }
+                for &k in &kernels {
+                    let mut got = vec![-1.0; n];
+                    f.score_slice_with(k, xs, &mut got);
+                    for i in 0..n {
+                        assert_eq!(
+                            got[i].to_bits(),
+                            want[i].to_bits(),
+                            "{k:?} n {n} limit {limit:?} row {i}: {} vs {}",
+                            got[i],
+                            want[i]
+                        );
+                    }
+                }
+            }
+        }
+        // The infinite training values did produce NaN thresholds.
+        let f = IsolationForestParams::default()
+            .fit_array(with_inf.view())
+            .unwrap();
+        assert!(f.nodes.iter().any(|nd| nd.thr.is_nan()));
     }
 
     #[test]
