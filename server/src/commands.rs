@@ -3,7 +3,9 @@
 
 use crate::config::Settings;
 use crate::runtime::now_ms;
-use lookout::detect::{run_detect, run_eval, train, EvalMode, ModelRegistry, TrainParams};
+use lookout::detect::{
+    run_detect, run_eval, train_excluding, EvalMode, ModelRegistry, TrainParams,
+};
 use std::fs::File;
 use std::io::{self, BufReader};
 use std::path::Path;
@@ -162,12 +164,16 @@ pub fn model_train(settings: &Settings) -> u8 {
         Ok(e) => e,
         Err(e) => return fail(1, format!("cannot read events: {e}")),
     };
+    let anomalous = match crate::detector::anomalous_intervals(&store, from, now) {
+        Ok(e) => e,
+        Err(e) => return fail(1, format!("cannot read events: {e}")),
+    };
     let params = TrainParams {
         members: settings.detector.members,
         ..TrainParams::default()
     };
     let started = std::time::Instant::now();
-    let mut model = match train(&rows, &expected, &params) {
+    let mut model = match train_excluding(&rows, &expected, &anomalous, &params) {
         Ok(m) => m,
         Err(e) => return fail(1, format!("training failed: {e}")),
     };

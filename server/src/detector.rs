@@ -6,7 +6,7 @@
 use crate::config::DetectorSettings;
 use crate::runtime::now_ms;
 use lookout::detect::{
-    train, ExpectedInterval, LiveConfig, LiveDetector, LiveOutcome, ModelInfo, ModelRegistry,
+    train_excluding, ExpectedInterval, LiveConfig, LiveDetector, LiveOutcome, ModelInfo, ModelRegistry,
     Sensitivity, TrainParams,
 };
 use lookout::model::{AnomalyEvent, Snapshot, TimestampMs};
@@ -344,11 +344,13 @@ impl Detection {
         let rows = self.store.raw_range(from, now).map_err(|e| e.to_string())?;
         let mut expected = expected_intervals(&self.store, from, now)?;
         expected.extend(lock(&self.live).detector.expected_intervals());
+        let anomalous = anomalous_intervals(&self.store, from, now)?;
         let params = TrainParams {
             members: self.settings.members,
             ..TrainParams::default()
         };
-        let mut model = train(&rows, &expected, &params).map_err(|e| e.to_string())?;
+        let mut model =
+            train_excluding(&rows, &expected, &anomalous, &params).map_err(|e| e.to_string())?;
         let version = self.registry.save(&mut model).map_err(|e| e.to_string())?;
         let _ = self.registry.prune();
         let info = self
@@ -388,6 +390,22 @@ pub fn expected_intervals(
                 .map(|m| m.metric.clone())
                 .collect(),
         })
+        .collect())
+}
+
+/// Past events nobody marked expected, which training leaves out of "normal"
+/// (see `lookout::detect::train_excluding`).
+pub fn anomalous_intervals(
+    store: &Store,
+    from: TimestampMs,
+    now: TimestampMs,
+) -> Result<Vec<(TimestampMs, TimestampMs)>, String> {
+    Ok(store
+        .events(from, now)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|e| !e.expected)
+        .map(|e| (e.start, e.end.unwrap_or(now)))
         .collect())
 }
 

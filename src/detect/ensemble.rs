@@ -329,6 +329,24 @@ pub fn train(
     expected: &[ExpectedInterval],
     params: &TrainParams,
 ) -> Result<TrainedModel, DetectError> {
+    train_excluding(rows, expected, &[], params)
+}
+
+/// At most this share of the training rows is left out as past anomalies; beyond it
+/// the "anomaly" is the host's new normal and must be learnt.
+pub const MAX_EXCLUDED_SHARE: f64 = 0.2;
+
+/// [`train`], leaving the rows inside `anomalous` intervals (past events nobody marked
+/// expected) out of what the models learn as normal and out of their calibration,
+/// so an incident in the window does not teach the detector to ignore the next one.
+/// The rows still feed the feature state (its windows stay continuous). Rows inside
+/// an expected interval are always kept.
+pub fn train_excluding(
+    rows: &[(TimestampMs, Vec<f64>)],
+    expected: &[ExpectedInterval],
+    anomalous: &[(TimestampMs, TimestampMs)],
+    params: &TrainParams,
+) -> Result<TrainedModel, DetectError> {
     let n = rows.len();
     if n < params.min_rows.max(8) {
         return Err(DetectError::NotEnoughData(format!(
@@ -394,11 +412,35 @@ pub fn train(
     // First pass unscaled: the per-metric |z| give each metric's usual surprise;
     // the member's scores are then the max of the scaled z, as it scores live.
     let mut zbuf = vec![0.0; width];
+    let in_expected_at = |i: usize| {
+        expected
+            .iter()
+            .any(|e| rows[i].0 >= e.start && rows[i].0 <= e.end)
+    };
+    let mut excluded: Vec<bool> = (0..n)
+        .map(|i| {
+            !in_expected_at(i)
+                && anomalous
+                    .iter()
+                    .any(|&(a, b)| rows[i].0 >= a && rows[i].0 <= b)
+        })
+        .collect();
+    let n_excluded = excluded.iter().filter(|x| **x).count();
+    if n_excluded as f64 > MAX_EXCLUDED_SHARE * n as f64 {
+        warnings.push(format!(
+            "{n_excluded} of {n} rows are in past anomaly events: over {:.0} %, so they were \
+             kept (the host's normal has changed)",
+            100.0 * MAX_EXCLUDED_SHARE
+        ));
+        excluded.iter_mut().for_each(|x| *x = false);
+    }
     let z_rows: Vec<Vec<f64>> = imputed
         .rows()
         .into_iter()
-        .filter_map(|r| {
+        .enumerate()
+        .filter_map(|(i, r)| {
             base.observe(r.as_slice().expect("row-major"), &mut zbuf)
+                .filter(|_| !excluded[i])
                 .map(|_| zbuf.clone())
         })
         .collect();
@@ -414,14 +456,8 @@ pub fn train(
         .collect();
 
     // Expected intervals: replicate their rows so they are "normal" for the models.
-    let mut idx: Vec<usize> = (0..n).collect();
-    let in_expected: Vec<usize> = (0..n)
-        .filter(|&i| {
-            expected
-                .iter()
-                .any(|e| rows[i].0 >= e.start && rows[i].0 <= e.end)
-        })
-        .collect();
+    let mut idx: Vec<usize> = (0..n).filter(|&i| !excluded[i]).collect();
+    let in_expected: Vec<usize> = (0..n).filter(|&i| in_expected_at(i)).collect();
     if !in_expected.is_empty() {
         let want = (params.expected_min_share * n as f64).ceil() as usize;
         let reps = (want / in_expected.len()).clamp(0, 10);
@@ -852,6 +888,66 @@ mod tests {
         let c = Calibrator::fit(&raw).unwrap();
         let p0 = c.cdf(0.0);
         assert!(p0 > 0.3 && p0 < 0.6, "{p0}");
+    }
+
+    /// 3 metrics of noise with a 40-row incident (metric 0 jumps to 30) at rows 500..540.
+    fn rows_with_incident() -> Vec<(TimestampMs, Vec<f64>)> {
+        let mut x: u64 = 7;
+        let mut noise = move || {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (x >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        (0..1000)
+            .map(|i| {
+                let jump = if (500..540).contains(&i) { 30.0 } else { 0.0 };
+                (
+                    i as TimestampMs * 1000,
+                    vec![10.0 + noise() + jump, 5.0 + noise(), 20.0 + noise()],
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn past_incidents_are_left_out_of_training_unless_expected() {
+        let rows = rows_with_incident();
+        let incident = [(500_000, 539_000)];
+        let score_of = |model: TrainedModel| {
+            let mut s = EnsembleScorer::new(3, Members::default(), BaselineParams::default());
+            for (_, r) in &rows[..900] {
+                s.step(r);
+            }
+            s.install_model(Arc::new(model)).unwrap();
+            let mut out = StepScores {
+                combined: 0.0,
+                members: vec![],
+            };
+            for _ in 0..3 {
+                out = s.step(&[40.0, 5.0, 20.0]).unwrap();
+            }
+            out.combined
+        };
+        let p = TrainParams::default();
+        let learnt = train(&rows, &[], &p).unwrap();
+        let trimmed = train_excluding(&rows, &[], &incident, &p).unwrap();
+        assert!(trimmed.warnings.is_empty(), "{:?}", trimmed.warnings);
+        let (a, b) = (score_of(learnt), score_of(trimmed));
+        assert!(
+            a < 0.995 && b > 0.999,
+            "a repeat of the incident is flagged only when it was trimmed: {a} vs {b}"
+        );
+        // An interval marked expected is learnt as normal whatever `anomalous` says.
+        let exp = [ExpectedInterval {
+            start: 500_000,
+            end: 539_000,
+            metrics: vec![],
+        }];
+        let kept = train_excluding(&rows, &exp, &incident, &p).unwrap();
+        assert!(score_of(kept) < 0.995);
+        // Over the cap, nothing is left out and the model says why.
+        let all = [(0, 999_000)];
+        let capped = train_excluding(&rows, &[], &all, &p).unwrap();
+        assert!(capped.warnings.iter().any(|w| w.contains("kept")), "{:?}", capped.warnings);
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub mod registry;
 pub mod timeparse;
 
 pub use self::csv::{run_detect, CsvError};
-pub use ensemble::{train, ExpectedInterval, Members, TrainParams, TrainedModel};
+pub use ensemble::{train, train_excluding, ExpectedInterval, Members, TrainParams, TrainedModel};
 pub use eval::{run_eval, EvalError, EvalMode, EvalReport};
 pub use events::{EventParams, Sensitivity};
 pub use live::{DetectorState, LiveConfig, LiveDetector, LiveOutcome, Phase};
