@@ -88,7 +88,7 @@ pub struct DetectorState {
     pub trained_samples: Option<usize>,
     pub active_members: Vec<String>,
     pub threshold: f64,
-    /// "learning: 14 of 60 minutes" / "trained at <ms>, on N samples (v3)".
+    /// "learning: 14 of 60 minutes" / "trained at 2026-11-25 18:39:33 UTC, on N samples (v3)".
     pub message: String,
 }
 
@@ -292,7 +292,9 @@ impl LiveDetector {
         let message = match model {
             Some(m) => format!(
                 "trained at {}, on {} samples (v{})",
-                m.trained_at, m.samples, m.version
+                crate::alert::render::format_time(m.trained_at),
+                m.samples,
+                m.version
             ),
             None => format!(
                 "learning: {} of {} minutes",
@@ -464,6 +466,11 @@ mod tests {
         assert!(model.warnings.is_empty(), "{:?}", model.warnings);
         det.install_model(Arc::new(model)).unwrap();
         assert_eq!(det.state().phase, Phase::Trained);
+        let msg = det.state().message;
+        assert!(
+            msg.starts_with("trained at 20") && msg.contains(" UTC, on 1440 samples"),
+            "{msg}"
+        );
         assert_eq!(
             det.state().active_members,
             vec!["baseline", "forest", "pca"]
