@@ -894,7 +894,9 @@ mod tests {
     fn rows_with_incident() -> Vec<(TimestampMs, Vec<f64>)> {
         let mut x: u64 = 7;
         let mut noise = move || {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (x >> 11) as f64 / (1u64 << 53) as f64 - 0.5
         };
         (0..1000)
@@ -947,7 +949,11 @@ mod tests {
         // Over the cap, nothing is left out and the model says why.
         let all = [(0, 999_000)];
         let capped = train_excluding(&rows, &[], &all, &p).unwrap();
-        assert!(capped.warnings.iter().any(|w| w.contains("kept")), "{:?}", capped.warnings);
+        assert!(
+            capped.warnings.iter().any(|w| w.contains("kept")),
+            "{:?}",
+            capped.warnings
+        );
     }
 
     #[test]
