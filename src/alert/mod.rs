@@ -147,6 +147,9 @@ impl AlertConfig {
         if let Some(u) = &self.dashboard_url {
             s.dashboard_url = u.clone();
         }
+        // Checked here too so that start-up's settings check reports a bad
+        // `[[alerts.inhibit]]` entry along with the other settings.
+        self.inhibit_rules()?;
         Ok(s)
     }
 

@@ -497,7 +497,7 @@ fn inhibition_is_configurable_and_can_be_turned_off() {
     );
     let err = AlertConfig::from_toml("[[inhibit]]\nsource = { kind = \"stale\" }\n")
         .unwrap()
-        .inhibit_rules()
+        .settings("h1")
         .unwrap_err()
         .to_string();
     assert!(
