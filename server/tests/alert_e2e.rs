@@ -44,6 +44,13 @@ fn stress_load_sends_an_anomaly_email_and_a_resolve_email() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
+    // E2E_IDLE_SECS: watch this long with no load after training and count the
+    // firing emails (false alerts); E2E_MIN_HISTORY: training history (default 5m).
+    let idle_secs: u64 = std::env::var("E2E_IDLE_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let min_history = std::env::var("E2E_MIN_HISTORY").unwrap_or_else(|_| "5m".into());
     let sink = SmtpSink::start(0);
     let dir = tempfile::tempdir().unwrap();
     let port = TcpListener::bind("127.0.0.1:0")
@@ -60,7 +67,7 @@ fn stress_load_sends_an_anomaly_email_and_a_resolve_email() {
 interval = "1s"
 process_refresh = "1s"
 [detector]
-min_history = "3m"
+min_history = "{}"
 [alerts]
 group_wait = "0s"
 cooldown = "30s"
@@ -78,7 +85,7 @@ tls = "none"
 from = "lookout@test"
 to = ["oncall@test"]
 "#,
-            sink.port
+            min_history, sink.port
         ),
     )
     .unwrap();
@@ -95,12 +102,36 @@ to = ["oncall@test"]
     let mut server = KillOnDrop(server);
     let base = format!("http://127.0.0.1:{port}");
 
-    let trained = wait_for(Duration::from_secs(400), || {
+    let trained = wait_for(Duration::from_secs(1800), || {
         (get_json(&format!("{base}/api/model"))["state"]["phase"] == "trained").then_some(())
     });
-    assert!(trained.is_some(), "no model trained within 400 s");
+    assert!(trained.is_some(), "no model trained");
+    println!(
+        "model: {}",
+        get_json(&format!("{base}/api/model"))["state"]["message"]
+    );
     // Let the freshly trained model settle on idle samples.
     std::thread::sleep(Duration::from_secs(20));
+    let firing = |from: usize| -> Vec<String> {
+        sink.mails()
+            .into_iter()
+            .skip(from)
+            .map(|m| m.data)
+            .filter(|d| d.contains("Subject:") && subject(d).to_lowercase().contains("firing"))
+            .collect()
+    };
+    if idle_secs > 0 {
+        let before = sink.mails().len();
+        std::thread::sleep(Duration::from_secs(idle_secs));
+        let false_alerts = firing(before);
+        for m in &false_alerts {
+            println!("idle alert: {}", subject(m));
+        }
+        println!(
+            "idle run: {} firing alert email(s) in {idle_secs} s with no load",
+            false_alerts.len()
+        );
+    }
 
     let mut delays = Vec::new();
     for run in 0..runs {
@@ -113,39 +144,37 @@ to = ["oncall@test"]
                 "--vm",
                 "1",
                 "--vm-bytes",
-                "1G",
+                "25%",
+                "--vm-keep",
                 "--timeout",
                 "45s",
                 "--quiet",
             ])
             .spawn()
             .expect("stress-ng (apt-get install stress-ng)");
-        let firing = wait_for(Duration::from_secs(60), || {
-            sink.mails()
-                .into_iter()
-                .skip(before)
-                .find(|m| m.data.contains("Subject:") && m.data.to_lowercase().contains("firing"))
+        // The alert for the load: the first firing email naming the stress process
+        // (on a busy host other anomalies may fire too; they are printed, not hidden).
+        let found = wait_for(Duration::from_secs(60), || {
+            firing(before).into_iter().find(|m| m.contains("stress-ng"))
         });
         let delay = started.elapsed();
         let _ = load.wait();
-        let mail =
-            firing.unwrap_or_else(|| panic!("run {run}: no firing email within 60 s of the load"));
+        for m in firing(before).iter().filter(|m| !m.contains("stress-ng")) {
+            println!("run {run}: other alert meanwhile: {}", subject(m));
+        }
+        let mail = found.unwrap_or_else(|| {
+            panic!("run {run}: no firing email naming stress-ng within 60 s of the load")
+        });
         delays.push(delay.as_secs_f64());
         println!(
             "run {run}: email {:.1} s after load start",
             delay.as_secs_f64()
         );
         assert!(
-            mail.data.contains("stress-ng"),
-            "names the process: {}",
-            mail.data
-        );
-        assert!(
             ["cpu_usage", "memory_", "load_"]
                 .iter()
-                .any(|m| mail.data.contains(m)),
-            "names the metric: {}",
-            mail.data
+                .any(|m| mail.contains(m)),
+            "names the metric: {mail}"
         );
         let resolved = wait_for(Duration::from_secs(900), || {
             sink.mails()
@@ -169,6 +198,13 @@ to = ["oncall@test"]
         delays[delays.len() / 2]
     );
     let _ = server.0.kill();
+}
+
+fn subject(mail: &str) -> &str {
+    mail.lines()
+        .find_map(|l| l.strip_prefix("Subject:"))
+        .unwrap_or("")
+        .trim()
 }
 
 /// The server must not outlive a failed assertion.
