@@ -7,11 +7,18 @@
 //! walks 8 rows through the same tree at once so their load chains overlap.
 //!
 //! For scoring, the arena is also unrolled (when `height_limit` <= [`MAX_COMPLETE_DEPTH`])
-//! into complete binary trees in heap order: the children of slot i are 2i+1 / 2i+2,
-//! so a step is `i = 2i + 1 + (x[feat[i]] >= thr[i])` with no child loads, and the
+//! into complete binary trees in heap order (from 1: the children of slot i are 2i and
+//! 2i + 1), so a step is `i = 2i + (x[feat[i]] >= thr[i])` with no child loads, and the
 //! slots past the last level hold each path's leaf value (depth + c(size)). This copy
 //! is derived (not serialised: saved models keep the arena format) and walks exactly
 //! the same path as the arena, so scores are bit-identical.
+//!
+//! Batch scoring compares order-preserving integer keys instead of floats
+//! (`threshold_key(thr) < value_key(v)` exactly when `!(v < thr)`, NaN included), so on
+//! x86-64 a step is four instructions: load the feature offset, load the row's key,
+//! compare with the threshold key, `adc i, i`. Each row's walk is a chain of dependent
+//! loads, so throughput comes from walking many rows at once: 12 in the default
+//! depth-8 kernel ([`Kernel`] lists the others; all are tested bit-identical).
 //!
 //! Scores follow the paper: s(x) = 2^(-E(h(x)) / c(psi)), with
 //! c(n) = 2 H(n-1) - 2 (n-1) / n and H(i) ~ ln(i) + Euler's gamma.
@@ -31,8 +38,16 @@ pub const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
 /// Rows scored together through one tree (independent load chains for the CPU).
 pub(super) const BLOCK: usize = 8;
-/// Rows that walk one tree before the next (a multiple of `BLOCK`).
-const CHUNK: usize = 256;
+/// Rows per block of the x86-64 wide kernel (as many cursors as registers allow).
+const WIDE: usize = 12;
+/// The height limit the wide kernel is unrolled for (psi = 256, the default).
+const WIDE_DEPTH: usize = 8;
+/// u64 words per tree in `Complete::kf12`: 256 keys, then 256 u32 feature offsets.
+const KF12_TREE: usize = (1 << WIDE_DEPTH) * 3 / 2;
+/// Byte distance from a tree's keys to its feature offsets in `Complete::kf12`.
+const KF12_FEAT: usize = (1 << WIDE_DEPTH) * 8;
+/// Rows that walk one tree before the next (a multiple of `BLOCK` and of `WIDE`).
+const CHUNK: usize = 264;
 /// Deepest height limit unrolled into complete trees (2^10 slots, ~20 KB per tree);
 /// deeper forests score through the arena.
 pub const MAX_COMPLETE_DEPTH: usize = 10;
@@ -142,6 +157,8 @@ pub(super) struct Chunk<'a> {
     /// `acc.len() / BLOCK` blocks of `BLOCK * d` value keys, `[feature][lane]`.
     pub tb: &'a [u64],
     pub d: usize,
+    /// Rows per transposed block: [`BLOCK`], or [`WIDE`] for `score_chunk_wide`.
+    pub lanes: usize,
 }
 
 impl Chunk<'_> {
@@ -151,7 +168,7 @@ impl Chunk<'_> {
         assert!(self.depth >= 1 && self.depth <= MAX_COMPLETE_DEPTH && self.w == 1 << self.depth);
         assert!(self.key.len() == self.feat.len() && self.key.len() == self.leaf.len());
         assert!(self.key.len().is_multiple_of(self.w));
-        assert!(acc.len().is_multiple_of(BLOCK) && self.tb.len() == acc.len() * self.d);
+        assert!(acc.len().is_multiple_of(self.lanes) && self.tb.len() == acc.len() * self.d);
         assert!(self.tb.len() <= i32::MAX as usize);
         debug_assert!(self.feat.iter().all(|&f| (f as usize) < BLOCK * self.d));
     }
@@ -163,6 +180,7 @@ impl Chunk<'_> {
 /// `c` passed [`Chunk::check`] and every `feat` entry is < BLOCK * d.
 #[allow(clippy::needless_range_loop)] // j walks BLOCK independent rows in lockstep
 unsafe fn score_chunk_portable(c: &Chunk, acc: &mut [f64]) {
+    assert_eq!(c.lanes, BLOCK);
     let w = c.w;
     for k in 0..c.key.len() / w {
         let key = &c.key[k * w..(k + 1) * w];
@@ -200,6 +218,7 @@ unsafe fn score_chunk_portable(c: &Chunk, acc: &mut [f64]) {
 /// As [`score_chunk_portable`].
 #[cfg(target_arch = "x86_64")]
 unsafe fn score_chunk_asm(c: &Chunk, acc: &mut [f64]) {
+    assert_eq!(c.lanes, BLOCK);
     let w = c.w;
     for k in 0..c.key.len() / w {
         let key = c.key[k * w..].as_ptr();
@@ -224,7 +243,7 @@ unsafe fn score_chunk_asm(c: &Chunk, acc: &mut [f64]) {
                             f = in(reg) feat1,
                             base = in(reg) base,
                             off = const $lane * 8,
-                            options(pure, readonly, nostack),
+                            options(readonly, nostack),
                         )
                     }
                 };
@@ -256,7 +275,7 @@ unsafe fn score_chunk_asm(c: &Chunk, acc: &mut [f64]) {
                                 base = in(reg) base,
                                 key = in(reg) key,
                                 off = const $lane * 8,
-                                options(pure, readonly, nostack),
+                                options(readonly, nostack),
                             )
                         }
                     };
@@ -281,6 +300,85 @@ unsafe fn score_chunk_asm(c: &Chunk, acc: &mut [f64]) {
                 a[5] += *leaf_w.wrapping_add(*c5);
                 a[6] += *leaf_w.wrapping_add(*c6);
                 a[7] += *leaf_w.wrapping_add(*c7);
+            }
+        }
+    }
+}
+
+/// x86-64 kernel for height limit 8 (psi = 256, the default): the steps of
+/// [`score_chunk_asm`] for 12 rows at once. Each row's walk is a chain of dependent
+/// loads (~11 cycles a level), so throughput grows with the rows in flight; 12 cursors
+/// fit in the registers because the levels are unrolled (no counter) and one pointer
+/// reaches both the keys and the feature offsets (`kf12`, `KF12_FEAT` bytes apart).
+///
+/// # Safety
+/// As [`score_chunk_portable`], with `c.lanes == WIDE`, `c.depth == WIDE_DEPTH` and
+/// `kf12` built by `build_complete` for the same trees (feature offsets f * WIDE, f < d).
+#[cfg(target_arch = "x86_64")]
+unsafe fn score_chunk_wide(c: &Chunk, kf12: &[u64], acc: &mut [f64]) {
+    assert!(c.lanes == WIDE && c.depth == WIDE_DEPTH && c.w == 1 << WIDE_DEPTH);
+    assert_eq!(kf12.len(), c.key.len() / c.w * KF12_TREE);
+    let w = c.w;
+    for (k, tree) in kf12.chunks_exact(KF12_TREE).enumerate() {
+        let node = tree.as_ptr();
+        let leaf_w = c.leaf[k * w..(k + 1) * w].as_ptr().wrapping_sub(w);
+        for (blk, base) in c.tb.chunks_exact(WIDE * c.d).enumerate() {
+            let base = base.as_ptr();
+            let mut cur = [1usize; WIDE];
+            let [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11] = &mut cur;
+            // The asm blocks are not `pure`, so the compiler keeps them in this order:
+            // level by level across the 12 rows, the interleaving the CPU needs.
+            // SAFETY: slot i < 256 = w: key at node + 8 i, feature offset (f * 12, f < d)
+            // at node + KF12_FEAT + 4 i, both inside this tree's KF12_TREE words; the
+            // row's key at base + 8 (offset + lane) < base + 8 * 12 d. The carry of
+            // `key < v` (unsigned) is "goes right".
+            macro_rules! step {
+                ($i:expr, $lane:literal) => {
+                    unsafe {
+                        std::arch::asm!(
+                            "mov {t:e}, dword ptr [{node} + {i}*4 + {feat}]",
+                            "mov {t}, qword ptr [{base} + {t}*8 + {off}]",
+                            "cmp qword ptr [{node} + {i}*8], {t}",
+                            "adc {i}, {i}",
+                            i = inout(reg) *$i,
+                            t = out(reg) _,
+                            node = in(reg) node,
+                            base = in(reg) base,
+                            feat = const KF12_FEAT,
+                            off = const $lane * 8,
+                            options(readonly, nostack),
+                        )
+                    }
+                };
+            }
+            macro_rules! level {
+                () => {
+                    step!(c0, 0);
+                    step!(c1, 1);
+                    step!(c2, 2);
+                    step!(c3, 3);
+                    step!(c4, 4);
+                    step!(c5, 5);
+                    step!(c6, 6);
+                    step!(c7, 7);
+                    step!(c8, 8);
+                    step!(c9, 9);
+                    step!(c10, 10);
+                    step!(c11, 11);
+                };
+            }
+            level!();
+            level!();
+            level!();
+            level!();
+            level!();
+            level!();
+            level!();
+            level!();
+            let a = &mut acc[blk * WIDE..(blk + 1) * WIDE];
+            for (a, &i) in a.iter_mut().zip(&cur) {
+                // SAFETY: after 8 levels w <= i < 2 w.
+                *a += unsafe { *leaf_w.wrapping_add(i) };
             }
         }
     }
@@ -347,6 +445,10 @@ struct Complete {
     /// Feature index times [`BLOCK`]: its offset in a transposed block of rows.
     feat: Vec<u32>,
     leaf: Vec<f64>,
+    /// For the x86-64 12-lane kernel (height limit 8 only): per tree 256 threshold keys
+    /// followed by 256 feature offsets (f * 12) packed two per u64, so one register
+    /// addresses both (`KF12_FEAT` bytes apart).
+    kf12: Vec<u64>,
 }
 
 /// The serialised fields of [`IsolationForest`]; deserialising goes through it so the
@@ -600,6 +702,7 @@ impl IsolationForest {
             key: vec![0; t * w],
             feat: vec![0; t * w],
             leaf: vec![0.0; t * w],
+            kf12: Vec::new(),
         };
         // arena[i]: the arena node at heap slot i.
         let mut arena = vec![0u32; 2 * w];
@@ -615,6 +718,22 @@ impl IsolationForest {
             }
             for i in 0..w {
                 c.leaf[k * w + i] = self.nodes[arena[w + i] as usize].value as f64;
+            }
+        }
+        if l == WIDE_DEPTH
+            && self
+                .n_features
+                .checked_mul(WIDE)
+                .is_some_and(|m| m <= u32::MAX as usize)
+        {
+            c.kf12 = vec![0; t * KF12_TREE];
+            for k in 0..t {
+                let tree = &mut c.kf12[k * KF12_TREE..(k + 1) * KF12_TREE];
+                for i in 1..w {
+                    tree[i] = c.key[k * w + i];
+                    let f = (c.feat[k * w + i] / BLOCK as u32 * WIDE as u32) as u64;
+                    tree[w + i / 2] |= f << (32 * (i % 2));
+                }
             }
         }
         Some(c)
@@ -695,9 +814,9 @@ impl IsolationForest {
 
     /// Scores a standard-layout row-major slice of `out.len()` rows.
     ///
-    /// Rows go in chunks of [`CHUNK`]: each tree (~12 KB) is walked by the whole chunk,
-    /// 8 rows in lockstep, before the next tree, so the tree stays in L1 instead of
-    /// the whole forest (~1 MB) streaming through the cache for every row.
+    /// Rows go in chunks of [`CHUNK`]: each tree is walked by the whole chunk, 8 or 12
+    /// rows in lockstep, before the next tree, so the tree stays in L1 instead of the
+    /// whole forest streaming through the cache for every row.
     #[allow(clippy::needless_range_loop)] // j walks 8 independent rows in lockstep
     pub fn score_slice(&self, data: &[f64], out: &mut [f64]) {
         let d = self.n_features;
@@ -759,7 +878,9 @@ impl IsolationForest {
     ) {
         let d = self.n_features;
         let n = out.len();
-        let full = n / BLOCK * BLOCK;
+        let wide = cfg!(target_arch = "x86_64") && kernel == Kernel::Scalar && !c.kf12.is_empty();
+        let lanes = if wide { WIDE } else { BLOCK };
+        let full = n / lanes * lanes;
         let t = self.roots.len() as f64;
         let w = c.width;
         let mut acc_buf = [0.0f64; CHUNK];
@@ -782,11 +903,11 @@ impl IsolationForest {
                 *k = value_key(v);
             }
             for (dst, src) in tb
-                .chunks_exact_mut(BLOCK * d)
-                .zip(kb.chunks_exact(BLOCK * d))
+                .chunks_exact_mut(lanes * d)
+                .zip(kb.chunks_exact(lanes * d))
             {
-                for (f, lanes) in dst.chunks_exact_mut(BLOCK).enumerate() {
-                    for (j, l) in lanes.iter_mut().enumerate() {
+                for (f, ls) in dst.chunks_exact_mut(lanes).enumerate() {
+                    for (j, l) in ls.iter_mut().enumerate() {
                         *l = src[j * d + f];
                     }
                 }
@@ -799,6 +920,7 @@ impl IsolationForest {
                 depth: self.height_limit,
                 tb,
                 d,
+                lanes,
             };
             chunk.check(acc);
             // SAFETY: `chunk` passed `check`, `feat` entries are f * BLOCK with f < d
@@ -807,6 +929,8 @@ impl IsolationForest {
             unsafe {
                 match kernel {
                     Kernel::Portable => score_chunk_portable(&chunk, acc),
+                    #[cfg(target_arch = "x86_64")]
+                    Kernel::Scalar if wide => score_chunk_wide(&chunk, &c.kf12, acc),
                     #[cfg(target_arch = "x86_64")]
                     Kernel::Scalar => score_chunk_asm(&chunk, acc),
                     #[cfg(not(target_arch = "x86_64"))]
@@ -1143,7 +1267,9 @@ mod tests {
                 }
                 .fit_array(data.view())
                 .unwrap();
-                assert!(f.complete.is_some());
+                let c = f.complete.as_ref().unwrap();
+                // The default depth uses the 12-row x86-64 kernel, the others 8 rows.
+                assert_eq!(c.kf12.is_empty(), f.height_limit() != WIDE_DEPTH);
                 let arena = IsolationForest {
                     complete: None,
                     ..f.clone()

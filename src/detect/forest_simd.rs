@@ -26,6 +26,7 @@ use super::forest::Chunk;
 /// The CPU must support AVX2; `c` passed `Chunk::check` and every `feat` entry is < 8 d.
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn score_chunk_avx2(c: &Chunk, acc: &mut [f64]) {
+    assert_eq!(c.lanes, B);
     let (w, d) = (c.w, c.d);
     let rows = acc.len();
     let lanes_lo = _mm256_set_epi64x(3, 2, 1, 0);
@@ -96,6 +97,7 @@ pub(super) unsafe fn score_chunk_avx2(c: &Chunk, acc: &mut [f64]) {
 /// `feat` entry is < 8 d.
 #[target_feature(enable = "avx2,avx512f,avx512vl")]
 pub(super) unsafe fn score_chunk_avx512(c: &Chunk, acc: &mut [f64]) {
+    assert_eq!(c.lanes, B);
     let (w, d) = (c.w, c.d);
     let rows = acc.len();
     let lanes = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
