@@ -22,6 +22,7 @@ pub struct Config {
     pub log: LogSection,
     pub host: HostSection,
     pub detector: DetectorSection,
+    pub tls: TlsSection,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +33,97 @@ pub struct ServerSection {
     /// Folder with the built site (pkg/, vendor/); empty = find it next to the binary
     /// or under ./target/site.
     pub site_root: String,
+    /// Peers (IPs or CIDR blocks) whose X-Forwarded-For / X-Forwarded-Proto are
+    /// believed, e.g. ["127.0.0.1", "10.0.0.0/8"]. From anyone else they are ignored.
+    pub trusted_proxies: Vec<String>,
+    /// Largest request body accepted: "1MiB", "512KiB", bytes. Larger gets 413.
+    pub max_body: String,
+}
+
+/// Native TLS. Both `cert` and `key` set = the server speaks https only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSection {
+    /// Certificate chain, PEM (server certificate first).
+    pub cert: String,
+    /// Private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub key: String,
+    /// Also listen for plain HTTP here and redirect it to https, e.g. "0.0.0.0:80";
+    /// empty = no redirect listener.
+    pub redirect_http: String,
+    /// Send Strict-Transport-Security on https responses (TLS here, or a trusted
+    /// proxy's X-Forwarded-Proto: https).
+    pub hsts: bool,
+}
+
+impl Default for TlsSection {
+    fn default() -> Self {
+        Self {
+            cert: String::new(),
+            key: String::new(),
+            redirect_http: String::new(),
+            hsts: true,
+        }
+    }
+}
+
+impl TlsSection {
+    fn validate(&self, server: &ServerSection) -> Result<crate::edge::EdgeSettings, ConfigError> {
+        let mut trusted_proxies = Vec::new();
+        for p in &server.trusted_proxies {
+            trusted_proxies.push(
+                crate::edge::Cidr::parse(p)
+                    .or_else(|e| err(format!("`server.trusted_proxies`: {e}")))?,
+            );
+        }
+        let max_body = match crate::edge::limits::parse_size(&server.max_body) {
+            Some(n) if (1024..=1 << 30).contains(&n) => n,
+            _ => {
+                return err(format!(
+                    "`server.max_body` is {:?}; write a size from 1KiB to 1GiB, e.g. \"1MiB\", \"512KiB\"",
+                    server.max_body
+                ))
+            }
+        };
+        let (cert, key) = (self.cert.trim(), self.key.trim());
+        let tls = match (cert.is_empty(), key.is_empty()) {
+            (true, true) => {
+                if !self.redirect_http.trim().is_empty() {
+                    return err("`tls.redirect_http` is set but TLS is off: set `tls.cert` and `tls.key` too");
+                }
+                None
+            }
+            (false, true) => {
+                return err("`tls.cert` is set but `tls.key` is not: give both PEM files")
+            }
+            (true, false) => {
+                return err("`tls.key` is set but `tls.cert` is not: give both PEM files")
+            }
+            (false, false) => {
+                let config = crate::edge::tls::load_server_config(Path::new(cert), Path::new(key))
+                    .map_err(ConfigError)?;
+                let redirect_http = match self.redirect_http.trim() {
+                    "" => None,
+                    a => Some(a.parse().or_else(|_| {
+                        err(format!(
+                            "`tls.redirect_http` is {a:?}: not an address; write IP:PORT, e.g. \"0.0.0.0:80\""
+                        ))
+                    })?),
+                };
+                Some(crate::edge::tls::TlsSettings {
+                    config,
+                    redirect_http,
+                    hsts: self.hsts,
+                })
+            }
+        };
+        Ok(crate::edge::EdgeSettings {
+            tls,
+            hsts: self.hsts,
+            trusted_proxies,
+            max_body,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -218,6 +310,8 @@ impl Default for ServerSection {
         Self {
             bind: "127.0.0.1:3000".into(),
             site_root: String::new(),
+            trusted_proxies: Vec::new(),
+            max_body: "1MiB".into(),
         }
     }
 }
@@ -309,6 +403,9 @@ pub struct Settings {
     /// The `[alerts]` section (rules and channels are tables, so it is parsed by the
     /// alert engine itself rather than layered key by key).
     pub alerts: lookout::alert::AlertConfig,
+    /// TLS, trusted proxies, body limit (`[tls]`, `server.trusted_proxies`,
+    /// `server.max_body`).
+    pub edge: crate::edge::EdgeSettings,
 }
 
 /// Layers the configuration. `file` is read if given (missing file = error);
@@ -322,6 +419,9 @@ pub fn load(
     let defaults = toml::Table::try_from(Config::default()).expect("defaults serialise");
     let mut merged = defaults.clone();
     let mut alerts = lookout::alert::AlertConfig::default();
+    // `PORT` (Render, Docker) applies only when nothing set `server.bind`.
+    let mut bind_explicit = env.iter().any(|(k, _)| k == "LOOKOUT_SERVER_BIND")
+        || flags.iter().any(|(k, _, _)| k == "server.bind");
 
     if let Some(path) = file {
         let text = std::fs::read_to_string(path).or_else(|e| {
@@ -342,6 +442,7 @@ pub fn load(
                 err(format!("[alerts] in {}: {}", path.display(), e.message()))
             })?;
         }
+        bind_explicit |= table.get("server").and_then(|s| s.get("bind")).is_some();
         merge_file(&defaults, &mut merged, &table, &Origin::File(path.into()))?;
     }
 
@@ -388,6 +489,20 @@ pub fn load(
         merged[section][key] = value;
     }
 
+    if let Some((_, port)) = env.iter().find(|(k, _)| k == "PORT") {
+        if !bind_explicit {
+            let port: u16 = match port.trim().parse() {
+                Ok(p) if p > 0 => p,
+                _ => {
+                    return err(format!(
+                        "environment variable PORT is {port:?}; expected a port number 1 to 65535"
+                    ))
+                }
+            };
+            merged["server"]["bind"] = toml::Value::String(format!("0.0.0.0:{port}"));
+        }
+    }
+
     let config: Config = toml::Value::Table(merged)
         .try_into()
         .or_else(|e: toml::de::Error| err(e.message().to_string()))?;
@@ -396,7 +511,12 @@ pub fn load(
         alerts.sample_interval = Some(settings.config.sampler.interval.clone());
     }
     if alerts.dashboard_url.is_none() {
-        alerts.dashboard_url = Some(format!("http://{}", settings.bind));
+        let scheme = if settings.edge.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        alerts.dashboard_url = Some(format!("{scheme}://{}", settings.bind));
     }
     // Rules and channels are checked now, so a bad rule stops start-up.
     alerts
@@ -476,6 +596,14 @@ fn parse_scalar(
             .parse::<i64>()
             .map(toml::Value::Integer)
             .or_else(|_| err(format!("`{key}` {origin} must be an integer, got {raw:?}"))),
+        // Lists (`server.trusted_proxies`): comma-separated.
+        toml::Value::Array(_) => Ok(toml::Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.to_string()))
+                .collect(),
+        )),
         toml::Value::Boolean(_) => match raw.trim() {
             "true" | "1" | "yes" => Ok(toml::Value::Boolean(true)),
             "false" | "0" | "no" => Ok(toml::Value::Boolean(false)),
@@ -614,6 +742,7 @@ impl Config {
             check_writable_dir(&Path::new(&self.log.dir).join("probe"), "log.dir")?;
         }
         let detector = self.detector.validate()?;
+        let edge = self.tls.validate(&self.server)?;
         let host = if self.host.name.trim().is_empty() {
             sysinfo_host_name()
         } else {
@@ -631,6 +760,7 @@ impl Config {
             host,
             detector,
             alerts: lookout::alert::AlertConfig::default(),
+            edge,
             config: self,
         })
     }

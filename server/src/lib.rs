@@ -6,6 +6,7 @@ pub mod alerting;
 pub mod commands;
 pub mod config;
 pub mod detector;
+pub mod edge;
 pub mod logging;
 pub mod routes;
 pub mod runtime;
@@ -99,12 +100,16 @@ pub fn router(settings: &Settings, engine: Engine) -> Router {
         },
     };
     let routes = generate_route_list(app::App);
-    let context = move || provide_context(app_state.clone());
+    let context = move || {
+        provide_context(app_state.clone());
+        // The inline scripts carry the nonce the CSP header names (edge/headers.rs).
+        edge::headers::provide_request_nonce();
+    };
     let state = ServerState {
         leptos: leptos.clone(),
         engine,
     };
-    Router::new()
+    let router = Router::new()
         .route("/api/history", get(routes::history))
         .route("/api/stream", get(routes::stream))
         .route("/healthz", get(routes::healthz))
@@ -130,6 +135,7 @@ pub fn router(settings: &Settings, engine: Engine) -> Router {
             "/api/silences/{id}",
             axum::routing::delete(routes::expire_silence),
         )
+        .route("/api/logs", get(logging::logs_api))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let leptos = leptos.clone();
             move || app::shell(leptos.clone())
@@ -138,7 +144,9 @@ pub fn router(settings: &Settings, engine: Engine) -> Router {
             ServerState,
             _,
         >(context, app::shell))
-        .with_state(state)
+        .with_state(state);
+    // Last, so the edge layers (client info, security headers, limits) run first.
+    edge::apply(router, &settings.edge)
 }
 
 /// Runs the server until Ctrl-C or SIGTERM, then flushes the store.
@@ -155,7 +163,8 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         host = %settings.host,
         interval_secs = settings.interval.as_secs_f64(),
         store = %settings.store_path.display(),
-        "Lookout listening on http://{addr}"
+        "Lookout listening on {}://{addr}",
+        if settings.edge.tls.is_some() { "https" } else { "http" }
     );
     let mut stopping = tasks.engine.stopping.clone();
     let stop_tx = tasks.stopper();
@@ -164,12 +173,10 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         tracing::info!("stop requested");
         let _ = stop_tx.send(true);
     });
-    let served = axum::serve(listener, app.into_make_service())
-        .with_graceful_shutdown(async move {
-            let _ = stopping.wait_for(|s| *s).await;
-        })
-        .await
-        .map_err(|e| format!("server error: {e}"));
+    let served = edge::serve(listener, app, &settings.edge, async move {
+        let _ = stopping.wait_for(|s| *s).await;
+    })
+    .await;
     tracing::info!("shutting down: flushing samples");
     tasks.shutdown().await;
     served

@@ -2,6 +2,9 @@
 //! size-rotated files (`lookout.log`, `lookout.log.1`, ...). tracing-appender only
 //! rotates by time, and a monitor on a small disk needs a hard size cap, so the
 //! rotation is done here.
+//!
+//! The last [`RING_LINES`] lines are also kept in memory ([`ring`]) for the developer
+//! logs view, `GET /api/logs?level=&limit=`, with secrets redacted once more on the way in.
 
 use crate::config::LogSection;
 use std::fs::{File, OpenOptions};
@@ -131,6 +134,7 @@ pub fn init(cfg: &LogSection) -> Result<(), String> {
             .with_writer(io::stdout)
             .boxed()
     });
+    layers.push(RingLayer::new(ring().clone()).boxed());
     // Files are always JSON: they are for machines to read back.
     if let Some(f) = file {
         layers.push(
@@ -147,9 +151,315 @@ pub fn init(cfg: &LogSection) -> Result<(), String> {
     result.map_err(|e| format!("cannot install the logger: {e}"))
 }
 
+/// Lines the in-memory ring keeps.
+pub const RING_LINES: usize = 1000;
+
+/// One log line as the logs view shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LogLine {
+    /// Unix milliseconds.
+    pub t: i64,
+    /// "ERROR", "WARN", "INFO", "DEBUG" or "TRACE".
+    pub level: String,
+    pub target: String,
+    /// The message, then the event's other fields as `key=value`.
+    pub message: String,
+}
+
+/// The most recent log lines, oldest dropped first.
+pub struct LogRing {
+    lines: Mutex<std::collections::VecDeque<(tracing::Level, LogLine)>>,
+    capacity: usize,
+}
+
+impl LogRing {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            lines: Mutex::new(std::collections::VecDeque::with_capacity(capacity)),
+            capacity: capacity.max(1),
+        }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub fn push(&self, level: tracing::Level, line: LogLine) {
+        let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        if lines.len() == self.capacity {
+            lines.pop_front();
+        }
+        lines.push_back((level, line));
+    }
+
+    /// The last `limit` lines at `min` severity or worse, oldest first.
+    pub fn recent(&self, min: tracing::Level, limit: usize) -> Vec<LogLine> {
+        let lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        // tracing orders levels by verbosity: ERROR < WARN < ... < TRACE.
+        let mut out: Vec<LogLine> = lines
+            .iter()
+            .rev()
+            .filter(|(l, _)| *l <= min)
+            .take(limit)
+            .map(|(_, line)| line.clone())
+            .collect();
+        out.reverse();
+        out
+    }
+}
+
+/// The process-wide ring that [`init`] feeds.
+pub fn ring() -> &'static Arc<LogRing> {
+    static RING: std::sync::OnceLock<Arc<LogRing>> = std::sync::OnceLock::new();
+    RING.get_or_init(|| Arc::new(LogRing::new(RING_LINES)))
+}
+
+/// A tracing layer that copies every event it sees into a [`LogRing`].
+pub struct RingLayer {
+    ring: Arc<LogRing>,
+}
+
+impl RingLayer {
+    pub fn new(ring: Arc<LogRing>) -> Self {
+        Self { ring }
+    }
+}
+
+/// Field names whose values are never shown.
+const SECRET_FIELDS: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "authorization",
+    "cookie",
+    "credentials",
+    "session",
+    "csrf_token",
+];
+
+fn is_secret_field(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    SECRET_FIELDS.iter().any(|s| name.contains(s))
+}
+
+/// Masks credentials that may sit inside a message: `Bearer <x>`, API tokens
+/// (`lk_...`), and `password=`/`token=`-style pairs.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut hide_next = false;
+    for (i, word) in text.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        if hide_next && !word.is_empty() {
+            out.push_str("[redacted]");
+            hide_next = false;
+            continue;
+        }
+        if word.eq_ignore_ascii_case("bearer") || word.eq_ignore_ascii_case("basic") {
+            hide_next = true;
+            out.push_str(word);
+        } else if let Some(pos) = word.find("lk_") {
+            out.push_str(&word[..pos]);
+            out.push_str("lk_[redacted]");
+        } else if let Some((k, _)) = word.split_once(['=', ':']).filter(|(k, v)| {
+            !v.is_empty()
+                && is_secret_field(k.trim_matches(|c: char| !c.is_alphanumeric() && c != '_'))
+        }) {
+            out.push_str(k);
+            out.push_str(&word[k.len()..k.len() + 1]);
+            out.push_str("[redacted]");
+        } else {
+            out.push_str(word);
+        }
+    }
+    out
+}
+
+struct LineVisitor {
+    message: String,
+    fields: String,
+}
+
+impl tracing::field::Visit for LineVisitor {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.message = format!("{value:?}");
+            return;
+        }
+        let shown = if is_secret_field(field.name()) {
+            "[redacted]".to_string()
+        } else {
+            format!("{value:?}")
+        };
+        self.fields.push_str(&format!(" {}={shown}", field.name()));
+    }
+
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.message = value.to_string();
+        } else if is_secret_field(field.name()) {
+            self.fields
+                .push_str(&format!(" {}=[redacted]", field.name()));
+        } else {
+            self.fields
+                .push_str(&format!(" {}={value:?}", field.name()));
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> Layer<S> for RingLayer {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let meta = event.metadata();
+        let mut v = LineVisitor {
+            message: String::new(),
+            fields: String::new(),
+        };
+        event.record(&mut v);
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        self.ring.push(
+            *meta.level(),
+            LogLine {
+                t,
+                level: meta.level().to_string(),
+                target: meta.target().to_string(),
+                message: redact(&format!("{}{}", v.message, v.fields)),
+            },
+        );
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct LogsQuery {
+    level: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /api/logs?level=warn&limit=200`: the most recent lines at that level or worse
+/// (default: all levels the logger records), oldest first; `limit` 1 to 1000, default 200.
+pub async fn logs_api(
+    axum::extract::Query(q): axum::extract::Query<LogsQuery>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let bad = |param: &str, message: String| {
+        (
+            axum::http::StatusCode::BAD_REQUEST,
+            axum::Json(serde_json::json!({
+                "error": format!("{param}: {message}"), "param": param, "message": message
+            })),
+        )
+            .into_response()
+    };
+    let min = match q.level.as_deref().map(str::trim).unwrap_or("") {
+        "" => tracing::Level::TRACE,
+        l => match l.parse::<tracing::Level>() {
+            Ok(l) => l,
+            Err(_) => {
+                return bad(
+                    "level",
+                    format!("{l:?} is not a level; allowed: error, warn, info, debug, trace"),
+                )
+            }
+        },
+    };
+    let ring = ring();
+    let limit = match q.limit.as_deref().map(str::trim).unwrap_or("") {
+        "" => 200,
+        l => match l.parse::<usize>() {
+            Ok(n) if (1..=ring.capacity()).contains(&n) => n,
+            _ => {
+                return bad(
+                    "limit",
+                    format!("{l:?} is not allowed; give 1 to {}", ring.capacity()),
+                )
+            }
+        },
+    };
+    axum::Json(serde_json::json!({
+        "capacity": ring.capacity(),
+        "lines": ring.recent(min, limit),
+    }))
+    .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn captured(f: impl FnOnce()) -> Arc<LogRing> {
+        let ring = Arc::new(LogRing::new(5));
+        let sub = tracing_subscriber::registry().with(RingLayer::new(ring.clone()));
+        tracing::subscriber::with_default(sub, f);
+        ring
+    }
+
+    #[test]
+    fn ring_keeps_the_last_lines_and_filters_by_level() {
+        let ring = captured(|| {
+            for i in 0..8 {
+                tracing::info!(n = i, "line {i}");
+            }
+            tracing::warn!("careful");
+            tracing::debug!("detail");
+        });
+        let all = ring.recent(tracing::Level::TRACE, 100);
+        let msgs: Vec<_> = all.iter().map(|l| l.message.as_str()).collect();
+        assert_eq!(
+            msgs,
+            [
+                "line 5 n=5",
+                "line 6 n=6",
+                "line 7 n=7",
+                "careful",
+                "detail"
+            ]
+        );
+        let warn = ring.recent(tracing::Level::WARN, 100);
+        assert_eq!(warn.len(), 1);
+        assert_eq!(
+            (warn[0].level.as_str(), warn[0].message.as_str()),
+            ("WARN", "careful")
+        );
+        let last2 = ring.recent(tracing::Level::TRACE, 2);
+        assert_eq!(
+            last2[0].message, "careful",
+            "limit keeps the newest, oldest first"
+        );
+    }
+
+    #[test]
+    fn secrets_never_reach_the_ring() {
+        let ring = captured(|| {
+            tracing::info!(user = "ann", password = "hunter2", "login");
+            tracing::warn!("rejected Authorization: Bearer lk_abcdef123456 from 10.0.0.1");
+            tracing::info!("smtp password=hunter2 token:xyz host=mail");
+        });
+        let text: Vec<_> = ring
+            .recent(tracing::Level::TRACE, 10)
+            .into_iter()
+            .map(|l| l.message)
+            .collect();
+        let joined = text.join("\n");
+        assert!(
+            !joined.contains("hunter2")
+                && !joined.contains("abcdef123456")
+                && !joined.contains("xyz"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("user=\"ann\"") && joined.contains("host=mail"),
+            "{joined}"
+        );
+        assert!(joined.contains("password=[redacted]"), "{joined}");
+    }
 
     #[test]
     fn rotates_by_size_and_keeps_max_files() {

@@ -179,7 +179,7 @@ fn load_settings(cli: &Cli) -> Result<config::Settings, String> {
         default.exists().then_some(default)
     });
     let env: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, _)| k.starts_with("LOOKOUT_"))
+        .filter(|(k, _)| k.starts_with("LOOKOUT_") || k == "PORT")
         .collect();
     config::load(file.as_deref(), &env, &cli.flags()?).map_err(|e| e.to_string())
 }

@@ -61,7 +61,7 @@ fn LineChart(spec: ChartSpec, live: Live) -> impl IntoView {
     }
 }
 
-const NOSCRIPT: &str =
+pub const NOSCRIPT: &str =
     "<p class=\"note\">Charts need JavaScript; the values shown are current as of page load.</p>\
 <style>.chart { display: none; }</style>";
 

@@ -1,0 +1,211 @@
+//! Request size limits and what clients see when something goes wrong: a JSON 413 for
+//! an oversized body, a plain JSON 500 for a panic (the message goes to the log, not to
+//! the client), and error bodies scrubbed of file paths and source locations.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use std::any::Any;
+use std::sync::OnceLock;
+
+/// Parses a size: "1MiB", "512KiB", "2MB", "64kB", "1048576" (bytes).
+pub fn parse_size(s: &str) -> Option<usize> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: usize = num.parse().ok()?;
+    let mult: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1000,
+        "kib" => 1024,
+        "m" | "mb" => 1000 * 1000,
+        "mib" => 1024 * 1024,
+        "g" | "gb" => 1000 * 1000 * 1000,
+        "gib" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+fn json_error(status: StatusCode, msg: &str) -> Response {
+    (status, axum::Json(json!({ "error": msg }))).into_response()
+}
+
+fn too_large(max_body: usize) -> Response {
+    json_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("request body too large: the limit is {max_body} bytes (`server.max_body`)"),
+    )
+}
+
+/// The panic handler for tower-http's `CatchPanicLayer`.
+pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response<Body> {
+    let msg = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = %msg, "a request handler panicked");
+    json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+}
+
+/// Error bodies larger than this are passed through untouched (they are not ours).
+const SCRUB_LIMIT: usize = 64 * 1024;
+
+/// Middleware over every response with status >= 400: a 413 becomes a JSON error
+/// naming the limit; a JSON or text body has file
+/// paths and source locations replaced by `[redacted]`.
+pub async fn error_bodies(max_body: usize, req: Request, next: Next) -> Response {
+    // A chunked body has no length to refuse up front: read it here, up to the limit,
+    // so the answer is the same 413 whichever handler it was meant for.
+    let req = if req.headers().contains_key(header::TRANSFER_ENCODING) {
+        let (parts, body) = req.into_parts();
+        match axum::body::to_bytes(body, max_body).await {
+            Ok(bytes) => Request::from_parts(parts, Body::from(bytes)),
+            Err(_) => return too_large(max_body),
+        }
+    } else {
+        req
+    };
+    let res = next.run(req).await;
+    let status = res.status();
+    if status.as_u16() < 400 {
+        return res;
+    }
+    // Whoever noticed it (the limit layer, an extractor, a layer reading the body),
+    // a 413 here is `server.max_body` at work: say so, the same way each time.
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return too_large(max_body);
+    }
+    let textual = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json") || ct.starts_with("text/plain"));
+    if !textual {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let bytes = match axum::body::to_bytes(body, SCRUB_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => return json_error(status, "internal error"),
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let clean = scrub(&text);
+    if clean != text {
+        tracing::debug!(body = %text, "error body scrubbed of paths");
+        parts.headers.remove(header::CONTENT_LENGTH);
+        if let Ok(len) = HeaderValue::from_str(&clean.len().to_string()) {
+            parts.headers.insert(header::CONTENT_LENGTH, len);
+        }
+        return Response::from_parts(parts, Body::from(clean));
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The names in the file system's root folder (`home`, `tmp`, `var`, ...): an
+/// absolute path starts with one of them, a URL path such as `/api/...` does not.
+fn root_names() -> &'static [String] {
+    static NAMES: OnceLock<Vec<String>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut names: Vec<String> = std::fs::read_dir("/")
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for common in [
+            "home", "root", "tmp", "var", "usr", "etc", "opt", "data", "srv",
+        ] {
+            if !names.iter().any(|n| n == common) {
+                names.push(common.to_string());
+            }
+        }
+        names
+    })
+}
+
+fn is_path(word: &str) -> bool {
+    if word.starts_with("./") || word.starts_with("../") || word.starts_with("~/") {
+        return true;
+    }
+    // A Rust source location: "src/main.rs:12:5", "server/src/lib.rs".
+    if let Some(i) = word.find(".rs") {
+        let after = &word[i + 3..];
+        if after.is_empty() || after.starts_with(':') {
+            return word.contains('/') || after.starts_with(':');
+        }
+    }
+    if let Some(rest) = word.strip_prefix('/') {
+        let first = rest.split('/').next().unwrap_or("");
+        return rest.contains('/') && root_names().iter().any(|n| n == first);
+    }
+    false
+}
+
+/// Replaces every path-like word with `[redacted]`. Words are split on whitespace
+/// and on the quotes and brackets that surround paths in messages.
+pub fn scrub(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let is_sep = |c: char| c.is_whitespace() || "\"'`()[]{},;=".contains(c);
+    let flush = |word: &mut String, out: &mut String| {
+        if !word.is_empty() {
+            // Trailing punctuation stays outside the redaction ("…lookout.db: error").
+            let trimmed = word.trim_end_matches([':', '.']);
+            if is_path(trimmed) || is_path(word) {
+                out.push_str("[redacted]");
+                out.push_str(&word[trimmed.len()..]);
+            } else {
+                out.push_str(word);
+            }
+            word.clear();
+        }
+    };
+    for c in text.chars() {
+        if is_sep(c) {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("1MiB"), Some(1 << 20));
+        assert_eq!(parse_size("512 KiB"), Some(512 * 1024));
+        assert_eq!(parse_size("2MB"), Some(2_000_000));
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size("lots"), None);
+        assert_eq!(parse_size("1 parsec"), None);
+    }
+
+    #[test]
+    fn paths_and_source_locations_are_redacted_urls_are_not() {
+        let s =
+            scrub(r#"{"error":"training failed: cannot write /tmp/x/models/m-3.json: denied"}"#);
+        assert_eq!(
+            s,
+            r#"{"error":"training failed: cannot write [redacted]: denied"}"#
+        );
+        let s = scrub("panicked at server/src/routes.rs:42:9: boom");
+        assert_eq!(s, "panicked at [redacted]: boom");
+        let s = scrub("store: cannot open ./data/lookout.db.");
+        assert_eq!(s, "store: cannot open [redacted].");
+        let keep = r#"{"error":"no route /api/anomalies/5/expected","param":"from"}"#;
+        assert_eq!(scrub(keep), keep);
+        assert_eq!(scrub("5 of 10 rules"), "5 of 10 rules");
+    }
+}

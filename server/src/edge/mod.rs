@@ -1,0 +1,116 @@
+//! The server's edge: TLS, the HTTP -> HTTPS redirect, trusted proxies, security
+//! headers, request size limits and error bodies. [`apply`] wraps the router (call it
+//! last, so these layers run before any other); [`serve`] runs it on a plain or TLS
+//! listener.
+//!
+//! For other layers: every request carries a [`ClientInfo`] extension (effective client
+//! IP and whether the client used https) by the time it reaches them.
+
+pub mod headers;
+pub mod limits;
+pub mod proxy;
+pub mod tls;
+
+pub use proxy::{Cidr, ClientInfo};
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+
+/// The edge's checked settings (part of [`crate::config::Settings`]).
+#[derive(Debug, Clone)]
+pub struct EdgeSettings {
+    /// Native TLS, when `tls.cert` and `tls.key` are set.
+    pub tls: Option<tls::TlsSettings>,
+    /// `tls.hsts`: also applies when a trusted proxy says the client used https.
+    pub hsts: bool,
+    pub trusted_proxies: Vec<Cidr>,
+    /// `server.max_body` in bytes.
+    pub max_body: usize,
+}
+
+impl Default for EdgeSettings {
+    fn default() -> Self {
+        Self {
+            tls: None,
+            hsts: true,
+            trusted_proxies: Vec::new(),
+            max_body: 1024 * 1024,
+        }
+    }
+}
+
+/// Wraps the whole router (routes and fallback). From the outside in: client info
+/// (trusted proxies), security headers, error bodies (JSON 413, scrubbed paths), panic
+/// catcher, body size limit.
+pub fn apply(router: Router, edge: &EdgeSettings) -> Router {
+    let max_body = edge.max_body;
+    let policy = Arc::new(proxy::ProxyPolicy {
+        trusted: edge.trusted_proxies.clone(),
+        tls: edge.tls.is_some(),
+    });
+    let header_policy = Arc::new(headers::HeaderPolicy::new(edge.hsts));
+    router
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(CatchPanicLayer::custom(limits::panic_response))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            limits::error_bodies(max_body, req, next)
+        }))
+        .layer(axum::middleware::from_fn_with_state(
+            header_policy,
+            headers::security_headers,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            policy,
+            proxy::client_info,
+        ))
+}
+
+/// Serves `app` on `listener` (TLS when configured) until `shutdown` resolves, plus
+/// the redirect listener when `tls.redirect_http` is set. Peer addresses reach the
+/// router as `ConnectInfo<SocketAddr>`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    edge: &EdgeSettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    use axum::serve::ListenerExt;
+    let make = app.into_make_service_with_connect_info::<SocketAddr>();
+    let Some(tls) = &edge.tls else {
+        return axum::serve(listener, make)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(|e| format!("server error: {e}"));
+    };
+    let https_port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let redirect = match tls.redirect_http {
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr} (`tls.redirect_http`): {e}"))?;
+            tracing::info!(%addr, "redirecting http://{addr} to https");
+            Some(tokio::spawn(async move {
+                let _ = axum::serve(l, tls::redirect_router(https_port)).await;
+            }))
+        }
+        None => None,
+    };
+    let listener = tls::TlsListener::new(listener, tls.config.clone())
+        .map_err(|e| e.to_string())?
+        // TapIo gives the listener axum's `ConnectInfo<SocketAddr>` support.
+        .tap_io(|_| {});
+    let served = axum::serve(listener, make)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| format!("server error: {e}"));
+    if let Some(r) = redirect {
+        r.abort();
+    }
+    served
+}
