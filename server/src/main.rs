@@ -1,6 +1,7 @@
 //! `lookout`: run the monitor, or check its configuration.
 
 use clap::{Parser, Subcommand};
+use lookout_server::auth::cli as auth_cli;
 use lookout_server::{commands, config, logging};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +31,10 @@ struct Cli {
     /// Any key, e.g. --set store.raw_retention=14d (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE", global = true)]
     set: Vec<String>,
+    /// Serve a non-loopback address with no login at all (anyone who can reach it
+    /// can read and change everything). Without it, start-up refuses.
+    #[arg(long, global = true)]
+    insecure_no_auth: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -64,6 +69,56 @@ enum Command {
         #[command(subcommand)]
         action: ModelAction,
     },
+    /// Users of the dashboard and API: add, list, remove, passwd.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// API tokens (`Authorization: Bearer ...`): create, list, revoke.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum UserAction {
+    /// Add a user. The password comes from --password-stdin, LOOKOUT_PASSWORD, or a prompt.
+    Add {
+        name: String,
+        /// admin, developer or viewer.
+        #[arg(long)]
+        role: String,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the users.
+    List,
+    /// Remove a user (never the last admin); their sessions end.
+    Remove { name: String },
+    /// Change a user's password; their sessions end.
+    Passwd {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenAction {
+    /// Create a token and print it (only it, on one line). It is not shown again.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// read (viewer GETs, e.g. /metrics) or admin (everything).
+        #[arg(long)]
+        scope: String,
+    },
+    /// List the tokens (never the secrets).
+    List,
+    /// Revoke a token by id or name; it stops working at once.
+    Revoke { id: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -119,7 +174,10 @@ fn main() -> ExitCode {
         _ => {}
     }
     let settings = match load_settings(&cli) {
-        Ok(s) => s,
+        Ok(mut s) => {
+            s.insecure_no_auth = cli.insecure_no_auth;
+            s
+        }
         Err(e) => {
             eprintln!("lookout: {e}");
             return ExitCode::from(2);
@@ -143,8 +201,32 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::User { action } => ExitCode::from(match action {
+            UserAction::Add {
+                name,
+                role,
+                password_stdin,
+            } => auth_cli::user_add(&settings, &name, &role, password_stdin),
+            UserAction::List => auth_cli::user_list(&settings),
+            UserAction::Remove { name } => auth_cli::user_remove(&settings, &name),
+            UserAction::Passwd {
+                name,
+                password_stdin,
+            } => auth_cli::user_passwd(&settings, &name, password_stdin),
+        }),
+        Command::Token { action } => ExitCode::from(match action {
+            TokenAction::Create { name, scope } => auth_cli::token_create(&settings, &name, &scope),
+            TokenAction::List => auth_cli::token_list(&settings),
+            TokenAction::Revoke { id } => auth_cli::token_revoke(&settings, &id),
+        }),
         Command::Serve => {
             if let Err(e) = logging::init(&settings.config.log) {
+                eprintln!("lookout: {e}");
+                return ExitCode::from(2);
+            }
+            // The first admin from the environment, then the bind policy: exit 2.
+            if let Err(e) = lookout_server::auth::startup::run(&settings) {
+                tracing::error!("{e}");
                 eprintln!("lookout: {e}");
                 return ExitCode::from(2);
             }

@@ -1,11 +1,13 @@
 //! The alerts panel: active alerts, recent alert history with delivery status, a "Send
 //! test" button per channel, and silences (list, end, add). Filled in the browser from
 //! `/api/alerts`, `/api/alerts/history` and `/api/silences`; the server renders the frame.
+//! Rule editing is the separate [`RuleAdmin`] component (admin actions, one place).
 
 use leptos::prelude::*;
 use serde_json::Value;
 
 use crate::components::dashboard::Live;
+use crate::components::rules::RuleAdmin;
 use crate::format::{self, TimeStyle};
 
 /// What the panel shows, as the API sent it.
@@ -51,6 +53,14 @@ pub fn deliveries_line(entry: &Value) -> String {
         format::MISSING.into()
     } else {
         parts.join(" · ")
+    }
+}
+
+/// The history's kind column: "inhibited (by stale on web1)" says why nothing was sent.
+pub fn history_kind(n: &Value) -> String {
+    match n["inhibited_by"].as_str() {
+        Some(by) => format!("{} (by {by})", text(&n["kind"])),
+        None => text(&n["kind"]),
     }
 }
 
@@ -182,12 +192,13 @@ pub fn AlertsPanel(live: Live) -> impl IntoView {
                             let sev = text(&a["severity"]);
                             let state = text(&a["state"]);
                             let silenced = a["silenced"].as_bool().unwrap_or(false);
+                            let inhibited = a["inhibited_by"].as_str().map(|by| format!(" (inhibited by {by})"));
                             view! {
                                 <tr>
                                     <td>{text(&a["rule"])}</td>
                                     <td>{text(&a["host"])}</td>
                                     <td><span class=format!("badge {sev}")>{sev.clone()}</span></td>
-                                    <td><span class=format!("badge {state}")>{state.clone()}</span>{silenced.then_some(" (silenced)")}</td>
+                                    <td><span class=format!("badge {state}")>{state.clone()}</span>{silenced.then_some(" (silenced)")}{inhibited}</td>
                                     <td>{clock(&a["since"])}</td>
                                 </tr>
                             }
@@ -226,7 +237,7 @@ pub fn AlertsPanel(live: Live) -> impl IntoView {
                             view! {
                                 <tr>
                                     <td>{clock(&e["created_at"])}</td>
-                                    <td>{text(&n["kind"])}</td>
+                                    <td>{history_kind(n)}</td>
                                     <td>{text(&n["rule"])}</td>
                                     <td>{text(&n["severity"])}</td>
                                     <td class="delivery">{deliveries_line(&e)}</td>
@@ -267,6 +278,7 @@ pub fn AlertsPanel(live: Live) -> impl IntoView {
                 <label>"Comment " <input name="comment" bind:value=comment size="16"/></label>
                 <button type="submit">"Add silence"</button>
             </form>
+            <RuleAdmin/>
         </section>
     }
 }
@@ -287,5 +299,12 @@ mod tests {
             "mail: delivered · hook: pending (3 attempts: refused)"
         );
         assert_eq!(deliveries_line(&json!({})), format::MISSING);
+    }
+
+    #[test]
+    fn inhibited_history_says_by_what() {
+        let n = json!({"kind": "inhibited", "inhibited_by": "stalled on web1"});
+        assert_eq!(history_kind(&n), "inhibited (by stalled on web1)");
+        assert_eq!(history_kind(&json!({"kind": "firing"})), "firing");
     }
 }

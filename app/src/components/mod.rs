@@ -9,3 +9,4 @@ pub mod controls;
 pub mod cores;
 pub mod dashboard;
 pub mod processes;
+pub mod rules;
