@@ -15,19 +15,39 @@ fn js_err(e: JsValue) -> String {
         .unwrap_or_else(|| format!("{e:?}"))
 }
 
+/// The session's CSRF token from the `lookout_csrf` cookie (set at sign-in), which
+/// every state-changing request echoes in `X-CSRF-Token`.
+fn csrf_token() -> Option<String> {
+    let document = web_sys::window()?.document()?;
+    let cookies = js_sys::Reflect::get(&document, &JsValue::from_str("cookie"))
+        .ok()?
+        .as_string()?;
+    cookies
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == "lookout_csrf")
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty())
+}
+
 /// Sends a request and returns the JSON answer (Null for an empty body). A non-2xx answer
 /// is an error carrying the server's `error` text, else the status.
 pub async fn request(method: &str, url: &str, body: Option<&Value>) -> Result<Value, String> {
     let init = RequestInit::new();
     init.set_method(method);
+    let headers = Headers::new().map_err(js_err)?;
     if let Some(b) = body {
         init.set_body(&JsValue::from_str(&b.to_string()));
-        let headers = Headers::new().map_err(js_err)?;
         headers
             .set("content-type", "application/json")
             .map_err(js_err)?;
-        init.set_headers(&headers);
     }
+    if method != "GET" {
+        if let Some(token) = csrf_token() {
+            headers.set("x-csrf-token", &token).map_err(js_err)?;
+        }
+    }
+    init.set_headers(&headers);
     let window = web_sys::window().ok_or("no window")?;
     let resp: Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
         .await

@@ -3,6 +3,7 @@
 
 pub mod anomaly;
 pub mod api;
+pub mod auth;
 pub mod chart_spec;
 pub mod components;
 pub mod controls;
@@ -22,7 +23,9 @@ use leptos_meta::{provide_meta_context, MetaTags};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+use crate::components::admin::AdminPage;
 use crate::components::dashboard::Dashboard;
+use crate::components::login::LoginPage;
 
 /// The HTML document around the app. Chart.js is a plain script loaded before the
 /// hydration scripts, so the `Chart` global exists when the wasm starts drawing.
@@ -60,6 +63,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/") view=Dashboard ssr=SsrMode::Async/>
                 <Route path=path!("/dashboard") view=Dashboard ssr=SsrMode::Async/>
+                <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

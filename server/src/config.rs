@@ -22,6 +22,7 @@ pub struct Config {
     pub log: LogSection,
     pub host: HostSection,
     pub detector: DetectorSection,
+    pub auth: AuthSection,
     pub tls: TlsSection,
 }
 
@@ -197,6 +198,31 @@ pub struct DetectorSection {
     pub models_dir: String,
     /// Model versions kept.
     pub keep_models: i64,
+}
+
+/// `[auth]`: who may use the dashboard and the API (server/src/auth).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSection {
+    /// "auto" (on when users exist or the bind address is not loopback), "on", "off".
+    pub enabled: String,
+    /// How long a login lasts.
+    pub session_ttl: String,
+    /// Failed logins allowed per client IP, e.g. "10/min", "5/10m".
+    pub login_rate_limit: String,
+    /// Secure flag on cookies: "auto" (when the request is HTTPS), "on", "off".
+    pub cookie_secure: String,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        Self {
+            enabled: "auto".into(),
+            session_ttl: "12h".into(),
+            login_rate_limit: "10/min".into(),
+            cookie_secure: "auto".into(),
+        }
+    }
 }
 
 impl Default for DetectorSection {
@@ -403,6 +429,10 @@ pub struct Settings {
     /// The `[alerts]` section (rules and channels are tables, so it is parsed by the
     /// alert engine itself rather than layered key by key).
     pub alerts: lookout::alert::AlertConfig,
+    /// The `[auth]` section, checked.
+    pub auth: crate::auth::AuthSettings,
+    /// `--insecure-no-auth`: a non-loopback bind may run without users (main sets it).
+    pub insecure_no_auth: bool,
     /// TLS, trusted proxies, body limit (`[tls]`, `server.trusted_proxies`,
     /// `server.max_body`).
     pub edge: crate::edge::EdgeSettings,
@@ -469,7 +499,11 @@ pub fn load(
         .map(|k| format!("LOOKOUT_{}", k.replace('.', "_")).to_uppercase())
         .collect();
     for (var, _) in env {
-        if var.starts_with("LOOKOUT_") && var != "LOOKOUT_CONFIG" && !known.contains(var) {
+        if var.starts_with("LOOKOUT_")
+            && var != "LOOKOUT_CONFIG"
+            && !crate::auth::EXTRA_ENV.contains(&var.as_str())
+            && !known.contains(var)
+        {
             return err(format!(
                 "unknown environment variable {var}; known: LOOKOUT_CONFIG, {}",
                 known.join(", ")
@@ -743,6 +777,7 @@ impl Config {
         }
         let detector = self.detector.validate()?;
         let edge = self.tls.validate(&self.server)?;
+        let auth = crate::auth::AuthSettings::from_section(&self.auth).map_err(ConfigError)?;
         let host = if self.host.name.trim().is_empty() {
             sysinfo_host_name()
         } else {
@@ -760,6 +795,8 @@ impl Config {
             host,
             detector,
             alerts: lookout::alert::AlertConfig::default(),
+            auth,
+            insecure_no_auth: false,
             edge,
             config: self,
         })

@@ -3,16 +3,17 @@
 //! The router lives here rather than in main.rs so integration tests can build it.
 
 pub mod alerting;
+pub mod auth;
 pub mod commands;
 pub mod config;
 pub mod detector;
 pub mod edge;
+pub mod endpoints;
 pub mod logging;
 pub mod routes;
 pub mod runtime;
 
 use axum::extract::FromRef;
-use axum::routing::{get, post};
 use axum::Router;
 use config::Settings;
 use leptos::config::LeptosOptions;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 pub struct ServerState {
     pub leptos: LeptosOptions,
     pub engine: Engine,
+    pub auth: auth::Auth,
 }
 
 impl FromRef<ServerState> for LeptosOptions {
@@ -38,6 +40,11 @@ impl FromRef<ServerState> for LeptosOptions {
 impl FromRef<ServerState> for Engine {
     fn from_ref(s: &ServerState) -> Self {
         s.engine.clone()
+    }
+}
+impl FromRef<ServerState> for auth::Auth {
+    fn from_ref(s: &ServerState) -> Self {
+        s.auth.clone()
     }
 }
 
@@ -89,6 +96,12 @@ pub fn open_store(settings: &Settings) -> Result<Store, String> {
 
 /// Builds the HTTP router over a running engine.
 pub fn router(settings: &Settings, engine: Engine) -> Router {
+    let auth = auth::Auth::new(engine.store.clone(), settings.auth.clone());
+    router_with_auth(settings, engine, auth)
+}
+
+/// [`router`] with a given access-control state (tests pass their own clock).
+pub fn router_with_auth(settings: &Settings, engine: Engine, auth: auth::Auth) -> Router {
     let leptos = leptos_options(settings);
     let app_state = app::state::AppState {
         store: engine.store.clone(),
@@ -108,34 +121,14 @@ pub fn router(settings: &Settings, engine: Engine) -> Router {
     let state = ServerState {
         leptos: leptos.clone(),
         engine,
+        auth: auth.clone(),
     };
-    let router = Router::new()
-        .route("/api/history", get(routes::history))
-        .route("/api/stream", get(routes::stream))
-        .route("/healthz", get(routes::healthz))
-        .route("/readyz", get(routes::readyz))
-        .route("/api/anomalies", get(routes::anomalies))
-        .route("/api/anomalies/{id}/expected", post(routes::mark_expected))
-        .route("/api/model", get(routes::model))
-        .route("/api/model/train", post(routes::train))
-        .route("/api/model/sensitivity", post(routes::sensitivity))
-        .route("/api/alerts", get(routes::alerts))
-        .route("/api/alerts/history", get(routes::alert_history))
-        .route("/api/alerts/test", post(routes::alert_test))
-        .route("/api/alerts/rules/test", post(routes::test_rule))
-        .route(
-            "/api/alerts/rules/{name}",
-            axum::routing::put(routes::put_rule).delete(routes::delete_rule),
-        )
-        .route(
-            "/api/silences",
-            get(routes::silences).post(routes::add_silence),
-        )
-        .route(
-            "/api/silences/{id}",
-            axum::routing::delete(routes::expire_silence),
-        )
-        .route("/api/logs", get(logging::logs_api))
+    // Every plain route comes from the table, with its access rule (endpoints.rs).
+    let mut router = Router::new();
+    for e in endpoints::ENDPOINTS {
+        router = router.route(e.path, (e.handler)());
+    }
+    let router = router
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let leptos = leptos.clone();
             move || app::shell(leptos.clone())
@@ -144,6 +137,11 @@ pub fn router(settings: &Settings, engine: Engine) -> Router {
             ServerState,
             _,
         >(context, app::shell))
+        // Who may call what (auth/policy.rs), inside the edge layers.
+        .layer(axum::middleware::from_fn_with_state(
+            auth,
+            auth::middleware::enforce,
+        ))
         .with_state(state);
     // Last, so the edge layers (client info, security headers, limits) run first.
     edge::apply(router, &settings.edge)

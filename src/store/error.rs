@@ -41,6 +41,10 @@ pub enum StoreError {
     UnknownMetric(String),
     #[error("anomaly event {0} does not exist")]
     EventNotFound(i64),
+    /// A request the store refuses (bad name, duplicate, last admin...), worded for
+    /// the person who made it.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -14,6 +14,7 @@
 //! file. Batches are one transaction, so a crash drops a whole batch or none of it.
 
 mod alerts;
+pub mod auth;
 mod error;
 mod events;
 mod history;

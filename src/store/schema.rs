@@ -55,7 +55,7 @@ pub fn column(name: &str) -> Option<Column> {
 
 /// Ordered migrations; index i migrates from version i to i + 1.
 const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] =
-    &[v1_initial, v2_alerts, v3_alert_rules];
+    &[v1_initial, v2_alerts, v3_alert_rules, v4_auth];
 
 /// The schema version this build writes.
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -106,6 +106,43 @@ fn v3_alert_rules(tx: &Transaction) -> rusqlite::Result<()> {
              name TEXT PRIMARY KEY,
              config TEXT NOT NULL,
              updated_at INTEGER NOT NULL);",
+    )
+}
+
+/// Access control (methods in store/auth.rs): users with Argon2id hashes, sessions
+/// and API tokens kept only as SHA-256 hashes of their secrets, the audit log.
+fn v4_auth(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE users (
+             id INTEGER PRIMARY KEY,
+             name TEXT NOT NULL UNIQUE,
+             role TEXT NOT NULL,
+             password_hash TEXT NOT NULL,
+             created_at INTEGER NOT NULL,
+             updated_at INTEGER NOT NULL);
+         CREATE TABLE sessions (
+             id_hash TEXT PRIMARY KEY,
+             user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+             created_at INTEGER NOT NULL,
+             expires_at INTEGER NOT NULL) WITHOUT ROWID;
+         CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+         CREATE TABLE api_tokens (
+             id INTEGER PRIMARY KEY,
+             name TEXT NOT NULL,
+             token_hash TEXT NOT NULL UNIQUE,
+             prefix TEXT NOT NULL,
+             scope TEXT NOT NULL,
+             created_by TEXT NOT NULL,
+             created_at INTEGER NOT NULL,
+             last_used_at INTEGER,
+             revoked_at INTEGER);
+         CREATE TABLE audit_log (
+             id INTEGER PRIMARY KEY,
+             at INTEGER NOT NULL,
+             actor TEXT NOT NULL,
+             action TEXT NOT NULL,
+             target TEXT NOT NULL,
+             detail TEXT NOT NULL);",
     )
 }
 

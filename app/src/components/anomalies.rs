@@ -31,6 +31,8 @@ fn procs_line(label: &str, procs: &[ProcessInfo], cpu: bool) -> Option<String> {
 
 #[component]
 fn EventRow(event: AnomalyEvent, live: Live) -> impl IntoView {
+    // Marking is an admin's; others do not see the button (the server refuses anyway).
+    let is_admin = crate::auth::use_is_admin().get_untracked();
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let id = event.id;
@@ -81,7 +83,7 @@ fn EventRow(event: AnomalyEvent, live: Live) -> impl IntoView {
                 <span class="event-span">{span}</span>
                 <span class="event-peak">"peak " {format::score(Some(event.peak_score))}</span>
                 {event.expected.then(|| view! { <span class="badge expected">"expected"</span> })}
-                {(!event.expected).then(|| view! {
+                {(!event.expected && is_admin).then(|| view! {
                     <button class="mark-expected" on:click=mark disabled=move || busy.get()>
                         "Mark as expected"
                     </button>
@@ -121,6 +123,7 @@ const SENSITIVITIES: [&str; 3] = ["low", "medium", "high"];
 
 #[component]
 pub fn ModelPanel(live: Live) -> impl IntoView {
+    let is_admin = crate::auth::use_is_admin().get_untracked();
     let model = live.model;
     let get = move |f: fn(&ModelView) -> String| {
         move || model.with(|m| m.as_ref().map(f).unwrap_or_default())
@@ -209,7 +212,7 @@ pub fn ModelPanel(live: Live) -> impl IntoView {
                 <dd id="model-next">{next}</dd>
                 <dt><label for="sensitivity">"Sensitivity"</label></dt>
                 <dd>
-                    <select id="sensitivity" on:change=on_sensitivity prop:value=sensitivity>
+                    <select id="sensitivity" on:change=on_sensitivity prop:value=sensitivity disabled=!is_admin>
                         {SENSITIVITIES.iter().map(|s| view! {
                             <option value=*s selected=move || sensitivity() == *s>{*s}</option>
                         }).collect_view()}
@@ -217,7 +220,7 @@ pub fn ModelPanel(live: Live) -> impl IntoView {
                     </select>
                 </dd>
             </dl>
-            <div class="train">
+            <div class="train admin-only">
                 <button id="train" on:click=train disabled=move || training.get() || model.with(|m| m.as_ref().is_none_or(|m| !m.enabled || m.training))>
                     {move || if training.get() { "Training…" } else { "Train now" }}
                 </button>

@@ -11,6 +11,8 @@ use crate::components::alerts::AlertsPanel;
 use crate::components::anomalies::{Events, ModelPanel};
 
 use crate::api::{get_settings, initial_snapshot};
+use crate::auth::{get_me, provide_me, Me};
+use crate::components::login::UserMenu;
 use crate::components::{cards::Cards, charts::Charts, controls::Controls, processes::Processes};
 use crate::controls::{Range, Refresh};
 use crate::format::{time_label, TimeStyle};
@@ -72,19 +74,24 @@ pub fn Dashboard() -> impl IntoView {
     // without scripts) and are handed to the browser in the page for hydration.
     let snapshot = Resource::new(|| (), |_| initial_snapshot());
     let settings = Resource::new(|| (), |_| get_settings());
+    let me = Resource::new(|| (), |_| get_me());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let initial = snapshot.await.ok();
                 let settings = settings.await.unwrap_or_default();
-                view! { <DashboardBody initial settings/> }
+                let me = me.await.unwrap_or_default();
+                view! { <DashboardBody initial settings me/> }
             })}
         </Suspense>
     }
 }
 
 #[component]
-fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings) -> impl IntoView {
+fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings, me: Me) -> impl IntoView {
+    // Admin-only controls hide for everyone else (the server refuses them anyway).
+    let read_only = !me.is_admin();
+    provide_me(me.clone());
     let live = Live {
         latest: RwSignal::new(initial),
         refresh: RwSignal::new(Refresh::from_default_secs(settings.default_refresh_secs)),
@@ -130,8 +137,9 @@ fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings) -> impl IntoVi
                 <span class="as-of" id="as-of">{as_of}</span>
             </div>
             <Controls live/>
+            <UserMenu me/>
         </header>
-        <main class="dashboard">
+        <main class="dashboard" class:read-only=read_only>
             <Cards live/>
             <Charts live/>
             <div class="detect">

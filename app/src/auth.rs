@@ -1,0 +1,75 @@
+//! Who is signed in, as the pages see it. The server's auth middleware puts a [`Me`]
+//! on every request; `get_me` (`GET /api/auth/me`) hands it to the browser, and the
+//! dashboard provides it as context so admin-only controls can hide for others
+//! ([`use_role`]). Hiding is only courtesy: the server refuses regardless.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::{GetUrl, Json};
+use serde::{Deserialize, Serialize};
+
+/// The signed-in caller. With auth off (no users, loopback) everyone is an admin and
+/// `auth_enabled` is false.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Me {
+    pub username: Option<String>,
+    /// "admin", "developer" or "viewer".
+    pub role: String,
+    /// The token state-changing requests must echo in `X-CSRF-Token` (sessions only).
+    pub csrf_token: Option<String>,
+    pub auth_enabled: bool,
+}
+
+impl Me {
+    fn rank(role: &str) -> u8 {
+        match role {
+            "admin" => 3,
+            "developer" => 2,
+            "viewer" => 1,
+            _ => 0,
+        }
+    }
+
+    /// Whether the caller has `role` or a higher one.
+    pub fn at_least(&self, role: &str) -> bool {
+        Self::rank(&self.role) >= Self::rank(role) && Self::rank(role) > 0
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.at_least("admin")
+    }
+}
+
+/// The caller, as `GET /api/auth/me`.
+#[server(endpoint = "auth/me", input = GetUrl, output = Json)]
+pub async fn get_me() -> Result<Me, ServerFnError> {
+    Ok(current())
+}
+
+/// The caller of the request being served (server only): what the middleware left
+/// on it, or nobody.
+#[cfg(feature = "ssr")]
+pub fn current() -> Me {
+    use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<Me>().cloned())
+        .unwrap_or_default()
+}
+
+/// The caller's role as a signal, for components that show admin-only controls.
+/// Provided by the dashboard ([`provide_me`]); before that (or outside it), nobody.
+pub fn use_role() -> Signal<String> {
+    let me = use_context::<RwSignal<Me>>();
+    Signal::derive(move || me.map(|m| m.with(|m| m.role.clone())).unwrap_or_default())
+}
+
+/// Whether the caller is an admin (see [`use_role`]).
+pub fn use_is_admin() -> Signal<bool> {
+    let role = use_role();
+    Signal::derive(move || role.with(|r| r == "admin"))
+}
+
+/// Makes `me` the context [`use_role`] reads.
+pub fn provide_me(me: Me) -> RwSignal<Me> {
+    let signal = RwSignal::new(me);
+    provide_context(signal);
+    signal
+}

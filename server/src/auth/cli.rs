@@ -1,0 +1,242 @@
+//! `lookout user ...` and `lookout token ...`: manage access on the store file. They
+//! work while the server runs (SQLite WAL); a running server sees a new user within a
+//! second and a revoked token on its next request. Each returns the exit code.
+
+use crate::commands::utc;
+use crate::config::Settings;
+use crate::runtime::now_ms;
+use lookout::store::auth::{Role, Scope};
+use lookout::store::Store;
+use std::io::{BufRead, IsTerminal, Write};
+
+fn fail(code: u8, msg: impl std::fmt::Display) -> u8 {
+    eprintln!("lookout: {msg}");
+    code
+}
+
+fn open(settings: &Settings) -> Result<Store, u8> {
+    crate::open_store(settings).map_err(|e| fail(1, e))
+}
+
+fn audit(store: &Store, action: &str, target: &str, detail: &str) {
+    if let Err(e) = store.audit("cli", action, target, detail, now_ms()) {
+        eprintln!("warning: cannot write the audit log: {e}");
+    }
+}
+
+/// The password: one line of stdin with `--password-stdin`, else `LOOKOUT_PASSWORD`,
+/// else asked for twice on the terminal (not echoed).
+fn read_password(from_stdin: bool) -> Result<String, u8> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| fail(2, format!("cannot read the password from stdin: {e}")))?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    if let Ok(p) = std::env::var("LOOKOUT_PASSWORD") {
+        if !p.is_empty() {
+            return Ok(p);
+        }
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(fail(
+            2,
+            "no password: pass --password-stdin, set LOOKOUT_PASSWORD, or run on a terminal",
+        ));
+    }
+    let first = prompt("Password: ")?;
+    let second = prompt("Repeat password: ")?;
+    if first != second {
+        return Err(fail(2, "the passwords differ"));
+    }
+    Ok(first)
+}
+
+fn prompt(label: &str) -> Result<String, u8> {
+    eprint!("{label}");
+    let _ = std::io::stderr().flush();
+    let stty = |arg: &str| {
+        let _ = std::process::Command::new("stty")
+            .arg(arg)
+            .stdin(std::process::Stdio::inherit())
+            .status();
+    };
+    stty("-echo");
+    let mut line = String::new();
+    let read = std::io::stdin().lock().read_line(&mut line);
+    stty("echo");
+    eprintln!();
+    read.map_err(|e| fail(2, format!("cannot read the password: {e}")))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// `lookout user add NAME --role ROLE [--password-stdin]`
+pub fn user_add(settings: &Settings, name: &str, role: &str, password_stdin: bool) -> u8 {
+    let role = match Role::parse(role) {
+        Ok(r) => r,
+        Err(e) => return fail(2, e),
+    };
+    let password = match read_password(password_stdin) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let store = match open(settings) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    match store.add_user(name, role, &password, now_ms()) {
+        Ok(u) => {
+            audit(&store, "user.add", &u.name, &format!("role={role}"));
+            println!("added user {} ({role})", u.name);
+            0
+        }
+        Err(e) => fail(2, e),
+    }
+}
+
+/// `lookout user list`
+pub fn user_list(settings: &Settings) -> u8 {
+    let store = match open(settings) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    match store.users() {
+        Ok(users) if users.is_empty() => {
+            println!("no users (auth is off on a loopback address until one is added)");
+            0
+        }
+        Ok(users) => {
+            println!("{:<24}  {:<10}  created (UTC)", "name", "role");
+            for u in users {
+                println!("{:<24}  {:<10}  {}", u.name, u.role, utc(u.created_at));
+            }
+            0
+        }
+        Err(e) => fail(1, e),
+    }
+}
+
+/// `lookout user remove NAME`
+pub fn user_remove(settings: &Settings, name: &str) -> u8 {
+    let store = match open(settings) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    match store.remove_user(name) {
+        Ok(true) => {
+            audit(&store, "user.remove", name, "");
+            println!("removed user {name}");
+            0
+        }
+        Ok(false) => fail(1, format!("no user named {name:?}")),
+        Err(e) => fail(2, e),
+    }
+}
+
+/// `lookout user passwd NAME [--password-stdin]`
+pub fn user_passwd(settings: &Settings, name: &str, password_stdin: bool) -> u8 {
+    let password = match read_password(password_stdin) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let store = match open(settings) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    match store.set_password(name, &password, now_ms()) {
+        Ok(true) => {
+            audit(&store, "user.passwd", name, "");
+            println!("password changed for {name}; their sessions have ended");
+            0
+        }
+        Ok(false) => fail(1, format!("no user named {name:?}")),
+        Err(e) => fail(2, e),
+    }
+}
+
+/// `lookout token create --name NAME --scope read|admin`: prints only the token, on
+/// its own line, so scripts can capture it. It is never shown again.
+pub fn token_create(settings: &Settings, name: &str, scope: &str) -> u8 {
+    let scope = match Scope::parse(scope) {
+        Ok(s) => s,
+        Err(e) => return fail(2, e),
+    };
+    let store = match open(settings) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    match store.create_token(name, scope, "cli", now_ms()) {
+        Ok((meta, token)) => {
+            audit(
+                &store,
+                "token.create",
+                &meta.name,
+                &format!("scope={}", scope.as_str()),
+            );
+            println!("{token}");
+            eprintln!(
+                "token {:?} (id {}, scope {}): store it now, it is not shown again",
+                meta.name,
+                meta.id,
+                scope.as_str()
+            );
+            0
+        }
+        Err(e) => fail(2, e),
+    }
+}
+
+/// `lookout token list`
+pub fn token_list(settings: &Settings) -> u8 {
+    let store = match open(settings) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    match store.tokens() {
+        Ok(tokens) if tokens.is_empty() => {
+            println!("no tokens");
+            0
+        }
+        Ok(tokens) => {
+            println!(
+                "{:>4}  {:<20}  {:<6}  {:<12}  {:<19}  {:<19}  status",
+                "id", "name", "scope", "prefix", "created (UTC)", "last used (UTC)"
+            );
+            for t in tokens {
+                println!(
+                    "{:>4}  {:<20}  {:<6}  {:<12}  {:<19}  {:<19}  {}",
+                    t.id,
+                    t.name,
+                    t.scope.as_str(),
+                    format!("{}…", t.prefix),
+                    utc(t.created_at),
+                    t.last_used_at.map(utc).unwrap_or_else(|| "never".into()),
+                    t.revoked_at
+                        .map(|at| format!("revoked {}", utc(at)))
+                        .unwrap_or_else(|| "live".into())
+                );
+            }
+            0
+        }
+        Err(e) => fail(1, e),
+    }
+}
+
+/// `lookout token revoke ID|NAME`
+pub fn token_revoke(settings: &Settings, id_or_name: &str) -> u8 {
+    let store = match open(settings) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    match store.revoke_token(id_or_name, now_ms()) {
+        Ok(Some(t)) => {
+            audit(&store, "token.revoke", &t.name, &format!("id={}", t.id));
+            println!("revoked token {} (id {})", t.name, t.id);
+            0
+        }
+        Ok(None) => fail(1, format!("no live token {id_or_name:?}")),
+        Err(e) => fail(1, e),
+    }
+}

@@ -1,0 +1,144 @@
+//! Every plain (non-Leptos) route, with who may call it. The router is built from this
+//! table alone, and the auth middleware reads its rules from it, so a route cannot
+//! exist without an access rule. `server/tests/access.rs` lists each of them again
+//! with the status every kind of caller must get: add a row there too.
+
+use crate::auth::handlers as auth;
+use crate::auth::policy::Access;
+use crate::routes;
+use crate::ServerState;
+use axum::routing::{delete, get, post, put, MethodRouter};
+
+/// One method on one path.
+pub struct Endpoint {
+    pub method: &'static str,
+    /// An axum path pattern (`{id}` is one segment).
+    pub path: &'static str,
+    pub access: Access,
+    /// Audit action recorded when the call succeeds (handlers that audit themselves,
+    /// such as users and tokens, leave this None).
+    pub audit: Option<&'static str>,
+    pub handler: fn() -> MethodRouter<ServerState>,
+}
+
+const fn ep(
+    method: &'static str,
+    path: &'static str,
+    access: Access,
+    audit: Option<&'static str>,
+    handler: fn() -> MethodRouter<ServerState>,
+) -> Endpoint {
+    Endpoint {
+        method,
+        path,
+        access,
+        audit,
+        handler,
+    }
+}
+
+use Access::{Admin, Developer, Public, Viewer};
+
+pub const ENDPOINTS: &[Endpoint] = &[
+    // Probes: load balancers call them without credentials.
+    ep("GET", "/healthz", Public, None, || get(routes::healthz)),
+    ep("GET", "/readyz", Public, None, || get(routes::readyz)),
+    // The raw history API is a developer's; the dashboard uses /api/series.
+    ep("GET", "/api/history", Developer, None, || {
+        get(routes::history)
+    }),
+    // The dashboard's live feed.
+    ep("GET", "/api/stream", Viewer, None, || get(routes::stream)),
+    ep("GET", "/api/anomalies", Viewer, None, || {
+        get(routes::anomalies)
+    }),
+    ep(
+        "POST",
+        "/api/anomalies/{id}/expected",
+        Admin,
+        Some("event.expected"),
+        || post(routes::mark_expected),
+    ),
+    ep("GET", "/api/model", Viewer, None, || get(routes::model)),
+    ep(
+        "POST",
+        "/api/model/train",
+        Admin,
+        Some("model.train"),
+        || post(routes::train),
+    ),
+    ep(
+        "POST",
+        "/api/model/sensitivity",
+        Admin,
+        Some("sensitivity.set"),
+        || post(routes::sensitivity),
+    ),
+    ep("GET", "/api/alerts", Viewer, None, || get(routes::alerts)),
+    ep("GET", "/api/alerts/history", Viewer, None, || {
+        get(routes::alert_history)
+    }),
+    ep(
+        "POST",
+        "/api/alerts/test",
+        Admin,
+        Some("alert.test"),
+        || post(routes::alert_test),
+    ),
+    // A dry run of a rule being edited: changes nothing, but rule editing is an admin's.
+    ep("POST", "/api/alerts/rules/test", Admin, None, || {
+        post(routes::test_rule)
+    }),
+    ep(
+        "PUT",
+        "/api/alerts/rules/{name}",
+        Admin,
+        Some("rule.put"),
+        || put(routes::put_rule),
+    ),
+    ep(
+        "DELETE",
+        "/api/alerts/rules/{name}",
+        Admin,
+        Some("rule.delete"),
+        || delete(routes::delete_rule),
+    ),
+    ep("GET", "/api/silences", Viewer, None, || {
+        get(routes::silences)
+    }),
+    ep("POST", "/api/silences", Admin, Some("silence.add"), || {
+        post(routes::add_silence)
+    }),
+    ep(
+        "DELETE",
+        "/api/silences/{id}",
+        Admin,
+        Some("silence.expire"),
+        || delete(routes::expire_silence),
+    ),
+    // Sessions. Login is open (and rate-limited); logout ends whatever session it has.
+    ep("POST", "/api/auth/login", Public, None, || {
+        post(auth::login)
+    }),
+    ep("POST", "/api/auth/logout", Public, None, || {
+        post(auth::logout)
+    }),
+    // Administration (these handlers write their own audit entries).
+    ep("GET", "/api/users", Admin, None, || get(auth::list_users)),
+    ep("POST", "/api/users", Admin, None, || post(auth::add_user)),
+    ep("DELETE", "/api/users/{name}", Admin, None, || {
+        delete(auth::remove_user)
+    }),
+    ep("GET", "/api/tokens", Admin, None, || get(auth::list_tokens)),
+    ep("POST", "/api/tokens", Admin, None, || {
+        post(auth::create_token)
+    }),
+    ep("DELETE", "/api/tokens/{id}", Admin, None, || {
+        delete(auth::revoke_token)
+    }),
+    ep("GET", "/api/audit", Admin, None, || get(auth::audit_log)),
+    // The developer logs view: recent log lines from memory (logging.rs).
+    ep("GET", "/api/logs", Developer, None, || {
+        get(crate::logging::logs_api)
+    }),
+];
