@@ -1,6 +1,7 @@
 //! The dashboard's pieces. `dashboard` loads the data and wires live updates; the others
 //! only render from the shared `Live` signals.
 
+pub mod admin;
 pub mod alerts;
 pub mod anomalies;
 pub mod cards;
@@ -8,5 +9,6 @@ pub mod charts;
 pub mod controls;
 pub mod cores;
 pub mod dashboard;
+pub mod login;
 pub mod processes;
 pub mod rules;
