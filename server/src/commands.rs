@@ -1,5 +1,5 @@
-//! The offline sub-commands: `detect`, `eval` and `model ...`. Each returns the
-//! process exit code: 0 success, 1 failure, 2 bad input or usage.
+//! The offline sub-commands: `detect`, `eval`, `model ...` and `healthcheck`. Each returns
+//! the process exit code: 0 success, 1 failure, 2 bad input or usage.
 
 use crate::config::Settings;
 use crate::runtime::now_ms;
@@ -7,12 +7,183 @@ use lookout::detect::{
     run_detect, run_eval, train_excluding, EvalMode, ModelRegistry, TrainParams,
 };
 use std::fs::File;
-use std::io::{self, BufReader};
+use std::io::{self, BufReader, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 fn fail(code: u8, msg: impl std::fmt::Display) -> u8 {
     eprintln!("lookout: {msg}");
     code
+}
+
+/// `lookout healthcheck`: GET /healthz on the local server; 0 when it answers 200, else 1.
+/// The Docker HEALTHCHECK runs it, so the image needs no curl. It connects to the configured
+/// bind address (so `PORT` counts), or to loopback when that is a wildcard address, and
+/// speaks https when native TLS is on, accepting exactly the configured `tls.cert`.
+pub fn healthcheck(settings: &Settings) -> u8 {
+    let addr = health_addr(settings.bind);
+    let tls = settings.edge.tls.is_some();
+    let url = format!("{}://{addr}/healthz", if tls { "https" } else { "http" });
+    let timeout = Duration::from_secs(4);
+    let status = TcpStream::connect_timeout(&addr, timeout).and_then(|tcp| {
+        tcp.set_read_timeout(Some(timeout))?;
+        tcp.set_write_timeout(Some(timeout))?;
+        if tls {
+            let mut stream = pinned_tls(Path::new(settings.config.tls.cert.trim()), tcp)?;
+            http_status(&mut stream, addr, "/healthz")
+        } else {
+            let mut tcp = tcp;
+            http_status(&mut tcp, addr, "/healthz")
+        }
+    });
+    match status {
+        Ok(200) => {
+            println!("ok");
+            0
+        }
+        Ok(status) => fail(1, format!("GET {url}: HTTP {status}")),
+        Err(e) => fail(1, format!("GET {url}: {e}")),
+    }
+}
+
+/// Where a local client reaches a server bound to `bind`.
+pub fn health_addr(bind: SocketAddr) -> SocketAddr {
+    let ip = match bind.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    SocketAddr::new(ip, bind.port())
+}
+
+/// The status code of a plain HTTP/1.1 GET (no HTTP client in the binary).
+fn http_status(stream: &mut impl ReadWrite, addr: SocketAddr, path: &str) -> io::Result<u16> {
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: lookout-healthcheck\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes())?;
+    stream.flush()?;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 512];
+    while !head.contains(&b'\n') && head.len() < 4096 {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let line = String::from_utf8_lossy(&head);
+    let mut parts = line.split_whitespace();
+    match (parts.next(), parts.next().and_then(|s| s.parse().ok())) {
+        (Some(v), Some(status)) if v.starts_with("HTTP/1.") => Ok(status),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "the answer is not an HTTP response",
+        )),
+    }
+}
+
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+/// A TLS client stream that accepts exactly the server certificate in `cert_file` (the
+/// configured `tls.cert`): the health check talks to its own server on loopback, where no
+/// name or CA would mean anything, but a different certificate would.
+fn pinned_tls(cert_file: &Path, tcp: TcpStream) -> io::Result<impl ReadWrite> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, ServerName};
+    use tokio_rustls::rustls::{self, ClientConfig, ClientConnection, StreamOwned};
+    let other = |e: String| io::Error::other(e);
+    let leaf = CertificateDer::pem_file_iter(cert_file)
+        .map_err(|e| other(format!("tls.cert {}: {e}", cert_file.display())))?
+        .next()
+        .ok_or_else(|| other(format!("tls.cert {}: no certificate", cert_file.display())))?
+        .map_err(|e| other(format!("tls.cert {}: {e}", cert_file.display())))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(PinnedCert {
+        leaf,
+        provider: provider.clone(),
+    });
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| other(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    let name = ServerName::try_from("localhost").map_err(|e| other(e.to_string()))?;
+    let conn = ClientConnection::new(Arc::new(config), name).map_err(|e| other(e.to_string()))?;
+    Ok(StreamOwned::new(conn, tcp))
+}
+
+#[derive(Debug)]
+struct PinnedCert {
+    leaf: rustls_pki_types::CertificateDer<'static>,
+    provider: Arc<tokio_rustls::rustls::crypto::CryptoProvider>,
+}
+
+mod pinned {
+    use super::PinnedCert;
+    use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+    use tokio_rustls::rustls::client::danger::{
+        HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
+    };
+    use tokio_rustls::rustls::crypto::{verify_tls12_signature, verify_tls13_signature};
+    use tokio_rustls::rustls::{DigitallySignedStruct, Error, SignatureScheme};
+
+    impl ServerCertVerifier for PinnedCert {
+        fn verify_server_cert(
+            &self,
+            end_entity: &CertificateDer<'_>,
+            _intermediates: &[CertificateDer<'_>],
+            _server_name: &ServerName<'_>,
+            _ocsp_response: &[u8],
+            _now: UnixTime,
+        ) -> Result<ServerCertVerified, Error> {
+            if end_entity.as_ref() == self.leaf.as_ref() {
+                Ok(ServerCertVerified::assertion())
+            } else {
+                Err(Error::General(
+                    "the server's certificate is not the configured tls.cert".into(),
+                ))
+            }
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &self.provider.signature_verification_algorithms,
+            )
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &self.provider.signature_verification_algorithms,
+            )
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.provider
+                .signature_verification_algorithms
+                .supported_schemes()
+        }
+    }
 }
 
 /// `lookout detect [--train TRAIN.csv] < TEST.csv > SCORES.csv`
@@ -205,5 +376,14 @@ mod tests {
         assert_eq!(super::utc(0), "1970-01-01 00:00:00");
         assert_eq!(super::utc(951_782_400_000), "2000-02-29 00:00:00");
         assert_eq!(super::utc(1_795_623_471_073), "2026-11-25 16:17:51");
+    }
+
+    #[test]
+    fn healthcheck_reaches_a_wildcard_bind_on_loopback() {
+        let at = |s: &str| super::health_addr(s.parse().unwrap()).to_string();
+        assert_eq!(at("0.0.0.0:3000"), "127.0.0.1:3000");
+        assert_eq!(at("[::]:8080"), "[::1]:8080");
+        assert_eq!(at("10.1.2.3:3000"), "10.1.2.3:3000");
+        assert_eq!(at("127.0.0.1:9"), "127.0.0.1:9");
     }
 }

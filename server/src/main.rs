@@ -64,6 +64,8 @@ enum Command {
         #[arg(long)]
         plain_forest: bool,
     },
+    /// GET /healthz on the running server; exit 0 when it answers 200 (Docker HEALTHCHECK).
+    Healthcheck,
     /// Detector models: list, show, rollback, train.
     Model {
         #[command(subcommand)]
@@ -185,6 +187,7 @@ fn main() -> ExitCode {
     };
     match cli.command.unwrap_or(Command::Serve) {
         Command::Detect { .. } | Command::Eval { .. } => unreachable!("handled above"),
+        Command::Healthcheck => ExitCode::from(commands::healthcheck(&settings)),
         Command::Model { action } => ExitCode::from(match action {
             ModelAction::List => commands::model_list(&settings),
             ModelAction::Show { version } => commands::model_show(&settings, version),
