@@ -45,6 +45,7 @@ const WIDE_DEPTH: usize = 8;
 /// u64 words per tree in `Complete::kf12`: 256 keys, then 256 u32 feature offsets.
 const KF12_TREE: usize = (1 << WIDE_DEPTH) * 3 / 2;
 /// Byte distance from a tree's keys to its feature offsets in `Complete::kf12`.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const KF12_FEAT: usize = (1 << WIDE_DEPTH) * 8;
 /// Rows that walk one tree before the next (a multiple of `BLOCK` and of `WIDE`).
 const CHUNK: usize = 264;
@@ -720,7 +721,8 @@ impl IsolationForest {
                 c.leaf[k * w + i] = self.nodes[arena[w + i] as usize].value as f64;
             }
         }
-        if l == WIDE_DEPTH
+        if cfg!(target_arch = "x86_64")
+            && l == WIDE_DEPTH
             && self
                 .n_features
                 .checked_mul(WIDE)
