@@ -73,3 +73,22 @@ pub fn provide_me(me: Me) -> RwSignal<Me> {
     provide_context(signal);
     signal
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Me;
+
+    #[test]
+    fn roles_rank_admin_over_developer_over_viewer() {
+        let me = |role: &str| Me {
+            role: role.into(),
+            ..Me::default()
+        };
+        assert!(me("admin").is_admin() && me("admin").at_least("viewer"));
+        assert!(me("developer").at_least("developer") && !me("developer").is_admin());
+        assert!(me("viewer").at_least("viewer") && !me("viewer").at_least("developer"));
+        // Nobody (no context, no session) has no role at all.
+        assert!(!me("").at_least("viewer") && !me("root").at_least("viewer"));
+        assert!(!me("admin").at_least("bogus"));
+    }
+}
