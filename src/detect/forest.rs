@@ -101,9 +101,10 @@ impl Kernel {
     /// The fastest available kernel.
     ///
     /// That is `Scalar` everywhere: on the AMD Zen 4 this was measured on, the gather
-    /// kernels are slower (AVX2 0.95, AVX-512 0.85 vs scalar 1.60 M rows per CPU
-    /// second, `benches/detect.rs`), since a gather costs about as much as its lanes'
-    /// scalar loads and the scalar step is only four instructions.
+    /// kernels are slower (AVX2 0.94, AVX-512 0.90, portable 1.55 vs scalar 2.2 M rows
+    /// per CPU second, `DETECT_BENCH_ONCE=avx2|avx512|portable|scalar` in
+    /// `benches/detect.rs`): a gather costs about as much as its lanes' scalar loads, and
+    /// the scalar step is only four instructions.
     pub fn detect() -> Kernel {
         Kernel::Scalar
     }
