@@ -9,10 +9,12 @@
 //!   calibration), on the 24 host metrics (96 features).
 //!
 //! Instruction counts, repeatable on a busy machine: `DETECT_BENCH_ONCE=1` (or
-//! `=scalar` / `=avx2` / `=avx512` to pin the kernel) trains and scores the 100k x 38
-//! batch once, then exits:
-//! `DETECT_BENCH_ONCE=1 valgrind --tool=callgrind --toggle-collect='*score_slice*' <bench binary>`
-//! and divide the collected instructions by 100,000.
+//! `=portable` / `=scalar` / `=avx2` / `=avx512` to pin the kernel) trains and scores
+//! the 100k x 38 batch once, then exits:
+//! `DETECT_BENCH_ONCE=1 valgrind --tool=callgrind --toggle-collect='*score_slice_complete_with*' <bench binary>`
+//! and divide the collected instructions by 100,000. With `DETECT_BENCH_REPS=10` it
+//! scores 10 times and prints this thread's CPU time per row (less disturbed by other
+//! load than criterion's wall clock).
 
 use std::hint::black_box;
 use std::sync::Arc;
