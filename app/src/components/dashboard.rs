@@ -9,6 +9,7 @@ use lookout::model::{AnomalyEvent, Snapshot};
 use crate::anomaly::ModelView;
 use crate::components::alerts::AlertsPanel;
 use crate::components::anomalies::{Events, ModelPanel};
+use crate::components::logs::LogsPanel;
 
 use crate::api::{get_settings, initial_snapshot};
 use crate::auth::{get_me, provide_me, Me};
@@ -91,6 +92,7 @@ pub fn Dashboard() -> impl IntoView {
 fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings, me: Me) -> impl IntoView {
     // Admin-only controls hide for everyone else (the server refuses them anyway).
     let read_only = !me.is_admin();
+    let can_read_logs = me.at_least("developer");
     provide_me(me.clone());
     let live = Live {
         latest: RwSignal::new(initial),
@@ -148,6 +150,8 @@ fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings, me: Me) -> imp
             </div>
             <AlertsPanel live/>
             <Processes live/>
+            // The logs view is a developer's (the server refuses it to viewers).
+            {can_read_logs.then(|| view! { <LogsPanel live/> })}
         </main>
     }
 }
