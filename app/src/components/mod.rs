@@ -9,7 +9,7 @@ pub mod charts;
 pub mod controls;
 pub mod cores;
 pub mod dashboard;
-pub mod logs;
 pub mod login;
+pub mod logs;
 pub mod processes;
 pub mod rules;
