@@ -9,6 +9,19 @@ const root = path.resolve(__dirname, "..");
 const port = Number(process.env.LOOKOUT_E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
 const storeDir = mkdtempSync(path.join(tmpdir(), "lookout-e2e-"));
+// A second server with access control on: an admin from the bootstrap variables
+// (tests/auth.spec.ts). Same binary, its own store.
+const AUTH_PORT = Number(process.env.LOOKOUT_E2E_AUTH_PORT ?? 3101);
+const AUTH_ADMIN = { user: "e2e-admin", password: "e2e-admin-password" };
+const authStoreDir = mkdtempSync(path.join(tmpdir(), "lookout-e2e-auth-"));
+const serverEnv = {
+  LOOKOUT_SAMPLER_INTERVAL: "1s",
+  LOOKOUT_DASHBOARD_DEFAULT_REFRESH: "1s",
+  LEPTOS_SITE_ROOT: "target/site",
+  LEPTOS_SITE_PKG_DIR: "pkg",
+  LEPTOS_OUTPUT_NAME: "lookout",
+  RUST_LOG: process.env.RUST_LOG ?? "warn",
+};
 
 export default defineConfig({
   testDir: "./tests",
@@ -39,24 +52,43 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: path.join(root, "target/release/lookout"),
-    cwd: root,
-    url: `${baseURL}/healthz`,
-    timeout: 60_000,
-    reuseExistingServer: false,
-    stdout: "pipe",
-    stderr: "pipe",
-    env: {
-      LOOKOUT_SERVER_BIND: `127.0.0.1:${port}`,
-      LOOKOUT_STORE_PATH: path.join(storeDir, "lookout.db"),
-      LOOKOUT_DETECTOR_MODELS_DIR: path.join(storeDir, "models"),
-      LOOKOUT_SAMPLER_INTERVAL: "1s",
-      LOOKOUT_DASHBOARD_DEFAULT_REFRESH: "1s",
-      LEPTOS_SITE_ROOT: "target/site",
-      LEPTOS_SITE_PKG_DIR: "pkg",
-      LEPTOS_OUTPUT_NAME: "lookout",
-      RUST_LOG: process.env.RUST_LOG ?? "warn",
+  webServer: [
+    {
+      command: path.join(root, "target/release/lookout"),
+      cwd: root,
+      url: `${baseURL}/healthz`,
+      timeout: 60_000,
+      reuseExistingServer: false,
+      stdout: "pipe",
+      stderr: "pipe",
+      env: {
+        LOOKOUT_SERVER_BIND: `127.0.0.1:${port}`,
+        LOOKOUT_STORE_PATH: path.join(storeDir, "lookout.db"),
+        LOOKOUT_DETECTOR_MODELS_DIR: path.join(storeDir, "models"),
+        LOOKOUT_SAMPLER_INTERVAL: "1s",
+        LOOKOUT_DASHBOARD_DEFAULT_REFRESH: "1s",
+        LEPTOS_SITE_ROOT: "target/site",
+        LEPTOS_SITE_PKG_DIR: "pkg",
+        LEPTOS_OUTPUT_NAME: "lookout",
+        RUST_LOG: process.env.RUST_LOG ?? "warn",
+      },
     },
-  },
+    {
+      command: path.join(root, "target/release/lookout"),
+      cwd: root,
+      url: `http://127.0.0.1:${AUTH_PORT}/healthz`,
+      timeout: 60_000,
+      reuseExistingServer: false,
+      stdout: "pipe",
+      stderr: "pipe",
+      env: {
+        ...serverEnv,
+        LOOKOUT_SERVER_BIND: `127.0.0.1:${AUTH_PORT}`,
+        LOOKOUT_STORE_PATH: path.join(authStoreDir, "lookout.db"),
+        LOOKOUT_DETECTOR_MODELS_DIR: path.join(authStoreDir, "models"),
+        LOOKOUT_ADMIN_USER: AUTH_ADMIN.user,
+        LOOKOUT_ADMIN_PASSWORD: AUTH_ADMIN.password,
+      },
+    },
+  ],
 });
