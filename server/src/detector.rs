@@ -6,8 +6,8 @@
 use crate::config::DetectorSettings;
 use crate::runtime::now_ms;
 use lookout::detect::{
-    train_excluding, ExpectedInterval, LiveConfig, LiveDetector, LiveOutcome, ModelInfo, ModelRegistry,
-    Sensitivity, TrainParams,
+    train_excluding, ExpectedInterval, LiveConfig, LiveDetector, LiveOutcome, ModelInfo,
+    ModelRegistry, Sensitivity, TrainParams,
 };
 use lookout::model::{AnomalyEvent, Snapshot, TimestampMs};
 use lookout::store::Store;
