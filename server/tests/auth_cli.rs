@@ -2,8 +2,10 @@
 //! the fix named, `--insecure-no-auth`, the admin from LOOKOUT_ADMIN_USER), and the
 //! `lookout user ...` / `lookout token ...` commands on a store file.
 
+mod support;
+use support::free_port;
+
 use std::io::Write;
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -35,14 +37,6 @@ fn run(data: &Path, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output 
         .write_all(stdin.as_bytes())
         .unwrap();
     child.wait_with_output().unwrap()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Starts `lookout serve` and waits until it answers on `port` (127.0.0.1) or exits.

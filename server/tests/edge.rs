@@ -3,23 +3,18 @@
 //! body limits, the logs API, bad TLS files at start-up), plus the edge layers over a
 //! small router served on a real socket (client info, panics, error bodies).
 
+mod support;
+use support::free_port;
+
 use axum::routing::get;
 use axum::{Extension, Router};
 use lookout_server::config;
 use lookout_server::edge::{self, Cidr, ClientInfo, EdgeSettings};
 use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn lookout(data: &Path, port: u16, extra_env: &[(&str, String)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lookout"));

@@ -2,6 +2,9 @@
 //! real `lookout serve` runs, unhealthy (exit 1) once it is gone or when a server answers
 //! something other than 200; `PORT` decides where it looks, as it does for `serve`.
 
+mod support;
+use support::free_port;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::{Child, Command, Output, Stdio};
@@ -17,14 +20,6 @@ fn healthcheck(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut all = vec!["healthcheck"];
     all.extend_from_slice(args);
     lookout(&all, env).output().unwrap()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 struct Server(Child);
