@@ -51,6 +51,8 @@ fn stress_load_sends_an_anomaly_email_and_a_resolve_email() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let min_history = std::env::var("E2E_MIN_HISTORY").unwrap_or_else(|_| "5m".into());
+    // E2E_VM_BYTES: the memory the load takes (stress-ng syntax, default 35 % of RAM).
+    let vm_bytes = std::env::var("E2E_VM_BYTES").unwrap_or_else(|_| "35%".into());
     let sink = SmtpSink::start(0);
     let dir = tempfile::tempdir().unwrap();
     let port = TcpListener::bind("127.0.0.1:0")
@@ -144,8 +146,11 @@ to = ["oncall@test"]
                 "--vm",
                 "1",
                 "--vm-bytes",
-                "25%",
+                &vm_bytes,
                 "--vm-keep",
+                // Pages are mapped and touched at once: the memory step does not
+                // depend on how much CPU the worker gets on a busy host.
+                "--vm-populate",
                 "--timeout",
                 "45s",
                 "--quiet",
