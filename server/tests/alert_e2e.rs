@@ -51,8 +51,19 @@ fn stress_load_sends_an_anomaly_email_and_a_resolve_email() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let min_history = std::env::var("E2E_MIN_HISTORY").unwrap_or_else(|_| "5m".into());
-    // E2E_VM_BYTES: the memory the load takes (stress-ng syntax, default 35 % of RAM).
-    let vm_bytes = std::env::var("E2E_VM_BYTES").unwrap_or_else(|_| "35%".into());
+    // E2E_VM_BYTES: the memory the load takes (stress-ng syntax; default a quarter of
+    // MemTotal, in absolute kB: stress-ng's "25%" is of *free* memory, which on a host
+    // whose RAM is page cache is a few hundred MB).
+    let vm_bytes = std::env::var("E2E_VM_BYTES").unwrap_or_else(|_| {
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let total_kb: u64 = meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(4 << 20);
+        format!("{}k", total_kb / 4)
+    });
+    println!("load: stress-ng --cpu 2 --vm 1 --vm-bytes {vm_bytes} for 45 s");
     let sink = SmtpSink::start(0);
     let dir = tempfile::tempdir().unwrap();
     let port = TcpListener::bind("127.0.0.1:0")
@@ -166,6 +177,13 @@ to = ["oncall@test"]
         let _ = load.wait();
         for m in firing(before).iter().filter(|m| !m.contains("stress-ng")) {
             println!("run {run}: other alert meanwhile: {}", subject(m));
+            // Its text part, so a miss can be understood (which metrics, which processes).
+            for l in m.lines().filter(|l| {
+                let l = l.trim_start();
+                l.starts_with("- ") || l.starts_with("Top") || l.contains("since")
+            }) {
+                println!("    {l}");
+            }
         }
         let mail = found.unwrap_or_else(|| {
             panic!("run {run}: no firing email naming stress-ng within 60 s of the load")
