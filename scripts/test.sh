@@ -9,7 +9,17 @@ bash scripts/setup.sh
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 # One environment for every cargo run, so nothing rebuilds because it changed.
 export RUSTC_BOOTSTRAP=1
+# A clean clone gains nothing from incremental caches, and they double the target
+# folder (about 20 GB of the 40 a repeated local run piled up).
+export CARGO_INCREMENTAL=0
 step() { printf '\n==> %s\n' "$*"; }
+
+# The whole run needs about 8 GB of disk for target/ and node_modules; say so up
+# front instead of failing later with a linker's "Bus error" or ENOSPC.
+free_kb=$(df -Pk "$ROOT" | awk 'NR == 2 { print $4 }')
+if [ "${free_kb:-0}" -lt $((8 * 1024 * 1024)) ]; then
+  echo "warning: only $((free_kb / 1024)) MB free on $(df -P "$ROOT" | awk 'NR == 2 { print $6 }'); the build needs about 8 GB" >&2
+fi
 
 step "format"
 cargo fmt --all --check
