@@ -1,6 +1,6 @@
 //! Who is signed in, as the pages see it. The server's auth middleware puts a [`Me`]
 //! on every request; `get_me` (`GET /api/auth/me`) hands it to the browser, and the
-//! dashboard provides it as context so admin-only controls can hide for others
+//! dashboard provides it as context so admin-only controls are not rendered for others
 //! ([`use_role`]). Hiding is only courtesy: the server refuses regardless.
 
 use leptos::prelude::*;

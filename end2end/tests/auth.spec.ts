@@ -94,10 +94,15 @@ test.describe.serial("access control", () => {
     await expect(page.locator("#model-state")).not.toBeEmpty();
     // ... but offers nothing an admin alone may do.
     await expect(page.locator("#admin-link")).toHaveCount(0);
-    await expect(page.locator("#train")).toBeHidden();
+    // (not rendered at all, not merely hidden by a style)
+    await expect(page.locator("#rules-table")).toBeVisible();
+    await expect(page.locator("#train")).toHaveCount(0);
     await expect(page.locator("#sensitivity")).toBeDisabled();
     await expect(page.locator(".mark-expected")).toHaveCount(0);
-    await expect(page.locator("#silence-form")).toBeHidden();
+    await expect(page.locator("#silence-form")).toHaveCount(0);
+    await expect(page.locator("#rule-form")).toHaveCount(0);
+    await expect(page.locator(".send-test, .end-silence, .rule-edit, .rule-delete")).toHaveCount(0);
+    await expect(page.locator("input.rule-enabled:not([disabled])")).toHaveCount(0);
     // And the server refuses it anyway, with no data.
     const csrf = (await page.context().cookies()).find((c) => c.name === "lookout_csrf")?.value ?? "";
     const train = await page.request.post(`${BASE}/api/model/train`, { headers: { "x-csrf-token": csrf } });

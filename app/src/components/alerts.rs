@@ -85,6 +85,8 @@ async fn load() -> Result<AlertsData, String> {
 
 #[component]
 pub fn AlertsPanel(live: Live) -> impl IntoView {
+    // Admin-only controls are not rendered for others (the server refuses them anyway).
+    let is_admin = crate::auth::use_is_admin().get_untracked();
     let data = RwSignal::new(None::<AlertsData>);
     let error = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<String>);
@@ -218,7 +220,9 @@ pub fn AlertsPanel(live: Live) -> impl IntoView {
                         <li>
                             <span>{c.clone()}</span>
                             " "
-                            <button class="send-test" on:click=move |_| send_test(name.clone())>"Send test"</button>
+                            {is_admin.then(|| view! {
+                                <button class="send-test" on:click=move |_| send_test(name.clone())>"Send test"</button>
+                            })}
                         </li>
                     }
                 }).collect_view()}
@@ -265,19 +269,23 @@ pub fn AlertsPanel(live: Live) -> impl IntoView {
                                     <td>{any(&s["host"])}</td>
                                     <td>{clock(&s["ends_at"])}</td>
                                     <td>{text(&s["comment"])}</td>
-                                    <td><button class="end-silence" on:click=move |_| end_silence(id)>"End"</button></td>
+                                    <td>{is_admin.then(|| view! {
+                                        <button class="end-silence" on:click=move |_| end_silence(id)>"End"</button>
+                                    })}</td>
                                 </tr>
                             }
                         }).collect_view()}
                     </tbody>
                 </table>
             </div>
-            <form class="silence-form" id="silence-form" on:submit=add_silence>
-                <label>"Rule " <input name="rule" placeholder="any" bind:value=rule size="12"/></label>
-                <label>"For " <input name="duration" bind:value=duration size="5" required=true/></label>
-                <label>"Comment " <input name="comment" bind:value=comment size="16"/></label>
-                <button type="submit">"Add silence"</button>
-            </form>
+            {is_admin.then(|| view! {
+                <form class="silence-form" id="silence-form" on:submit=add_silence>
+                    <label>"Rule " <input name="rule" placeholder="any" bind:value=rule size="12"/></label>
+                    <label>"For " <input name="duration" bind:value=duration size="5" required=true/></label>
+                    <label>"Comment " <input name="comment" bind:value=comment size="16"/></label>
+                    <button type="submit">"Add silence"</button>
+                </form>
+            })}
             <RuleAdmin/>
         </section>
     }

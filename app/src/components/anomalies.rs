@@ -220,17 +220,19 @@ pub fn ModelPanel(live: Live) -> impl IntoView {
                     </select>
                 </dd>
             </dl>
-            <div class="train admin-only">
-                <button id="train" on:click=train disabled=move || training.get() || model.with(|m| m.as_ref().is_none_or(|m| !m.enabled || m.training))>
-                    {move || if training.get() { "Training…" } else { "Train now" }}
-                </button>
-                <span id="train-result" class:error=move || matches!(result.get(), Some(Err(_)))>
-                    {move || match result.get() {
-                        Some(Ok(s)) | Some(Err(s)) => s,
-                        None => model.with(|m| m.as_ref().and_then(|m| m.last_error.clone()).map(|e| format!("last training failed: {e}")).unwrap_or_default()),
-                    }}
-                </span>
-            </div>
+            {is_admin.then(|| view! {
+                <div class="train">
+                    <button id="train" on:click=train disabled=move || training.get() || model.with(|m| m.as_ref().is_none_or(|m| !m.enabled || m.training))>
+                        {move || if training.get() { "Training…" } else { "Train now" }}
+                    </button>
+                    <span id="train-result" class:error=move || matches!(result.get(), Some(Err(_)))>
+                        {move || match result.get() {
+                            Some(Ok(s)) | Some(Err(s)) => s,
+                            None => model.with(|m| m.as_ref().and_then(|m| m.last_error.clone()).map(|e| format!("last training failed: {e}")).unwrap_or_default()),
+                        }}
+                    </span>
+                </div>
+            })}
             {move || sens_error.get().map(|e| view! { <p class="error">{e}</p> })}
             <table class="versions" id="model-versions">
                 <caption>"Versions"</caption>

@@ -90,8 +90,6 @@ pub fn Dashboard() -> impl IntoView {
 
 #[component]
 fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings, me: Me) -> impl IntoView {
-    // Admin-only controls hide for everyone else (the server refuses them anyway).
-    let read_only = !me.is_admin();
     let can_read_logs = me.at_least("developer");
     provide_me(me.clone());
     let live = Live {
@@ -141,7 +139,7 @@ fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings, me: Me) -> imp
             <Controls live/>
             <UserMenu me/>
         </header>
-        <main class="dashboard" class:read-only=read_only>
+        <main class="dashboard">
             <Cards live/>
             <Charts live/>
             <div class="detect">

@@ -170,6 +170,8 @@ fn url_part(s: &str) -> String {
 
 #[component]
 pub fn RuleAdmin() -> impl IntoView {
+    // Others see the rules read-only: no actions, no form (the server refuses them anyway).
+    let is_admin = crate::auth::use_is_admin().get_untracked();
     let rules = RwSignal::new(None::<Vec<Value>>);
     let form = RwSignal::new(RuleForm::empty());
     // The name of the rule being edited (None: adding a new one).
@@ -373,14 +375,15 @@ pub fn RuleAdmin() -> impl IntoView {
                                         <input type="checkbox" class="rule-enabled"
                                             aria-label=format!("{name} enabled")
                                             prop:checked=enabled
+                                            disabled=!is_admin
                                             on:change=move |ev| toggle(n1.clone(), event_target_checked(&ev))/>
                                     </td>
-                                    <td class="rule-actions">
+                                    <td class="rule-actions">{is_admin.then(|| view! {
                                         <button type="button" class="rule-edit" on:click=move |_| edit(n2.clone())>"Edit"</button>
                                         {deletable.then(|| view! {
                                             <button type="button" class="rule-delete" on:click=move |_| remove(n3.clone())>{delete_label}</button>
                                         })}
-                                    </td>
+                                    })}</td>
                                 </tr>
                             }
                         }).collect_view()}
@@ -391,61 +394,63 @@ pub fn RuleAdmin() -> impl IntoView {
                 <p class="empty" id="rules-none">"No alert rules."</p>
             </Show>
 
-            <form class="rule-form" id="rule-form" on:submit=on_submit>
-                <fieldset>
-                    <legend>{move || match editing.get() {
-                        Some(n) => format!("Edit rule {n}"),
-                        None => "Add a rule".to_string(),
-                    }}</legend>
-                    <label>"Name "
-                        <input name="name" prop:value=name_v on:input=name_in
-                            readonly=move || editing.with(Option::is_some) size="14" autocomplete="off"/>
-                    </label>
-                    <label>"Kind "
-                        <select name="kind" prop:value=kind_v on:change=kind_in>
-                            <option value="threshold">"threshold"</option>
-                            <option value="anomaly">"anomaly"</option>
-                            <option value="stale">"stale"</option>
-                        </select>
-                    </label>
-                    <label>"Severity "
-                        <select name="severity" prop:value=sev_v on:change=sev_in>
-                            <option value="info">"info"</option>
-                            <option value="warning">"warning"</option>
-                            <option value="critical">"critical"</option>
-                        </select>
-                    </label>
-                    <label class="wide" hidden=kind_is("threshold")>"Condition "
-                        <input name="condition" prop:value=cond_v on:input=cond_in
-                            placeholder="cpu_usage > 90 for 5m" autocomplete="off"/>
-                    </label>
-                    <label hidden=kind_is("threshold")>"Resolve at "
-                        <input name="resolve" prop:value=res_v on:input=res_in size="6" placeholder="optional"/>
-                    </label>
-                    <label hidden=kind_is("anomaly")>"Min score "
-                        <input name="min_score" prop:value=min_v on:input=min_in size="6" placeholder="detector's"/>
-                    </label>
-                    <label hidden=kind_is("anomaly")>"For "
-                        <input name="for" prop:value=for_v on:input=for_in size="5" placeholder="1m"/>
-                    </label>
-                    <label hidden=kind_is("stale")>"Intervals "
-                        <input name="intervals" prop:value=int_v on:input=int_in size="4" placeholder="3"/>
-                    </label>
-                    <label>
-                        <input type="checkbox" name="enabled"
-                            prop:checked=move || form.with(|f| f.enabled)
-                            on:change=move |ev| form.update(|f| f.enabled = event_target_checked(&ev))/>
-                        " enabled"
-                    </label>
-                    <div class="rule-buttons">
-                        <button type="button" id="rule-test" on:click=on_test>"Test"</button>
-                        <button type="submit" id="rule-save">{move || if editing.with(Option::is_some) { "Save" } else { "Add rule" }}</button>
-                        <Show when=move || editing.with(Option::is_some)>
-                            <button type="button" id="rule-cancel" on:click=cancel>"Cancel"</button>
-                        </Show>
-                    </div>
-                </fieldset>
-            </form>
+            {is_admin.then(|| view! {
+                <form class="rule-form" id="rule-form" on:submit=on_submit>
+                    <fieldset>
+                        <legend>{move || match editing.get() {
+                            Some(n) => format!("Edit rule {n}"),
+                            None => "Add a rule".to_string(),
+                        }}</legend>
+                        <label>"Name "
+                            <input name="name" prop:value=name_v on:input=name_in
+                                readonly=move || editing.with(Option::is_some) size="14" autocomplete="off"/>
+                        </label>
+                        <label>"Kind "
+                            <select name="kind" prop:value=kind_v on:change=kind_in>
+                                <option value="threshold">"threshold"</option>
+                                <option value="anomaly">"anomaly"</option>
+                                <option value="stale">"stale"</option>
+                            </select>
+                        </label>
+                        <label>"Severity "
+                            <select name="severity" prop:value=sev_v on:change=sev_in>
+                                <option value="info">"info"</option>
+                                <option value="warning">"warning"</option>
+                                <option value="critical">"critical"</option>
+                            </select>
+                        </label>
+                        <label class="wide" hidden=kind_is("threshold")>"Condition "
+                            <input name="condition" prop:value=cond_v on:input=cond_in
+                                placeholder="cpu_usage > 90 for 5m" autocomplete="off"/>
+                        </label>
+                        <label hidden=kind_is("threshold")>"Resolve at "
+                            <input name="resolve" prop:value=res_v on:input=res_in size="6" placeholder="optional"/>
+                        </label>
+                        <label hidden=kind_is("anomaly")>"Min score "
+                            <input name="min_score" prop:value=min_v on:input=min_in size="6" placeholder="detector's"/>
+                        </label>
+                        <label hidden=kind_is("anomaly")>"For "
+                            <input name="for" prop:value=for_v on:input=for_in size="5" placeholder="1m"/>
+                        </label>
+                        <label hidden=kind_is("stale")>"Intervals "
+                            <input name="intervals" prop:value=int_v on:input=int_in size="4" placeholder="3"/>
+                        </label>
+                        <label>
+                            <input type="checkbox" name="enabled"
+                                prop:checked=move || form.with(|f| f.enabled)
+                                on:change=move |ev| form.update(|f| f.enabled = event_target_checked(&ev))/>
+                            " enabled"
+                        </label>
+                        <div class="rule-buttons">
+                            <button type="button" id="rule-test" on:click=on_test>"Test"</button>
+                            <button type="submit" id="rule-save">{move || if editing.with(Option::is_some) { "Save" } else { "Add rule" }}</button>
+                            <Show when=move || editing.with(Option::is_some)>
+                                <button type="button" id="rule-cancel" on:click=cancel>"Cancel"</button>
+                            </Show>
+                        </div>
+                    </fieldset>
+                </form>
+            })}
             {move || result.get().map(|(ok, msg)| view! {
                 <p id="rule-result" class=if ok { "notice" } else { "error" } role="status">{msg}</p>
             })}
