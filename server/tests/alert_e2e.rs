@@ -8,8 +8,9 @@
 #[allow(dead_code)]
 mod alert_support;
 
+mod support;
+
 use alert_support::SmtpSink;
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -66,11 +67,7 @@ fn stress_load_sends_an_anomaly_email_and_a_resolve_email() {
     println!("load: stress-ng --cpu 2 --vm 1 --vm-bytes {vm_bytes} for 45 s");
     let sink = SmtpSink::start(0);
     let dir = tempfile::tempdir().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::free_port();
     let cfg = dir.path().join("lookout.toml");
     std::fs::write(
         &cfg,

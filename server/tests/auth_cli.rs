@@ -3,9 +3,8 @@
 //! `lookout user ...` / `lookout token ...` commands on a store file.
 
 mod support;
-use support::free_port;
+use support::{free_port, output_with_stdin};
 
-use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -23,20 +22,7 @@ fn lookout(data: &Path, env: &[(&str, &str)]) -> Command {
 }
 
 fn run(data: &Path, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
-    let mut child = lookout(data, env)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    output_with_stdin(lookout(data, env).args(args), stdin)
 }
 
 /// Starts `lookout serve` and waits until it answers on `port` (127.0.0.1) or exits.

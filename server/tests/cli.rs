@@ -1,25 +1,13 @@
 //! The offline commands through the real binary: `lookout detect` (streaming,
 //! bad-CSV errors with line numbers, exit 2) and `lookout eval` on a tiny labelled set.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod support;
+
+use std::process::{Command, Output};
 
 fn run(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lookout"))
-        .env_clear()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lookout"));
+    support::output_with_stdin(cmd.env_clear().args(args), stdin)
 }
 
 /// A noisy periodic series with a spike at row 300.

@@ -6,11 +6,13 @@
 //! which must accept every variable, bootstrap the admin, and answer `healthCheckPath`
 //! with 200 to an anonymous client, as Render's health checker is.
 
+mod support;
+use support::KillOnDrop;
+
 use serde_norway::{Mapping, Value};
 use std::collections::BTreeSet;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn repo() -> PathBuf {
@@ -473,14 +475,6 @@ fn dockerfile_runtime_is_non_root_with_volume_port_and_healthcheck() {
         .any(|(i, a)| i == "RUN" && a.contains("scripts/setup.sh --toolchain-only")));
 }
 
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The environment the image, Render and Compose give the binary, run for real: every
 /// variable is accepted, the admin is bootstrapped (a non-loopback bind refuses to start
 /// without a user), PORT is honoured, and `healthCheckPath` answers 200 anonymously.
@@ -489,11 +483,7 @@ fn the_deploy_environment_starts_the_server_and_the_health_check_path_answers() 
     let svc = render_service();
     let health_path = str_at(&svc, "healthCheckPath").unwrap().to_string();
     let dir = tempfile::tempdir().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::free_port();
     let data = dir.path().join("data");
     let mut env: Vec<(String, String)> = runtime_env()
         .into_iter()
@@ -520,7 +510,7 @@ fn the_deploy_environment_starts_the_server_and_the_health_check_path_answers() 
     env.retain(|(k, _)| k != "PORT");
     env.push(("PORT".into(), port.to_string()));
 
-    let mut server = Server(
+    let mut server = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_lookout"))
             .env_clear()
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))

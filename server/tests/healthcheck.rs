@@ -3,11 +3,11 @@
 //! something other than 200; `PORT` decides where it looks, as it does for `serve`.
 
 mod support;
-use support::free_port;
+use support::{free_port, KillOnDrop};
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn lookout(args: &[&str], env: &[(&str, &str)]) -> Command {
@@ -20,14 +20,6 @@ fn healthcheck(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut all = vec!["healthcheck"];
     all.extend_from_slice(args);
     lookout(&all, env).output().unwrap()
-}
-
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]
@@ -49,7 +41,7 @@ fn healthy_while_the_server_runs_and_unhealthy_after() {
 
     let mut serve_args = vec!["serve", "--bind", &bind];
     serve_args.extend_from_slice(&common);
-    let mut server = Server(
+    let mut server = KillOnDrop(
         lookout(&serve_args, &[])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -174,7 +166,7 @@ fn with_native_tls_it_checks_over_https_against_the_configured_certificate() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut serve = vec!["serve"];
     serve.extend_from_slice(&args);
-    let mut server = Server(
+    let mut server = KillOnDrop(
         lookout(&serve, &[])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
