@@ -85,20 +85,22 @@ fn q(p: &str) -> String {
     format!("{:?}", Path::new(p).display().to_string())
 }
 
+/// The mail channel in `mode` trusting the test CA, with the credentials file of `s`.
+fn trusted_channel(s: &Setup, port: u16, mode: &str) -> AlertConfig {
+    let extra = format!(
+        "ca_file = {}\ncredentials_file = {}\n",
+        q(&s.ca_file),
+        q(&s.creds_file)
+    );
+    channel(port, mode, &extra)
+}
+
 #[test]
 fn starttls_with_auth_plain_delivers_as_the_configured_user() {
     let pki = TestPki::new();
     let sink = tls_sink(&pki, false, vec!["PLAIN", "LOGIN"]);
     let s = setup(&pki, PASS);
-    let cfg = channel(
-        sink.port,
-        "starttls",
-        &format!(
-            "ca_file = {}\ncredentials_file = {}\n",
-            q(&s.ca_file),
-            q(&s.creds_file)
-        ),
-    );
+    let cfg = trusted_channel(&s, sink.port, "starttls");
     let notifiers = cfg.notifiers().unwrap();
     let r = send_one(&s, &notifiers, T0);
     assert_eq!((r.delivered, r.failed, r.pending), (1, 0, 0), "{r:?}");
@@ -115,15 +117,7 @@ fn implicit_tls_with_auth_login_delivers() {
     let pki = TestPki::new();
     let sink = tls_sink(&pki, true, vec!["LOGIN"]);
     let s = setup(&pki, PASS);
-    let cfg = channel(
-        sink.port,
-        "tls",
-        &format!(
-            "ca_file = {}\ncredentials_file = {}\n",
-            q(&s.ca_file),
-            q(&s.creds_file)
-        ),
-    );
+    let cfg = trusted_channel(&s, sink.port, "tls");
     let notifiers = cfg.notifiers().unwrap();
     let r = send_one(&s, &notifiers, T0);
     assert_eq!((r.delivered, r.failed), (1, 0), "{r:?}");
@@ -139,15 +133,7 @@ fn a_wrong_password_fails_clearly_without_the_password_and_is_retried() {
     let sink = tls_sink(&pki, false, Vec::new());
     let wrong = "Wr0ng-Pa55word-xyz";
     let s = setup(&pki, wrong);
-    let cfg = channel(
-        sink.port,
-        "starttls",
-        &format!(
-            "ca_file = {}\ncredentials_file = {}\n",
-            q(&s.ca_file),
-            q(&s.creds_file)
-        ),
-    );
+    let cfg = trusted_channel(&s, sink.port, "starttls");
     let notifiers = cfg.notifiers().unwrap();
     let r = send_one(&s, &notifiers, T0);
     assert_eq!((r.delivered, r.failed, r.pending), (0, 1, 1), "{r:?}");
