@@ -137,6 +137,12 @@ fn insecure_no_auth_serves_openly_and_the_admin_env_turns_auth_on() {
 fn users_and_tokens_are_managed_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    let said = |out: &Output| String::from_utf8_lossy(&out.stdout).into_owned();
+    let complaint = |out: &Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    let out = run(d, &["user", "list"], &[], "");
+    assert!(out.status.success() && said(&out).starts_with("no users"));
+    let out = run(d, &["token", "list"], &[], "");
+    assert!(out.status.success() && said(&out).starts_with("no tokens"));
     let out = run(
         d,
         &[
@@ -205,6 +211,23 @@ fn users_and_tokens_are_managed_from_the_command_line() {
         "new-bob-password\n",
     );
     assert!(out.status.success());
+    let out = run(
+        d,
+        &["user", "passwd", "nobody"],
+        &[("LOOKOUT_PASSWORD", "pw-pw-pw-pw-pw")],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        complaint(&out).contains("no user named \"nobody\""),
+        "{}",
+        complaint(&out)
+    );
+    let out = run(d, &["user", "remove", "bob"], &[], "");
+    assert!(out.status.success(), "{}", complaint(&out));
+    assert!(!said(&run(d, &["user", "list"], &[], "")).contains("bob"));
+    let out = run(d, &["user", "remove", "bob"], &[], "");
+    assert_eq!(out.status.code(), Some(1));
 
     // The token alone on stdout, so a script can capture it.
     let out = run(
@@ -249,4 +272,12 @@ fn users_and_tokens_are_managed_from_the_command_line() {
     assert_eq!(anonymous.0, 401);
     assert!(out.status.success());
     assert_eq!(revoked.0, 401, "revoked while running: {}", revoked.1);
+    let out = run(d, &["token", "revoke", "prom"], &[], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        complaint(&out).contains("no live token \"prom\""),
+        "{}",
+        complaint(&out)
+    );
+    assert!(said(&run(d, &["token", "list"], &[], "")).contains("revoked"));
 }

@@ -14,6 +14,11 @@ fn fail(code: u8, msg: impl std::fmt::Display) -> u8 {
     code
 }
 
+/// Runs a command's body: `Ok(code)` or `Err(code)` whose message is already printed.
+fn exit_code(body: impl FnOnce() -> Result<u8, u8>) -> u8 {
+    body().unwrap_or_else(|code| code)
+}
+
 fn open(settings: &Settings) -> Result<Store, u8> {
     crate::open_store(settings).map_err(|e| fail(1, e))
 }
@@ -74,169 +79,129 @@ fn prompt(label: &str) -> Result<String, u8> {
 
 /// `lookout user add NAME --role ROLE [--password-stdin]`
 pub fn user_add(settings: &Settings, name: &str, role: &str, password_stdin: bool) -> u8 {
-    let role = match Role::parse(role) {
-        Ok(r) => r,
-        Err(e) => return fail(2, e),
-    };
-    let password = match read_password(password_stdin) {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
-    let store = match open(settings) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
-    match store.add_user(name, role, &password, now_ms()) {
-        Ok(u) => {
-            audit(&store, "user.add", &u.name, &format!("role={role}"));
-            println!("added user {} ({role})", u.name);
-            0
-        }
-        Err(e) => fail(2, e),
-    }
+    exit_code(|| {
+        let role = Role::parse(role).map_err(|e| fail(2, e))?;
+        let password = read_password(password_stdin)?;
+        let store = open(settings)?;
+        let u = store
+            .add_user(name, role, &password, now_ms())
+            .map_err(|e| fail(2, e))?;
+        audit(&store, "user.add", &u.name, &format!("role={role}"));
+        println!("added user {} ({role})", u.name);
+        Ok(0)
+    })
 }
 
 /// `lookout user list`
 pub fn user_list(settings: &Settings) -> u8 {
-    let store = match open(settings) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
-    match store.users() {
-        Ok(users) if users.is_empty() => {
+    exit_code(|| {
+        let users = open(settings)?.users().map_err(|e| fail(1, e))?;
+        if users.is_empty() {
             println!("no users (auth is off on a loopback address until one is added)");
-            0
+            return Ok(0);
         }
-        Ok(users) => {
-            println!("{:<24}  {:<10}  created (UTC)", "name", "role");
-            for u in users {
-                println!("{:<24}  {:<10}  {}", u.name, u.role, utc(u.created_at));
-            }
-            0
+        println!("{:<24}  {:<10}  created (UTC)", "name", "role");
+        for u in users {
+            println!("{:<24}  {:<10}  {}", u.name, u.role, utc(u.created_at));
         }
-        Err(e) => fail(1, e),
-    }
+        Ok(0)
+    })
 }
 
 /// `lookout user remove NAME`
 pub fn user_remove(settings: &Settings, name: &str) -> u8 {
-    let store = match open(settings) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
-    match store.remove_user(name) {
-        Ok(true) => {
-            audit(&store, "user.remove", name, "");
-            println!("removed user {name}");
-            0
+    exit_code(|| {
+        let store = open(settings)?;
+        if !store.remove_user(name).map_err(|e| fail(2, e))? {
+            return Err(fail(1, format!("no user named {name:?}")));
         }
-        Ok(false) => fail(1, format!("no user named {name:?}")),
-        Err(e) => fail(2, e),
-    }
+        audit(&store, "user.remove", name, "");
+        println!("removed user {name}");
+        Ok(0)
+    })
 }
 
 /// `lookout user passwd NAME [--password-stdin]`
 pub fn user_passwd(settings: &Settings, name: &str, password_stdin: bool) -> u8 {
-    let password = match read_password(password_stdin) {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
-    let store = match open(settings) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
-    match store.set_password(name, &password, now_ms()) {
-        Ok(true) => {
-            audit(&store, "user.passwd", name, "");
-            println!("password changed for {name}; their sessions have ended");
-            0
+    exit_code(|| {
+        let password = read_password(password_stdin)?;
+        let store = open(settings)?;
+        if !store
+            .set_password(name, &password, now_ms())
+            .map_err(|e| fail(2, e))?
+        {
+            return Err(fail(1, format!("no user named {name:?}")));
         }
-        Ok(false) => fail(1, format!("no user named {name:?}")),
-        Err(e) => fail(2, e),
-    }
+        audit(&store, "user.passwd", name, "");
+        println!("password changed for {name}; their sessions have ended");
+        Ok(0)
+    })
 }
 
 /// `lookout token create --name NAME --scope read|admin`: prints only the token, on
 /// its own line, so scripts can capture it. It is never shown again.
 pub fn token_create(settings: &Settings, name: &str, scope: &str) -> u8 {
-    let scope = match Scope::parse(scope) {
-        Ok(s) => s,
-        Err(e) => return fail(2, e),
-    };
-    let store = match open(settings) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
-    match store.create_token(name, scope, "cli", now_ms()) {
-        Ok((meta, token)) => {
-            audit(
-                &store,
-                "token.create",
-                &meta.name,
-                &format!("scope={}", scope.as_str()),
-            );
-            println!("{token}");
-            eprintln!(
-                "token {:?} (id {}, scope {}): store it now, it is not shown again",
-                meta.name,
-                meta.id,
-                scope.as_str()
-            );
-            0
-        }
-        Err(e) => fail(2, e),
-    }
+    exit_code(|| {
+        let scope = Scope::parse(scope).map_err(|e| fail(2, e))?;
+        let store = open(settings)?;
+        let (meta, token) = store
+            .create_token(name, scope, "cli", now_ms())
+            .map_err(|e| fail(2, e))?;
+        let detail = format!("scope={}", scope.as_str());
+        audit(&store, "token.create", &meta.name, &detail);
+        println!("{token}");
+        eprintln!(
+            "token {:?} (id {}, scope {}): store it now, it is not shown again",
+            meta.name,
+            meta.id,
+            scope.as_str()
+        );
+        Ok(0)
+    })
 }
 
 /// `lookout token list`
 pub fn token_list(settings: &Settings) -> u8 {
-    let store = match open(settings) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
-    match store.tokens() {
-        Ok(tokens) if tokens.is_empty() => {
+    exit_code(|| {
+        let tokens = open(settings)?.tokens().map_err(|e| fail(1, e))?;
+        if tokens.is_empty() {
             println!("no tokens");
-            0
+            return Ok(0);
         }
-        Ok(tokens) => {
+        println!(
+            "{:>4}  {:<20}  {:<6}  {:<12}  {:<19}  {:<19}  status",
+            "id", "name", "scope", "prefix", "created (UTC)", "last used (UTC)"
+        );
+        for t in tokens {
             println!(
-                "{:>4}  {:<20}  {:<6}  {:<12}  {:<19}  {:<19}  status",
-                "id", "name", "scope", "prefix", "created (UTC)", "last used (UTC)"
+                "{:>4}  {:<20}  {:<6}  {:<12}  {:<19}  {:<19}  {}",
+                t.id,
+                t.name,
+                t.scope.as_str(),
+                format!("{}…", t.prefix),
+                utc(t.created_at),
+                t.last_used_at.map(utc).unwrap_or_else(|| "never".into()),
+                t.revoked_at
+                    .map(|at| format!("revoked {}", utc(at)))
+                    .unwrap_or_else(|| "live".into())
             );
-            for t in tokens {
-                println!(
-                    "{:>4}  {:<20}  {:<6}  {:<12}  {:<19}  {:<19}  {}",
-                    t.id,
-                    t.name,
-                    t.scope.as_str(),
-                    format!("{}…", t.prefix),
-                    utc(t.created_at),
-                    t.last_used_at.map(utc).unwrap_or_else(|| "never".into()),
-                    t.revoked_at
-                        .map(|at| format!("revoked {}", utc(at)))
-                        .unwrap_or_else(|| "live".into())
-                );
-            }
-            0
         }
-        Err(e) => fail(1, e),
-    }
+        Ok(0)
+    })
 }
 
 /// `lookout token revoke ID|NAME`
 pub fn token_revoke(settings: &Settings, id_or_name: &str) -> u8 {
-    let store = match open(settings) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
-    match store.revoke_token(id_or_name, now_ms()) {
-        Ok(Some(t)) => {
-            audit(&store, "token.revoke", &t.name, &format!("id={}", t.id));
-            println!("revoked token {} (id {})", t.name, t.id);
-            0
-        }
-        Ok(None) => fail(1, format!("no live token {id_or_name:?}")),
-        Err(e) => fail(1, e),
-    }
+    exit_code(|| {
+        let store = open(settings)?;
+        let Some(t) = store
+            .revoke_token(id_or_name, now_ms())
+            .map_err(|e| fail(1, e))?
+        else {
+            return Err(fail(1, format!("no live token {id_or_name:?}")));
+        };
+        audit(&store, "token.revoke", &t.name, &format!("id={}", t.id));
+        println!("revoked token {} (id {})", t.name, t.id);
+        Ok(0)
+    })
 }
