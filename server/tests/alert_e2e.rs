@@ -112,7 +112,11 @@ to = ["oncall@test"]
     let mut server = KillOnDrop(server);
     let base = format!("http://127.0.0.1:{port}");
 
-    let trained = wait_for(Duration::from_secs(1800), || {
+    // Training waits for min_history of samples, then takes seconds: allow 10 min more.
+    let history_ms = lookout::alert::rules::parse_duration(&min_history)
+        .unwrap_or_else(|e| panic!("E2E_MIN_HISTORY={min_history:?}: {e}"));
+    let train_limit = Duration::from_millis(history_ms as u64) + Duration::from_secs(600);
+    let trained = wait_for(train_limit, || {
         (get_json(&format!("{base}/api/model"))["state"]["phase"] == "trained").then_some(())
     });
     assert!(trained.is_some(), "no model trained");
