@@ -9,6 +9,7 @@
 mod alert_support;
 
 mod support;
+use support::KillOnDrop;
 
 use alert_support::SmtpSink;
 use std::process::{Command, Stdio};
@@ -229,13 +230,4 @@ fn subject(mail: &str) -> &str {
         .find_map(|l| l.strip_prefix("Subject:"))
         .unwrap_or("")
         .trim()
-}
-
-/// The server must not outlive a failed assertion.
-struct KillOnDrop(std::process::Child);
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
