@@ -7,6 +7,7 @@ use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 use serde_json::json;
 use std::any::Any;
 use std::sync::OnceLock;
@@ -41,6 +42,46 @@ fn too_large(max_body: usize) -> Response {
     )
 }
 
+/// How much of a refused body is read and thrown away, and for how long, before the
+/// 413 goes out. Closing the connection with the client's bytes still unread makes the
+/// kernel reset it, and a client still sending then sees "broken pipe" instead of the
+/// answer (nginx's lingering close, for the same reason). Bounded, so a refused upload
+/// costs at most this much.
+const DRAIN_LIMIT: usize = 32 * 1024 * 1024;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Reads and discards the rest of `body` (`seen` bytes of it already read), within
+/// [`DRAIN_LIMIT`] and [`DRAIN_TIME`].
+async fn drain(body: Body, seen: usize) {
+    let mut stream = body.into_data_stream();
+    let mut seen = seen;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while seen < DRAIN_LIMIT {
+            match stream.next().await {
+                Some(Ok(chunk)) => seen += chunk.len(),
+                _ => break,
+            }
+        }
+    })
+    .await;
+}
+
+/// The whole body if it is at most `max` bytes; otherwise `None`, after draining it.
+async fn read_within(body: Body, max: usize) -> Option<Vec<u8>> {
+    let mut stream = body.into_data_stream();
+    let mut buf = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.ok()?;
+        if buf.len() + chunk.len() > max {
+            let seen = buf.len() + chunk.len();
+            drain(Body::from_stream(stream), seen).await;
+            return None;
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Some(buf)
+}
+
 /// The panic handler for tower-http's `CatchPanicLayer`.
 pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response<Body> {
     let msg = err
@@ -59,13 +100,22 @@ const SCRUB_LIMIT: usize = 64 * 1024;
 /// naming the limit; a JSON or text body has file
 /// paths and source locations replaced by `[redacted]`.
 pub async fn error_bodies(max_body: usize, req: Request, next: Next) -> Response {
-    // A chunked body has no length to refuse up front: read it here, up to the limit,
-    // so the answer is the same 413 whichever handler it was meant for.
-    let req = if req.headers().contains_key(header::TRANSFER_ENCODING) {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let req = if declared.is_some_and(|n| n > max_body as u64) {
+        // Refused on its declared length; the body is drained first (see `drain`).
+        drain(req.into_body(), 0).await;
+        return too_large(max_body);
+    } else if req.headers().contains_key(header::TRANSFER_ENCODING) {
+        // A chunked body has no length to refuse up front: read it here, up to the
+        // limit, so the answer is the same 413 whichever handler it was meant for.
         let (parts, body) = req.into_parts();
-        match axum::body::to_bytes(body, max_body).await {
-            Ok(bytes) => Request::from_parts(parts, Body::from(bytes)),
-            Err(_) => return too_large(max_body),
+        match read_within(body, max_body).await {
+            Some(bytes) => Request::from_parts(parts, Body::from(bytes)),
+            None => return too_large(max_body),
         }
     } else {
         req
