@@ -286,6 +286,20 @@ fn oversized_bodies_get_a_json_413_with_the_limit() {
             "chunked={chunked}: {answer}"
         );
     }
+    // A client that waits for "100 Continue" is refused at once, before it sends anything.
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        tcp,
+        "POST /api/silences HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = [0u8; 4096];
+    let n = tcp.read(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     // Under the limit is fine.
     let r = client
         .post(format!("{base}/api/alerts/rules/test"))

@@ -106,8 +106,16 @@ pub async fn error_bodies(max_body: usize, req: Request, next: Next) -> Response
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     let req = if declared.is_some_and(|n| n > max_body as u64) {
-        // Refused on its declared length; the body is drained first (see `drain`).
-        drain(req.into_body(), 0).await;
+        // Refused on its declared length; the body is drained first (see `drain`),
+        // unless the client waits for "100 Continue" before sending it (curl does for
+        // large uploads): reading would ask for the very body being refused.
+        let waits = req
+            .headers()
+            .get(header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        if !waits {
+            drain(req.into_body(), 0).await;
+        }
         return too_large(max_body);
     } else if req.headers().contains_key(header::TRANSFER_ENCODING) {
         // A chunked body has no length to refuse up front: read it here, up to the
