@@ -52,9 +52,7 @@ const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Reads and discards the rest of `body` (`seen` bytes of it already read), within
 /// [`DRAIN_LIMIT`] and [`DRAIN_TIME`].
-async fn drain(body: Body, seen: usize) {
-    let mut stream = body.into_data_stream();
-    let mut seen = seen;
+async fn drain(mut stream: axum::body::BodyDataStream, mut seen: usize) {
     let _ = tokio::time::timeout(DRAIN_TIME, async {
         while seen < DRAIN_LIMIT {
             match stream.next().await {
@@ -73,8 +71,7 @@ async fn read_within(body: Body, max: usize) -> Option<Vec<u8>> {
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.ok()?;
         if buf.len() + chunk.len() > max {
-            let seen = buf.len() + chunk.len();
-            drain(Body::from_stream(stream), seen).await;
+            drain(stream, buf.len() + chunk.len()).await;
             return None;
         }
         buf.extend_from_slice(&chunk);
@@ -114,7 +111,7 @@ pub async fn error_bodies(max_body: usize, req: Request, next: Next) -> Response
             .get(header::EXPECT)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         if !waits {
-            drain(req.into_body(), 0).await;
+            drain(req.into_body().into_data_stream(), 0).await;
         }
         return too_large(max_body);
     } else if req.headers().contains_key(header::TRANSFER_ENCODING) {
