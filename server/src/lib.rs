@@ -9,6 +9,7 @@ pub mod config;
 pub mod detector;
 pub mod edge;
 pub mod endpoints;
+pub mod export;
 pub mod logging;
 pub mod routes;
 pub mod runtime;

@@ -141,6 +141,19 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The timestamps of this host's oldest and newest raw samples, or None when it
+    /// has none. Two index lookups (a single MIN and MAX query would scan the range).
+    pub fn raw_bounds(&self) -> Result<Option<(TimestampMs, TimestampMs)>> {
+        let conn = self.reader();
+        let (oldest, newest): (Option<i64>, Option<i64>) = conn
+            .prepare_cached(
+                "SELECT (SELECT MIN(ts) FROM samples WHERE host_id = ?1),
+                        (SELECT MAX(ts) FROM samples WHERE host_id = ?1)",
+            )?
+            .query_row([self.host_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(oldest.zip(newest))
+    }
+
     /// Records detector scores for this host's samples, in one transaction.
     /// Timestamps without a stored sample are ignored.
     pub fn set_scores(&self, scores: &[(TimestampMs, f64)]) -> Result<()> {

@@ -94,6 +94,19 @@ fn snapshot_round_trip() {
 }
 
 #[test]
+fn raw_bounds_are_this_hosts_oldest_and_newest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    assert_eq!(store.raw_bounds().unwrap(), None);
+    let mut other = snap(T0 - 60_000, 1.0);
+    other.host = "other-host".into();
+    store.insert(&[other]).unwrap();
+    assert_eq!(store.raw_bounds().unwrap(), None, "another host's samples");
+    fill(&store, T0, 10, |i| i as f64);
+    assert_eq!(store.raw_bounds().unwrap(), Some((T0, T0 + 9000)));
+}
+
+#[test]
 fn history_picks_raw_then_raw_buckets_then_rollups() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
