@@ -95,16 +95,38 @@ fn ensemble(c: &mut Criterion) {
     let model = Arc::new(train(&rows, &[], &TrainParams::default()).unwrap());
     let p = TrainParams::default();
     let mut s = EnsembleScorer::new(width, p.members, p.baseline.clone());
-    for (_, r) in rows.iter().take(800) {
-        s.step(r);
+    for (t, r) in rows.iter().take(800) {
+        s.step(*t, r, true);
     }
-    s.install_model(model).unwrap();
+    s.install_model(model.clone()).unwrap();
     let mut i = 0;
+    let mut t = rows[799].0;
     g.throughput(Throughput::Elements(1));
     g.bench_function("live_sample_all_members", |b| {
         b.iter(|| {
             i = (i + 1) % rows.len();
-            black_box(s.step(&rows[i].1))
+            t += 5000;
+            black_box(s.step(t, &rows[i].1, true))
+        })
+    });
+    // The whole live pipeline per sample: scoring, event logic, adaptation checks and
+    // the training schedule (the server's path; training itself runs elsewhere).
+    let names: Vec<String> = (0..width).map(|j| format!("m{j}")).collect();
+    let mut det = lookout::detect::LiveDetector::new(lookout::detect::LiveConfig {
+        metric_names: names,
+        ..Default::default()
+    });
+    let mut t = 0i64;
+    for (_, r) in rows.iter().take(800) {
+        t += 5000;
+        det.observe(t, r, &[], &[]);
+    }
+    det.install_model(model).unwrap();
+    g.bench_function("live_observe_pipeline", |b| {
+        b.iter(|| {
+            i = (i + 1) % rows.len();
+            t += 5000;
+            black_box(det.observe(t, &rows[i].1, &[], &[]))
         })
     });
     g.finish();

@@ -38,7 +38,10 @@ fn main() {
         if i == n_train {
             s.install_model(Arc::new(model.clone())).unwrap();
         }
-        let Some(step) = s.step(r) else { continue };
+        let t = lookout::detect::timeparse::parse_timestamp(&ts[i]).unwrap_or(i as i64 * 1000);
+        let Some(step) = s.step(t, r, true) else {
+            continue;
+        };
         if i < from {
             continue;
         }

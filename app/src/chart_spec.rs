@@ -65,13 +65,14 @@ pub const CHARTS: &[ChartSpec] = &[
     },
 ];
 
-/// The anomaly-score chart, under the metric charts (0..1, the threshold dashed).
+/// The anomaly-score chart, under the metric charts (the surprise, -log10 of a
+/// per-sample probability, from 0 with no upper bound; the threshold dashed).
 pub const SCORE_CHART: ChartSpec = ChartSpec {
     id: "score",
     title: "Anomaly score",
     lines: &[("anomaly_score", "score")],
     unit: Unit::Load,
-    y_max: Some(1.0),
+    y_max: None,
 };
 
 /// Colours that read on the page's light or dark background (see style/main.css).

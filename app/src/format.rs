@@ -79,7 +79,7 @@ pub fn count(v: u64) -> String {
     out
 }
 
-/// The anomaly score in [0, 1] with two decimals, or "—" until a detector scores the host.
+/// The anomaly score (a surprise, 0 and up) with two decimals, or "—" until a detector scores the host.
 pub fn score(v: Option<f64>) -> String {
     match v {
         Some(s) if s.is_finite() => format!("{s:.2}"),

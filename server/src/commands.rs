@@ -4,7 +4,8 @@
 use crate::config::Settings;
 use crate::runtime::now_ms;
 use lookout::detect::{
-    run_detect, run_eval, train_excluding, EvalMode, ModelRegistry, TrainParams,
+    run_detect_with, run_eval_with, train_excluding, DetectOptions, EvalMode, LiveConfig,
+    ModelRegistry, Protocol, Sensitivity, TrainParams,
 };
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
@@ -186,28 +187,62 @@ mod pinned {
     }
 }
 
-/// `lookout detect [--train TRAIN.csv] < TEST.csv > SCORES.csv`
-pub fn detect(train_file: Option<&Path>) -> u8 {
+/// `lookout detect [--train TRAIN.csv] [--events] < TEST.csv > SCORES.csv`: the server's
+/// pipeline on the CSV's own time; what could not be scored is said on stderr.
+pub fn detect(train_file: Option<&Path>, events: bool, sensitivity: &str, adapt_after: &str) -> u8 {
+    let sensitivity = match Sensitivity::parse(sensitivity) {
+        Ok(s) => s,
+        Err(e) => return fail(2, format!("--sensitivity: {e}")),
+    };
+    let adapt_after = match crate::config::parse_duration(adapt_after) {
+        Some(d) if d.as_secs() >= 60 => d.as_secs() as i64,
+        _ => {
+            return fail(
+                2,
+                format!(
+                    "--adapt-after {adapt_after:?}: write a duration of 1m or more, e.g. \"30m\""
+                ),
+            )
+        }
+    };
     let train_input = match train_file.map(File::open).transpose() {
         Ok(f) => f.map(BufReader::new),
         Err(e) => return fail(2, format!("cannot read --train file: {e}")),
     };
+    let options = DetectOptions {
+        events,
+        config: LiveConfig {
+            sensitivity,
+            adapt_after_secs: adapt_after,
+            ..LiveConfig::default()
+        },
+    };
     let stdin = io::stdin().lock();
     let stdout = io::stdout().lock();
-    match run_detect(train_input, stdin, stdout) {
-        Ok(()) => 0,
+    match run_detect_with(train_input, stdin, stdout, &options) {
+        Ok(summary) => {
+            for line in summary.lines() {
+                eprintln!("lookout detect: {line}");
+            }
+            0
+        }
         Err(e) => fail(2, e),
     }
 }
 
-/// `lookout eval --data DIR --labels LABELS.json [--plain-forest]`
-pub fn eval(data: &Path, labels: &Path, plain_forest: bool) -> u8 {
+/// `lookout eval --data DIR --labels LABELS.json [--plain-forest] [--protocol online|nab]`
+pub fn eval(data: &Path, labels: &Path, plain_forest: bool, protocol: &str) -> u8 {
     let mode = if plain_forest {
         EvalMode::PlainForest
     } else {
         EvalMode::Ensemble
     };
-    match run_eval(data, labels, mode) {
+    let protocol = match protocol {
+        "online" => Protocol::Online,
+        "nab" => Protocol::Nab,
+        other => return fail(2, format!("--protocol {other:?}: allowed: online, nab")),
+    };
+    match run_eval_with(data, labels, mode, protocol) {
         Ok(report) => {
             println!("{report}");
             0

@@ -194,6 +194,9 @@ pub struct DetectorSection {
     pub training_window: String,
     /// Retraining schedule.
     pub retrain_every: String,
+    /// A change that persists this long, holding steady, becomes the new normal (a
+    /// change still moving, such as a leak, never does).
+    pub adapt_after: String,
     /// Folder of versioned model files.
     pub models_dir: String,
     /// Model versions kept.
@@ -234,6 +237,7 @@ impl Default for DetectorSection {
             min_history: "60m".into(),
             training_window: "24h".into(),
             retrain_every: "1h".into(),
+            adapt_after: "30m".into(),
             models_dir: "./models".into(),
             keep_models: 5,
         }
@@ -249,6 +253,7 @@ pub struct DetectorSettings {
     pub min_history: Duration,
     pub training_window: Duration,
     pub retrain_every: Duration,
+    pub adapt_after: Duration,
     pub models_dir: PathBuf,
     pub keep_models: usize,
 }
@@ -305,6 +310,13 @@ impl DetectorSection {
             Duration::from_secs(30 * 86400),
             "1m to 30d",
         )?;
+        let adapt_after = duration_in(
+            "detector.adapt_after",
+            &self.adapt_after,
+            Duration::from_secs(60),
+            Duration::from_secs(7 * 86400),
+            "1m to 7d",
+        )?;
         if !(1..=1000).contains(&self.keep_models) {
             return err(format!(
                 "`detector.keep_models` is {}; allowed: 1 to 1000",
@@ -325,6 +337,7 @@ impl DetectorSection {
             min_history,
             training_window,
             retrain_every,
+            adapt_after,
             models_dir,
             keep_models: self.keep_models as usize,
         })

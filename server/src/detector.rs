@@ -7,7 +7,7 @@ use crate::config::DetectorSettings;
 use crate::runtime::now_ms;
 use lookout::detect::{
     train_excluding, ExpectedInterval, LiveConfig, LiveDetector, LiveOutcome, ModelInfo,
-    ModelRegistry, Sensitivity, TrainParams,
+    ModelRegistry, Sensitivity,
 };
 use lookout::model::{AnomalyEvent, Snapshot, TimestampMs};
 use lookout::store::Store;
@@ -69,8 +69,13 @@ impl Detection {
             members: settings.members,
             sensitivity: settings.sensitivity,
             min_history_secs: settings.min_history.as_secs() as i64,
-            // Training reads the store, so the detector keeps only a short buffer.
+            training_window_secs: settings.training_window.as_secs() as i64,
+            retrain_every_secs: settings.retrain_every.as_secs() as i64,
+            adapt_after_secs: settings.adapt_after.as_secs() as i64,
+            // Training reads the store, so the detector keeps only the rows a new
+            // normal is learnt from (`adapt_after`).
             buffer_secs: 60,
+            self_train: false,
             ..LiveConfig::default()
         };
         let mut detector = LiveDetector::new(config);
@@ -112,7 +117,8 @@ impl Detection {
     /// Feeds the stored samples of the last `min_history` (plus a margin, so that
     /// exactly enough stored history counts as enough) through the detector.
     fn replay(&self, now: TimestampMs) {
-        let from = now - self.settings.min_history.as_millis() as i64 - 300_000;
+        let span = self.settings.min_history.max(self.settings.adapt_after);
+        let from = now - span.as_millis() as i64 - 300_000;
         let rows = match self.store.raw_range(from, now) {
             Ok(r) => r,
             Err(e) => {
@@ -148,6 +154,7 @@ impl Detection {
 
     fn persist(&self, outcome: LiveOutcome, replaying: bool) -> Vec<AnomalyEvent> {
         let mut touched = Vec::new();
+        let adapted = outcome.adapted;
         if let Some(mut e) = outcome.opened {
             // On replay, an event that was stored before the restart is found again.
             let existing = replaying
@@ -183,7 +190,14 @@ impl Detection {
             let mut live = lock(&self.live);
             live.open_event_id = if closing { None } else { saved.or(id) };
             if closing && !replaying {
-                tracing::info!(peak = e.peak_score, "anomaly event closed");
+                if adapted {
+                    tracing::info!(
+                        peak = e.peak_score,
+                        "anomaly event closed: the change held steady and is the new normal"
+                    );
+                } else {
+                    tracing::info!(peak = e.peak_score, "anomaly event closed");
+                }
             }
             drop(live);
             touched.push(e);
@@ -209,7 +223,7 @@ impl Detection {
         serde_json::json!({
             "enabled": true,
             "state": state,
-            "sensitivity": sensitivity_name(&lock(&self.live).detector.config().sensitivity),
+            "sensitivity": lock(&self.live).detector.config().sensitivity.name(),
             "training": status,
             "versions": versions,
             "warnings": warnings,
@@ -261,7 +275,7 @@ impl Detection {
                 _ = stopping.wait_for(|s| *s) => break,
             };
             self.pick_up_newer_model();
-            let due = reply.is_some() || self.training_due(now_ms());
+            let due = reply.is_some() || self.training_due();
             if !due {
                 continue;
             }
@@ -283,24 +297,12 @@ impl Detection {
         }
     }
 
-    fn training_due(&self, now: TimestampMs) -> bool {
-        let (needs_first, trained_at) = {
-            let live = lock(&self.live);
-            (
-                live.detector.needs_training(),
-                live.detector.model().map(|m| m.trained_at),
-            )
-        };
-        let mut status = lock(&self.status);
-        let next = match (trained_at, status.last_trained_at) {
-            // Also counts failed attempts, so a failing training is retried on schedule.
-            (_, Some(t)) | (Some(t), None) => {
-                Some(t + self.settings.retrain_every.as_millis() as i64)
-            }
-            (None, None) => None,
-        };
-        status.next_training_at = next;
-        needs_first && status.last_trained_at.is_none() || next.is_some_and(|n| now >= n)
+    /// The engine's schedule (stream time: the samples' timestamps), also after a
+    /// change was accepted as the new normal; a failed attempt waits `retrain_every`.
+    fn training_due(&self) -> bool {
+        let live = lock(&self.live);
+        lock(&self.status).next_training_at = live.detector.next_training_at();
+        live.detector.training_due()
     }
 
     /// Loads a version written by another process if it is newer than ours.
@@ -340,17 +342,23 @@ impl Detection {
     }
 
     fn train_inner(&self, now: TimestampMs) -> Result<ModelInfo, String> {
-        let from = now - self.settings.training_window.as_millis() as i64;
-        let rows = self.store.raw_range(from, now).map_err(|e| e.to_string())?;
-        let mut expected = expected_intervals(&self.store, from, now)?;
-        expected.extend(lock(&self.live).detector.expected_intervals());
-        let anomalous = anomalous_intervals(&self.store, from, now)?;
-        let params = TrainParams {
-            members: self.settings.members,
-            ..TrainParams::default()
-        };
-        let mut model =
-            train_excluding(&rows, &expected, &anomalous, &params).map_err(|e| e.to_string())?;
+        // The engine says what to read and how to treat it; the store adds what the
+        // detector may not remember (events from before a restart).
+        let mut plan = lock(&self.live).detector.begin_training();
+        if plan.to <= 0 {
+            plan.to = now;
+            plan.from = now - self.settings.training_window.as_millis() as i64;
+        }
+        let rows = self
+            .store
+            .raw_range(plan.from, plan.to)
+            .map_err(|e| e.to_string())?;
+        plan.expected
+            .extend(expected_intervals(&self.store, plan.from, plan.to)?);
+        plan.anomalous
+            .extend(anomalous_intervals(&self.store, plan.from, plan.to)?);
+        let mut model = train_excluding(&rows, &plan.expected, &plan.anomalous, &plan.params)
+            .map_err(|e| e.to_string())?;
         let version = self.registry.save(&mut model).map_err(|e| e.to_string())?;
         let _ = self.registry.prune();
         let info = self
@@ -410,10 +418,5 @@ pub fn anomalous_intervals(
 }
 
 pub fn sensitivity_name(s: &Sensitivity) -> String {
-    match s {
-        Sensitivity::Low => "low".into(),
-        Sensitivity::Medium => "medium".into(),
-        Sensitivity::High => "high".into(),
-        Sensitivity::Threshold(t) => format!("{t}"),
-    }
+    s.name()
 }

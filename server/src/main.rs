@@ -45,12 +45,23 @@ enum Command {
     Serve,
     /// Check the configuration and print the effective settings.
     Config,
-    /// Score a CSV offline: `lookout detect [--train TRAIN.csv] < TEST.csv > SCORES.csv`.
-    /// First column `timestamp`, every other column numeric; output `timestamp,score`.
+    /// Score a CSV offline with the server's pipeline: `lookout detect [--train TRAIN.csv]
+    /// [--events] < TEST.csv > SCORES.csv`. First column `timestamp`, every other column
+    /// numeric; output `timestamp,score` (score = surprise, -log10 of a probability).
     Detect {
-        /// Learn normal from this file first; without it, learn online from the stream.
+        /// Rows that come before the input: scored silently, then a model is trained on
+        /// them; without it, the detector learns online from the stream.
         #[arg(long)]
         train: Option<PathBuf>,
+        /// Add the `event` column: 1 while an anomaly event is open.
+        #[arg(long)]
+        events: bool,
+        /// Sensitivity: low, medium, high, or a surprise threshold (see detector.sensitivity).
+        #[arg(long, default_value = "medium")]
+        sensitivity: String,
+        /// A steady change becomes the new normal after this long (detector.adapt_after).
+        #[arg(long, default_value = "30m")]
+        adapt_after: String,
     },
     /// Evaluate the detector on labelled series (NAB layout) and print the figures.
     Eval {
@@ -63,6 +74,10 @@ enum Command {
         /// Score with a plain Isolation Forest over raw values (for comparison).
         #[arg(long)]
         plain_forest: bool,
+        /// online (each series streamed whole) or nab (NAB's protocol: the probationary
+        /// rows as --train, one dense rank over all series, NAB's threshold sweep).
+        #[arg(long, default_value = "online")]
+        protocol: String,
     },
     /// GET /healthz on the running server; exit 0 when it answers 200 (Docker HEALTHCHECK).
     Healthcheck,
@@ -80,6 +95,42 @@ enum Command {
     Token {
         #[command(subcommand)]
         action: TokenAction,
+    },
+    /// Stored samples: export them as CSV.
+    History {
+        #[command(subcommand)]
+        action: HistoryAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum HistoryAction {
+    /// Write stored samples as CSV in the format `lookout detect` reads.
+    ///
+    /// Raw samples of this host, oldest first: `timestamp,<metric>,...`, an empty field
+    /// for a missing value. Exit 2 on a bad option, 1 when there is no store.
+    #[command(
+        next_help_heading = "Export options",
+        after_help = "Times: epoch seconds or ms, ISO in UTC (2026-12-04T15:30:00Z, \"2026-12-04 15:30\"), \
+                      `now`, or relative to now (-30m, -2h, -7d).\n\
+                      Example: lookout history export --from -2h --metrics cpu_usage,memory_usage | lookout detect"
+    )]
+    Export {
+        /// Start, inclusive [default: the oldest stored sample].
+        #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+        from: Option<String>,
+        /// End, inclusive [default: now].
+        #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+        to: Option<String>,
+        /// Comma-separated metric names [default: all, in storage order].
+        #[arg(long, value_name = "A,B,...")]
+        metrics: Option<String>,
+        /// Write to FILE instead of stdout.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// How the `timestamp` column is written.
+        #[arg(long, value_enum, default_value = "iso")]
+        timestamps: lookout_server::export::TimestampFormat,
     },
 }
 
@@ -165,14 +216,25 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The offline commands need no configuration.
     match &cli.command {
-        Some(Command::Detect { train }) => {
-            return ExitCode::from(commands::detect(train.as_deref()))
+        Some(Command::Detect {
+            train,
+            events,
+            sensitivity,
+            adapt_after,
+        }) => {
+            return ExitCode::from(commands::detect(
+                train.as_deref(),
+                *events,
+                sensitivity,
+                adapt_after,
+            ))
         }
         Some(Command::Eval {
             data,
             labels,
             plain_forest,
-        }) => return ExitCode::from(commands::eval(data, labels, *plain_forest)),
+            protocol,
+        }) => return ExitCode::from(commands::eval(data, labels, *plain_forest, protocol)),
         _ => {}
     }
     let settings = match load_settings(&cli) {
@@ -221,6 +283,24 @@ fn main() -> ExitCode {
             TokenAction::Create { name, scope } => auth_cli::token_create(&settings, &name, &scope),
             TokenAction::List => auth_cli::token_list(&settings),
             TokenAction::Revoke { id } => auth_cli::token_revoke(&settings, &id),
+        }),
+        Command::History { action } => ExitCode::from(match action {
+            HistoryAction::Export {
+                from,
+                to,
+                metrics,
+                output,
+                timestamps,
+            } => lookout_server::export::history_export(
+                &settings,
+                &lookout_server::export::ExportOptions {
+                    from,
+                    to,
+                    metrics,
+                    output,
+                    timestamps,
+                },
+            ),
         }),
         Command::Serve => {
             if let Err(e) = logging::init(&settings.config.log) {

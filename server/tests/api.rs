@@ -317,8 +317,9 @@ fn trains_from_stored_history_and_serves_detector_state() {
     // live samples are scored with the model.
     server.wait_until(|| server.get("/metrics").1["anomaly_score"].is_number());
     let (_, metrics) = server.get("/metrics");
+    // A surprise: 0 and up, no fixed top (this host is nothing like the stored one).
     let score = metrics["anomaly_score"].as_f64().unwrap();
-    assert!((0.0..=1.0).contains(&score));
+    assert!(score >= 0.0 && score.is_finite(), "{score}");
     assert!(metrics["anomaly"].is_boolean());
 
     // on demand: a new version, hot-swapped.

@@ -15,7 +15,7 @@
 //! [[rules]]
 //! name = "anomaly"
 //! kind = "anomaly"
-//! min_score = 0.8                 # optional: default is the detector's own threshold
+//! min_score = 4                   # optional surprise (0.9999 also reads as 4); default: the detector's threshold
 //! for = "1m"
 //!
 //! [[rules]]
@@ -281,12 +281,19 @@ impl RuleConfig {
             }
             "anomaly" => {
                 if let Some(s) = self.min_score {
-                    if !(0.0..=1.0).contains(&s) {
-                        return Err(err("min_score", format!("{s} is not within 0..1")));
+                    if !s.is_finite() || s < 0.0 || s == 1.0 {
+                        return Err(err(
+                            "min_score",
+                            format!(
+                                "{s} is not a score: write a surprise (-log10 of the per-sample \
+                                 probability, e.g. 4) or a number in [0, 1) such as 0.9999"
+                            ),
+                        ));
                     }
                 }
                 RuleKind::Anomaly {
-                    min_score: self.min_score,
+                    // 0.9999 (the older "1 - p" form) means surprise 4.
+                    min_score: self.min_score.map(crate::detect::surprise_from_setting),
                     for_ms,
                 }
             }

@@ -202,7 +202,7 @@ fn event(expected: bool) -> AnomalyEvent {
         host: "h1".into(),
         start: T0,
         end: None,
-        peak_score: 0.97,
+        peak_score: 3.5,
         peak_at: T0,
         expected,
         explanation: Explanation {
@@ -227,7 +227,7 @@ fn event(expected: bool) -> AnomalyEvent {
 fn anomalous(t: i64) -> Snapshot {
     Snapshot {
         anomaly: true,
-        anomaly_score: Some(0.97),
+        anomaly_score: Some(3.5),
         ..snap(99.0, t)
     }
 }
@@ -235,7 +235,7 @@ fn anomalous(t: i64) -> Snapshot {
 #[test]
 fn anomaly_rule_carries_the_explanation_and_skips_expected_events() {
     let r = rules(
-        "[[rules]]\nname = \"anomaly\"\nkind = \"anomaly\"\nmin_score = 0.9\nfor = \"30s\"\n\
+        "[[rules]]\nname = \"anomaly\"\nkind = \"anomaly\"\nmin_score = 0.999\nfor = \"30s\"\n\
                    [[rules]]\nname = \"cpu-anom\"\ncondition = \"cpu_usage > 80 and anomalous\"\n",
     );
     let mut e = Engine::new(r.clone(), settings());

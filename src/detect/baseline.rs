@@ -23,23 +23,31 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use super::features::{robust_center_scale, Z_CLIP};
+use super::features::{robust_center_scale, soft_clip};
+use crate::model::TimestampMs;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct BaselineParams {
-    /// Rolling window in samples (720 = 1 h at 5 s): long enough that a short
-    /// incident cannot drag the median (it resists up to 50 % contamination).
+    /// Most samples the window holds (memory bound: 7,200 = 2 h at 1 s).
     pub window: usize,
+    /// The window in the stream's own time: samples older than this (by their
+    /// timestamps) leave it, as long as `min_samples` stay. One hour: long enough
+    /// that a short incident cannot drag the median (it resists up to 50 %
+    /// contamination), short enough to follow the day.
+    pub window_secs: i64,
     /// Samples before the first score (the cold start).
     pub min_samples: usize,
-    /// Recompute median/MAD every this many samples.
+    /// Recompute median/MAD every this many samples (more when the window is long:
+    /// at least 60 refreshes per window).
     pub refresh: usize,
 }
 
 impl Default for BaselineParams {
     fn default() -> Self {
         Self {
-            window: 720,
+            window: 7200,
+            window_secs: 3600,
             min_samples: 60,
             refresh: 12,
         }
@@ -49,7 +57,9 @@ impl Default for BaselineParams {
 #[derive(Debug, Clone)]
 pub struct RollingBaseline {
     params: BaselineParams,
+    /// Per metric, aligned with `times` (missing values are kept as NaN and skipped).
     windows: Vec<VecDeque<f64>>,
+    times: VecDeque<TimestampMs>,
     median: Vec<f64>,
     scale: Vec<f64>,
     count: usize,
@@ -65,17 +75,19 @@ impl RollingBaseline {
     pub fn new(n_metrics: usize, params: BaselineParams) -> Self {
         let params = BaselineParams {
             window: params.window.max(2),
+            window_secs: params.window_secs.max(0),
             min_samples: params.min_samples.max(2),
             refresh: params.refresh.max(1),
         };
         Self {
-            windows: vec![VecDeque::with_capacity(params.window); n_metrics],
+            windows: vec![VecDeque::new(); n_metrics],
+            times: VecDeque::new(),
             median: vec![0.0; n_metrics],
             scale: vec![1.0; n_metrics],
             count: 0,
             since_refresh: 0,
             have_stats: false,
-            scratch: Vec::with_capacity(params.window),
+            scratch: Vec::new(),
             floors: vec![0.0; n_metrics],
             surprise: vec![1.0; n_metrics],
             params,
@@ -124,7 +136,7 @@ impl RollingBaseline {
             self.median[m] = med;
             // Never below 1 % of the level (a change that small is not meaningful for
             // a host metric, however smooth the metric is); a metric stuck at 0 still
-            // gets a tiny scale so that a change is seen, clipped at Z_CLIP.
+            // gets a tiny scale so that a change is seen, softly clipped (`soft_clip`).
             self.scale[m] = s.max(0.01 * med.abs()).max(self.floors[m]).max(1e-9);
         }
         self.have_stats = true;
@@ -132,15 +144,23 @@ impl RollingBaseline {
     }
 
     /// Scores `x` (imputed values) against the statistics of the samples before it,
-    /// writing per-metric |z| to `z`, then adds `x` to the window. Returns the raw
-    /// score (max |z|) once ready.
-    pub fn observe(&mut self, x: &[f64], z: &mut [f64]) -> Option<f64> {
+    /// writing per-metric |z| to `z`. Returns the raw score (max |z|) once ready.
+    /// With `learn`, `x` then joins the window; without it (while an event is open
+    /// and not yet accepted as the new normal) the window stays as it was, so an
+    /// ongoing incident or a leak is measured against the normal before it.
+    pub fn observe(
+        &mut self,
+        ts: TimestampMs,
+        x: &[f64],
+        z: &mut [f64],
+        learn: bool,
+    ) -> Option<f64> {
         assert_eq!(x.len(), self.windows.len());
         let score = if self.have_stats {
             let mut best = 0.0f64;
             for m in 0..x.len() {
                 let v = if x[m].is_finite() {
-                    ((x[m] - self.median[m]) / self.scale[m]).abs().min(Z_CLIP) / self.surprise[m]
+                    soft_clip(((x[m] - self.median[m]) / self.scale[m]).abs()) / self.surprise[m]
                 } else {
                     0.0
                 };
@@ -152,22 +172,53 @@ impl RollingBaseline {
             z.iter_mut().for_each(|v| *v = 0.0);
             None
         };
-        for (m, w) in self.windows.iter_mut().enumerate() {
-            if w.len() == self.params.window {
+        if learn {
+            self.push(ts, x);
+        }
+        score
+    }
+
+    fn push(&mut self, ts: TimestampMs, x: &[f64]) {
+        let horizon = self.params.window_secs.saturating_mul(1000);
+        while let Some(&first) = self.times.front() {
+            let full = self.times.len() >= self.params.window;
+            let old = self.params.window_secs > 0
+                && self.times.len() > self.params.min_samples
+                && ts.saturating_sub(first) > horizon;
+            if !(full || old) {
+                break;
+            }
+            self.times.pop_front();
+            self.windows.iter_mut().for_each(|w| {
                 w.pop_front();
-            }
-            if x[m].is_finite() {
-                w.push_back(x[m]);
-            }
+            });
+        }
+        self.times.push_back(ts);
+        for (w, v) in self.windows.iter_mut().zip(x) {
+            w.push_back(if v.is_finite() { *v } else { f64::NAN });
         }
         self.count += 1;
         self.since_refresh += 1;
+        let every = self.params.refresh.max(self.times.len() / 60);
         if self.count >= self.params.min_samples
-            && (!self.have_stats || self.since_refresh >= self.params.refresh)
+            && (!self.have_stats || self.since_refresh >= every)
         {
             self.refresh();
         }
-        score
+    }
+
+    /// Starts the window afresh from `rows` (the recent rows of a change accepted as
+    /// the new normal), so the median and scale describe the new level at once.
+    pub fn rebase<'a>(&mut self, rows: impl IntoIterator<Item = (TimestampMs, &'a [f64])>) {
+        self.times.clear();
+        self.windows.iter_mut().for_each(|w| w.clear());
+        let before = self.count;
+        for (ts, x) in rows {
+            self.push(ts, x);
+        }
+        if self.times.len() >= 2 && self.count > before {
+            self.refresh();
+        }
     }
 
     /// The current normal band of a metric: median +- 3 robust sigma.
@@ -208,6 +259,7 @@ mod tests {
     fn surprise_scaling_lets_a_steady_metric_outrank_a_bursty_one() {
         let params = BaselineParams {
             window: 200,
+            window_secs: 0,
             min_samples: 50,
             refresh: 10,
         };
@@ -226,7 +278,7 @@ mod tests {
         let mut z = [0.0; 2];
         let mut z_rows = vec![];
         for i in 0..400 {
-            if b.observe(&row(i), &mut z).is_some() {
+            if b.observe(0, &row(i), &mut z, true).is_some() {
                 z_rows.push(z.to_vec());
             }
         }
@@ -240,17 +292,20 @@ mod tests {
         // Unscaled, a burst of metric 0 scores as high as a big step of metric 1.
         let burst = [400.0, 51.0];
         let step = [11.0, 58.0];
-        let plain_burst = b.clone().observe(&burst, &mut z).unwrap();
-        let plain_step = b.clone().observe(&step, &mut z).unwrap();
+        let plain_burst = b.clone().observe(0, &burst, &mut z, true).unwrap();
+        let plain_step = b.clone().observe(0, &step, &mut z, true).unwrap();
         assert!(plain_burst >= plain_step, "{plain_burst} vs {plain_step}");
         // Scaled, the step stands out and the usual burst does not.
         b.set_surprise(&s);
-        let burst_s = b.clone().observe(&burst, &mut z).unwrap();
-        let step_s = b.clone().observe(&step, &mut z).unwrap();
+        let burst_s = b.clone().observe(0, &burst, &mut z, true).unwrap();
+        let step_s = b.clone().observe(0, &step, &mut z, true).unwrap();
         assert!(step_s > 3.0 * burst_s, "{step_s} vs {burst_s}");
         // A wrong-length list resets to no scaling.
         b.set_surprise(&[2.0]);
-        assert_eq!(b.clone().observe(&burst, &mut z).unwrap(), plain_burst);
+        assert_eq!(
+            b.clone().observe(0, &burst, &mut z, true).unwrap(),
+            plain_burst
+        );
     }
 
     #[test]
@@ -259,6 +314,7 @@ mod tests {
             2,
             BaselineParams {
                 window: 100,
+                window_secs: 0,
                 min_samples: 20,
                 refresh: 5,
             },
@@ -266,10 +322,10 @@ mod tests {
         let mut z = [0.0; 2];
         for i in 0..20 {
             let v = [10.0 + (i % 3) as f64, 50.0 + (i % 5) as f64];
-            assert!(b.observe(&v, &mut z).is_none(), "cold at {i}");
+            assert!(b.observe(0, &v, &mut z, true).is_none(), "cold at {i}");
         }
         assert!(b.ready());
-        let s = b.observe(&[11.0, 90.0], &mut z).unwrap();
+        let s = b.observe(0, &[11.0, 90.0], &mut z, true).unwrap();
         assert!(z[1] > 10.0 && z[0] < 2.0, "{z:?}");
         assert_eq!(s, z[1]);
         let (lo, hi) = b.band(0);

@@ -1,17 +1,29 @@
-//! Offline scoring: `lookout detect [--train TRAIN.csv] < TEST.csv > SCORES.csv`.
+//! Offline scoring: `lookout detect [--train TRAIN.csv] [--events] < TEST.csv > SCORES.csv`.
 //!
-//! Input: a header whose first column is `timestamp` (any string: ISO or epoch), every
-//! other column numeric (empty / `nan` = missing). Output: `timestamp,score`, one row
-//! per input row, written as each row is read. Streaming semantics: the score of row t
-//! depends only on the training file and rows <= t. With a training file the model is
-//! trained on it and its rows also warm up the feature state and rolling baseline;
-//! without one the [`OnlineDetector`] learns from the stream's past.
+//! Input: a header whose first column is `timestamp` (epoch seconds or milliseconds, or
+//! ISO `YYYY-MM-DD[ T]HH:MM[:SS]`), every other column numeric (empty / `nan` =
+//! missing). Output: `timestamp,score` (with `--events`, `timestamp,score,event`: 1
+//! while an anomaly event is open), one row per input row, written as each row is read.
+//!
+//! It runs the server's pipeline, [`LiveDetector`], on the stream's own time: the same
+//! members, training schedule and window, adaptation and event logic (columns named
+//! like the server's metrics get the same unit floors). Streaming semantics: the score
+//! of row t depends only on the training file and rows <= t. A training file's rows
+//! go through the detector first (their scores are not printed) and a model is trained
+//! at its end, as `lookout model train` would; without one the detector learns from the
+//! stream's past, as a new server does.
+//!
+//! Rows that cannot be scored get an empty score and are counted in [`DetectSummary`]
+//! (the command prints it on stderr): a timestamp not after the previous row's
+//! (duplicated or out of order), or a row with no value at all. Long gaps in time are
+//! reported too; missing values are imputed (last value), so no score is NaN.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::io::{Read, Write};
-use std::sync::Arc;
 
-use super::ensemble::{train, EnsembleScorer, OnlineDetector, TrainParams};
+use super::live::{LiveConfig, LiveDetector};
+use super::timeparse::parse_timestamp;
 
 /// A CSV problem, with the 1-based line it was found on (0 = not tied to a line).
 #[derive(Debug, Clone, PartialEq)]
@@ -172,92 +184,240 @@ pub fn read_table<R: Read>(input: R, source: &'static str) -> Result<Table, CsvE
     Ok((r.columns, ts, rows))
 }
 
+/// How `lookout detect` runs.
+#[derive(Debug, Clone, Default)]
+pub struct DetectOptions {
+    /// Print the `event` column.
+    pub events: bool,
+    /// The pipeline's settings (schedule, adaptation, sensitivity); the metric names
+    /// come from the header and training is always inline.
+    pub config: LiveConfig,
+}
+
+/// What a run of `lookout detect` did besides scoring, for stderr.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DetectSummary {
+    pub rows: usize,
+    /// Rows skipped for a timestamp not after the previous row's, and the first line.
+    pub out_of_order: usize,
+    pub first_out_of_order: Option<usize>,
+    /// Rows with no value at all (not scored, not learnt).
+    pub empty_rows: usize,
+    /// Gaps of over ten typical intervals: (line after the gap, gap in ms).
+    pub gaps: Vec<(usize, i64)>,
+    pub trainings: usize,
+    pub training_failures: Vec<String>,
+    pub adaptations: usize,
+    pub events: usize,
+}
+
+impl DetectSummary {
+    /// One line per thing the user should know ("skipped 3 rows: ...").
+    pub fn lines(&self) -> Vec<String> {
+        let mut v = vec![];
+        if self.out_of_order > 0 {
+            v.push(format!(
+                "skipped {} row(s) whose timestamp is not after the previous row's (duplicated or out of order; first at line {}): empty score",
+                self.out_of_order,
+                self.first_out_of_order.unwrap_or(0)
+            ));
+        }
+        if self.empty_rows > 0 {
+            v.push(format!(
+                "{} row(s) with no values: empty score",
+                self.empty_rows
+            ));
+        }
+        for (line, ms) in self.gaps.iter().take(5) {
+            v.push(format!(
+                "gap of {} before line {line}: missing time is not scored",
+                human_duration(*ms)
+            ));
+        }
+        if self.gaps.len() > 5 {
+            v.push(format!("... and {} more gaps", self.gaps.len() - 5));
+        }
+        for f in self.training_failures.iter().take(3) {
+            v.push(format!("training failed (the previous model stays): {f}"));
+        }
+        v
+    }
+}
+
 /// Scores `input` to `output` (see the module docs). Errors carry the line number.
 pub fn run_detect(
     train_input: Option<impl Read>,
     input: impl Read,
     output: impl Write,
-) -> Result<(), CsvError> {
-    run_detect_with(train_input, input, output, &TrainParams::default())
+) -> Result<DetectSummary, CsvError> {
+    run_detect_with(train_input, input, output, &DetectOptions::default())
 }
 
-enum Scorer {
-    Trained(EnsembleScorer),
-    Online(OnlineDetector),
+/// Typical sampling interval (median of the last intervals) and gap detection.
+#[derive(Default)]
+struct Gaps {
+    recent: VecDeque<i64>,
 }
 
-/// [`run_detect`] with explicit training parameters.
+impl Gaps {
+    /// Records the interval; returns it when it is a gap (over ten typical ones).
+    fn gap(&mut self, dt: i64) -> Option<i64> {
+        let mut sorted: Vec<i64> = self.recent.iter().copied().collect();
+        sorted.sort_unstable();
+        let typical = sorted.get(sorted.len() / 2).copied();
+        if self.recent.len() == 32 {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(dt);
+        typical
+            .filter(|t| sorted.len() >= 8 && dt > 10 * t.max(&1))
+            .map(|_| dt)
+    }
+}
+
+/// [`run_detect`] with options.
 pub fn run_detect_with(
     train_input: Option<impl Read>,
     input: impl Read,
     output: impl Write,
-    params: &TrainParams,
-) -> Result<(), CsvError> {
+    options: &DetectOptions,
+) -> Result<DetectSummary, CsvError> {
     let mut out = std::io::BufWriter::new(output);
     let io = |e: std::io::Error| err("input", 0, format!("write failed: {e}"));
-    let trained = match train_input {
-        Some(t) => {
-            let (cols, ts, rows) = read_table(t, "train")?;
-            let rows: Vec<(i64, Vec<f64>)> = rows
-                .into_iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    (
-                        super::timeparse::parse_timestamp(&ts[i]).unwrap_or(i as i64),
-                        r,
-                    )
-                })
-                .collect();
-            let mut p = params.clone();
-            p.metric_names = cols.clone();
-            let model = train(&rows, &[], &p)
-                .map_err(|e| err("train", 0, format!("training failed: {e}")))?;
-            Some((cols, rows, model))
-        }
-        None => None,
-    };
     let mut reader = TableReader::new(input, "input")?;
     let width = reader.columns.len();
-    let mut scorer = match trained {
-        Some((cols, rows, model)) => {
-            if cols.len() != width {
-                return Err(err(
-                    "input",
-                    1,
-                    format!(
-                        "{width} value columns, but the training file has {}",
-                        cols.len()
-                    ),
-                ));
-            }
-            let mut s = EnsembleScorer::new(width, params.members, params.baseline.clone());
-            // Warm the feature state and rolling baseline on the training rows (their
-            // scores are discarded), so the first test rows have context.
-            for (_, r) in &rows {
-                s.step(r);
-            }
-            s.install_model(Arc::new(model))
-                .map_err(|e| err("train", 0, format!("training failed: {e}")))?;
-            Scorer::Trained(s)
-        }
-        None => Scorer::Online(OnlineDetector::new(width, params.clone())),
-    };
-    writeln!(out, "timestamp,score").map_err(io)?;
+    let mut config = options.config.clone();
+    config.metric_names = reader.columns.clone();
+    config.self_train = true;
+    let mut summary = DetectSummary::default();
+    let mut det = LiveDetector::new(config);
+    let mut gaps = Gaps::default();
+    let mut last_ts: Option<i64> = None;
     let mut v = Vec::with_capacity(width);
-    while let Some((_, ts)) = reader.next_row(&mut v)? {
-        let s = match &mut scorer {
-            Scorer::Trained(s) => s.step(&v).map_or(0.0, |s| s.combined),
-            Scorer::Online(o) => o.step(&v),
-        };
+
+    if let Some(t) = train_input {
+        let mut tr = TableReader::new(t, "train")?;
+        if tr.columns.len() != width {
+            return Err(err(
+                "input",
+                1,
+                format!(
+                    "{width} value columns, but the training file has {}",
+                    tr.columns.len()
+                ),
+            ));
+        }
+        let mut rows = 0;
+        while let Some((line, ts)) = tr.next_row(&mut v)? {
+            let t = parse_timestamp(&ts).ok_or_else(|| bad_time("train", line, &ts))?;
+            if v.iter().any(|x| x.is_finite()) {
+                let o = det.observe(t, &v, &[], &[]);
+                rows += o.skipped.is_none() as usize;
+            }
+        }
+        if rows < super::ensemble::TrainParams::default().min_rows {
+            return Err(err(
+                "train",
+                0,
+                format!(
+                    "training failed: {rows} usable rows, need at least {}",
+                    super::ensemble::TrainParams::default().min_rows
+                ),
+            ));
+        }
+        let plan = det.begin_training();
+        let rows: Vec<(i64, Vec<f64>)> = det
+            .training_rows()
+            .into_iter()
+            .filter(|(t, _)| *t >= plan.from)
+            .collect();
+        let mut model =
+            super::ensemble::train_excluding(&rows, &plan.expected, &plan.anomalous, &plan.params)
+                .map_err(|e| err("train", 0, format!("training failed: {e}")))?;
+        model.trained_at = plan.to;
+        det.install_model(std::sync::Arc::new(model))
+            .map_err(|e| err("train", 0, format!("training failed: {e}")))?;
+        summary.trainings += 1;
+        last_ts = det.training_rows().last().map(|r| r.0);
+    }
+
+    writeln!(
+        out,
+        "{}",
+        if options.events {
+            "timestamp,score,event"
+        } else {
+            "timestamp,score"
+        }
+    )
+    .map_err(io)?;
+    while let Some((line, ts)) = reader.next_row(&mut v)? {
+        summary.rows += 1;
+        let t = parse_timestamp(&ts).ok_or_else(|| bad_time("input", line, &ts))?;
+        // Empty: not scored (no values, or skipped); 0 while nothing can score yet
+        // (the first minutes), as live.
+        let mut score = String::new();
+        if !v.iter().any(|x| x.is_finite()) {
+            summary.empty_rows += 1;
+        } else {
+            if let Some(prev) = last_ts.filter(|p| t > *p) {
+                if let Some(g) = gaps.gap(t - prev) {
+                    summary.gaps.push((line, g));
+                }
+            }
+            let o = det.observe(t, &v, &[], &[]);
+            if o.skipped.is_some() {
+                summary.out_of_order += 1;
+                summary.first_out_of_order.get_or_insert(line);
+            } else {
+                last_ts = Some(t);
+                score = o
+                    .score
+                    .map_or("0".to_string(), |s| format!("{}", s.combined));
+            }
+            summary.events += o.opened.is_some() as usize;
+            summary.adaptations += o.adapted as usize;
+            match o.trained {
+                Some(Ok(_)) => summary.trainings += 1,
+                Some(Err(e)) => summary.training_failures.push(e),
+                None => {}
+            }
+        }
         let ts = if ts.contains([',', '"', '\n']) {
             format!("\"{}\"", ts.replace('"', "\"\""))
         } else {
             ts
         };
-        writeln!(out, "{ts},{s}").map_err(io)?;
+        if options.events {
+            let open = det.open_event().is_some() as u8;
+            writeln!(out, "{ts},{score},{open}").map_err(io)?;
+        } else {
+            writeln!(out, "{ts},{score}").map_err(io)?;
+        }
     }
     out.flush().map_err(io)?;
-    Ok(())
+    Ok(summary)
+}
+
+/// "2 h 10 min", "45 s".
+fn human_duration(ms: i64) -> String {
+    let s = ms / 1000;
+    match s {
+        0..=119 => format!("{s} s"),
+        120..=7199 => format!("{} min", s / 60),
+        7200..=172_799 => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+        _ => format!("{} d {} h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+fn bad_time(source: &'static str, line: usize, ts: &str) -> CsvError {
+    err(
+        source,
+        line,
+        format!(
+            "timestamp {ts:?} is not a time: write epoch seconds or milliseconds, or YYYY-MM-DD HH:MM:SS"
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -265,16 +425,17 @@ mod tests {
     use super::*;
 
     fn synth_csv(n: usize) -> String {
+        synth_csv_from(n, 1_700_000_000)
+    }
+
+    /// `n` rows at 1 s from epoch second `t0`, a burst at rows 700..710.
+    fn synth_csv_from(n: usize, t0: i64) -> String {
         let mut s = String::from("timestamp,cpu,mem\n");
         for i in 0..n {
             let cpu =
                 20.0 + ((i * 37) % 11) as f64 + if (700..710).contains(&i) { 60.0 } else { 0.0 };
             let mem = 40.0 + ((i * 17) % 7) as f64 * 0.5;
-            s.push_str(&format!(
-                "2024-01-01T00:{:02}:{:02}Z,{cpu},{mem}\n",
-                (i / 60) % 60,
-                i % 60
-            ));
+            s.push_str(&format!("{},{cpu},{mem}\n", t0 + i as i64));
         }
         s
     }
@@ -308,9 +469,9 @@ mod tests {
             .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
             .collect();
         let peak = v[700..710].iter().cloned().fold(0.0, f64::max);
-        assert!(peak > 0.99, "peak {peak}");
-        // Same with a training file.
-        let train = synth_csv(500);
+        assert!(peak > 3.0, "peak {peak}");
+        // Same with a training file (the hour before).
+        let train = synth_csv_from(3600, 1_700_000_000 - 3600);
         let (mut c, mut d) = (vec![], vec![]);
         run_detect(Some(train.as_bytes()), full.as_bytes(), &mut c).unwrap();
         run_detect(Some(train.as_bytes()), half.as_bytes(), &mut d).unwrap();

@@ -13,10 +13,15 @@
 //! beyond the ~98th percentile is an exponential fitted to the exceedances (peaks over
 //! threshold, as in SPOT, Siffer et al. 2017), so scores above anything seen in
 //! training still grow smoothly instead of all saturating at 1. The calibrated score
-//! is 1 - p, with p the tail probability of a training score that high.
+//! is reported as a *surprise*, -log10 p, with p the tail probability of a training
+//! score that high: 2 means "one sample in a hundred is this unusual", 4 "one in ten
+//! thousand". In the exponential tail -log10 p is linear in the raw score, computed
+//! without ever forming p, so it keeps growing with the raw score (capped only by
+//! floating point): a rarer state always scores higher and the top of a ranking
+//! has no ties (a score of the form 1 - p saturated at exactly 1.0 over long stretches).
 //!
-//! **Combination.** combined = 1 - min(1, m * min_i p_i) over the m active members:
-//! the Bonferroni-corrected smallest p-value. "Max of the calibrated scores" would
+//! **Combination.** combined = max(0, max_i s_i - log10 m) over the m active members:
+//! the surprise of the Bonferroni-corrected smallest p-value, min(1, m * min_i p_i). "Max of the calibrated scores" would
 //! fire m times as often on normal data as each member alone; the mean would let two
 //! quiet members mute one member that sees a clear anomaly (the issue's point is that
 //! each member catches different faults). With the correction a threshold keeps the
@@ -36,7 +41,8 @@ use super::DetectError;
 use crate::model::{MemberScore, MetricContribution, TimestampMs, METRICS};
 
 /// Bumped when the model file layout or the feature definitions change.
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: robust slow EWMA in the features, time-based baseline window.
+pub const FORMAT_VERSION: u32 = 2;
 const N_QUANTILES: usize = 101;
 
 // ------------------------------------------------------------------ calibration
@@ -77,7 +83,9 @@ impl Calibrator {
         } else {
             exc.iter().sum::<f64>() / exc.len() as f64
         };
-        let tail_beta = mean_exc.max(0.05 * spread).max(1e-9 * (1.0 + tail_u.abs()));
+        // The scale never collapses: training scores that are all alike (a flat
+        // series) would otherwise make any later difference astronomically surprising.
+        let tail_beta = mean_exc.max(0.05 * spread).max(0.01 * (1.0 + tail_u.abs()));
         let quantiles = (0..N_QUANTILES)
             .map(|i| quantile_sorted(&s, i as f64 / (N_QUANTILES - 1) as f64))
             .collect();
@@ -116,6 +124,20 @@ impl Calibrator {
         p.min(self.tail_p)
     }
 
+    /// Surprise -log10 p of a raw score, p = 1 - [`Self::cdf`] (0 for the lowest
+    /// training scores; linear in `s` in the tail, so it never saturates).
+    pub fn surprise(&self, s: f64) -> f64 {
+        if s.is_nan() {
+            return 0.0;
+        }
+        if s >= self.tail_u {
+            let base = -(1.0 - self.tail_p).log10();
+            return base + (s - self.tail_u) / (self.tail_beta * std::f64::consts::LN_10);
+        }
+        let p = (1.0 - self.cdf(s)).clamp(f64::MIN_POSITIVE, 1.0);
+        -p.log10()
+    }
+
     pub fn validate(&self) -> Result<(), DetectError> {
         if self.quantiles.len() < 2
             || self.quantiles.iter().any(|v| !v.is_finite())
@@ -129,13 +151,25 @@ impl Calibrator {
     }
 }
 
-/// Bonferroni-corrected min-p combination (see the module docs).
-pub fn combine(calibrated: &[f64]) -> f64 {
-    if calibrated.is_empty() {
+/// Bonferroni-corrected min-p combination of member surprises (see the module docs).
+pub fn combine(surprises: &[f64]) -> f64 {
+    if surprises.is_empty() {
         return 0.0;
     }
-    let min_p = calibrated.iter().map(|c| 1.0 - c).fold(1.0, f64::min);
-    1.0 - (calibrated.len() as f64 * min_p).min(1.0)
+    let top = surprises.iter().copied().fold(0.0, f64::max);
+    (top - (surprises.len() as f64).log10()).max(0.0)
+}
+
+/// A probability-style threshold t in (0, 1) ("1 - p", the form scores had before
+/// they were surprises) as a surprise, -log10(1 - t); values of 1 and more are
+/// surprises already. Keeps old settings (`sensitivity = 0.99`, `min_score = 0.99`)
+/// meaning what they meant.
+pub fn surprise_from_setting(t: f64) -> f64 {
+    if t < 1.0 {
+        -(1.0 - t.max(0.0)).log10()
+    } else {
+        t
+    }
 }
 
 // ------------------------------------------------------------------ parameters and model
@@ -439,9 +473,14 @@ pub fn train_excluding(
         .into_iter()
         .enumerate()
         .filter_map(|(i, r)| {
-            base.observe(r.as_slice().expect("row-major"), &mut zbuf)
-                .filter(|_| !excluded[i])
-                .map(|_| zbuf.clone())
+            base.observe(
+                rows[i].0,
+                r.as_slice().expect("row-major"),
+                &mut zbuf,
+                !excluded[i],
+            )
+            .filter(|_| !excluded[i])
+            .map(|_| zbuf.clone())
         })
         .collect();
     let surprise = super::baseline::surprise_from_z(&z_rows, width);
@@ -500,7 +539,13 @@ pub fn train_excluding(
     };
 
     let pca = if params.members.pca {
-        match PcaModel::fit(z.view(), params.pca_variance, params.max_pca_rows) {
+        // linfa's eigensolver panics on some degenerate inputs; a failed fit only
+        // switches the member off for this version.
+        let fit = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            PcaModel::fit(z.view(), params.pca_variance, params.max_pca_rows)
+        }))
+        .unwrap_or_else(|_| Err(DetectError::Pca("the eigensolver failed".into())));
+        match fit {
             Ok(p) => {
                 let mut t = vec![0.0; p.k];
                 let s: Vec<f64> = z
@@ -553,8 +598,9 @@ fn now_ms() -> TimestampMs {
 /// The scores of one sample.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepScores {
+    /// Surprise, -log10 of the combined p-value.
     pub combined: f64,
-    /// Calibrated member scores.
+    /// Member surprises.
     pub members: Vec<MemberScore>,
 }
 
@@ -669,15 +715,19 @@ impl EnsembleScorer {
         Ok(())
     }
 
-    /// Scores one raw row (NaN = missing). None until some member can score.
-    pub fn step(&mut self, raw: &[f64]) -> Option<StepScores> {
+    /// Scores one raw row (NaN = missing) at stream time `ts`. None until some member
+    /// can score. `learn`: the row joins the rolling baseline's window (false while an
+    /// event is open and not accepted as the new normal: see [`RollingBaseline::observe`]).
+    pub fn step(&mut self, ts: TimestampMs, raw: &[f64], learn: bool) -> Option<StepScores> {
         self.feats.push(
             raw,
             self.fallback.as_deref(),
             &mut self.imputed,
             &mut self.fraw,
         );
-        let base_raw = self.baseline.observe(&self.imputed, &mut self.base_z);
+        let base_raw = self
+            .baseline
+            .observe(ts, &self.imputed, &mut self.base_z, learn);
         let mut members = Vec::with_capacity(3);
         if self.members.baseline {
             if let Some(s) = base_raw {
@@ -685,8 +735,10 @@ impl EnsembleScorer {
                     .model
                     .as_ref()
                     .and_then(|m| m.calibration.baseline.as_ref());
-                let c = model_cal.or(self.online.cal.as_ref()).map(|c| c.cdf(s));
-                if model_cal.is_none() {
+                let c = model_cal
+                    .or(self.online.cal.as_ref())
+                    .map(|c| c.surprise(s));
+                if model_cal.is_none() && learn {
                     // Only needed until a model brings a trained calibrator (refits
                     // sort the history: keep them off the trained hot path).
                     self.online.push(s);
@@ -705,7 +757,7 @@ impl EnsembleScorer {
                 if let (Some(f), Some(c)) = (&m.forest, &m.calibration.forest) {
                     members.push(MemberScore {
                         member: "forest".into(),
-                        score: c.cdf(f.score_row(&self.z)),
+                        score: c.surprise(f.score_row(&self.z)),
                     });
                 }
             }
@@ -714,7 +766,7 @@ impl EnsembleScorer {
                     let s = p.score(&self.z, &mut self.t_buf, None, None);
                     members.push(MemberScore {
                         member: "pca".into(),
-                        score: c.cdf(s),
+                        score: c.surprise(s),
                     });
                 }
             }
@@ -732,6 +784,20 @@ impl EnsembleScorer {
         Some(out)
     }
 
+    /// Restarts the rolling baseline from `rows` (see [`RollingBaseline::rebase`]).
+    pub fn rebase<'a>(&mut self, rows: impl IntoIterator<Item = (TimestampMs, &'a [f64])>) {
+        self.baseline.rebase(rows);
+    }
+
+    /// The current normal band of metric `m`: the model's (1st..99th percentile of
+    /// training), else the rolling baseline's.
+    pub fn band(&self, m: usize) -> (f64, f64) {
+        match &self.model {
+            Some(model) => (model.bands[m].low, model.bands[m].high),
+            None => self.baseline.band(m),
+        }
+    }
+
     /// The imputed raw values of the last step.
     pub fn last_values(&self) -> &[f64] {
         &self.imputed
@@ -746,10 +812,10 @@ impl EnsembleScorer {
         };
         let nm = self.n_metrics();
         let mut total = vec![0.0; nm];
-        let mut add = |per_metric: &[f64], cal: f64| {
+        let mut add = |per_metric: &[f64], surprise: f64| {
             let sum: f64 = per_metric.iter().sum();
             if sum > 0.0 && sum.is_finite() {
-                let w = -(1.0 - cal).max(1e-12).ln();
+                let w = surprise.max(0.0);
                 for (t, v) in total.iter_mut().zip(per_metric) {
                     *t += w * v / sum;
                 }
@@ -791,10 +857,7 @@ impl EnsembleScorer {
             .take(k)
             .filter(|&m| total[m] > 0.0)
             .map(|m| {
-                let (lo, hi) = match &self.model {
-                    Some(model) => (model.bands[m].low, model.bands[m].high),
-                    None => self.baseline.band(m),
-                };
+                let (lo, hi) = self.band(m);
                 MetricContribution {
                     metric: names.get(m).cloned().unwrap_or_else(|| format!("m{m}")),
                     value: self.imputed[m],
@@ -804,58 +867,6 @@ impl EnsembleScorer {
                 }
             })
             .collect()
-    }
-}
-
-// ------------------------------------------------------------------ online (self-training) detector
-
-/// Learns from the stream itself: baseline first, then (re)trains forest and PCA on
-/// the past rows only, at rows 256, 512, 1024, 2048, 4096 and every 4096 after that
-/// (on at most the last 8192 rows). A doubling schedule keeps the total training
-/// cost O(n log n) and gives early models quickly; the score of row t never depends
-/// on rows after t.
-#[derive(Debug, Clone)]
-pub struct OnlineDetector {
-    scorer: EnsembleScorer,
-    rows: Vec<(TimestampMs, Vec<f64>)>,
-    params: TrainParams,
-    next_fit: usize,
-    pub refits: usize,
-}
-
-impl OnlineDetector {
-    pub const FIRST_FIT: usize = 256;
-    pub const MAX_TRAIN_ROWS: usize = 8192;
-
-    pub fn new(n_metrics: usize, params: TrainParams) -> Self {
-        Self {
-            scorer: EnsembleScorer::new(n_metrics, params.members, params.baseline.clone()),
-            rows: Vec::new(),
-            params,
-            next_fit: Self::FIRST_FIT,
-            refits: 0,
-        }
-    }
-
-    /// Score of this row (0 while nothing can score yet).
-    pub fn step(&mut self, raw: &[f64]) -> f64 {
-        let s = self.scorer.step(raw).map_or(0.0, |s| s.combined);
-        self.rows
-            .push((self.rows.len() as TimestampMs, raw.to_vec()));
-        if self.rows.len() == self.next_fit {
-            let from = self.rows.len().saturating_sub(Self::MAX_TRAIN_ROWS);
-            if let Ok(m) = train(&self.rows[from..], &[], &self.params) {
-                if self.scorer.install_model(Arc::new(m)).is_ok() {
-                    self.refits += 1;
-                }
-            }
-            self.next_fit = if self.next_fit < 4096 {
-                self.next_fit * 2
-            } else {
-                self.next_fit + 4096
-            };
-        }
-        s
     }
 }
 
@@ -916,16 +927,18 @@ mod tests {
         let incident = [(500_000, 539_000)];
         let score_of = |model: TrainedModel| {
             let mut s = EnsembleScorer::new(3, Members::default(), BaselineParams::default());
-            for (_, r) in &rows[..900] {
-                s.step(r);
+            for (t, r) in &rows[..900] {
+                s.step(*t, r, true);
             }
             s.install_model(Arc::new(model)).unwrap();
             let mut out = StepScores {
                 combined: 0.0,
                 members: vec![],
             };
-            for _ in 0..3 {
-                out = s.step(&[40.0, 5.0, 20.0]).unwrap();
+            for k in 0..3 {
+                out = s
+                    .step(900_000 + k * 1000, &[40.0, 5.0, 20.0], true)
+                    .unwrap();
             }
             out.combined
         };
@@ -935,7 +948,7 @@ mod tests {
         assert!(trimmed.warnings.is_empty(), "{:?}", trimmed.warnings);
         let (a, b) = (score_of(learnt), score_of(trimmed));
         assert!(
-            a < 0.995 && b > 0.999,
+            a < 2.3 && b > 3.0,
             "a repeat of the incident is flagged only when it was trimmed: {a} vs {b}"
         );
         // An interval marked expected is learnt as normal whatever `anomalous` says.
@@ -945,7 +958,7 @@ mod tests {
             metrics: vec![],
         }];
         let kept = train_excluding(&rows, &exp, &incident, &p).unwrap();
-        assert!(score_of(kept) < 0.995);
+        assert!(score_of(kept) < 2.3);
         // Over the cap, nothing is left out and the model says why.
         let all = [(0, 999_000)];
         let capped = train_excluding(&rows, &[], &all, &p).unwrap();
@@ -958,9 +971,30 @@ mod tests {
 
     #[test]
     fn combination_is_bonferroni_min_p() {
-        assert!((combine(&[0.999, 0.5, 0.2]) - 0.997).abs() < 1e-12);
-        assert_eq!(combine(&[0.1, 0.2]), 0.0);
+        // p = 0.001, 0.5, 0.8: 3 * 0.001 = 0.003 -> surprise -log10(0.003).
+        let s = |p: f64| -p.log10();
+        assert!((combine(&[s(0.001), s(0.5), s(0.8)]) - s(0.003)).abs() < 1e-12);
+        assert_eq!(combine(&[s(0.9), s(0.8)]), 0.0);
         assert_eq!(combine(&[]), 0.0);
-        assert!((combine(&[0.99]) - 0.99).abs() < 1e-12);
+        assert!((combine(&[2.0]) - 2.0).abs() < 1e-12);
+        assert!((surprise_from_setting(0.999) - 3.0).abs() < 1e-9);
+        assert_eq!(surprise_from_setting(4.0), 4.0);
+    }
+
+    #[test]
+    fn surprise_keeps_growing_past_anything_seen() {
+        let raw: Vec<f64> = (1..=5000).map(|i| -((i as f64) / 5001.0).ln()).collect();
+        let c = Calibrator::fit(&raw).unwrap();
+        let max = raw.iter().cloned().fold(0.0, f64::max);
+        let (a, b, far) = (c.surprise(max), c.surprise(max + 5.0), c.surprise(1e6));
+        assert!(a > 3.0 && b > a && far > b, "{a} {b} {far}");
+        assert!(
+            far.is_finite() && far > 1e4,
+            "no cap but floating point: {far}"
+        );
+        // Continuous where the body meets the tail, and 0 at the bottom.
+        let u = c.tail_u;
+        assert!((c.surprise(u - 1e-9) - c.surprise(u)).abs() < 1e-3);
+        assert_eq!(c.surprise(-1.0), 0.0);
     }
 }

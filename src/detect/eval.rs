@@ -1,7 +1,8 @@
 //! Evaluation over NAB-format labelled series: `lookout eval --data DIR --labels L.json`.
 //!
-//! Each file is scored causally (the same [`OnlineDetector`] as `lookout detect`
-//! without `--train`: every score uses only past rows). Figures, all computed on the
+//! Each file is scored causally by `lookout detect`'s own code (the server's pipeline,
+//! [`super::LiveDetector`], on the stream's time): without `--train` under
+//! [`Protocol::Online`], with the probationary rows as `--train` under [`Protocol::Nab`]. Figures, all computed on the
 //! rows after NAB's probationary period min(floor(0.15 n), 750), where the detector is
 //! still learning and NAB ignores detections:
 //! - best F1 over all thresholds, point-wise, without point adjustment;
@@ -29,7 +30,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::csv::read_table;
-use super::ensemble::{OnlineDetector, TrainParams};
 use super::forest::{IsolationForest, IsolationForestParams};
 use super::timeparse::parse_timestamp;
 
@@ -38,6 +38,20 @@ use super::timeparse::parse_timestamp;
 pub enum EvalMode {
     Ensemble,
     PlainForest,
+}
+
+/// How each series is fed to the detector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    /// The whole series on the stream, learnt online (`lookout detect` without `--train`).
+    #[default]
+    Online,
+    /// NAB's protocol as the product is judged by: the probationary rows
+    /// (min(floor(0.15 n), 750)) are the `--train` file, the rest is the stream
+    /// (`lookout detect --train`), and every row's score is mapped to [0, 1] by one dense
+    /// rank over all rows of all series before NAB's threshold sweep.
+    Nab,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +124,7 @@ pub struct NabResult {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalReport {
     pub mode: EvalMode,
+    pub protocol: Protocol,
     pub files: Vec<FileResult>,
     pub mean_f1: f64,
     pub mean_roc_auc: f64,
@@ -144,6 +159,16 @@ pub fn run_eval(
     data_dir: &Path,
     labels_json: &Path,
     mode: EvalMode,
+) -> Result<EvalReport, EvalError> {
+    run_eval_with(data_dir, labels_json, mode, Protocol::Online)
+}
+
+/// [`run_eval`] under the given [`Protocol`].
+pub fn run_eval_with(
+    data_dir: &Path,
+    labels_json: &Path,
+    mode: EvalMode,
+    protocol: Protocol,
 ) -> Result<EvalReport, EvalError> {
     let lerr = |m: String| EvalError::Labels {
         path: labels_json.to_path_buf(),
@@ -187,7 +212,17 @@ pub fn run_eval(
         for &(l, r) in &windows {
             labels[l..=r].iter_mut().for_each(|x| *x = true);
         }
-        let scores = score_series(&rows, mode);
+        let split = match protocol {
+            Protocol::Online => 0,
+            Protocol::Nab => ((0.15 * rows.len() as f64).floor() as usize).min(750),
+        };
+        let scores = match (protocol, mode) {
+            (Protocol::Online, EvalMode::PlainForest) => plain_forest_online(&rows),
+            _ => score_split(&ts, &rows, split, mode).map_err(|e| EvalError::Csv {
+                path: path.clone(),
+                source: e,
+            })?,
+        };
         series.push(Series {
             name: name.clone(),
             scores,
@@ -198,44 +233,124 @@ pub fn run_eval(
     if series.is_empty() {
         return Err(EvalError::Empty);
     }
+    if protocol == Protocol::Nab {
+        dense_rank(&mut series);
+    }
     let mut report = evaluate(&series, mode);
+    report.protocol = protocol;
     report.warnings.extend(warnings);
     Ok(report)
 }
 
-/// Causal scores of one series in the given mode.
-pub fn score_series(rows: &[Vec<f64>], mode: EvalMode) -> Vec<f64> {
+/// The seed's plain Isolation Forest over raw values, learning online: refitted on the
+/// past rows at rows 256, 512, ..., 4096 and every 4096 after that (at most 8192 rows).
+pub fn plain_forest_online(rows: &[Vec<f64>]) -> Vec<f64> {
     let width = rows.first().map_or(1, |r| r.len());
+    let mut forest: Option<IsolationForest> = None;
+    let mut next = 256;
+    let mut out = Vec::with_capacity(rows.len());
+    let clean = |v: f64| if v.is_finite() { v } else { 0.0 };
+    for (i, r) in rows.iter().enumerate() {
+        let c: Vec<f64> = r.iter().map(|v| clean(*v)).collect();
+        out.push(forest.as_ref().map_or(0.0, |f| f.score_row(&c)));
+        if i + 1 == next {
+            let from = (i + 1).saturating_sub(8192);
+            let x = ndarray::Array2::from_shape_fn((i + 1 - from, width), |(a, b)| {
+                clean(rows[from + a][b])
+            });
+            forest = IsolationForestParams::default().fit_array(x.view()).ok();
+            next = if next < 4096 { next * 2 } else { next + 4096 };
+        }
+    }
+    out
+}
+
+/// Scores `rows[split..]` as `lookout detect --train` does, with `rows[..split]` as the
+/// training file; the training rows get score 0. The rows go through the same CSV
+/// reader and writer as the command, so the figures are the product's.
+pub fn score_split(
+    ts: &[String],
+    rows: &[Vec<f64>],
+    split: usize,
+    mode: EvalMode,
+) -> Result<Vec<f64>, super::csv::CsvError> {
+    let split = split.min(rows.len());
+    let mut out = vec![0.0; split];
     match mode {
         EvalMode::Ensemble => {
-            let mut d = OnlineDetector::new(width, TrainParams::default());
-            rows.iter().map(|r| d.step(r)).collect()
+            let width = rows.first().map_or(1, |r| r.len());
+            let table = |range: std::ops::Range<usize>| {
+                let mut s = String::from("timestamp");
+                for i in 0..width {
+                    s.push_str(&format!(",v{i}"));
+                }
+                s.push('\n');
+                for i in range {
+                    s.push_str(&ts[i].replace(',', " "));
+                    for v in &rows[i] {
+                        if v.is_finite() {
+                            s.push_str(&format!(",{v}"));
+                        } else {
+                            s.push(',');
+                        }
+                    }
+                    s.push('\n');
+                }
+                s
+            };
+            let test = table(split..rows.len());
+            let train = (split > 0).then(|| table(0..split));
+            let mut scored = Vec::new();
+            super::csv::run_detect_with(
+                train.as_ref().map(|t| t.as_bytes()),
+                test.as_bytes(),
+                &mut scored,
+                &Default::default(),
+            )?;
+            let text = String::from_utf8_lossy(&scored);
+            out.extend(text.lines().skip(1).map(|l| {
+                l.rsplit(',')
+                    .next()
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .filter(|v| v.is_finite())
+                    .unwrap_or(0.0)
+            }));
         }
         EvalMode::PlainForest => {
-            let mut forest: Option<IsolationForest> = None;
-            let mut next = OnlineDetector::FIRST_FIT;
-            let mut out = Vec::with_capacity(rows.len());
-            for (i, r) in rows.iter().enumerate() {
-                let clean: Vec<f64> = r
-                    .iter()
-                    .map(|v| if v.is_finite() { *v } else { 0.0 })
-                    .collect();
-                out.push(forest.as_ref().map_or(0.0, |f| f.score_row(&clean)));
-                if i + 1 == next {
-                    let from = (i + 1).saturating_sub(OnlineDetector::MAX_TRAIN_ROWS);
-                    let x = ndarray::Array2::from_shape_fn((i + 1 - from, width), |(a, b)| {
-                        let v = rows[from + a][b];
-                        if v.is_finite() {
-                            v
-                        } else {
-                            0.0
-                        }
-                    });
-                    forest = IsolationForestParams::default().fit_array(x.view()).ok();
-                    next = if next < 4096 { next * 2 } else { next + 4096 };
-                }
-            }
-            out
+            // The seed's plain forest: trained once on the probationary rows, frozen.
+            let width = rows.first().map_or(1, |r| r.len());
+            let clean = |v: f64| if v.is_finite() { v } else { 0.0 };
+            let x = ndarray::Array2::from_shape_fn((split, width), |(a, b)| clean(rows[a][b]));
+            let forest = IsolationForestParams::default().fit_array(x.view()).ok();
+            out.extend(rows[split..].iter().map(|r| {
+                let r: Vec<f64> = r.iter().map(|v| clean(*v)).collect();
+                forest.as_ref().map_or(0.0, |f| f.score_row(&r))
+            }));
+        }
+    }
+    out.resize(rows.len(), 0.0);
+    Ok(out)
+}
+
+/// Maps every score after probation to [0, 1] by one dense rank over all series
+/// together (equal scores share a rank); probationary rows get 0.
+pub fn dense_rank(series: &mut [Series]) {
+    let mut all: Vec<f64> = series
+        .iter()
+        .flat_map(|s| s.scores[s.probation()..].iter().copied())
+        .filter(|v| !v.is_nan())
+        .collect();
+    all.sort_by(f64::total_cmp);
+    all.dedup();
+    let top = (all.len().max(2) - 1) as f64;
+    for s in series.iter_mut() {
+        let p = s.probation();
+        for (i, v) in s.scores.iter_mut().enumerate() {
+            *v = if i < p || v.is_nan() {
+                0.0
+            } else {
+                all.partition_point(|x| x < v) as f64 / top
+            };
         }
     }
 }
@@ -400,6 +515,7 @@ pub fn evaluate(series: &[Series], mode: EvalMode) -> EvalReport {
     };
     EvalReport {
         mode,
+        protocol: Protocol::Online,
         mean_f1: mean(&|f| f.best_f1),
         mean_roc_auc: mean(&|f| f.roc_auc),
         mean_pr_auc: mean(&|f| f.pr_auc),
@@ -513,6 +629,12 @@ impl fmt::Display for EvalReport {
             EvalMode::PlainForest => "plain Isolation Forest over raw values",
         };
         writeln!(f, "detector: {mode}")?;
+        if self.protocol == Protocol::Nab {
+            writeln!(
+                f,
+                "protocol: nab (probationary rows as --train, the rest streamed, one dense rank over all series)"
+            )?;
+        }
         writeln!(
             f,
             "{:<48} {:>6} {:>4} {:>7} {:>7} {:>7} {:>7}",

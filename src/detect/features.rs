@@ -3,10 +3,19 @@
 //! Per metric, four features (metric-major layout: feature `m * KINDS.len() + k`):
 //! - `value`: the (imputed) value itself, so levels outside the learnt range stand out;
 //! - `diff`: first difference, so sudden jumps stand out even inside the normal range;
-//! - `ewma`: fast EWMA (alpha 0.3, ~6-sample span): the recent level with one-sample
-//!   jitter smoothed, so a sustained change outranks a single noisy sample;
-//! - `shift`: fast EWMA minus slow EWMA (alpha 0.02, ~100 samples): how far the recent
+//! - `recent`: the median of the last [`RECENT`] values: the recent level with
+//!   one-sample jitter removed, so a sustained change outranks a single noisy sample.
+//!   A median rather than an EWMA: it is back to normal three samples after a change
+//!   ends, where an EWMA of a 200-sigma burst stayed many sigmas high for fifteen
+//!   samples, keeping the score (and the event) up long after the metrics were back;
+//! - `shift`: `recent` minus a slow EWMA (alpha 0.02, ~100 samples): how far the recent
 //!   level moved from the level of the last minutes, i.e. level shifts and ramps.
+//!   The slow EWMA is robust (Huber): each step moves it by at most
+//!   [`SLOW_CLIP`] times its own running mean absolute deviation, so a short spike
+//!   barely drags it and `shift` does not swing the other way for minutes after the
+//!   spike is over (a plain EWMA kept an event open 5 to 10 minutes after a 10 s
+//!   burst); a lasting shift still widens the deviation, and the slow level follows
+//!   it within about two hundred samples.
 //!
 //! The spans are in samples, not seconds, and are deliberately short: the detector
 //! must react within a few samples whatever the sampling rate, and "the recent shape"
@@ -20,18 +29,34 @@
 //! never below 1 % of the metric's level (see [`Normalizer::fit`]).
 //! A feature with no spread at all during training is dropped (z = 0): it cannot be
 //! split by the forest and would make PCA's covariance singular; the rolling baseline
-//! still watches its metric. z is clipped to +-[`Z_CLIP`] so one broken metric cannot
-//! swamp every other one.
+//! still watches its metric. Beyond +-[`Z_KNEE`] z grows only logarithmically
+//! ([`soft_clip`]) so one broken metric cannot swamp every other one, yet a larger
+//! deviation still scores higher (a hard clip made the top of the ranking a tie).
 
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 /// Feature kinds per metric, in layout order.
-pub const KINDS: [&str; 4] = ["value", "diff", "ewma", "shift"];
-pub const ALPHA_FAST: f64 = 0.3;
+pub const KINDS: [&str; 4] = ["value", "diff", "recent", "shift"];
+/// Values in the `recent` median.
+pub const RECENT: usize = 5;
 pub const ALPHA_SLOW: f64 = 0.02;
-/// Beyond 50 robust standard deviations everything is equally abnormal.
-pub const Z_CLIP: f64 = 50.0;
+/// Largest step of the slow EWMA, in running mean absolute deviations.
+pub const SLOW_CLIP: f64 = 3.0;
+/// Where z starts to grow logarithmically (see [`soft_clip`]).
+pub const Z_KNEE: f64 = 10.0;
+
+/// z up to [`Z_KNEE`], then K (1 + ln(|z| / K)) with its sign: continuous with a
+/// continuous slope, monotonic, unbounded but slow (z = 1e6 maps to 125).
+pub fn soft_clip(z: f64) -> f64 {
+    // Infinity (a zero scale met a change) becomes the largest finite value's image.
+    let a = z.abs().min(f64::MAX);
+    if a <= Z_KNEE || a.is_nan() {
+        z
+    } else {
+        (Z_KNEE * (1.0 + (a / Z_KNEE).ln())).copysign(z)
+    }
+}
 
 /// Smallest change of a host metric that can matter, by unit: below it a deviation
 /// is noise whatever the metric's own spread (load_5 is so smooth that 0.03 would
@@ -67,8 +92,13 @@ pub fn metric_of(feature: usize) -> usize {
 #[derive(Debug, Clone)]
 pub struct FeatureState {
     last: Vec<f64>,
-    fast: Vec<f64>,
+    /// The last [`RECENT`] values of each metric (ring buffer, metric-major).
+    recent: Vec<f64>,
+    filled: usize,
+    pos: usize,
     slow: Vec<f64>,
+    /// Running mean absolute deviation around `slow` (its step bound).
+    dev: Vec<f64>,
     seen: Vec<bool>,
 }
 
@@ -76,8 +106,11 @@ impl FeatureState {
     pub fn new(n_metrics: usize) -> Self {
         Self {
             last: vec![0.0; n_metrics],
-            fast: vec![0.0; n_metrics],
+            recent: vec![0.0; n_metrics * RECENT],
+            filled: 0,
+            pos: 0,
             slow: vec![0.0; n_metrics],
+            dev: vec![0.0; n_metrics],
             seen: vec![false; n_metrics],
         }
     }
@@ -103,6 +136,10 @@ impl FeatureState {
         let n = self.last.len();
         assert_eq!(raw.len(), n, "metric count mismatch");
         assert_eq!(out.len(), n * KINDS.len());
+        self.filled = (self.filled + 1).min(RECENT);
+        let slot = self.pos;
+        self.pos = (self.pos + 1) % RECENT;
+        let mut window = [0.0; RECENT];
         for m in 0..n {
             let v = if raw[m].is_finite() {
                 raw[m]
@@ -115,17 +152,32 @@ impl FeatureState {
                     .unwrap_or(0.0)
             };
             imputed[m] = v;
-            let (diff, fast, slow) = if self.seen[m] {
-                let fast = self.fast[m] + ALPHA_FAST * (v - self.fast[m]);
-                let slow = self.slow[m] + ALPHA_SLOW * (v - self.slow[m]);
-                (v - self.last[m], fast, slow)
+            self.recent[m * RECENT + slot] = v;
+            let ring = &self.recent[m * RECENT..(m + 1) * RECENT];
+            let w = &mut window[..self.filled];
+            // The first `filled` slots hold values once the ring is full; before that
+            // the filled ones are the first `filled` slots too (pos starts at 0).
+            w.copy_from_slice(&ring[..self.filled]);
+            w.sort_unstable_by(f64::total_cmp);
+            let fast = if w.len() % 2 == 1 {
+                w[w.len() / 2]
             } else {
-                (0.0, v, v)
+                0.5 * (w[w.len() / 2 - 1] + w[w.len() / 2])
+            };
+            let (diff, slow, dev) = if self.seen[m] {
+                let (old, dev) = (self.slow[m], self.dev[m]);
+                // The bound never collapses to 0: 1 % of the level, or a tiny absolute.
+                let bound = SLOW_CLIP * dev.max(0.01 * old.abs()).max(1e-9);
+                let r = (v - old).clamp(-bound, bound);
+                let slow = old + ALPHA_SLOW * r;
+                (v - self.last[m], slow, dev + ALPHA_SLOW * (r.abs() - dev))
+            } else {
+                (0.0, v, 0.0)
             };
             self.seen[m] = true;
             self.last[m] = v;
-            self.fast[m] = fast;
             self.slow[m] = slow;
+            self.dev[m] = dev;
             let o = &mut out[m * KINDS.len()..(m + 1) * KINDS.len()];
             o[0] = v;
             o[1] = diff;
@@ -260,7 +312,7 @@ impl Normalizer {
                 if z.is_nan() {
                     0.0
                 } else {
-                    z.clamp(-Z_CLIP, Z_CLIP)
+                    soft_clip(z)
                 }
             } else {
                 0.0
@@ -298,6 +350,37 @@ mod tests {
     }
 
     #[test]
+    fn a_short_spike_barely_moves_the_slow_level_and_a_lasting_shift_does() {
+        let mut st = FeatureState::new(1);
+        let (mut imp, mut out) = ([0.0], [0.0; 4]);
+        let mut x: u64 = 3;
+        let mut noise = move || {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            (x >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        for _ in 0..500 {
+            st.push(&[10.0 + noise()], None, &mut imp, &mut out);
+        }
+        // A 12-sample spike of 100 noise widths, then back to normal.
+        for _ in 0..12 {
+            st.push(&[110.0 + noise()], None, &mut imp, &mut out);
+        }
+        for _ in 0..20 {
+            st.push(&[10.0 + noise()], None, &mut imp, &mut out);
+        }
+        assert!(out[3].abs() < 2.0, "shift after the spike: {}", out[3]);
+        // A lasting shift of the same size is followed.
+        for _ in 0..400 {
+            st.push(&[110.0 + noise()], None, &mut imp, &mut out);
+        }
+        assert!(
+            out[3].abs() < 2.0,
+            "shift once the new level is old: {}",
+            out[3]
+        );
+    }
+
+    #[test]
     fn constant_features_are_dropped_not_nan() {
         let x = ndarray::array![[1.0, 0.0], [1.0, 2.0], [1.0, 4.0], [1.0, 6.0]];
         let n = Normalizer::fit(x.view(), None);
@@ -306,7 +389,10 @@ mod tests {
         n.apply(&[1e9, f64::NAN], &mut out);
         assert_eq!(out, [0.0, 0.0]);
         n.apply(&[1.0, 1e12], &mut out);
-        assert_eq!(out[1], Z_CLIP);
+        assert!(out[1] > 100.0 && out[1] < 300.0, "{}", out[1]);
+        assert!(soft_clip(1e13) > soft_clip(1e12));
+        assert_eq!(soft_clip(-3.0), -3.0);
+        assert!((soft_clip(10.0 + 1e-9) - 10.0).abs() < 1e-6);
     }
 
     #[test]

@@ -1,10 +1,24 @@
-//! [`LiveDetector`]: the object the server feeds with every stored sample.
+//! [`LiveDetector`]: the one detection pipeline. The server feeds it every stored
+//! sample; `lookout detect` and `lookout eval` feed it the rows of a CSV. Both run the
+//! same members, the same training schedule and window (in the stream's own time, from
+//! the timestamps), the same adaptation and the same event logic, so offline figures
+//! are figures of the product.
 //!
-//! It scores each sample with whatever members can score (the rolling baseline after
-//! a few minutes, forest and PCA once a trained model is installed), runs the event
-//! logic and builds explanations. It never trains by itself: the server calls
-//! [`train`] on a blocking thread (rows from the store, or [`LiveDetector::training_rows`])
-//! and hands the result to [`LiveDetector::install_model`].
+//! Per sample it scores with whatever members can score (the rolling baseline after a
+//! few minutes, forest and PCA once a trained model is installed), runs the event logic
+//! and builds explanations. Training is scheduled here and run by the caller
+//! ([`LiveDetector::begin_training`] gives the window and the intervals, [`train_excluding`]
+//! trains, [`LiveDetector::install_model`] swaps): the server trains on a blocking thread
+//! from the store; with [`LiveConfig::self_train`] the detector trains inline on its own
+//! buffer at the same points (offline).
+//!
+//! **Adaptation.** While an event is open the rolling baseline does not learn (an
+//! incident or a leak is measured against the normal before it) and training leaves the
+//! event's rows out. An event that lasts [`LiveConfig::adapt_after_secs`] and whose top
+//! metrics have held steady over that time (the medians of its two halves agree within
+//! their spread) is a new normal: it closes, the baseline restarts from those recent
+//! rows, and the models retrain at once with them counted as normal. A change that keeps
+//! moving (a leak, a filling disk) is never steady, so it keeps scoring.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -13,8 +27,11 @@ use serde::{Deserialize, Serialize};
 
 use super::baseline::BaselineParams;
 pub use super::ensemble::train;
-use super::ensemble::{EnsembleScorer, ExpectedInterval, Members, TrainedModel};
+use super::ensemble::{
+    train_excluding, EnsembleScorer, ExpectedInterval, Members, TrainParams, TrainedModel,
+};
 use super::events::{similar, EventParams, EventTracker, Sensitivity};
+use super::features::robust_center_scale;
 use super::DetectError;
 use crate::model::{AnomalyEvent, AnomalyScore, Explanation, ProcessInfo, TimestampMs, METRICS};
 
@@ -25,12 +42,22 @@ pub struct LiveConfig {
     pub members: Members,
     pub sensitivity: Sensitivity,
     pub events: EventParams,
-    /// Rolling baseline (window, cold-start samples, refresh), in samples.
+    /// Rolling baseline (window, cold-start samples, refresh).
     pub baseline: BaselineParams,
     /// History needed before forest and PCA are trained (default 60 min).
     pub min_history_secs: i64,
-    /// Rows kept in memory for [`LiveDetector::training_rows`] (default 24 h).
+    /// Each training reads the rows of this last stretch of stream time (default 24 h).
+    pub training_window_secs: i64,
+    /// Retraining schedule in stream time (default 1 h).
+    pub retrain_every_secs: i64,
+    /// A steady change that lasts this long becomes the new normal (default 30 min).
+    pub adapt_after_secs: i64,
+    /// Rows kept in memory: at least `adapt_after_secs` (the rows a new normal is
+    /// learnt from), and the training window when `self_train` is on.
     pub buffer_secs: i64,
+    /// Train inline on the buffer when training is due (offline); the server trains
+    /// from the store instead.
+    pub self_train: bool,
     /// Metric names in scalar order (default: `model::METRICS`).
     pub metric_names: Vec<String>,
     pub top_metrics: usize,
@@ -46,7 +73,11 @@ impl Default for LiveConfig {
             events: EventParams::default(),
             baseline: BaselineParams::default(),
             min_history_secs: 3600,
-            buffer_secs: 86_400,
+            training_window_secs: 86_400,
+            retrain_every_secs: 3600,
+            adapt_after_secs: 1800,
+            buffer_secs: 1800,
+            self_train: false,
             metric_names: METRICS.iter().map(|d| d.name.to_string()).collect(),
             top_metrics: 5,
             top_processes: 5,
@@ -57,12 +88,18 @@ impl Default for LiveConfig {
 /// What one sample produced.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LiveOutcome {
-    /// None during the first minutes (nothing can score yet).
+    /// None during the first minutes (nothing can score yet) and for skipped rows.
     pub score: Option<AnomalyScore>,
     pub opened: Option<AnomalyEvent>,
     /// The open event has a new peak (store the new peak and explanation).
     pub updated: Option<AnomalyEvent>,
     pub closed: Option<AnomalyEvent>,
+    /// The closed event was accepted as the new normal (see the module docs).
+    pub adapted: bool,
+    /// Why the row was not scored: its timestamp is not after the previous one.
+    pub skipped: Option<&'static str>,
+    /// A model was trained inline ([`LiveConfig::self_train`]) after this row.
+    pub trained: Option<Result<u64, String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,9 +124,30 @@ pub struct DetectorState {
     pub trained_at: Option<TimestampMs>,
     pub trained_samples: Option<usize>,
     pub active_members: Vec<String>,
+    /// The event threshold, as a surprise (-log10 of a per-sample probability).
     pub threshold: f64,
+    /// A steady change lasts this long before it is the new normal.
+    #[serde(default)]
+    pub adapt_after_secs: i64,
+    /// Changes accepted as the new normal since start.
+    #[serde(default)]
+    pub adaptations: u64,
     /// "learning: 14 of 60 minutes" / "trained at 2026-11-25 18:39:33 UTC, on N samples (v3)".
     pub message: String,
+}
+
+/// What the next training reads and how it treats it (see [`LiveDetector::begin_training`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingPlan {
+    /// Stream-time range of the rows to train on.
+    pub from: TimestampMs,
+    pub to: TimestampMs,
+    /// Learnt as normal whatever else says: intervals marked expected, and the recent
+    /// rows of changes accepted as the new normal.
+    pub expected: Vec<ExpectedInterval>,
+    /// Left out: events this detector saw that were neither expected nor adapted.
+    pub anomalous: Vec<(TimestampMs, TimestampMs)>,
+    pub params: TrainParams,
 }
 
 pub struct LiveDetector {
@@ -100,6 +158,17 @@ pub struct LiveDetector {
     last_ts: Option<TimestampMs>,
     buffer: VecDeque<(TimestampMs, Vec<f64>)>,
     expected: Vec<ExpectedInterval>,
+    /// Recent rows of changes accepted as the new normal (metrics left empty, so they
+    /// never flag a later event "expected").
+    adapted: Vec<ExpectedInterval>,
+    /// Events seen (start, end or still open), for training to leave out.
+    events: VecDeque<(TimestampMs, Option<TimestampMs>)>,
+    /// Stream time of the last training attempt.
+    trained_at_ts: Option<TimestampMs>,
+    retrain_now: bool,
+    last_steady_check: TimestampMs,
+    adaptations: u64,
+    versions: u64,
     row: Vec<f64>,
 }
 
@@ -126,6 +195,13 @@ impl LiveDetector {
             last_ts: None,
             buffer: VecDeque::new(),
             expected: Vec::new(),
+            adapted: Vec::new(),
+            events: VecDeque::new(),
+            trained_at_ts: None,
+            retrain_now: false,
+            last_steady_check: i64::MIN,
+            adaptations: 0,
+            versions: 0,
             row: vec![f64::NAN; n],
             config,
         }
@@ -145,9 +221,19 @@ impl LiveDetector {
         self.scorer.set_members(m);
     }
 
+    fn buffer_ms(&self) -> i64 {
+        let mut secs = self.config.buffer_secs.max(self.config.adapt_after_secs);
+        if self.config.self_train {
+            secs = secs.max(self.config.training_window_secs);
+        }
+        secs.saturating_mul(1000)
+    }
+
     /// Scores one sample. `scalars` are in metric order (missing = NaN; a shorter or
     /// longer row is padded with NaN or cut); `top_cpu` / `top_memory` are the
     /// snapshot's process lists, kept with the explanation if this sample is a peak.
+    /// A row whose timestamp is not after the previous one is skipped (not scored,
+    /// not learnt), with the reason in [`LiveOutcome::skipped`].
     pub fn observe(
         &mut self,
         ts: TimestampMs,
@@ -155,44 +241,156 @@ impl LiveDetector {
         top_cpu: &[ProcessInfo],
         top_memory: &[ProcessInfo],
     ) -> LiveOutcome {
+        if let Some(last) = self.last_ts {
+            if ts <= last {
+                return LiveOutcome {
+                    skipped: Some(if ts == last {
+                        "duplicated timestamp"
+                    } else {
+                        "timestamp before the previous row"
+                    }),
+                    ..Default::default()
+                };
+            }
+        }
         for (i, r) in self.row.iter_mut().enumerate() {
             *r = scalars.get(i).copied().unwrap_or(f64::NAN);
         }
         self.first_ts.get_or_insert(ts);
         self.last_ts = Some(ts);
         self.buffer.push_back((ts, self.row.clone()));
-        while self
-            .buffer
-            .front()
-            .is_some_and(|(t, _)| ts - *t > self.config.buffer_secs * 1000)
-        {
+        let keep = self.buffer_ms();
+        while self.buffer.front().is_some_and(|(t, _)| ts - *t > keep) {
             self.buffer.pop_front();
         }
+        let horizon = ts - self.config.training_window_secs.saturating_mul(1000);
+        while self
+            .events
+            .front()
+            .is_some_and(|e| e.1.is_some_and(|end| end < horizon))
+        {
+            self.events.pop_front();
+        }
+        self.adapted.retain(|a| a.end >= horizon);
+
+        let learn = self.tracker.open_event().is_none();
         let row = std::mem::take(&mut self.row);
-        let step = self.scorer.step(&row);
+        let step = self.scorer.step(ts, &row, learn);
         self.row = row;
-        let Some(step) = step else {
-            return LiveOutcome::default();
-        };
-        let threshold = self.tracker.threshold();
-        let score = AnomalyScore {
-            timestamp: ts,
-            combined: step.combined,
-            members: step.members,
-            anomalous: step.combined > threshold,
-        };
-        let (scorer, cfg) = (&self.scorer, &self.config);
-        let tr = self.tracker.step(ts, step.combined, || Explanation {
-            metrics: scorer.explain(cfg.top_metrics, &cfg.metric_names),
-            top_cpu: top_cpu.iter().take(cfg.top_processes).cloned().collect(),
-            top_memory: top_memory.iter().take(cfg.top_processes).cloned().collect(),
+        let mut outcome = LiveOutcome::default();
+        if let Some(step) = step {
+            let threshold = self.tracker.threshold();
+            outcome.score = Some(AnomalyScore {
+                timestamp: ts,
+                combined: step.combined,
+                members: step.members,
+                anomalous: step.combined > threshold,
+            });
+            let (scorer, cfg) = (&self.scorer, &self.config);
+            let in_band = |e: &AnomalyEvent| in_band(scorer, cfg, e);
+            let tr = self
+                .tracker
+                .step(ts, step.combined, in_band, || Explanation {
+                    metrics: scorer.explain(cfg.top_metrics, &cfg.metric_names),
+                    top_cpu: top_cpu.iter().take(cfg.top_processes).cloned().collect(),
+                    top_memory: top_memory.iter().take(cfg.top_processes).cloned().collect(),
+                });
+            if let Some(e) = &tr.opened {
+                self.events.push_back((e.start, None));
+            }
+            if let Some(e) = &tr.closed {
+                self.note_closed(e);
+            }
+            outcome.opened = tr.opened.map(|e| self.flag_expected(e));
+            outcome.updated = tr.updated.map(|e| self.flag_expected(e));
+            outcome.closed = tr.closed.map(|e| self.flag_expected(e));
+            if outcome.closed.is_none() {
+                if let Some(e) = self.adapt_if_steady(ts) {
+                    outcome.closed = Some(self.flag_expected(e));
+                    outcome.adapted = true;
+                }
+            }
+        }
+        if self.config.self_train && self.training_due() {
+            outcome.trained = Some(self.train_inline());
+        }
+        outcome
+    }
+
+    fn note_closed(&mut self, e: &AnomalyEvent) {
+        if let Some(last) = self.events.back_mut() {
+            if last.1.is_none() {
+                last.1 = Some(e.end.unwrap_or(e.peak_at));
+            }
+        }
+    }
+
+    /// Accepts the open event as the new normal when it has lasted `adapt_after` and
+    /// its top metrics held steady over that time (checked at most every 1/30 of it).
+    fn adapt_if_steady(&mut self, ts: TimestampMs) -> Option<AnomalyEvent> {
+        let adapt_ms = self.config.adapt_after_secs.saturating_mul(1000);
+        let start = self.tracker.open_event()?.start;
+        if ts - start < adapt_ms || ts.saturating_sub(self.last_steady_check) < adapt_ms / 30 {
+            return None;
+        }
+        self.last_steady_check = ts;
+        // The last `adapt_after` of the event, and at least its last 12 rows (slow
+        // sampling: 30 min is only 6 rows at 5 min).
+        let in_event: Vec<&(TimestampMs, Vec<f64>)> =
+            self.buffer.iter().filter(|(t, _)| *t >= start).collect();
+        if in_event.len() < MIN_STEADY_ROWS {
+            return None;
+        }
+        let recent = in_event.partition_point(|(t, _)| *t < ts - adapt_ms);
+        let first = recent.min(in_event.len() - MIN_STEADY_ROWS);
+        let from = in_event[first].0;
+        let rows: Vec<&Vec<f64>> = in_event[first..].iter().map(|(_, r)| r).collect();
+        let metrics = self.event_metric_indices();
+        if !metrics.iter().all(|&m| steady(&rows, m)) {
+            return None;
+        }
+        let event = self.tracker.close()?;
+        self.note_closed(&event);
+        // The event's rows before the steady stretch stay out of training (the
+        // transition); the steady stretch is learnt as normal from now on.
+        if let Some(last) = self.events.back_mut() {
+            last.1 = Some(from);
+        }
+        self.adapted.push(ExpectedInterval {
+            start: from,
+            end: ts,
+            metrics: Vec::new(),
         });
-        let mark = |e: Option<AnomalyEvent>| e.map(|e| self.flag_expected(e));
-        LiveOutcome {
-            score: Some(score),
-            opened: mark(tr.opened),
-            updated: mark(tr.updated),
-            closed: mark(tr.closed),
+        self.scorer.rebase(
+            self.buffer
+                .iter()
+                .filter(|(t, _)| *t >= from)
+                .map(|(t, r)| (*t, r.as_slice())),
+        );
+        self.adaptations += 1;
+        self.retrain_now = true;
+        Some(event)
+    }
+
+    /// Metric indices of the open event's explanation (the top three), or all metrics.
+    fn event_metric_indices(&self) -> Vec<usize> {
+        let names = &self.config.metric_names;
+        let top: Vec<usize> = self
+            .tracker
+            .open_event()
+            .map(|e| {
+                e.explanation
+                    .metrics
+                    .iter()
+                    .take(3)
+                    .filter_map(|c| names.iter().position(|n| *n == c.metric))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if top.is_empty() {
+            (0..names.len()).collect()
+        } else {
+            top
         }
     }
 
@@ -236,9 +434,13 @@ impl LiveDetector {
         self.expected.clone()
     }
 
-    /// Hot swap: later samples are scored with `model`; state carries on.
+    /// Hot swap: later samples are scored with `model`; state carries on. A model
+    /// loaded at start-up counts as this detector's last training for the schedule.
     pub fn install_model(&mut self, model: Arc<TrainedModel>) -> Result<(), DetectError> {
-        self.scorer.install_model(model)
+        let at = model.trained_at;
+        self.scorer.install_model(model)?;
+        self.trained_at_ts.get_or_insert(at);
+        Ok(())
     }
 
     pub fn model(&self) -> Option<&Arc<TrainedModel>> {
@@ -257,7 +459,77 @@ impl LiveDetector {
         self.scorer.model().is_none() && self.history_secs() >= self.config.min_history_secs
     }
 
-    /// The rows kept in memory (up to `buffer_secs`), oldest first, for [`train`].
+    /// Stream time at which the next training is due (None: not before the history
+    /// is long enough).
+    pub fn next_training_at(&self) -> Option<TimestampMs> {
+        let (first, last) = (self.first_ts?, self.last_ts?);
+        if self.retrain_now {
+            return Some(last);
+        }
+        let every = self.config.retrain_every_secs.max(1) * 1000;
+        match self.trained_at_ts {
+            Some(t) => Some(t + every),
+            None => Some(first + self.config.min_history_secs * 1000),
+        }
+    }
+
+    /// Training is due now: the first one once `min_history` has been seen, then
+    /// every `retrain_every` of stream time (a failed attempt waits as long), and at
+    /// once after a change was accepted as the new normal.
+    pub fn training_due(&self) -> bool {
+        let (Some(last), Some(next)) = (self.last_ts, self.next_training_at()) else {
+            return false;
+        };
+        if self.config.self_train && self.buffer.len() < TrainParams::default().min_rows {
+            return false;
+        }
+        last >= next
+    }
+
+    /// Starts a training: marks the attempt (so it is not due again before
+    /// `retrain_every`) and says what to read and how to treat it.
+    pub fn begin_training(&mut self) -> TrainingPlan {
+        let to = self.last_ts.unwrap_or(0);
+        self.trained_at_ts = Some(to);
+        self.retrain_now = false;
+        let mut expected = self.expected.clone();
+        expected.extend(self.adapted.iter().cloned());
+        TrainingPlan {
+            from: to - self.config.training_window_secs.saturating_mul(1000),
+            to,
+            expected,
+            anomalous: self
+                .events
+                .iter()
+                .map(|&(a, b)| (a, b.unwrap_or(to)))
+                .collect(),
+            params: TrainParams {
+                members: self.config.members,
+                metric_names: self.config.metric_names.clone(),
+                ..TrainParams::default()
+            },
+        }
+    }
+
+    fn train_inline(&mut self) -> Result<u64, String> {
+        let plan = self.begin_training();
+        let rows: Vec<(TimestampMs, Vec<f64>)> = self
+            .buffer
+            .iter()
+            .filter(|(t, _)| *t >= plan.from && *t <= plan.to)
+            .cloned()
+            .collect();
+        let mut model = train_excluding(&rows, &plan.expected, &plan.anomalous, &plan.params)
+            .map_err(|e| e.to_string())?;
+        self.versions += 1;
+        model.version = self.versions;
+        model.trained_at = plan.to;
+        self.install_model(Arc::new(model))
+            .map_err(|e| e.to_string())?;
+        Ok(self.versions)
+    }
+
+    /// The rows kept in memory, oldest first, for [`train`].
     pub fn training_rows(&self) -> Vec<(TimestampMs, Vec<f64>)> {
         self.buffer.iter().cloned().collect()
     }
@@ -312,6 +584,8 @@ impl LiveDetector {
             trained_samples: model.map(|m| m.samples),
             active_members: active,
             threshold: self.tracker.threshold(),
+            adapt_after_secs: self.config.adapt_after_secs,
+            adaptations: self.adaptations,
             message,
         }
     }
@@ -320,6 +594,45 @@ impl LiveDetector {
     pub fn open_event(&self) -> Option<&AnomalyEvent> {
         self.tracker.open_event()
     }
+}
+
+/// Fewest rows a change must have held steady over before it is the new normal.
+const MIN_STEADY_ROWS: usize = 12;
+
+/// The open event's top metrics (those with at least a fifth of the attribution, and
+/// always the first) are inside their normal band now.
+fn in_band(scorer: &EnsembleScorer, cfg: &LiveConfig, e: &AnomalyEvent) -> bool {
+    let values = scorer.last_values();
+    let mut any = false;
+    for (k, c) in e.explanation.metrics.iter().enumerate() {
+        if k > 0 && c.contribution < 0.2 {
+            continue;
+        }
+        let Some(m) = cfg.metric_names.iter().position(|n| *n == c.metric) else {
+            continue;
+        };
+        let (lo, hi) = scorer.band(m);
+        let v = values[m];
+        if !(v >= lo && v <= hi) {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
+/// Metric `m` held steady over `rows`: the medians of the two halves differ by less
+/// than the larger of the halves' robust spreads (and of 1 % of the level). A linear
+/// ramp fails it (its halves' medians are about four MADs apart); a level shift that
+/// holds passes it.
+fn steady(rows: &[&Vec<f64>], m: usize) -> bool {
+    let half = rows.len() / 2;
+    let mut a: Vec<f64> = rows[..half].iter().map(|r| r[m]).collect();
+    let mut b: Vec<f64> = rows[half..].iter().map(|r| r[m]).collect();
+    let (ma, sa) = robust_center_scale(&mut a);
+    let (mb, sb) = robust_center_scale(&mut b);
+    let spread = sa.max(sb).max(0.01 * ma.abs().max(mb.abs())).max(1e-9);
+    (ma - mb).abs() <= spread
 }
 
 #[cfg(test)]
@@ -438,6 +751,7 @@ mod tests {
     fn trained_on(mut host: Host) -> (LiveDetector, Host, i64) {
         let mut det = LiveDetector::new(LiveConfig {
             host: "test".into(),
+            buffer_secs: 86_400,
             ..Default::default()
         });
         let mut ts = 1_700_000_000_000i64;
@@ -490,8 +804,11 @@ mod tests {
         for i in 0..n {
             let out = det.observe(*ts, &sample(i), &procs(busy), &procs(busy));
             let s = out.score.expect("trained detector scores every sample");
-
-            assert!((0.0..=1.0).contains(&s.combined));
+            assert!(
+                s.combined >= 0.0 && s.combined.is_finite(),
+                "{}",
+                s.combined
+            );
             if let Some(e) = out.opened {
                 opened.push(e);
             }
@@ -701,5 +1018,131 @@ mod tests {
                 .collect::<Vec<_>>()
         );
         assert_eq!(det.expected_intervals().len(), 1);
+    }
+
+    /// A self-training detector (the offline pipeline) on two hours of normal data.
+    fn self_training(seed: u64) -> (LiveDetector, Host, i64) {
+        let mut host = Host::new(seed);
+        let mut det = LiveDetector::new(LiveConfig {
+            host: "test".into(),
+            self_train: true,
+            ..Default::default()
+        });
+        let mut ts = 1_700_000_000_000i64;
+        for _ in 0..1440 {
+            det.observe(ts, &host.sample(0.0, 40.0, 0.0, 1.0), &[], &[]);
+            ts += STEP_MS;
+        }
+        assert_eq!(
+            det.state().phase,
+            Phase::Trained,
+            "trained on its own schedule"
+        );
+        (det, host, ts)
+    }
+
+    #[test]
+    fn a_steady_level_shift_becomes_the_new_normal_after_adapt_after() {
+        let (mut det, mut host, mut ts) = self_training(31);
+        let adapt = det.config().adapt_after_secs;
+        let threshold = det.state().threshold;
+        // Memory 40 % -> 55 % and it stays there (a new service was deployed).
+        let (mut opened, mut adapted_at, mut last_over) = (0, None, None);
+        for i in 0..(4 * adapt * 1000 / STEP_MS) {
+            let out = det.observe(ts, &host.sample(0.0, 55.0, 0.0, 1.0), &[], &[]);
+            opened += out.opened.is_some() as usize;
+            if out.adapted {
+                adapted_at = Some(i * STEP_MS / 1000);
+            }
+            if out.score.as_ref().is_some_and(|s| s.combined > threshold) {
+                last_over = Some(i * STEP_MS / 1000);
+            }
+            ts += STEP_MS;
+        }
+        assert_eq!(opened, 1, "one event at the onset");
+        let at = adapted_at.expect("accepted as the new normal");
+        assert!(
+            at >= adapt && at <= adapt + 300,
+            "adapted {at} s after the shift (adapt_after {adapt} s)"
+        );
+        let quiet_from = last_over.unwrap_or(0);
+        assert!(
+            quiet_from <= at + 120,
+            "the score came down once the shift was learnt: last over threshold at {quiet_from} s, adapted at {at} s"
+        );
+        assert_eq!(det.state().adaptations, 1);
+    }
+
+    #[test]
+    fn a_memory_leak_that_never_stops_keeps_scoring() {
+        let (mut det, mut host, mut ts) = self_training(32);
+        let adapt = det.config().adapt_after_secs;
+        let threshold = det.state().threshold;
+        // 40 % -> up by 10 points an hour, for three times adapt_after and more.
+        let n = 4 * adapt * 1000 / STEP_MS;
+        let (mut adapted, mut late_over, mut late) = (false, 0, 0);
+        for i in 0..n {
+            let mem = 40.0 + 10.0 * (i * STEP_MS) as f64 / 3_600_000.0;
+            let out = det.observe(ts, &host.sample(0.0, mem, 0.0, 1.0), &[], &[]);
+            adapted |= out.adapted;
+            if i > n - 60 {
+                late += 1;
+                late_over += out.score.is_some_and(|s| s.combined > threshold) as usize;
+            }
+            ts += STEP_MS;
+        }
+        assert!(!adapted, "a ramp is never steady, so never the new normal");
+        assert!(det.open_event().is_some(), "the leak's event is still open");
+        assert_eq!(
+            late_over, late,
+            "still scoring over the threshold at the end"
+        );
+    }
+
+    #[test]
+    fn skipped_rows_are_reported_not_scored() {
+        let (mut det, mut host, ts) = self_training(33);
+        let out = det.observe(ts - STEP_MS, &host.sample(0.0, 40.0, 0.0, 1.0), &[], &[]);
+        assert_eq!(out.skipped, Some("duplicated timestamp"));
+        assert!(out.score.is_none());
+        let out = det.observe(
+            ts - 10 * STEP_MS,
+            &host.sample(0.0, 40.0, 0.0, 1.0),
+            &[],
+            &[],
+        );
+        assert_eq!(out.skipped, Some("timestamp before the previous row"));
+    }
+
+    #[test]
+    fn an_event_closes_within_a_minute_of_the_metrics_returning() {
+        let (mut det, mut host, mut ts) = trained_detector(34);
+        // 24 samples (2 min) of CPU +80 points, then normal again.
+        let (mut opened_at, mut closed_at) = (None, None);
+        let back = ts + 24 * STEP_MS;
+        for i in 0..200 {
+            let extra = if i < 24 { 80.0 } else { 0.0 };
+            let out = det.observe(ts, &host.sample(extra, 40.0, 0.0, 1.0), &[], &[]);
+            if out.opened.is_some() {
+                opened_at.get_or_insert(ts);
+            }
+            if out.closed.is_some() {
+                closed_at.get_or_insert(ts);
+            }
+            ts += STEP_MS;
+        }
+        let start = back - 24 * STEP_MS;
+        let opened = opened_at.expect("the spike opened an event");
+        assert!(
+            opened - start <= 3 * STEP_MS,
+            "opened {} ms after the onset",
+            opened - start
+        );
+        let closed = closed_at.expect("the event closed");
+        assert!(
+            closed > back && closed - back <= 60_000,
+            "closed {} ms after the metrics came back",
+            closed - back
+        );
     }
 }

@@ -12,7 +12,7 @@
 //! - [`LiveDetector::new`]`(LiveConfig) -> LiveDetector`
 //! - [`LiveDetector::observe`]`(&mut self, ts: TimestampMs, scalars: &[f64], top_cpu: &[ProcessInfo], top_memory: &[ProcessInfo]) -> LiveOutcome`
 //! - [`LiveDetector::state`]`(&self) -> DetectorState` (learning "14 of 60 minutes", trained at, ...)
-//! - [`LiveDetector::needs_training`]`(&self) -> bool`, [`LiveDetector::training_rows`]`(&self) -> Vec<(TimestampMs, Vec<f64>)>`
+//! - [`LiveDetector::training_due`]`(&self) -> bool` (stream-time schedule), [`LiveDetector::begin_training`]`(&mut self) -> TrainingPlan`
 //! - [`LiveDetector::install_model`]`(&mut self, Arc<TrainedModel>)` (hot swap)
 //! - [`LiveDetector::mark_expected`]`(&mut self, &AnomalyEvent)` (feedback)
 //! - [`LiveDetector::set_sensitivity`]`(&mut self, Sensitivity)`
@@ -29,9 +29,9 @@
 //! - [`ModelRegistry::rollback`]`(&self, to_version) -> Result<TrainedModel, DetectError>`
 //!
 //! Offline:
-//! - [`run_detect`]`(train: Option<impl Read>, input: impl Read, output: impl Write) -> Result<(), CsvError>`
-//!   (`CsvError::line` gives the 1-based line number; the CLI exits 2 on `Err`)
-//! - [`run_eval`]`(data_dir: &Path, labels_json: &Path, mode: EvalMode) -> Result<EvalReport, EvalError>`
+//! - [`run_detect`]`(train: Option<impl Read>, input: impl Read, output: impl Write) -> Result<DetectSummary, CsvError>`
+//!   (the same [`LiveDetector`] pipeline; `CsvError::line` gives the 1-based line number; the CLI exits 2 on `Err`)
+//! - [`run_eval_with`]`(data_dir: &Path, labels_json: &Path, mode: EvalMode, protocol: Protocol) -> Result<EvalReport, EvalError>`
 //!   (`EvalReport: Display` prints the table)
 //!
 //! Building blocks (usable on their own, with linfa's `Fit` / `Predict`):
@@ -52,11 +52,12 @@ pub mod pca;
 pub mod registry;
 pub mod timeparse;
 
-pub use self::csv::{run_detect, CsvError};
+pub use self::csv::{run_detect, run_detect_with, CsvError, DetectOptions, DetectSummary};
+pub use ensemble::surprise_from_setting;
 pub use ensemble::{train, train_excluding, ExpectedInterval, Members, TrainParams, TrainedModel};
-pub use eval::{run_eval, EvalError, EvalMode, EvalReport};
+pub use eval::{run_eval, run_eval_with, EvalError, EvalMode, EvalReport, Protocol};
 pub use events::{EventParams, Sensitivity};
-pub use live::{DetectorState, LiveConfig, LiveDetector, LiveOutcome, Phase};
+pub use live::{DetectorState, LiveConfig, LiveDetector, LiveOutcome, Phase, TrainingPlan};
 pub use registry::{ModelInfo, ModelRegistry};
 
 /// Errors of training, model loading and parameter validation.
