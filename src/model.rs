@@ -353,6 +353,10 @@ pub struct Explanation {
     pub metrics: Vec<MetricContribution>,
     pub top_cpu: Vec<ProcessInfo>,
     pub top_memory: Vec<ProcessInfo>,
+    /// Set when the event recurs on a rhythm the detector has seen ("daily pattern:
+    /// also at this time on 3 earlier days"); such events are flagged expected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rhythm: Option<String>,
 }
 
 /// An anomaly event: a stretch of samples whose score stayed over the threshold.

@@ -66,6 +66,7 @@ fn event() -> AnomalyEvent {
                 rss_bytes: 64 << 20,
             }],
             top_memory: Vec::new(),
+            rhythm: None,
         },
         ..AnomalyEvent::default()
     }

@@ -65,6 +65,11 @@ pub struct ModelView {
     /// (version, trained_at, samples, members)
     pub versions: Vec<VersionRow>,
     pub warnings: Vec<String>,
+    /// Rhythms learnt from recurring events ("daily pattern learnt: ... at 02:00 UTC").
+    pub rhythms: Vec<String>,
+    /// Changes accepted as the new normal, and after how long a steady change is.
+    pub adaptations: u64,
+    pub adapt_after_secs: Option<i64>,
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -93,6 +98,9 @@ impl ModelView {
             trained_samples: s["trained_samples"].as_u64(),
             active_members: strings(&s["active_members"]),
             threshold: s["threshold"].as_f64(),
+            rhythms: strings(&s["rhythms"]),
+            adaptations: s["adaptations"].as_u64().unwrap_or(0),
+            adapt_after_secs: s["adapt_after_secs"].as_i64(),
             sensitivity: match &v["sensitivity"] {
                 Value::String(s) => s.clone(),
                 Value::Null => String::new(),
@@ -190,7 +198,9 @@ mod tests {
     fn model_view_reads_the_api() {
         let v = json!({"enabled": true, "sensitivity": "medium",
             "state": {"phase": "learning", "message": "learning: 14 of 60 minutes",
-                      "active_members": ["baseline"], "threshold": 0.9},
+                      "active_members": ["baseline"], "threshold": 3.0,
+                      "rhythms": ["daily pattern learnt: disk_write_bytes_per_sec at 02:00 UTC"],
+                      "adaptations": 2, "adapt_after_secs": 1800},
             "training": {"training": false, "next_training_at": 5},
             "versions": [{"version": 2, "trained_at": 7, "samples": 300, "members": ["forest"]}],
             "warnings": []});
@@ -199,7 +209,9 @@ mod tests {
             m.state_line(|t| t.to_string()),
             "learning: 14 of 60 minutes"
         );
-        assert_eq!(m.threshold, Some(0.9));
+        assert_eq!(m.threshold, Some(3.0));
+        assert_eq!(m.rhythms.len(), 1);
+        assert_eq!((m.adaptations, m.adapt_after_secs), (2, Some(1800)));
         assert_eq!(
             m.versions,
             vec![(2, Some(7), Some(300), vec!["forest".into()])]

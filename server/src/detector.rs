@@ -93,8 +93,15 @@ impl Detection {
         // Events marked expected teach the detector before any retraining.
         let now = now_ms();
         if let Ok(events) = store.events(now - 90 * 86_400_000, now) {
-            for e in events.iter().filter(|e| e.expected) {
+            for e in events
+                .iter()
+                .filter(|e| e.expected && e.explanation.rhythm.is_none())
+            {
                 detector.mark_expected(e);
+            }
+            // Recent events teach the rhythms (nightly jobs) after a restart.
+            for e in events.iter().filter(|e| now - e.start <= 15 * 86_400_000) {
+                detector.remember(e);
             }
         }
         let (tx, rx) = mpsc::channel(4);

@@ -220,6 +220,7 @@ fn event(expected: bool) -> AnomalyEvent {
                 rss_bytes: 1 << 20,
             }],
             top_memory: Vec::new(),
+            rhythm: None,
         },
     }
 }

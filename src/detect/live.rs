@@ -19,6 +19,13 @@
 //! their spread) is a new normal: it closes, the baseline restarts from those recent
 //! rows, and the models retrain at once with them counted as normal. A change that keeps
 //! moving (a leak, a filling disk) is never steady, so it keeps scoring.
+//!
+//! **Rhythms.** Nightly backups and hourly cron jobs are normal once seen: an event whose
+//! top metrics match events that started at the same time of day on 2 of the 7 days
+//! before (+-15 min), the same time of week in the 2 weeks before (+-30 min), or the
+//! same minute of the hour in 3 of the 6 hours before (+-2 min) is flagged expected (no
+//! anomaly alert) with the rhythm in its explanation, learnt as normal by the next
+//! training, and listed in the model panel ("daily pattern learnt: ...").
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -132,6 +139,9 @@ pub struct DetectorState {
     /// Changes accepted as the new normal since start.
     #[serde(default)]
     pub adaptations: u64,
+    /// Rhythms learnt from recurring events ("daily pattern learnt: disk_write_bytes_per_sec at 02:00 UTC").
+    #[serde(default)]
+    pub rhythms: Vec<String>,
     /// "learning: 14 of 60 minutes" / "trained at 2026-11-25 18:39:33 UTC, on N samples (v3)".
     pub message: String,
 }
@@ -170,7 +180,23 @@ pub struct LiveDetector {
     adaptations: u64,
     versions: u64,
     row: Vec<f64>,
+    /// Starts and top metrics of recent events (15 days), for rhythm recognition.
+    marks: VecDeque<(TimestampMs, Vec<String>)>,
+    /// The rhythm of the open event, if it recurs on one: (explanation, panel label).
+    open_rhythm: Option<(String, String)>,
+    /// Recurring rhythms seen (for the model panel), newest last, at most 10.
+    rhythms: Vec<String>,
+    /// Intervals of rhythmic events, learnt as normal by the next trainings.
+    rhythmic: Vec<ExpectedInterval>,
 }
+
+/// (name, period, tolerance, periods looked back, matches needed).
+const RHYTHMS: [(&str, i64, i64, i64, usize); 3] = [
+    ("daily", 86_400_000, 900_000, 7, 2),
+    ("weekly", 604_800_000, 1_800_000, 2, 2),
+    ("hourly", 3_600_000, 120_000, 6, 3),
+];
+const MARKS_KEPT_MS: i64 = 15 * 86_400_000;
 
 impl LiveDetector {
     pub fn new(config: LiveConfig) -> Self {
@@ -203,6 +229,10 @@ impl LiveDetector {
             adaptations: 0,
             versions: 0,
             row: vec![f64::NAN; n],
+            marks: VecDeque::new(),
+            open_rhythm: None,
+            rhythms: Vec::new(),
+            rhythmic: Vec::new(),
             config,
         }
     }
@@ -272,6 +302,7 @@ impl LiveDetector {
             self.events.pop_front();
         }
         self.adapted.retain(|a| a.end >= horizon);
+        self.rhythmic.retain(|a| a.end >= horizon);
 
         let learn = self.tracker.open_event().is_none();
         let row = std::mem::take(&mut self.row);
@@ -294,9 +325,12 @@ impl LiveDetector {
                     metrics: scorer.explain(cfg.top_metrics, &cfg.metric_names),
                     top_cpu: top_cpu.iter().take(cfg.top_processes).cloned().collect(),
                     top_memory: top_memory.iter().take(cfg.top_processes).cloned().collect(),
+                    rhythm: None,
                 });
             if let Some(e) = &tr.opened {
                 self.events.push_back((e.start, None));
+                self.open_rhythm = self.rhythm_of(e);
+                self.remember(e);
             }
             if let Some(e) = &tr.closed {
                 self.note_closed(e);
@@ -304,9 +338,14 @@ impl LiveDetector {
             outcome.opened = tr.opened.map(|e| self.flag_expected(e));
             outcome.updated = tr.updated.map(|e| self.flag_expected(e));
             outcome.closed = tr.closed.map(|e| self.flag_expected(e));
+            if let Some(e) = &outcome.closed {
+                self.end_rhythm(e);
+            }
             if outcome.closed.is_none() {
                 if let Some(e) = self.adapt_if_steady(ts) {
-                    outcome.closed = Some(self.flag_expected(e));
+                    let e = self.flag_expected(e);
+                    self.end_rhythm(&e);
+                    outcome.closed = Some(e);
                     outcome.adapted = true;
                 }
             }
@@ -394,6 +433,93 @@ impl LiveDetector {
         }
     }
 
+    /// Records an event's start and top metrics for rhythm recognition (the server
+    /// also calls it with stored events at start-up).
+    pub fn remember(&mut self, e: &AnomalyEvent) {
+        let metrics: Vec<String> = e
+            .explanation
+            .metrics
+            .iter()
+            .take(3)
+            .map(|m| m.metric.clone())
+            .collect();
+        if metrics.is_empty() {
+            return;
+        }
+        let newest = self.marks.back().map_or(e.start, |m| m.0.max(e.start));
+        self.marks.push_back((e.start, metrics));
+        self.marks.make_contiguous().sort_by_key(|m| m.0);
+        while self
+            .marks
+            .front()
+            .is_some_and(|m| newest - m.0 > MARKS_KEPT_MS)
+        {
+            self.marks.pop_front();
+        }
+    }
+
+    /// The rhythm an event that starts now recurs on, if any (see the module docs).
+    fn rhythm_of(&self, e: &AnomalyEvent) -> Option<(String, String)> {
+        let metrics: Vec<String> = e
+            .explanation
+            .metrics
+            .iter()
+            .take(3)
+            .map(|m| m.metric.clone())
+            .collect();
+        if metrics.is_empty() {
+            return None;
+        }
+        for (name, period, tol, back, needed) in RHYTHMS {
+            let hits = (1..=back)
+                .filter(|k| {
+                    let at = e.start - k * period;
+                    self.marks
+                        .iter()
+                        .any(|(t, m)| (t - at).abs() <= tol && similar(&metrics, m))
+                })
+                .count();
+            if hits >= needed {
+                let when = crate::alert::render::format_time(e.start);
+                let clock = when.get(11..16).unwrap_or("");
+                let unit = match name {
+                    "daily" => "days",
+                    "weekly" => "weeks",
+                    _ => "hours",
+                };
+                let at = if name == "hourly" {
+                    format!("at minute {}", clock.get(3..).unwrap_or(""))
+                } else {
+                    format!("at {clock} UTC")
+                };
+                return Some((
+                    format!(
+                        "{name} pattern: {} also rose at this time on {hits} of the {back} {unit} before",
+                        metrics[0]
+                    ),
+                    format!("{name} pattern learnt: {} {at}", metrics[0]),
+                ));
+            }
+        }
+        None
+    }
+
+    fn end_rhythm(&mut self, e: &AnomalyEvent) {
+        let Some((_, label)) = self.open_rhythm.take() else {
+            return;
+        };
+        self.rhythmic.push(ExpectedInterval {
+            start: e.start,
+            end: e.end.unwrap_or(e.peak_at),
+            metrics: Vec::new(),
+        });
+        self.rhythms.retain(|x| *x != label);
+        self.rhythms.push(label);
+        if self.rhythms.len() > 10 {
+            self.rhythms.remove(0);
+        }
+    }
+
     fn flag_expected(&self, mut e: AnomalyEvent) -> AnomalyEvent {
         let names: Vec<String> = e
             .explanation
@@ -411,6 +537,10 @@ impl LiveDetector {
             .iter()
             .chain(model_expected)
             .any(|x| similar(&names, &x.metrics));
+        if let Some((why, _)) = &self.open_rhythm {
+            e.expected = true;
+            e.explanation.rhythm = Some(why.clone());
+        }
         e
     }
 
@@ -494,6 +624,7 @@ impl LiveDetector {
         self.retrain_now = false;
         let mut expected = self.expected.clone();
         expected.extend(self.adapted.iter().cloned());
+        expected.extend(self.rhythmic.iter().cloned());
         TrainingPlan {
             from: to - self.config.training_window_secs.saturating_mul(1000),
             to,
@@ -586,6 +717,7 @@ impl LiveDetector {
             threshold: self.tracker.threshold(),
             adapt_after_secs: self.config.adapt_after_secs,
             adaptations: self.adaptations,
+            rhythms: self.rhythms.clone(),
             message,
         }
     }
@@ -1143,6 +1275,85 @@ mod tests {
             closed > back && closed - back <= 60_000,
             "closed {} ms after the metrics came back",
             closed - back
+        );
+    }
+
+    #[test]
+    fn a_nightly_backup_seen_on_earlier_nights_is_flagged_expected_as_a_daily_pattern() {
+        const MIN: i64 = 60_000;
+        let mut host = Host::new(35);
+        let mut det = LiveDetector::new(LiveConfig {
+            host: "test".into(),
+            self_train: true,
+            retrain_every_secs: 6 * 3600,
+            ..Default::default()
+        });
+        let midnight = 1_699_920_000_000i64; // 2023-11-14 00:00 UTC
+        let backup = |host: &mut Host| {
+            let mut v = host.sample(30.0, 40.0, 0.0, 1.0);
+            v[idx("disk_write_bytes_per_sec")] *= 40.0;
+            v[idx("disk_write_ops_per_sec")] *= 10.0;
+            v
+        };
+        // Four days at 1 min; a 20-minute backup at 02:00 every night, and on day 2 the
+        // same burst at 14:00 as well (not a rhythm).
+        let mut events: Vec<AnomalyEvent> = vec![];
+        for m in 0..4 * 1440i64 {
+            let ts = midnight + m * MIN;
+            let (day, minute) = (m / 1440, m % 1440);
+            let busy = (120..140).contains(&minute) || (day == 1 && (840..860).contains(&minute));
+            let row = if busy {
+                backup(&mut host)
+            } else {
+                host.sample(0.0, 40.0, 0.0, 1.0)
+            };
+            let out = det.observe(ts, &row, &[], &[]);
+            if let Some(e) = out.opened {
+                events.push(e);
+            }
+            for e in [out.updated, out.closed].into_iter().flatten() {
+                if let Some(last) = events.iter_mut().rev().find(|x| x.start == e.start) {
+                    *last = e;
+                }
+            }
+        }
+        let at = |e: &AnomalyEvent| {
+            (
+                (e.start - midnight) / MIN / 1440,
+                (e.start - midnight) / MIN % 1440,
+            )
+        };
+        let nightly: Vec<&AnomalyEvent> = events
+            .iter()
+            .filter(|e| (118..142).contains(&at(e).1))
+            .collect();
+        assert!(
+            nightly.len() >= 3,
+            "one event a night: {:?}",
+            events.iter().map(at).collect::<Vec<_>>()
+        );
+        // Nights 1 and 2 are news; from night 3 on it is a rhythm.
+        assert!(!nightly[0].expected && nightly[0].explanation.rhythm.is_none());
+        let third = nightly
+            .iter()
+            .find(|e| at(e).0 == 2)
+            .expect("an event on night 3");
+        assert!(third.expected, "{:?}", third.explanation.rhythm);
+        let why = third.explanation.rhythm.as_deref().unwrap_or("");
+        assert!(why.starts_with("daily pattern: disk_write"), "{why}");
+        // The same burst at another time of day is news.
+        let afternoon = events
+            .iter()
+            .find(|e| at(e).0 == 1 && at(e).1 >= 838)
+            .expect("the afternoon burst");
+        assert!(!afternoon.expected && afternoon.explanation.rhythm.is_none());
+        let rhythms = det.state().rhythms;
+        assert!(
+            rhythms
+                .iter()
+                .any(|r| r.starts_with("daily pattern learnt: disk_write")
+                    && r.ends_with("at 02:00 UTC")),
+            "{rhythms:?}"
         );
     }
 }

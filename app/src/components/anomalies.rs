@@ -89,6 +89,7 @@ fn EventRow(event: AnomalyEvent, live: Live) -> impl IntoView {
                     </button>
                 })}
             </div>
+            {event.explanation.rhythm.clone().map(|r| view! { <p class="event-rhythm">{r}</p> })}
             <ul class="explain">
                 {lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}
             </ul>
@@ -207,6 +208,19 @@ pub fn ModelPanel(live: Live) -> impl IntoView {
                     model
                         .with(|m| m.as_ref().and_then(|m| m.threshold))
                         .map_or_else(|| format::MISSING.to_string(), |t| format!("{t:.3}"))
+                }}</dd>
+                <dt>"Adapts"</dt>
+                <dd id="model-adapt">{move || model.with(|m| m.as_ref().map(|m| {
+                    let after = m.adapt_after_secs.map(|s| format!("a steady change is normal after {} min", s / 60)).unwrap_or_default();
+                    match m.adaptations {
+                        0 => after,
+                        n => format!("{after}; {n} learnt since start"),
+                    }
+                }).unwrap_or_default())}</dd>
+                <dt>"Rhythms"</dt>
+                <dd id="model-rhythms">{move || {
+                    let r = model.with(|m| m.as_ref().map(|m| m.rhythms.clone()).unwrap_or_default());
+                    if r.is_empty() { "none seen yet".to_string() } else { r.join("; ") }
                 }}</dd>
                 <dt>"Next retraining"</dt>
                 <dd id="model-next">{next}</dd>
