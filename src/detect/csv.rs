@@ -325,17 +325,7 @@ pub fn run_detect_with(
                 ),
             ));
         }
-        let plan = det.begin_training();
-        let rows: Vec<(i64, Vec<f64>)> = det
-            .training_rows()
-            .into_iter()
-            .filter(|(t, _)| *t >= plan.from)
-            .collect();
-        let mut model =
-            super::ensemble::train_excluding(&rows, &plan.expected, &plan.anomalous, &plan.params)
-                .map_err(|e| err("train", 0, format!("training failed: {e}")))?;
-        model.trained_at = plan.to;
-        det.install_model(std::sync::Arc::new(model))
+        det.train_now()
             .map_err(|e| err("train", 0, format!("training failed: {e}")))?;
         summary.trainings += 1;
         last_ts = det.training_rows().last().map(|r| r.0);
@@ -501,6 +491,50 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "training file line 2: column \"a\": \"x\" is not a number"
+        );
+    }
+
+    #[test]
+    fn gaps_constant_and_missing_columns_score_without_nan_and_are_reported() {
+        // 3 h at 10 s: column a is noisy, b constant, c missing for the second hour;
+        // a 2-hour hole in time after row 700.
+        let mut csv = String::from("timestamp,a,b,c\n");
+        let mut t = 1_700_000_000i64;
+        for i in 0..1080 {
+            if i == 700 {
+                t += 7200;
+            }
+            let a = 10.0 + ((i * 37) % 11) as f64;
+            let c = if (360..720).contains(&i) {
+                String::new()
+            } else {
+                format!("{}", 5.0 + ((i * 13) % 5) as f64)
+            };
+            csv.push_str(&format!("{t},{a},7,{c}\n"));
+            t += 10;
+        }
+        let mut out = vec![];
+        let summary = run_detect(None::<&[u8]>, csv.as_bytes(), &mut out).unwrap();
+        let rows = scores(&out);
+        assert_eq!(rows.len(), 1080);
+        for r in &rows {
+            let s = r.rsplit(',').next().unwrap();
+            let v: f64 = s.parse().unwrap_or_else(|_| panic!("row {r:?}"));
+            assert!(v.is_finite() && v >= 0.0, "{r}");
+        }
+        assert_eq!(summary.gaps.len(), 1, "{:?}", summary.gaps);
+        assert_eq!(summary.gaps[0].0, 702, "the line after the hole");
+        assert!(
+            summary
+                .lines()
+                .iter()
+                .any(|l| l.starts_with("gap of 2 h 0 min before line 702")),
+            "{:?}",
+            summary.lines()
+        );
+        assert!(
+            summary.trainings >= 1,
+            "trained despite the constant and missing columns"
         );
     }
 }

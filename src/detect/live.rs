@@ -290,7 +290,14 @@ impl LiveDetector {
         self.last_ts = Some(ts);
         self.buffer.push_back((ts, self.row.clone()));
         let keep = self.buffer_ms();
-        while self.buffer.front().is_some_and(|(t, _)| ts - *t > keep) {
+        let min_rows = if self.config.self_train {
+            MIN_TRAINING_ROWS
+        } else {
+            0
+        };
+        while self.buffer.len() > min_rows
+            && self.buffer.front().is_some_and(|(t, _)| ts - *t > keep)
+        {
             self.buffer.pop_front();
         }
         let horizon = ts - self.config.training_window_secs.saturating_mul(1000);
@@ -436,13 +443,7 @@ impl LiveDetector {
     /// Records an event's start and top metrics for rhythm recognition (the server
     /// also calls it with stored events at start-up).
     pub fn remember(&mut self, e: &AnomalyEvent) {
-        let metrics: Vec<String> = e
-            .explanation
-            .metrics
-            .iter()
-            .take(3)
-            .map(|m| m.metric.clone())
-            .collect();
+        let metrics = top_three(e);
         if metrics.is_empty() {
             return;
         }
@@ -460,13 +461,7 @@ impl LiveDetector {
 
     /// The rhythm an event that starts now recurs on, if any (see the module docs).
     fn rhythm_of(&self, e: &AnomalyEvent) -> Option<(String, String)> {
-        let metrics: Vec<String> = e
-            .explanation
-            .metrics
-            .iter()
-            .take(3)
-            .map(|m| m.metric.clone())
-            .collect();
+        let metrics = top_three(e);
         if metrics.is_empty() {
             return None;
         }
@@ -625,8 +620,21 @@ impl LiveDetector {
         let mut expected = self.expected.clone();
         expected.extend(self.adapted.iter().cloned());
         expected.extend(self.rhythmic.iter().cloned());
+        let window_from = to - self.config.training_window_secs.saturating_mul(1000);
+        // Slowly sampled streams: at least the last MIN_TRAINING_ROWS rows held.
+        let rows_from = self
+            .buffer
+            .len()
+            .checked_sub(MIN_TRAINING_ROWS)
+            .and_then(|i| self.buffer.get(i))
+            .map_or(i64::MIN, |r| r.0);
+        let from = if self.config.self_train {
+            window_from.min(rows_from.max(self.buffer.front().map_or(window_from, |r| r.0)))
+        } else {
+            window_from
+        };
         TrainingPlan {
-            from: to - self.config.training_window_secs.saturating_mul(1000),
+            from,
             to,
             expected,
             anomalous: self
@@ -640,6 +648,12 @@ impl LiveDetector {
                 ..TrainParams::default()
             },
         }
+    }
+
+    /// Trains on the buffer now (offline: `lookout detect --train` at the end of the
+    /// training file), whatever the schedule; the schedule restarts from here.
+    pub fn train_now(&mut self) -> Result<u64, String> {
+        self.train_inline()
     }
 
     fn train_inline(&mut self) -> Result<u64, String> {
@@ -726,6 +740,22 @@ impl LiveDetector {
     pub fn open_event(&self) -> Option<&AnomalyEvent> {
         self.tracker.open_event()
     }
+}
+
+/// Fewest rows a self-training detector learns from when it has them, whatever the
+/// training window says: at 5 min sampling a day is only 288 rows, too few for the
+/// forest and PCA to learn a stream's normal (2,048 rows is a week there, and 34 min
+/// at 1 s, where the 24 h window already holds far more).
+const MIN_TRAINING_ROWS: usize = 2048;
+
+/// The names of an event's top three metrics.
+fn top_three(e: &AnomalyEvent) -> Vec<String> {
+    e.explanation
+        .metrics
+        .iter()
+        .take(3)
+        .map(|m| m.metric.clone())
+        .collect()
 }
 
 /// Fewest rows a change must have held steady over before it is the new normal.
