@@ -211,10 +211,19 @@ pub async fn train(State(engine): State<Engine>) -> Response {
 
 #[derive(serde::Deserialize)]
 pub struct SensitivityBody {
-    sensitivity: String,
+    sensitivity: SensitivityValue,
 }
 
-/// `POST /api/model/sensitivity` with `{"sensitivity": "low"|"medium"|"high"|0.99}`.
+/// A level name, or a threshold as a JSON number or a string.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum SensitivityValue {
+    Text(String),
+    Number(f64),
+}
+
+/// `POST /api/model/sensitivity` with `{"sensitivity": "low"|"medium"|"high"|3.5}` (a
+/// surprise threshold; a number below 1 is read in the older "1 - p" form).
 pub async fn sensitivity(
     State(engine): State<Engine>,
     body: Result<Json<SensitivityBody>, JsonRejection>,
@@ -231,7 +240,11 @@ pub async fn sensitivity(
             )
         }
     };
-    match Sensitivity::parse(&body.sensitivity) {
+    let text = match body.sensitivity {
+        SensitivityValue::Text(t) => t,
+        SensitivityValue::Number(n) => n.to_string(),
+    };
+    match Sensitivity::parse(&text) {
         Ok(s) => {
             d.set_sensitivity(s);
             Json(json!({ "sensitivity": sensitivity_name(&s), "threshold": s.threshold() }))

@@ -331,6 +331,14 @@ fn trains_from_stored_history_and_serves_detector_state() {
     // sensitivity: validated, applied.
     let (s, r) = server.post("/api/model/sensitivity", r#"{"sensitivity":"high"}"#);
     assert_eq!((s, r["sensitivity"].as_str()), (200, Some("high")));
+    // A surprise threshold as a JSON number; the older "1 - p" form reads as a surprise.
+    let (s, r) = server.post("/api/model/sensitivity", r#"{"sensitivity":3.5}"#);
+    assert_eq!((s, r["threshold"].as_f64()), (200, Some(3.5)), "{r}");
+    let (s, r) = server.post("/api/model/sensitivity", r#"{"sensitivity":"0.999"}"#);
+    assert_eq!(s, 200, "{r}");
+    assert!((r["threshold"].as_f64().unwrap() - 3.0).abs() < 1e-9, "{r}");
+    let (s, r) = server.post("/api/model/sensitivity", r#"{"sensitivity":"high"}"#);
+    assert_eq!((s, r["sensitivity"].as_str()), (200, Some("high")));
     let (s, r) = server.post("/api/model/sensitivity", r#"{"sensitivity":"extreme"}"#);
     assert_eq!(s, 400, "{r}");
 
