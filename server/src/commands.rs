@@ -366,11 +366,7 @@ pub fn model_train(settings: &Settings) -> u8 {
         Ok(r) => r,
         Err(e) => return fail(1, format!("cannot read samples: {e}")),
     };
-    let expected = match crate::detector::expected_intervals(&store, from, now) {
-        Ok(e) => e,
-        Err(e) => return fail(1, format!("cannot read events: {e}")),
-    };
-    let anomalous = match crate::detector::anomalous_intervals(&store, from, now) {
+    let (expected, anomalous) = match crate::detector::stored_intervals(&store, from, now) {
         Ok(e) => e,
         Err(e) => return fail(1, format!("cannot read events: {e}")),
     };

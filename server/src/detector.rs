@@ -360,10 +360,9 @@ impl Detection {
             .store
             .raw_range(plan.from, plan.to)
             .map_err(|e| e.to_string())?;
-        plan.expected
-            .extend(expected_intervals(&self.store, plan.from, plan.to)?);
-        plan.anomalous
-            .extend(anomalous_intervals(&self.store, plan.from, plan.to)?);
+        let (expected, anomalous) = stored_intervals(&self.store, plan.from, plan.to)?;
+        plan.expected.extend(expected);
+        plan.anomalous.extend(anomalous);
         let mut model = train_excluding(&rows, &plan.expected, &plan.anomalous, &plan.params)
             .map_err(|e| e.to_string())?;
         let version = self.registry.save(&mut model).map_err(|e| e.to_string())?;
@@ -383,47 +382,33 @@ impl Detection {
     }
 }
 
-/// Events an admin marked expected in `from..now`, as intervals the next training
-/// treats as normal.
-pub fn expected_intervals(
+/// The stored events of `from..now` as training reads them, from one query: those marked
+/// expected as intervals the next training treats as normal, the others as intervals it
+/// leaves out of "normal" (see `lookout::detect::train_excluding`).
+pub type StoredIntervals = (Vec<ExpectedInterval>, Vec<(TimestampMs, TimestampMs)>);
+
+pub fn stored_intervals(
     store: &Store,
     from: TimestampMs,
     now: TimestampMs,
-) -> Result<Vec<ExpectedInterval>, String> {
-    Ok(store
-        .events(from, now)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter(|e| e.expected)
-        .map(|e| ExpectedInterval {
-            start: e.start,
-            end: e.end.unwrap_or(now),
-            metrics: e
-                .explanation
-                .metrics
-                .iter()
-                .map(|m| m.metric.clone())
-                .collect(),
-        })
-        .collect())
-}
-
-/// Past events nobody marked expected, which training leaves out of "normal"
-/// (see `lookout::detect::train_excluding`).
-pub fn anomalous_intervals(
-    store: &Store,
-    from: TimestampMs,
-    now: TimestampMs,
-) -> Result<Vec<(TimestampMs, TimestampMs)>, String> {
-    Ok(store
-        .events(from, now)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter(|e| !e.expected)
-        .map(|e| (e.start, e.end.unwrap_or(now)))
-        .collect())
-}
-
-pub fn sensitivity_name(s: &Sensitivity) -> String {
-    s.name()
+) -> Result<StoredIntervals, String> {
+    let (mut expected, mut anomalous) = (Vec::new(), Vec::new());
+    for e in store.events(from, now).map_err(|e| e.to_string())? {
+        let end = e.end.unwrap_or(now);
+        if e.expected {
+            expected.push(ExpectedInterval {
+                start: e.start,
+                end,
+                metrics: e
+                    .explanation
+                    .metrics
+                    .iter()
+                    .map(|m| m.metric.clone())
+                    .collect(),
+            });
+        } else {
+            anomalous.push((e.start, end));
+        }
+    }
+    Ok((expected, anomalous))
 }

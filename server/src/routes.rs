@@ -1,7 +1,6 @@
 //! Plain HTTP endpoints next to the Leptos routes: history with strict parameter
 //! errors, the live stream, and health probes.
 
-use crate::detector::sensitivity_name;
 use crate::runtime::{now_ms, Engine};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
@@ -247,8 +246,7 @@ pub async fn sensitivity(
     match Sensitivity::parse(&text) {
         Ok(s) => {
             d.set_sensitivity(s);
-            Json(json!({ "sensitivity": sensitivity_name(&s), "threshold": s.threshold() }))
-                .into_response()
+            Json(json!({ "sensitivity": s.name(), "threshold": s.threshold() })).into_response()
         }
         Err(e) => error(
             StatusCode::BAD_REQUEST,
