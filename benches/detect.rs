@@ -9,7 +9,7 @@
 //!   calibration), on the 24 host metrics (96 features).
 //!
 //! Instruction counts, repeatable on a busy machine: `DETECT_BENCH_ONCE=1` (or
-//! `=portable` / `=scalar` / `=avx2` / `=avx512` to pin the kernel) trains and scores
+//! `=portable` / `=scalar` to pin the kernel) trains and scores
 //! the 100k x 38 batch once, then exits:
 //! `DETECT_BENCH_ONCE=1 valgrind --tool=callgrind --toggle-collect='*score_slice_complete_with*' <bench binary>`
 //! and divide the collected instructions by 100,000. With `DETECT_BENCH_REPS=10` it
@@ -51,12 +51,7 @@ fn forest(c: &mut Criterion) {
         })
     });
     let xs = x.as_slice().unwrap();
-    for k in [
-        Kernel::Portable,
-        Kernel::Scalar,
-        Kernel::Avx2,
-        Kernel::Avx512,
-    ] {
+    for k in [Kernel::Portable, Kernel::Scalar] {
         if k.available() {
             g.bench_function(format!("score_batch_100k_x_38_kernel_{k:?}"), |b| {
                 b.iter(|| {
@@ -142,8 +137,6 @@ fn once(which: &str) {
     let kernel = match which {
         "portable" => Kernel::Portable,
         "scalar" => Kernel::Scalar,
-        "avx2" => Kernel::Avx2,
-        "avx512" => Kernel::Avx512,
         _ => Kernel::detect(),
     };
     // DETECT_BENCH_REPS=n repeats the scoring and reports this thread's CPU time per

@@ -45,8 +45,6 @@ pub mod eval;
 pub mod events;
 pub mod features;
 pub mod forest;
-#[cfg(target_arch = "x86_64")]
-mod forest_simd;
 pub mod live;
 pub mod pca;
 pub mod registry;
