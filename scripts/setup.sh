@@ -19,7 +19,7 @@
 #                     Debian's rustc-web + cargo-web build everything (server included), plus a C
 #                     compiler (bundled SQLite, ring) and Debian's nodejs/npm for wasm-opt; no
 #                     Chromium, Playwright or actionlint
-#   --only STEP       run one step: apt | wasm-opt | wasm-bindgen | cargo-leptos | e2e | actionlint
+#   --only STEP       run one step: toolchain | apt | wasm-opt | wasm-bindgen | cargo-leptos | e2e | actionlint
 #                     (the Dockerfile runs the steps as separate, separately cached layers)
 # WASM_BINDGEN_VERSION overrides the version read from Cargo.lock (the Docker toolchain layer
 # is built before Cargo.lock is copied in, so that lock changes do not rebuild it).
@@ -60,6 +60,28 @@ SUDO=""
 if [ "$TOOLCHAIN_ONLY" = 0 ]; then
   command -v cargo >/dev/null || die "cargo not found: install Rust with rustup first"
   command -v npm >/dev/null || die "npm not found: install Node.js 20 first"
+fi
+
+# ---------------------------------------------------------------- host toolchain
+# rust-toolchain.toml pins the host toolchain by version. rustup cannot download it here,
+# but the machine's stable toolchain is that version: link it under the pinned name, so
+# rustup resolves the pin without a download (a different stable fails with a message).
+if [ "$TOOLCHAIN_ONLY" = 0 ] && step toolchain && command -v rustup >/dev/null; then
+  pinned="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' "$ROOT/rust-toolchain.toml")"
+  if (cd / && rustup toolchain list) | grep -qE "^${pinned}(-| |$)"; then
+    log "rust toolchain: ${pinned} present"
+  else
+    stable_version="$( (cd / && rustup run stable rustc --version 2>/dev/null) | awk '{ print $2 }')"
+    if [ "$stable_version" = "$pinned" ]; then
+      log "rust toolchain: linking stable (${stable_version}) as ${pinned}"
+      (cd / && rustup toolchain link "$pinned" "$(rustup run stable rustc --print sysroot)")
+    else
+      # Where rustup can download (a GitHub runner), it fetches the pinned version.
+      log "rust toolchain: installing ${pinned} (stable here is ${stable_version:-absent})"
+      (cd / && rustup toolchain install --profile minimal -c rustfmt -c clippy "$pinned") \
+        || die "rust-toolchain.toml pins ${pinned}; stable is ${stable_version:-absent} and ${pinned} cannot be downloaded here"
+    fi
+  fi
 fi
 
 # ---------------------------------------------------------------- apt packages

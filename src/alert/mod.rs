@@ -28,7 +28,7 @@ pub use rules::{Rule, RuleConfig, RuleError, RuleKind, Severity};
 
 use serde::Deserialize;
 
-/// The `[alerts]` section of the config file (see README for an example).
+/// The `[alerts]` section of the config file (see docs/configuration.md for an example).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AlertConfig {
