@@ -4,6 +4,7 @@
 //! only module compiled without the `engine` feature (the wasm front end uses it).
 
 pub mod model;
+pub mod time;
 
 #[cfg(feature = "engine")]
 pub mod alert;

@@ -194,7 +194,7 @@ pub fn detect(train_file: Option<&Path>, events: bool, sensitivity: &str, adapt_
         Ok(s) => s,
         Err(e) => return fail(2, format!("--sensitivity: {e}")),
     };
-    let adapt_after = match crate::config::parse_duration(adapt_after) {
+    let adapt_after = match lookout::time::parse_duration(adapt_after).ok() {
         Some(d) if d.as_secs() >= 60 => d.as_secs() as i64,
         _ => {
             return fail(

@@ -662,28 +662,6 @@ fn parse_scalar(
     }
 }
 
-/// Parses "500ms", "5s", "2m", "1h", "7d" or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    if !n.is_finite() || n < 0.0 {
-        return None;
-    }
-    let secs = match unit.trim() {
-        "" | "s" => n,
-        "ms" => n / 1000.0,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        "d" => n * 86400.0,
-        _ => return None,
-    };
-    Some(Duration::from_secs_f64(secs))
-}
-
 fn duration_in(
     key: &str,
     raw: &str,
@@ -691,12 +669,10 @@ fn duration_in(
     max: Duration,
     allowed: &str,
 ) -> Result<Duration, ConfigError> {
-    match parse_duration(raw) {
-        Some(d) if d >= min && d <= max => Ok(d),
-        Some(_) => err(format!("`{key}` is {raw:?}: out of range; allowed: {allowed}")),
-        None => err(format!(
-            "`{key}` is {raw:?}: not a duration; write e.g. \"5s\", \"2m\", \"1h\", \"7d\" (allowed: {allowed})"
-        )),
+    match lookout::time::parse_duration(raw) {
+        Ok(d) if d >= min && d <= max => Ok(d),
+        Ok(_) => err(format!("`{key}` is {raw:?}: out of range; allowed: {allowed}")),
+        Err(e) => err(format!("`{key}`: {e} (allowed: {allowed})")),
     }
 }
 
@@ -1039,12 +1015,24 @@ mod tests {
 
     #[test]
     fn durations_parse() {
-        assert_eq!(parse_duration("5s"), Some(Duration::from_secs(5)));
-        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
-        assert_eq!(parse_duration("7d"), Some(Duration::from_secs(7 * 86400)));
-        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_duration("3"), Some(Duration::from_secs(3)));
-        assert_eq!(parse_duration("3 parsecs"), None);
-        assert_eq!(parse_duration(""), None);
+        let d = |raw: &str| {
+            duration_in(
+                "sampler.interval",
+                raw,
+                Duration::from_millis(1),
+                Duration::from_secs(30 * 86400),
+                "1ms to 30d",
+            )
+        };
+        assert_eq!(d("5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(d("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(d("7d").unwrap(), Duration::from_secs(7 * 86400));
+        assert_eq!(d("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(d("1h30m").unwrap(), Duration::from_secs(5400));
+        // One grammar for every key (lookout::time): a bare number has no unit.
+        let e = d("3").unwrap_err().to_string();
+        assert!(e.contains("sampler.interval") && e.contains("\"3s\""), "{e}");
+        assert!(d("3 parsecs").is_err() && d("").is_err());
+        assert!(d("31d").unwrap_err().to_string().contains("out of range"));
     }
 }

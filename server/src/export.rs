@@ -7,7 +7,7 @@
 //! 0 success (also for an empty range: header only, and a note on stderr), 1 failure
 //! (no store, read or write error), 2 bad input (naming the option).
 
-use crate::config::{parse_duration, Settings};
+use crate::config::Settings;
 use crate::runtime::now_ms;
 use lookout::detect::timeparse::parse_timestamp;
 use lookout::model::{TimestampMs, METRICS};
@@ -57,16 +57,9 @@ pub const TIME_FORMATS: &str = "epoch seconds or milliseconds, an ISO time in UT
 /// absolute time as `lookout detect` reads it (epoch s or ms, ISO `YYYY-MM-DD[ T]HH:MM[:SS]Z`).
 pub fn parse_time(value: &str, now: TimestampMs) -> Option<TimestampMs> {
     let v = value.trim();
-    if v.eq_ignore_ascii_case("now") {
-        return Some(now);
-    }
-    if let Some(rel) = v.strip_prefix('-') {
-        // A unit is required: "-5" is neither clearly relative nor a sensible epoch.
-        if !rel.trim_end().ends_with(|c: char| c.is_ascii_alphabetic()) {
-            return None;
-        }
-        let back = i64::try_from(parse_duration(rel)?.as_millis()).ok()?;
-        return now.checked_sub(back);
+    if v.eq_ignore_ascii_case("now") || v.starts_with('-') {
+        // The one grammar of relative times (lookout::time); "-5" has no unit: refused.
+        return lookout::time::parse_time(v, now).ok();
     }
     parse_timestamp(v)
 }

@@ -364,14 +364,10 @@ pub async fn add_silence(
     };
     let now = now_ms();
     let ends_at = match (b.duration.as_deref(), b.ends_at) {
-        (Some(d), None) => match crate::config::parse_duration(d) {
-            Some(d) if !d.is_zero() => now + d.as_millis() as i64,
-            _ => {
-                return bad_request(
-                    "duration",
-                    format!("not a duration: {d:?}; write e.g. \"30m\", \"2h\""),
-                )
-            }
+        (Some(d), None) => match lookout::time::parse_duration(d) {
+            Ok(d) if !d.is_zero() => now.saturating_add(d.as_millis() as i64),
+            Ok(_) => return bad_request("duration", "must be longer than zero".to_string()),
+            Err(e) => return bad_request("duration", e.to_string()),
         },
         (None, Some(t)) if t > now => t,
         (None, Some(_)) => return bad_request("ends_at", "must be in the future"),

@@ -380,41 +380,15 @@ pub fn parse_condition(text: &str) -> Result<ThresholdRule, String> {
     Ok(t)
 }
 
-/// Parses `500ms`, `30s`, `5m`, `4h`, `1d` into milliseconds.
+/// Parses a duration into milliseconds: the one grammar of [`crate::time`] (`30s`,
+/// `5m`, `1h30m`, `2w`; a unit is required), with its message as the error.
 pub fn parse_duration(s: &str) -> Result<i64, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("duration {s:?} needs a unit (ms, s, m, h, d)"))?;
-    let (num, unit) = s.split_at(split);
-    let n: i64 = num
-        .parse()
-        .map_err(|_| format!("duration {s:?} must start with a whole number"))?;
-    let mult = match unit {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => return Err(format!("duration {s:?}: unit must be ms, s, m, h or d")),
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("duration {s:?} is too long"))
+    crate::time::parse_duration_ms(s).map_err(|e| e.to_string())
 }
 
-/// The inverse of [`parse_duration`] for whole units (for messages).
+/// The inverse of [`parse_duration`] in whole units (for messages).
 pub fn format_duration(ms: TimestampMs) -> String {
-    for (unit, len) in [
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-    ] {
-        if ms >= len && ms % len == 0 {
-            return format!("{}{unit}", ms / len);
-        }
-    }
-    format!("{ms}ms")
+    crate::time::format_duration_ms(ms)
 }
 
 #[cfg(test)]
@@ -476,6 +450,7 @@ mod tests {
             assert_eq!(format_duration(parse_duration(s).unwrap()), s);
         }
         assert!(parse_duration("5").is_err() && parse_duration("m").is_err());
-        assert!(parse_duration("3w").is_err());
+        // Weeks are part of the one grammar (crate::time) since it is shared.
+        assert_eq!(parse_duration("3w"), Ok(3 * 7 * 86_400_000));
     }
 }

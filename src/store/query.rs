@@ -47,42 +47,10 @@ fn err(param: &str, message: impl Into<String>) -> QueryError {
     }
 }
 
-/// A time parameter: milliseconds since the epoch, `now`, or a negative offset
-/// from now with a unit: `-30s`, `-15m`, `-1h`, `-7d`, `-2w`.
+/// A time parameter in the one grammar of [`crate::time::parse_time`]: milliseconds
+/// since the epoch, `now`, or a duration before now (`-30s`, `-15m`, `-1h30m`, `-2w`).
 fn parse_time(param: &str, value: &str, now: TimestampMs) -> Result<TimestampMs, QueryError> {
-    let v = value.trim();
-    if v == "now" {
-        return Ok(now);
-    }
-    if let Ok(ms) = v.parse::<i64>() {
-        if ms < 0 {
-            return Err(err(param, format!("must not be negative, got {ms}")));
-        }
-        return Ok(ms);
-    }
-    let bad = || {
-        err(
-            param,
-            format!(
-                "must be milliseconds since the epoch or a relative time like -15m, -1h, -7d \
-                 (units s, m, h, d, w), got {v:?}"
-            ),
-        )
-    };
-    let rel = v.strip_prefix('-').ok_or_else(bad)?;
-    let split = rel.len().checked_sub(1).ok_or_else(bad)?;
-    let (digits, unit) = rel.split_at(split);
-    let n: i64 = digits.parse().map_err(|_| bad())?;
-    let unit_ms = match unit {
-        "s" => 1000,
-        "m" => MINUTE_MS,
-        "h" => HOUR_MS,
-        "d" => DAY_MS,
-        "w" => 7 * DAY_MS,
-        _ => return Err(bad()),
-    };
-    let offset = n.checked_mul(unit_ms).ok_or_else(bad)?;
-    Ok(now.saturating_sub(offset))
+    crate::time::parse_time(value, now).map_err(|e| err(param, e.to_string()))
 }
 
 /// Validates the `from` and `to` URL parameters (ms since the epoch or relative to

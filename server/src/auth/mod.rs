@@ -14,7 +14,8 @@ pub mod policy;
 pub mod ratelimit;
 pub mod startup;
 
-use crate::config::{parse_duration, AuthSection};
+use crate::config::AuthSection;
+use lookout::time::parse_duration;
 use lookout::store::auth::{Role, Scope};
 use lookout::store::Store;
 use std::net::IpAddr;
@@ -87,7 +88,7 @@ impl AuthSettings {
                 ))
             }
         };
-        let session_ttl = match parse_duration(&s.session_ttl) {
+        let session_ttl = match parse_duration(&s.session_ttl).ok() {
             Some(d) if d >= Duration::from_secs(60) && d <= Duration::from_secs(90 * 86400) => d,
             _ => {
                 return Err(format!(
@@ -132,7 +133,7 @@ fn parse_rate(s: &str) -> Option<(u32, Duration)> {
         "min" | "minute" => Duration::from_secs(60),
         "h" | "hour" => Duration::from_secs(3600),
         "d" | "day" => Duration::from_secs(86400),
-        other => parse_duration(other).filter(|d| !d.is_zero())?,
+        other => parse_duration(other).ok().filter(|d| !d.is_zero())?,
     };
     Some((n, window))
 }
