@@ -115,6 +115,16 @@ pub fn format_duration(d: Duration) -> String {
     format_duration_ms(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// Milliseconds since the Unix epoch, from the system clock (0 if the clock reads
+/// before 1970). Not for the browser: `SystemTime` does not exist on wasm32.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn now_ms() -> TimestampMs {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 /// Parses a time (see the module docs): `now`, `-<duration>` or epoch milliseconds.
 pub fn parse_time(value: &str, now: TimestampMs) -> Result<TimestampMs, TimeError> {
     let v = value.trim();

@@ -10,7 +10,7 @@ use crate::alerting::Alerting;
 use crate::config::Settings;
 use crate::detector::Detection;
 use lookout::collect::{Sampler, SamplerOptions};
-use lookout::model::{Snapshot, TimestampMs};
+use lookout::model::Snapshot;
 use lookout::store::Store;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -22,12 +22,7 @@ use tokio::task::JoinHandle;
 /// file): at 1 s sampling, about 3 hours. Older ones are dropped with an error log.
 const MAX_PENDING: usize = 10_000;
 
-pub fn now_ms() -> TimestampMs {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub use lookout::time::now_ms;
 
 /// Shared handles to the running engine.
 #[derive(Clone)]

@@ -83,14 +83,7 @@ impl Sampler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{SystemTime, UNIX_EPOCH};
-
-    fn now_ms() -> TimestampMs {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0)
-    }
+    use crate::time::now_ms;
 
     fn logical_cores() -> usize {
         std::fs::read_to_string("/proc/cpuinfo")

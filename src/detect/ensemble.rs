@@ -586,12 +586,7 @@ pub fn train_excluding(
     })
 }
 
-fn now_ms() -> TimestampMs {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use crate::time::now_ms;
 
 // ------------------------------------------------------------------ streaming scorer
 
