@@ -47,9 +47,9 @@ RUN --mount=type=cache,id=lookout-target,target=/src/target \
     --mount=type=secret,id=ca_bundle \
     WASM_BINDGEN_VERSION= scripts/setup.sh --toolchain-only --only wasm-bindgen \
     && if [ -s "$BUILD_CA_BUNDLE" ]; then export CARGO_HTTP_CAINFO="$BUILD_CA_BUNDLE"; fi \
-    && cargo leptos build --release \
+    && cargo leptos build --release --precompress \
     && mkdir -p /out \
-    && cp target/release/lookout /out/lookout \
+    && cp target/release/lookout target/release/hash.txt /out/ \
     && strip /out/lookout \
     && cp -r target/site /out/site
 
@@ -63,7 +63,8 @@ RUN apt-get update \
     && mkdir -p /data \
     && chown lookout:lookout /data
 # The binary finds its site (pkg/, vendor/) in `site/` next to itself.
-COPY --from=build /out/lookout /app/lookout
+# hash.txt: the hashed names of the wasm, its glue and the stylesheet, read next to the binary.
+COPY --from=build /out/lookout /out/hash.txt /app/
 COPY --from=build /out/site /app/site
 RUN ln -s /app/lookout /usr/local/bin/lookout
 

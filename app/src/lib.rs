@@ -27,9 +27,28 @@ use crate::components::admin::AdminPage;
 use crate::components::dashboard::Dashboard;
 use crate::components::login::LoginPage;
 
+/// The URLs of the shell's static files: their content-hashed names when the server
+/// found them (`server/src/assets.rs`), so browsers may keep them for a year. The
+/// server provides them as context; without it the plain names are used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellAssets {
+    pub stylesheet: String,
+    pub chart: String,
+}
+
+impl Default for ShellAssets {
+    fn default() -> Self {
+        Self {
+            stylesheet: "/pkg/lookout.css".into(),
+            chart: "/vendor/chart.umd.js".into(),
+        }
+    }
+}
+
 /// The HTML document around the app. Chart.js is a plain script loaded before the
 /// hydration scripts, so the `Chart` global exists when the wasm starts drawing.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let assets = use_context::<ShellAssets>().unwrap_or_default();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -39,8 +58,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 // No favicon request (a 404 would be a console error).
                 <link rel="icon" href="data:,"/>
-                <link rel="stylesheet" href="/pkg/lookout.css"/>
-                <script src="/vendor/chart.umd.js"></script>
+                <link rel="stylesheet" href=assets.stylesheet/>
+                <script src=assets.chart></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>

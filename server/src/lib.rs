@@ -3,6 +3,7 @@
 //! The router lives here rather than in main.rs so integration tests can build it.
 
 pub mod alerting;
+pub mod assets;
 pub mod auth;
 pub mod commands;
 pub mod config;
@@ -14,7 +15,8 @@ pub mod logging;
 pub mod routes;
 pub mod runtime;
 
-use axum::extract::FromRef;
+use axum::extract::{FromRef, Request, State};
+use axum::http::Uri;
 use axum::Router;
 use config::Settings;
 use leptos::config::LeptosOptions;
@@ -31,6 +33,8 @@ pub struct ServerState {
     pub leptos: LeptosOptions,
     pub engine: Engine,
     pub auth: auth::Auth,
+    /// The built site's static files (assets.rs).
+    pub assets: Arc<assets::Assets>,
 }
 
 impl FromRef<ServerState> for LeptosOptions {
@@ -75,7 +79,29 @@ pub fn leptos_options(settings: &Settings) -> LeptosOptions {
         .site_root(site_root(settings).to_string_lossy().to_string())
         .site_pkg_dir("pkg")
         .site_addr(settings.bind)
+        // Leptos reads the file names from `hash.txt` next to the binary.
+        .hash_files(leptos_hashes().is_some())
         .build()
+}
+
+/// cargo-leptos' `hash.txt` (the hashed names of the wasm, its glue and the stylesheet),
+/// which the release build writes next to the binary; None for a build without it.
+pub fn leptos_hashes() -> Option<String> {
+    let exe = std::env::current_exe().ok()?;
+    std::fs::read_to_string(exe.parent()?.join("hash.txt")).ok()
+}
+
+/// The static files of the built site, under hashed names (assets.rs).
+pub fn site_assets(settings: &Settings) -> assets::Assets {
+    let root = site_root(settings);
+    let assets = assets::Assets::scan(&root, leptos_hashes().as_deref());
+    if assets.is_empty() {
+        tracing::warn!(
+            site = %root.display(),
+            "no built site found (pkg/, vendor/): the dashboard will load without scripts; run `cargo leptos build --release`"
+        );
+    }
+    assets
 }
 
 pub fn open_store(settings: &Settings) -> Result<Store, String> {
@@ -114,8 +140,14 @@ pub fn router_with_auth(settings: &Settings, engine: Engine, auth: auth::Auth) -
         },
     };
     let routes = generate_route_list(app::App);
+    let assets = Arc::new(site_assets(settings));
+    let shell_assets = app::ShellAssets {
+        stylesheet: assets.url("/pkg/lookout.css"),
+        chart: assets.url("/vendor/chart.umd.js"),
+    };
     let context = move || {
         provide_context(app_state.clone());
+        provide_context(shell_assets.clone());
         // The inline scripts carry the nonce the CSP header names (edge/headers.rs).
         edge::headers::provide_request_nonce();
     };
@@ -123,21 +155,35 @@ pub fn router_with_auth(settings: &Settings, engine: Engine, auth: auth::Auth) -
         leptos: leptos.clone(),
         engine,
         auth: auth.clone(),
+        assets,
     };
     // Every plain route comes from the table, with its access rule (endpoints.rs).
     let mut router = Router::new();
     for e in endpoints::ENDPOINTS {
         router = router.route(e.path, (e.handler)());
     }
+    // Static files (public: auth::policy::PUBLIC_PREFIXES) are answered in the fallback,
+    // before Leptos' own file handler: hashed names, cache lifetimes, precompressed bodies.
+    let leptos_fallback = leptos_axum::file_and_error_handler_with_context::<ServerState, _>(
+        context.clone(),
+        app::shell,
+    );
+    let fallback = move |uri: Uri, State(state): State<ServerState>, req: Request| {
+        let leptos_fallback = leptos_fallback.clone();
+        async move {
+            if assets::is_static(uri.path()) {
+                assets::serve(State(state.assets.clone()), req).await
+            } else {
+                leptos_fallback(uri, State(state), req).await
+            }
+        }
+    };
     let router = router
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let leptos = leptos.clone();
             move || app::shell(leptos.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            ServerState,
-            _,
-        >(context, app::shell))
+        .fallback(fallback)
         // Who may call what (auth/policy.rs), inside the edge layers.
         .layer(axum::middleware::from_fn_with_state(
             auth,

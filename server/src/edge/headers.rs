@@ -88,11 +88,20 @@ pub async fn security_headers(
         .is_some_and(|c| c.https);
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    // Pages are rendered for the caller (their user, their data): no cache keeps them.
+    // Static files and API answers set their own lifetimes.
+    let html = h
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
     let mut set = |name: header::HeaderName, value: HeaderValue| {
         if !h.contains_key(&name) {
             h.insert(name, value);
         }
     };
+    if html {
+        set(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     if let Ok(v) = HeaderValue::from_str(&policy.csp(&nonce)) {
         set(header::CONTENT_SECURITY_POLICY, v);
     }
