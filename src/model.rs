@@ -178,6 +178,7 @@ api_bodies!(
     ExpectedRequest,
     AnomalyEvent,
     ModelReport,
+    TrainRequest,
     ModelVersion,
     SensitivityRequest,
     SensitivityResponse,

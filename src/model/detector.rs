@@ -105,6 +105,16 @@ pub struct ModelVersion {
     pub eval: Option<serde_json::Value>,
 }
 
+/// `POST /api/model/train`: an empty object (the server reads no body).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct TrainRequest {}
+
+impl ApiBody for TrainRequest {
+    fn example() -> Self {
+        TrainRequest {}
+    }
+}
+
 /// `POST /api/model/sensitivity`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SensitivityRequest {
