@@ -147,6 +147,17 @@ macro_rules! api_bodies {
             }
         }
 
+        /// The example of the named body type as pretty JSON, fields in declaration order.
+        pub fn api_body_example_text(name: &str) -> Option<String> {
+            match name {
+                $(stringify!($t) => Some(
+                    serde_json::to_string_pretty(&<$t as ApiBody>::example())
+                        .expect("plain data serialises"),
+                ),)*
+                _ => None,
+            }
+        }
+
         /// Reads `json` as the named body type and writes it back; None for an unknown
         /// name, an error when it does not deserialise.
         pub fn api_body_reread(name: &str, json: &str) -> Option<Result<serde_json::Value, String>> {

@@ -283,7 +283,7 @@ impl ApiBody for ApiToken {
             created_by: "user:admin".into(),
             created_at: 1_764_085_000_000,
             last_used_at: Some(1_764_085_060_000),
-            revoked_at: None,
+            revoked_at: Some(1_764_171_400_000),
         }
     }
 }
@@ -310,6 +310,7 @@ impl ApiBody for CreatedToken {
         CreatedToken {
             meta: ApiToken {
                 last_used_at: None,
+                revoked_at: None,
                 ..ApiToken::example()
             },
             token: "lk_9f2c4e...".into(),

@@ -394,7 +394,7 @@ impl ApiBody for AlertsOverview {
 impl ApiBody for AlertHistory {
     fn example() -> Self {
         AlertHistory {
-            from: 1_764_480_200_000,
+            from: 1_763_480_200_000,
             to: 1_764_085_000_000,
             entries: vec![AlertHistoryEntry {
                 id: 12,
