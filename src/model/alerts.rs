@@ -91,8 +91,8 @@ pub struct Rule {
 }
 
 /// A rule as written in the config file: every field optional so that a missing or
-/// malformed one is reported by [`RuleConfig::parse`] with the rule's name rather
-/// than by serde with a line number.
+/// malformed one is reported by `RuleConfig::parse` (in `lookout::alert`) with the
+/// rule's name rather than by serde with a line number.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RuleConfig {
