@@ -354,6 +354,25 @@ fn example_values() -> Vec<MetricValue> {
     }]
 }
 
+fn example_notification() -> Notification {
+    Notification {
+        id: "cpu-high|web-1|firing|1764084700000".into(),
+        kind: NotificationKind::Firing,
+        rule: "cpu-high".into(),
+        condition: "cpu_usage > 90 for 5m".into(),
+        host: "web-1".into(),
+        severity: Severity::Critical,
+        since: 1_764_084_700_000,
+        at: 1_764_085_000_000,
+        values: example_values(),
+        explanation: Some(super::AnomalyEvent::example().explanation),
+        dashboard_link: "http://lookout:3000/?from=1764084400000&to=1764085300000".into(),
+        channels: vec!["ops-mail".into()],
+        digest: vec![],
+        inhibited_by: None,
+    }
+}
+
 impl ApiBody for AlertsOverview {
     fn example() -> Self {
         AlertsOverview {
@@ -367,25 +386,66 @@ impl ApiBody for AlertsOverview {
                 silenced: false,
                 inhibited_by: None,
             }],
-            rules: vec![RuleView {
-                rule: Rule {
-                    name: "cpu-high".into(),
-                    severity: Severity::Critical,
-                    enabled: true,
-                    channels: vec!["ops-mail".into()],
-                    kind: RuleKind::Threshold(ThresholdRule {
-                        metric: "cpu_usage".into(),
-                        op: Op::Gt,
-                        value: 90.0,
-                        for_ms: 300_000,
-                        resolve: Some(80.0),
-                        and_anomalous: false,
-                    }),
+            rules: vec![
+                RuleView {
+                    rule: Rule {
+                        name: "cpu-high".into(),
+                        severity: Severity::Critical,
+                        enabled: true,
+                        channels: vec!["ops-mail".into()],
+                        kind: RuleKind::Threshold(ThresholdRule {
+                            metric: "cpu_usage".into(),
+                            op: Op::Gt,
+                            value: 90.0,
+                            for_ms: 300_000,
+                            resolve: Some(80.0),
+                            and_anomalous: false,
+                        }),
+                    },
+                    describe: "cpu_usage > 90 for 5m".into(),
+                    source: "api".into(),
+                    config: example_rule_config(),
                 },
-                describe: "cpu_usage > 90 for 5m".into(),
-                source: "api".into(),
-                config: example_rule_config(),
-            }],
+                RuleView {
+                    rule: Rule {
+                        name: "anomaly".into(),
+                        severity: Severity::Warning,
+                        enabled: true,
+                        channels: vec![],
+                        kind: RuleKind::Anomaly {
+                            min_score: Some(4.0),
+                            for_ms: 60_000,
+                        },
+                    },
+                    describe: "anomaly score >= 4 for 1m".into(),
+                    source: "file".into(),
+                    config: RuleConfig {
+                        name: Some("anomaly".into()),
+                        kind: Some("anomaly".into()),
+                        min_score: Some(4.0),
+                        for_: Some("1m".into()),
+                        ..RuleConfig::default()
+                    },
+                },
+                RuleView {
+                    rule: Rule {
+                        name: "sampler-stalled".into(),
+                        severity: Severity::Critical,
+                        enabled: true,
+                        channels: vec![],
+                        kind: RuleKind::Stale { intervals: 5 },
+                    },
+                    describe: "no sample for 5 intervals".into(),
+                    source: "file+api".into(),
+                    config: RuleConfig {
+                        name: Some("sampler-stalled".into()),
+                        severity: Some("critical".into()),
+                        kind: Some("stale".into()),
+                        intervals: Some(5),
+                        ..RuleConfig::default()
+                    },
+                },
+            ],
             channels: vec!["ops-mail".into(), "chat".into()],
         }
     }
@@ -393,38 +453,76 @@ impl ApiBody for AlertsOverview {
 
 impl ApiBody for AlertHistory {
     fn example() -> Self {
+        let firing = example_notification();
+        let digest = Notification {
+            id: "digest|1764085300000".into(),
+            kind: NotificationKind::Digest,
+            rule: String::new(),
+            condition: String::new(),
+            since: 1_764_085_000_000,
+            at: 1_764_085_300_000,
+            values: vec![],
+            explanation: None,
+            digest: vec![DigestEntry {
+                kind: NotificationKind::Firing,
+                rule: "disk-full".into(),
+                host: "web-1".into(),
+                severity: Severity::Warning,
+                since: 1_764_085_100_000,
+            }],
+            ..firing.clone()
+        };
+        let inhibited = Notification {
+            id: "disk-full|web-1|inhibited|1764085100000".into(),
+            kind: NotificationKind::Inhibited,
+            rule: "disk-full".into(),
+            condition: "disk_free_percent < 5".into(),
+            severity: Severity::Warning,
+            since: 1_764_085_100_000,
+            at: 1_764_085_100_000,
+            values: vec![],
+            explanation: None,
+            inhibited_by: Some("sampler-stalled on web-1".into()),
+            ..firing.clone()
+        };
+        let delivered = DeliveryStatus {
+            channel: "ops-mail".into(),
+            status: "delivered".into(),
+            attempts: 1,
+            next_attempt_at: None,
+            last_error: None,
+            delivered_at: Some(1_764_085_301_000),
+        };
         AlertHistory {
             from: 1_763_480_200_000,
-            to: 1_764_085_000_000,
-            entries: vec![AlertHistoryEntry {
-                id: 12,
-                created_at: 1_764_085_000_000,
-                notification: Notification {
-                    id: "cpu-high|web-1|firing|1764084700000".into(),
-                    kind: NotificationKind::Firing,
-                    rule: "cpu-high".into(),
-                    condition: "cpu_usage > 90 for 5m".into(),
-                    host: "web-1".into(),
-                    severity: Severity::Critical,
-                    since: 1_764_084_700_000,
-                    at: 1_764_085_000_000,
-                    values: example_values(),
-                    explanation: None,
-                    dashboard_link: "http://lookout:3000/?from=1764084400000&to=1764085300000"
-                        .into(),
-                    channels: vec!["ops-mail".into()],
-                    digest: vec![],
-                    inhibited_by: None,
+            to: 1_764_085_400_000,
+            entries: vec![
+                AlertHistoryEntry {
+                    id: 14,
+                    created_at: 1_764_085_300_000,
+                    notification: digest,
+                    deliveries: vec![delivered],
                 },
-                deliveries: vec![DeliveryStatus {
-                    channel: "ops-mail".into(),
-                    status: "pending".into(),
-                    attempts: 2,
-                    next_attempt_at: Some(1_764_085_060_000),
-                    last_error: Some("connection refused".into()),
-                    delivered_at: None,
-                }],
-            }],
+                AlertHistoryEntry {
+                    id: 13,
+                    created_at: 1_764_085_100_000,
+                    notification: inhibited,
+                    deliveries: vec![],
+                },
+                AlertHistoryEntry {
+                    id: 12,
+                    created_at: 1_764_085_000_000,
+                    notification: firing,
+                    deliveries: vec![DeliveryStatus {
+                        channel: "ops-mail".into(),
+                        status: "pending".into(),
+                        attempts: 2,
+                        next_attempt_at: Some(1_764_085_060_000),
+                        last_error: Some("connection refused".into()),
+                        delivered_at: None,
+                    }],
+                },
+            ],
         }
     }
 }
