@@ -2,8 +2,7 @@
 //! the charts, and the model state read from `/api/model`. Pure data, unit tested on the
 //! host; the components render it.
 
-use lookout::model::{metric_def, AnomalyEvent, MetricContribution, Unit};
-use serde_json::Value;
+use lookout::model::{metric_def, AnomalyEvent, MetricContribution, ModelReport, Unit};
 
 use crate::format;
 
@@ -46,8 +45,7 @@ pub fn bands(times: &[i64], events: &[AnomalyEvent], now: i64) -> Vec<(usize, us
 /// A stored model version: (version, trained_at, samples, members).
 pub type VersionRow = (u64, Option<i64>, Option<u64>, Vec<String>);
 
-/// What the model panel shows, read leniently from `/api/model` (a field the server does
-/// not send is simply not shown).
+/// What the model panel shows, from `/api/model`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ModelView {
     pub enabled: bool,
@@ -72,59 +70,45 @@ pub struct ModelView {
     pub adapt_after_secs: Option<i64>,
 }
 
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .map(|s| match s {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 impl ModelView {
-    pub fn from_json(v: &Value) -> ModelView {
-        let s = &v["state"];
-        let t = &v["training"];
+    pub fn from_report(r: &ModelReport) -> ModelView {
+        let Some(d) = &r.detector else {
+            return ModelView {
+                enabled: r.enabled,
+                ..ModelView::default()
+            };
+        };
+        let s = &d.state;
+        let t = &d.training;
         ModelView {
-            enabled: v["enabled"].as_bool().unwrap_or(false),
-            phase: s["phase"].as_str().unwrap_or_default().to_string(),
-            message: s["message"].as_str().unwrap_or_default().to_string(),
-            model_version: s["model_version"].as_u64(),
-            trained_at: s["trained_at"].as_i64(),
-            trained_samples: s["trained_samples"].as_u64(),
-            active_members: strings(&s["active_members"]),
-            threshold: s["threshold"].as_f64(),
-            rhythms: strings(&s["rhythms"]),
-            adaptations: s["adaptations"].as_u64().unwrap_or(0),
-            adapt_after_secs: s["adapt_after_secs"].as_i64(),
-            sensitivity: match &v["sensitivity"] {
-                Value::String(s) => s.clone(),
-                Value::Null => String::new(),
-                other => other.to_string(),
-            },
-            training: t["training"].as_bool().unwrap_or(false),
-            last_error: t["last_error"].as_str().map(String::from),
-            next_training_at: t["next_training_at"].as_i64(),
-            versions: v["versions"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| {
-                            Some((
-                                x["version"].as_u64()?,
-                                x["trained_at"].as_i64(),
-                                x["samples"].as_u64(),
-                                strings(&x["members"]),
-                            ))
-                        })
-                        .collect()
+            enabled: r.enabled,
+            phase: s.phase.as_str().to_string(),
+            message: s.message.clone(),
+            model_version: s.model_version,
+            trained_at: s.trained_at,
+            trained_samples: s.trained_samples,
+            active_members: s.active_members.clone(),
+            threshold: Some(s.threshold),
+            rhythms: s.rhythms.clone(),
+            adaptations: s.adaptations,
+            adapt_after_secs: Some(s.adapt_after_secs),
+            sensitivity: d.sensitivity.clone(),
+            training: t.training,
+            last_error: t.last_error.clone(),
+            next_training_at: t.next_training_at,
+            versions: d
+                .versions
+                .iter()
+                .map(|x| {
+                    (
+                        x.version,
+                        Some(x.trained_at),
+                        Some(x.samples),
+                        x.members.clone(),
+                    )
                 })
-                .unwrap_or_default(),
-            warnings: strings(&v["warnings"]),
+                .collect(),
+            warnings: d.warnings.clone(),
         }
     }
 
@@ -154,7 +138,6 @@ impl ModelView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn event(start: i64, end: Option<i64>) -> AnomalyEvent {
         AnomalyEvent {
@@ -196,15 +179,24 @@ mod tests {
 
     #[test]
     fn model_view_reads_the_api() {
-        let v = json!({"enabled": true, "sensitivity": "medium",
+        let v: ModelReport = serde_json::from_str(
+            r#"{"enabled": true, "sensitivity": "medium",
             "state": {"phase": "learning", "message": "learning: 14 of 60 minutes",
+                      "baseline_ready": true, "history_secs": 840, "required_secs": 3600,
+                      "model_version": null, "trained_at": null, "trained_samples": null,
                       "active_members": ["baseline"], "threshold": 3.0,
                       "rhythms": ["daily pattern learnt: disk_write_bytes_per_sec at 02:00 UTC"],
                       "adaptations": 2, "adapt_after_secs": 1800},
-            "training": {"training": false, "next_training_at": 5},
-            "versions": [{"version": 2, "trained_at": 7, "samples": 300, "members": ["forest"]}],
-            "warnings": []});
-        let m = ModelView::from_json(&v);
+            "training": {"training": false, "last_error": null, "last_trained_at": null,
+                         "next_training_at": 5},
+            "versions": [{"version": 2, "path": "v2.json", "format_version": 2,
+                          "trained_at": 7, "window": [1, 7], "samples": 300,
+                          "members": ["forest"], "features": 24,
+                          "rolled_back_from": null, "eval": null}],
+            "warnings": []}"#,
+        )
+        .unwrap();
+        let m = ModelView::from_report(&v);
         assert_eq!(
             m.state_line(|t| t.to_string()),
             "learning: 14 of 60 minutes"
@@ -226,7 +218,8 @@ mod tests {
             "trained at 12:00, on 3\u{202f}600 samples (v3)"
         );
         assert_eq!(
-            ModelView::from_json(&json!({"enabled": false})).state_line(|_| String::new()),
+            ModelView::from_report(&serde_json::from_str(r#"{"enabled": false}"#).unwrap())
+                .state_line(|_| String::new()),
             "anomaly detection is off"
         );
     }

@@ -5,39 +5,9 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, Json};
-use serde::{Deserialize, Serialize};
-
-/// The signed-in caller. With auth off (no users, loopback) everyone is an admin and
-/// `auth_enabled` is false.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct Me {
-    pub username: Option<String>,
-    /// "admin", "developer" or "viewer".
-    pub role: String,
-    /// The token state-changing requests must echo in `X-CSRF-Token` (sessions only).
-    pub csrf_token: Option<String>,
-    pub auth_enabled: bool,
-}
-
-impl Me {
-    fn rank(role: &str) -> u8 {
-        match role {
-            "admin" => 3,
-            "developer" => 2,
-            "viewer" => 1,
-            _ => 0,
-        }
-    }
-
-    /// Whether the caller has `role` or a higher one.
-    pub fn at_least(&self, role: &str) -> bool {
-        Self::rank(&self.role) >= Self::rank(role) && Self::rank(role) > 0
-    }
-
-    pub fn is_admin(&self) -> bool {
-        self.at_least("admin")
-    }
-}
+/// The signed-in caller (`GET /api/auth/me`): a model type, so the JSON contract
+/// covers it.
+pub use lookout::model::Me;
 
 /// The caller, as `GET /api/auth/me`.
 #[server(endpoint = "auth/me", input = GetUrl, output = Json)]

@@ -2,6 +2,8 @@
 //! the wasm binding (`chart.rs`, browser only) so the config is unit tested on the host.
 
 use lookout::model::Unit;
+// `Value` here is not the server's API: it is the Chart.js configuration object, a
+// free-form structure of a JavaScript library, handed to `JSON.parse` in chart.rs.
 use serde_json::{json, Value};
 
 /// One line chart of the dashboard.

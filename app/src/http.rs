@@ -1,6 +1,8 @@
 //! Plain `fetch` calls to the server's JSON API (same origin). Browser only.
 
-use serde_json::Value;
+use lookout::model::ApiError;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestInit, Response};
@@ -30,14 +32,19 @@ fn csrf_token() -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// Sends a request and returns the JSON answer (Null for an empty body). A non-2xx answer
-/// is an error carrying the server's `error` text, else the status.
-pub async fn request(method: &str, url: &str, body: Option<&Value>) -> Result<Value, String> {
+/// Sends a request with an optional JSON body and reads the answer as `T` (use
+/// `serde::de::IgnoredAny` when the answer does not matter). A non-2xx answer is an
+/// error carrying the server's `error` text ([`ApiError`]), else the status.
+pub async fn request<T: DeserializeOwned>(
+    method: &str,
+    url: &str,
+    body: Option<String>,
+) -> Result<T, String> {
     let init = RequestInit::new();
     init.set_method(method);
     let headers = Headers::new().map_err(js_err)?;
     if let Some(b) = body {
-        init.set_body(&JsValue::from_str(&b.to_string()));
+        init.set_body(&JsValue::from_str(&b));
         headers
             .set("content-type", "application/json")
             .map_err(js_err)?;
@@ -60,25 +67,35 @@ pub async fn request(method: &str, url: &str, body: Option<&Value>) -> Result<Va
         .map_err(js_err)?
         .as_string()
         .unwrap_or_default();
-    let value = if text.trim().is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    };
-    if resp.ok() {
-        Ok(value)
-    } else {
-        Err(value["error"]
-            .as_str()
-            .map(String::from)
-            .unwrap_or_else(|| format!("HTTP {status}")))
+    if !resp.ok() {
+        return Err(serde_json::from_str::<ApiError>(&text)
+            .map(|e| e.error)
+            .unwrap_or_else(|_| format!("HTTP {status}")));
     }
+    let text = if text.trim().is_empty() {
+        "null"
+    } else {
+        &text
+    };
+    serde_json::from_str(text).map_err(|e| format!("unexpected answer from {url}: {e}"))
 }
 
-pub async fn get(url: &str) -> Result<Value, String> {
+fn json(body: &impl Serialize) -> Result<String, String> {
+    serde_json::to_string(body).map_err(|e| e.to_string())
+}
+
+pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, String> {
     request("GET", url, None).await
 }
 
-pub async fn post(url: &str, body: &Value) -> Result<Value, String> {
-    request("POST", url, Some(body)).await
+pub async fn post<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Result<T, String> {
+    request("POST", url, Some(json(body)?)).await
+}
+
+pub async fn put<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Result<T, String> {
+    request("PUT", url, Some(json(body)?)).await
+}
+
+pub async fn delete<T: DeserializeOwned>(url: &str) -> Result<T, String> {
+    request("DELETE", url, None).await
 }

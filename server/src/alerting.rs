@@ -8,7 +8,8 @@ use lookout::alert::{
     deliver_due, enqueue, AlertConfig, Engine, Notification, Notifier, Rule, RuleConfig, RuleKind,
     Silence,
 };
-use lookout::model::{AnomalyEvent, Snapshot};
+pub use lookout::model::RuleView;
+use lookout::model::{ActiveAlert, AnomalyEvent, RuleTestResult, Snapshot};
 use lookout::store::Store;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -25,19 +26,6 @@ pub struct Alerting {
     config: Arc<AlertConfig>,
     /// Rules saved through the API (a copy of the store's, for listing without I/O).
     saved: Arc<Mutex<Vec<RuleConfig>>>,
-}
-
-/// A rule as the API lists it: the parsed rule, where it comes from, and the
-/// editable form (the TOML keys) the UI fills its form with.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct RuleView {
-    #[serde(flatten)]
-    pub rule: Rule,
-    pub describe: String,
-    /// "file" (config file), "api" (added through the API) or "file+api" (a file
-    /// rule overridden through the API; deleting the override restores the file's).
-    pub source: &'static str,
-    pub config: RuleConfig,
 }
 
 /// The views of `rules` (the engine's effective rules) given the file's and the
@@ -57,7 +45,7 @@ pub fn rule_views(file: &AlertConfig, saved: &[RuleConfig], rules: &[Rule]) -> V
             RuleView {
                 rule: r.clone(),
                 describe: r.describe(),
-                source,
+                source: source.to_string(),
                 config: from_api.or(from_file).cloned().unwrap_or_default(),
             }
         })
@@ -176,8 +164,8 @@ impl Alerting {
 
     // ------------------------------------------------------------ API helpers
 
-    pub fn active(&self) -> serde_json::Value {
-        serde_json::to_value(lock(&self.engine).active(now_ms())).unwrap_or_default()
+    pub fn active(&self) -> Vec<ActiveAlert> {
+        lock(&self.engine).active(now_ms())
     }
 
     /// The effective rules with their source and editable form.
@@ -275,7 +263,7 @@ impl Alerting {
         &self,
         rule: &RuleConfig,
         latest: Option<&Snapshot>,
-    ) -> Result<serde_json::Value, String> {
+    ) -> Result<RuleTestResult, String> {
         let parsed = rule.parse(0).map_err(|e| e.to_string())?;
         let (value, holds) = match (&parsed.kind, latest) {
             (RuleKind::Threshold(t), Some(s)) => {
@@ -295,12 +283,12 @@ impl Alerting {
             }
             _ => (None, None),
         };
-        Ok(serde_json::json!({
-            "rule": parsed.name,
-            "describe": parsed.describe(),
-            "value_now": value,
-            "condition_holds_now": holds,
-        }))
+        Ok(RuleTestResult {
+            describe: parsed.describe(),
+            rule: parsed.name,
+            value_now: value,
+            condition_holds_now: holds,
+        })
     }
 
     pub fn store(&self) -> &Store {

@@ -154,17 +154,8 @@ pub fn init(cfg: &LogSection) -> Result<(), String> {
 /// Lines the in-memory ring keeps.
 pub const RING_LINES: usize = 1000;
 
-/// One log line as the logs view shows it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct LogLine {
-    /// Unix milliseconds.
-    pub t: i64,
-    /// "ERROR", "WARN", "INFO", "DEBUG" or "TRACE".
-    pub level: String,
-    pub target: String,
-    /// The message, then the event's other fields as `key=value`.
-    pub message: String,
-}
+/// One log line as the logs view shows it (the API type).
+pub use lookout::model::LogLine;
 
 /// The most recent log lines, oldest dropped first.
 pub struct LogRing {
@@ -352,9 +343,7 @@ pub async fn logs_api(
     let bad = |param: &str, message: String| {
         (
             axum::http::StatusCode::BAD_REQUEST,
-            axum::Json(serde_json::json!({
-                "error": format!("{param}: {message}"), "param": param, "message": message
-            })),
+            axum::Json(lookout::model::ApiError::param(param, message)),
         )
             .into_response()
     };
@@ -383,10 +372,10 @@ pub async fn logs_api(
             }
         },
     };
-    axum::Json(serde_json::json!({
-        "capacity": ring.capacity(),
-        "lines": ring.recent(min, limit),
-    }))
+    axum::Json(lookout::model::LogsResponse {
+        capacity: ring.capacity(),
+        lines: ring.recent(min, limit),
+    })
     .into_response()
 }
 

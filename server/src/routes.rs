@@ -9,16 +9,37 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::stream::{self, Stream, StreamExt};
-use lookout::detect::Sensitivity;
-use lookout::store::{parse_range, HistoryQuery};
-use serde_json::json;
+use lookout::detect::{ModelInfo, Sensitivity};
+use lookout::model::{
+    AlertHistory, AlertsOverview, AnomalyList, ApiError, ExpectedRequest, ModelReport,
+    ModelVersion, NameStatus, NotReady, Ready, RuleSaved, SensitivityRequest, SensitivityResponse,
+    SilenceExpired, SilenceList, SilenceRequest, Status, TestChannelRequest,
+};
+use lookout::store::{parse_range, HistoryQuery, QueryError};
 use std::convert::Infallible;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio_stream::wrappers::BroadcastStream;
 
-fn error(status: StatusCode, body: serde_json::Value) -> Response {
+fn error(status: StatusCode, body: ApiError) -> Response {
     (status, Json(body)).into_response()
+}
+
+/// `{"error"}` alone.
+fn fail(status: StatusCode, msg: impl Into<String>) -> Response {
+    error(status, ApiError::new(msg))
+}
+
+/// A bad query parameter: `{"error", "param", "message"}`.
+fn query_error(e: QueryError) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        ApiError {
+            error: e.to_string(),
+            param: Some(e.param),
+            message: Some(e.message),
+        },
+    )
 }
 
 /// `GET /api/history?metric=a,b&from=..&to=..&points=..`
@@ -28,27 +49,16 @@ pub async fn history(
 ) -> Response {
     let query = match HistoryQuery::parse(&params, now_ms()) {
         Ok(q) => q,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                json!({ "error": e.to_string(), "param": e.param, "message": e.message }),
-            )
-        }
+        Err(e) => return query_error(e),
     };
     let store = engine.store.clone();
     match tokio::task::spawn_blocking(move || store.history(&query)).await {
         Ok(Ok(h)) => Json(h).into_response(),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "history query failed");
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                json!({ "error": "history query failed" }),
-            )
+            fail(StatusCode::INTERNAL_SERVER_ERROR, "history query failed")
         }
-        Err(_) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            json!({ "error": "history query failed" }),
-        ),
+        Err(_) => fail(StatusCode::INTERNAL_SERVER_ERROR, "history query failed"),
     }
 }
 
@@ -75,7 +85,7 @@ pub async fn stream(
 
 /// `GET /healthz`: the process is up and serving.
 pub async fn healthz() -> Response {
-    Json(json!({ "status": "ok" })).into_response()
+    Json(Status::new("ok")).into_response()
 }
 
 /// `GET /readyz`: the store is writable and the sampler is running.
@@ -99,19 +109,24 @@ pub async fn readyz(State(engine): State<Engine>) -> Response {
         problems.push(format!("sampler stalled: last sample {} s ago", age / 1000));
     }
     if problems.is_empty() {
-        Json(json!({ "status": "ready", "last_sample_at": last })).into_response()
+        Json(Ready {
+            status: "ready".into(),
+            last_sample_at: last,
+        })
+        .into_response()
     } else {
-        error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            json!({ "status": "not ready", "problems": problems }),
-        )
+        let body = NotReady {
+            status: "not ready".into(),
+            problems,
+        };
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
     }
 }
 
 fn detector_off() -> Response {
-    error(
+    fail(
         StatusCode::NOT_FOUND,
-        json!({ "error": "anomaly detection is disabled (detector.enabled = false)" }),
+        "anomaly detection is disabled (detector.enabled = false)",
     )
 }
 
@@ -123,37 +138,20 @@ pub async fn anomalies(
 ) -> Response {
     let (from, to) = match parse_range(&params, now_ms(), 86_400_000) {
         Ok(r) => r,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                json!({ "error": e.to_string(), "param": e.param, "message": e.message }),
-            )
-        }
+        Err(e) => return query_error(e),
     };
     let store = engine.store.clone();
     match tokio::task::spawn_blocking(move || store.events(from, to)).await {
-        Ok(Ok(events)) => Json(json!({ "from": from, "to": to, "events": events })).into_response(),
-        _ => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            json!({ "error": "cannot read events" }),
-        ),
+        Ok(Ok(events)) => Json(AnomalyList { from, to, events }).into_response(),
+        _ => fail(StatusCode::INTERNAL_SERVER_ERROR, "cannot read events"),
     }
-}
-
-#[derive(serde::Deserialize)]
-pub struct ExpectedBody {
-    #[serde(default = "yes")]
-    expected: bool,
-}
-fn yes() -> bool {
-    true
 }
 
 /// `POST /api/anomalies/{id}/expected` (body optional: `{"expected": false}` undoes).
 pub async fn mark_expected(
     State(engine): State<Engine>,
     Path(id): Path<i64>,
-    body: Option<Json<ExpectedBody>>,
+    body: Option<Json<ExpectedRequest>>,
 ) -> Response {
     let Some(d) = engine.detection.clone() else {
         return detector_off();
@@ -161,34 +159,38 @@ pub async fn mark_expected(
     let expected = body.map(|b| b.expected).unwrap_or(true);
     match tokio::task::spawn_blocking(move || d.mark_expected(id, expected)).await {
         Ok(Ok(Some(event))) => Json(event).into_response(),
-        Ok(Ok(None)) => error(
+        Ok(Ok(None)) => fail(
             StatusCode::NOT_FOUND,
-            json!({ "error": format!("no anomaly event with id {id}") }),
+            format!("no anomaly event with id {id}"),
         ),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "cannot mark event");
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                json!({ "error": "cannot update the event" }),
-            )
+            fail(StatusCode::INTERNAL_SERVER_ERROR, "cannot update the event")
         }
-        Err(_) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            json!({ "error": "cannot update the event" }),
-        ),
+        Err(_) => fail(StatusCode::INTERNAL_SERVER_ERROR, "cannot update the event"),
     }
 }
 
 /// `GET /api/model`: detector state, model versions, training status.
 pub async fn model(State(engine): State<Engine>) -> Response {
     let Some(d) = engine.detection.clone() else {
-        return Json(json!({ "enabled": false })).into_response();
+        return Json(ModelReport::default()).into_response();
     };
-    match tokio::task::spawn_blocking(move || d.report()).await {
-        Ok(v) => Json(v).into_response(),
-        Err(_) => error(
+    // The detector reports as JSON (server/src/detector.rs); read it as the contract type.
+    match tokio::task::spawn_blocking(move || serde_json::from_value::<ModelReport>(d.report()))
+        .await
+    {
+        Ok(Ok(report)) => Json(report).into_response(),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "the model report does not match the API type");
+            fail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "cannot read the model state",
+            )
+        }
+        Err(_) => fail(
             StatusCode::INTERNAL_SERVER_ERROR,
-            json!({ "error": "cannot read the model state" }),
+            "cannot read the model state",
         ),
     }
 }
@@ -200,32 +202,32 @@ pub async fn train(State(engine): State<Engine>) -> Response {
         return detector_off();
     };
     match d.train_now().await {
-        Ok(info) => Json(info).into_response(),
-        Err(e) => error(
-            StatusCode::CONFLICT,
-            json!({ "error": format!("training failed: {e}") }),
-        ),
+        Ok(info) => Json(model_version(info)).into_response(),
+        Err(e) => fail(StatusCode::CONFLICT, format!("training failed: {e}")),
     }
 }
 
-#[derive(serde::Deserialize)]
-pub struct SensitivityBody {
-    sensitivity: SensitivityValue,
-}
-
-/// A level name, or a threshold as a JSON number or a string.
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-enum SensitivityValue {
-    Text(String),
-    Number(f64),
+/// A stored model's metadata as the API shows it.
+pub fn model_version(info: ModelInfo) -> ModelVersion {
+    ModelVersion {
+        version: info.version,
+        path: info.path.to_string_lossy().into_owned(),
+        format_version: info.format_version,
+        trained_at: info.trained_at,
+        window: info.window,
+        samples: info.samples as u64,
+        members: info.members,
+        features: info.features as u64,
+        rolled_back_from: info.rolled_back_from,
+        eval: info.eval,
+    }
 }
 
 /// `POST /api/model/sensitivity` with `{"sensitivity": "low"|"medium"|"high"|3.5}` (a
 /// surprise threshold; a number below 1 is read in the older "1 - p" form).
 pub async fn sensitivity(
     State(engine): State<Engine>,
-    body: Result<Json<SensitivityBody>, JsonRejection>,
+    body: Result<Json<SensitivityRequest>, JsonRejection>,
 ) -> Response {
     let Some(d) = engine.detection.clone() else {
         return detector_off();
@@ -233,43 +235,47 @@ pub async fn sensitivity(
     let Json(body) = match body {
         Ok(b) => b,
         Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                json!({ "error": e.body_text(), "param": "sensitivity" }),
-            )
+            return field_error(e.body_text(), "sensitivity");
         }
     };
-    let text = match body.sensitivity {
-        SensitivityValue::Text(t) => t,
-        SensitivityValue::Number(n) => n.to_string(),
-    };
-    match Sensitivity::parse(&text) {
+    match Sensitivity::parse(&body.sensitivity.text()) {
         Ok(s) => {
             d.set_sensitivity(s);
-            Json(json!({ "sensitivity": s.name(), "threshold": s.threshold() })).into_response()
+            Json(SensitivityResponse {
+                sensitivity: s.name(),
+                threshold: s.threshold(),
+            })
+            .into_response()
         }
-        Err(e) => error(
-            StatusCode::BAD_REQUEST,
-            json!({ "error": e, "param": "sensitivity" }),
-        ),
+        Err(e) => field_error(e, "sensitivity"),
     }
+}
+
+/// A bad body field: `{"error", "param"}`.
+fn field_error(error: impl Into<String>, param: &str) -> Response {
+    let body = ApiError {
+        error: error.into(),
+        param: Some(param.into()),
+        message: None,
+    };
+    self::error(StatusCode::BAD_REQUEST, body)
 }
 
 // ---------------------------------------------------------------- alerts
 
 fn bad_request(param: &str, message: impl Into<String>) -> Response {
-    let message = message.into();
-    error(
-        StatusCode::BAD_REQUEST,
-        json!({ "error": format!("{param}: {message}"), "param": param, "message": message }),
-    )
+    error(StatusCode::BAD_REQUEST, ApiError::param(param, message))
 }
 
 /// `GET /api/alerts`: alerts pending or firing now, the rules and the channels.
 pub async fn alerts(State(engine): State<Engine>) -> Response {
     let a = &engine.alerting;
-    Json(json!({ "active": a.active(), "rules": a.rules(), "channels": a.channels() }))
-        .into_response()
+    Json(AlertsOverview {
+        active: a.active(),
+        rules: a.rules(),
+        channels: a.channels(),
+    })
+    .into_response()
 }
 
 /// `GET /api/alerts/history?from=..&to=..&limit=..`: what fired, who was notified,
@@ -294,24 +300,19 @@ pub async fn alert_history(
     };
     let a = engine.alerting.clone();
     match tokio::task::spawn_blocking(move || a.store().alert_history(from, to, limit)).await {
-        Ok(Ok(h)) => Json(json!({ "from": from, "to": to, "entries": h })).into_response(),
-        _ => error(
+        Ok(Ok(entries)) => Json(AlertHistory { from, to, entries }).into_response(),
+        _ => fail(
             StatusCode::INTERNAL_SERVER_ERROR,
-            json!({ "error": "cannot read alert history" }),
+            "cannot read alert history",
         ),
     }
-}
-
-#[derive(serde::Deserialize)]
-pub struct TestBody {
-    channel: String,
 }
 
 /// `POST /api/alerts/test` with `{"channel": "name"}`: sends a test notification
 /// through the outbox (its delivery shows in the history).
 pub async fn alert_test(
     State(engine): State<Engine>,
-    body: Result<Json<TestBody>, JsonRejection>,
+    body: Result<Json<TestChannelRequest>, JsonRejection>,
 ) -> Response {
     let Json(body) = match body {
         Ok(b) => b,
@@ -319,12 +320,9 @@ pub async fn alert_test(
     };
     let a = engine.alerting.clone();
     match tokio::task::spawn_blocking(move || a.send_test(&body.channel)).await {
-        Ok(Ok(())) => (StatusCode::ACCEPTED, Json(json!({ "status": "queued" }))).into_response(),
+        Ok(Ok(())) => (StatusCode::ACCEPTED, Json(Status::new("queued"))).into_response(),
         Ok(Err(e)) => bad_request("channel", e),
-        Err(_) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            json!({ "error": "cannot queue the test" }),
-        ),
+        Err(_) => fail(StatusCode::INTERNAL_SERVER_ERROR, "cannot queue the test"),
     }
 }
 
@@ -332,31 +330,15 @@ pub async fn alert_test(
 pub async fn silences(State(engine): State<Engine>) -> Response {
     let a = engine.alerting.clone();
     match tokio::task::spawn_blocking(move || a.store().silences(None)).await {
-        Ok(Ok(s)) => Json(json!({ "silences": s })).into_response(),
-        _ => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            json!({ "error": "cannot read silences" }),
-        ),
+        Ok(Ok(silences)) => Json(SilenceList { silences }).into_response(),
+        _ => fail(StatusCode::INTERNAL_SERVER_ERROR, "cannot read silences"),
     }
-}
-
-#[derive(serde::Deserialize)]
-pub struct SilenceBody {
-    rule: Option<String>,
-    host: Option<String>,
-    /// How long from now, e.g. "2h" (or `ends_at` in ms).
-    duration: Option<String>,
-    ends_at: Option<i64>,
-    #[serde(default)]
-    comment: String,
-    #[serde(default)]
-    created_by: String,
 }
 
 /// `POST /api/silences` with `{"rule"?, "host"?, "duration": "2h" | "ends_at": ms, "comment"}`.
 pub async fn add_silence(
     State(engine): State<Engine>,
-    body: Result<Json<SilenceBody>, JsonRejection>,
+    body: Result<Json<SilenceRequest>, JsonRejection>,
 ) -> Response {
     let Json(b) = match body {
         Ok(b) => b,
@@ -391,10 +373,7 @@ pub async fn add_silence(
     match tokio::task::spawn_blocking(move || a.add_silence(silence)).await {
         Ok(Ok(s)) => (StatusCode::CREATED, Json(s)).into_response(),
         Ok(Err(e)) => bad_request("silence", e),
-        Err(_) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            json!({ "error": "cannot add the silence" }),
-        ),
+        Err(_) => fail(StatusCode::INTERNAL_SERVER_ERROR, "cannot add the silence"),
     }
 }
 
@@ -402,14 +381,15 @@ pub async fn add_silence(
 pub async fn expire_silence(State(engine): State<Engine>, Path(id): Path<i64>) -> Response {
     let a = engine.alerting.clone();
     match tokio::task::spawn_blocking(move || a.expire_silence(id)).await {
-        Ok(Ok(true)) => Json(json!({ "id": id, "status": "expired" })).into_response(),
-        Ok(Ok(false)) => error(
-            StatusCode::NOT_FOUND,
-            json!({ "error": format!("no silence with id {id}") }),
-        ),
-        _ => error(
+        Ok(Ok(true)) => Json(SilenceExpired {
+            id,
+            status: "expired".into(),
+        })
+        .into_response(),
+        Ok(Ok(false)) => fail(StatusCode::NOT_FOUND, format!("no silence with id {id}")),
+        _ => fail(
             StatusCode::INTERNAL_SERVER_ERROR,
-            json!({ "error": "cannot expire the silence" }),
+            "cannot expire the silence",
         ),
     }
 }
@@ -428,15 +408,14 @@ pub async fn put_rule(
     };
     let a = engine.alerting.clone();
     match tokio::task::spawn_blocking(move || a.put_rule(&name, rule)).await {
-        Ok(Ok(r)) => {
-            Json(json!({ "name": r.name, "describe": r.describe(), "enabled": r.enabled }))
-                .into_response()
-        }
+        Ok(Ok(r)) => Json(RuleSaved {
+            describe: r.describe(),
+            name: r.name,
+            enabled: r.enabled,
+        })
+        .into_response(),
         Ok(Err(e)) => bad_request("rule", e),
-        Err(_) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            json!({ "error": "cannot save the rule" }),
-        ),
+        Err(_) => fail(StatusCode::INTERNAL_SERVER_ERROR, "cannot save the rule"),
     }
 }
 
@@ -445,16 +424,14 @@ pub async fn delete_rule(State(engine): State<Engine>, Path(name): Path<String>)
     let a = engine.alerting.clone();
     let n = name.clone();
     match tokio::task::spawn_blocking(move || a.delete_rule(&n)).await {
-        Ok(Ok(true)) => Json(json!({ "name": name, "status": "deleted" })).into_response(),
-        Ok(Ok(false)) => error(
-            StatusCode::NOT_FOUND,
-            json!({ "error": format!("no rule named {name:?}") }),
-        ),
-        Ok(Err(e)) => error(StatusCode::CONFLICT, json!({ "error": e })),
-        Err(_) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            json!({ "error": "cannot delete the rule" }),
-        ),
+        Ok(Ok(false)) => fail(StatusCode::NOT_FOUND, format!("no rule named {name:?}")),
+        Ok(Ok(true)) => Json(NameStatus {
+            name,
+            status: "deleted".into(),
+        })
+        .into_response(),
+        Ok(Err(e)) => fail(StatusCode::CONFLICT, e),
+        Err(_) => fail(StatusCode::INTERNAL_SERVER_ERROR, "cannot delete the rule"),
     }
 }
 
@@ -472,5 +449,77 @@ pub async fn test_rule(
     match engine.alerting.test_rule(&rule, latest.as_ref()) {
         Ok(v) => Json(v).into_response(),
         Err(e) => bad_request("rule", e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lookout::detect::{DetectorState, Phase};
+    use serde_json::json;
+
+    fn info() -> ModelInfo {
+        ModelInfo {
+            version: 3,
+            path: "/data/models/v3.json".into(),
+            format_version: 2,
+            trained_at: 10,
+            window: (1, 9),
+            samples: 2048,
+            members: vec!["baseline".into(), "forest".into()],
+            features: 24,
+            rolled_back_from: Some(4),
+            eval: Some(json!({"f1": 0.9})),
+        }
+    }
+
+    /// `/api/model` reads the detector's JSON report as [`ModelReport`]: every field the
+    /// engine writes must come back out the same.
+    #[test]
+    fn the_model_report_reads_as_the_api_type_unchanged() {
+        for phase in [Phase::Warmup, Phase::Learning, Phase::Trained] {
+            let state = DetectorState {
+                phase,
+                baseline_ready: true,
+                history_secs: 1,
+                required_secs: 2,
+                model_version: Some(3),
+                trained_at: Some(4),
+                trained_samples: Some(5),
+                active_members: vec!["forest".into()],
+                threshold: 3.5,
+                adapt_after_secs: 6,
+                adaptations: 7,
+                rhythms: vec!["daily".into()],
+                message: "trained".into(),
+            };
+            let status = crate::detector::TrainingStatus {
+                training: true,
+                last_error: Some("e".into()),
+                last_trained_at: Some(1),
+                next_training_at: None,
+            };
+            // The shape of `Detection::report`.
+            let raw = json!({
+                "enabled": true,
+                "state": state,
+                "sensitivity": "medium",
+                "training": status,
+                "versions": [info()],
+                "warnings": ["w"],
+            });
+            let typed: ModelReport = serde_json::from_value(raw.clone()).unwrap();
+            assert_eq!(serde_json::to_value(&typed).unwrap(), raw);
+        }
+        let off = serde_json::to_value(ModelReport::default()).unwrap();
+        assert_eq!(off, json!({"enabled": false}));
+    }
+
+    #[test]
+    fn a_model_version_is_the_engine_s_model_info() {
+        assert_eq!(
+            serde_json::to_value(model_version(info())).unwrap(),
+            serde_json::to_value(info()).unwrap()
+        );
     }
 }

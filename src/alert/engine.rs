@@ -24,6 +24,7 @@
 use super::inhibit::{AlertRef, InhibitRule};
 use super::notification::{DigestEntry, MetricValue, Notification, NotificationKind, Silence};
 use super::rules::{Rule, RuleKind};
+pub use crate::model::alerts::ActiveAlert;
 use crate::model::{AnomalyEvent, Explanation, Snapshot, TimestampMs};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -93,21 +94,6 @@ struct HostState {
     score: Option<f64>,
     /// The latest anomaly event the detector reported for this host.
     event: Option<AnomalyEvent>,
-}
-
-/// An alert that is pending or firing, for the API and UI.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ActiveAlert {
-    pub rule: String,
-    pub host: String,
-    pub severity: super::rules::Severity,
-    /// "pending" or "firing".
-    pub state: String,
-    pub since: TimestampMs,
-    pub values: Vec<MetricValue>,
-    pub silenced: bool,
-    /// The firing source alert (`rule on host`) that inhibits this one, if any.
-    pub inhibited_by: Option<String>,
 }
 
 /// The engine's state that must survive a restart, so an alert already notified

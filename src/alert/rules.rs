@@ -24,48 +24,8 @@
 //! intervals = 5                   # no sample for 5 sampling intervals
 //! ```
 
+pub use crate::model::alerts::{Op, Rule, RuleConfig, RuleKind, Severity, ThresholdRule};
 use crate::model::{self, TimestampMs};
-use serde::{Deserialize, Serialize};
-use std::fmt;
-
-/// How loud an alert is; carried through to messages so receivers can route on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Info,
-    #[default]
-    Warning,
-    Critical,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Comparison of a threshold rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Op {
-    #[serde(rename = ">")]
-    Gt,
-    #[serde(rename = ">=")]
-    Ge,
-    #[serde(rename = "<")]
-    Lt,
-    #[serde(rename = "<=")]
-    Le,
-}
 
 impl Op {
     pub fn as_str(self) -> &'static str {
@@ -91,23 +51,6 @@ impl Op {
     }
 }
 
-/// `metric op value for duration`, with optional hysteresis and anomaly gating.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ThresholdRule {
-    pub metric: String,
-    pub op: Op,
-    pub value: f64,
-    /// The condition must hold this long before the alert fires (0 = at once).
-    pub for_ms: i64,
-    /// Hysteresis: once firing, the alert clears only when the metric is back past
-    /// this level (<= it for `>`/`>=` rules, >= it for `<`/`<=`). Without it a value
-    /// hovering at the threshold would flap firing/resolved on every sample.
-    pub resolve: Option<f64>,
-    /// Fire only while the detector also calls the host anomalous ("CPU > 80 *and*
-    /// unusual"), which keeps a busy-by-design host quiet.
-    pub and_anomalous: bool,
-}
-
 impl ThresholdRule {
     /// The entry condition.
     pub fn triggered(&self, v: f64) -> bool {
@@ -122,34 +65,6 @@ impl ThresholdRule {
             None => !self.triggered(v),
         }
     }
-}
-
-/// What a rule watches.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum RuleKind {
-    /// The detector's combined score >= `min_score` (None: the detector's own
-    /// decision, i.e. the sensitivity setting) for at least `for_ms`.
-    Anomaly {
-        min_score: Option<f64>,
-        for_ms: i64,
-    },
-    Threshold(ThresholdRule),
-    /// No sample from a host for `intervals` sampling intervals.
-    Stale {
-        intervals: u32,
-    },
-}
-
-/// A parsed, validated rule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Rule {
-    pub name: String,
-    pub severity: Severity,
-    pub enabled: bool,
-    /// Channel names to notify; empty means every configured channel.
-    pub channels: Vec<String>,
-    pub kind: RuleKind,
 }
 
 impl Rule {
@@ -174,27 +89,6 @@ impl Rule {
             RuleKind::Stale { intervals } => format!("no sample for {intervals} intervals"),
         }
     }
-}
-
-/// A rule as written in the config file: every field optional so that a missing or
-/// malformed one is reported by [`RuleConfig::parse`] with the rule's name rather
-/// than by serde with a line number.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct RuleConfig {
-    pub name: Option<String>,
-    pub severity: Option<String>,
-    pub enabled: Option<bool>,
-    /// "threshold" (default when `condition` is set), "anomaly" or "stale".
-    pub kind: Option<String>,
-    pub condition: Option<String>,
-    pub resolve: Option<f64>,
-    pub and_anomalous: Option<bool>,
-    pub min_score: Option<f64>,
-    #[serde(rename = "for")]
-    pub for_: Option<String>,
-    pub intervals: Option<u32>,
-    pub channels: Option<Vec<String>>,
 }
 
 /// A rule that does not make sense, naming the rule and the field to fix.

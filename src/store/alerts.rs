@@ -8,9 +8,9 @@ use super::error::Result;
 use super::Store;
 use crate::alert::engine::PersistedState;
 use crate::alert::notification::{Notification, Silence};
+pub use crate::model::alerts::{AlertHistoryEntry, DeliveryStatus};
 use crate::model::TimestampMs;
 use rusqlite::{params, OptionalExtension};
-use serde::{Deserialize, Serialize};
 
 /// A delivery due for an attempt.
 #[derive(Debug, Clone)]
@@ -19,27 +19,6 @@ pub struct DueDelivery {
     pub channel: String,
     pub attempts: u32,
     pub notification: Notification,
-}
-
-/// Delivery state of one notification on one channel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeliveryStatus {
-    pub channel: String,
-    /// "pending" or "delivered".
-    pub status: String,
-    pub attempts: u32,
-    pub next_attempt_at: Option<TimestampMs>,
-    pub last_error: Option<String>,
-    pub delivered_at: Option<TimestampMs>,
-}
-
-/// One entry of the alert history: what fired, when, who was notified, how it went.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AlertHistoryEntry {
-    pub id: i64,
-    pub created_at: TimestampMs,
-    pub notification: Notification,
-    pub deliveries: Vec<DeliveryStatus>,
 }
 
 fn silence_row(r: &rusqlite::Row) -> rusqlite::Result<Silence> {

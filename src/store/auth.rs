@@ -7,99 +7,14 @@
 
 use super::error::{Result, StoreError};
 use super::Store;
+pub use crate::model::access::{ApiToken, AuditEntry, Role, Scope, User};
 use crate::model::TimestampMs;
 use argon2::password_hash::SaltString;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use rand::RngCore;
 use rusqlite::{params, OptionalExtension};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::fmt;
 use std::sync::OnceLock;
-
-/// What a user may do. Ordered: each role includes the ones before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Read-only dashboards, history, anomalies, alerts, model state.
-    Viewer,
-    /// Viewer plus the raw API and the logs view.
-    Developer,
-    /// Everything: settings, rules, silences, training, users, tokens, audit.
-    Admin,
-}
-
-impl Role {
-    pub const ALL: [Role; 3] = [Role::Viewer, Role::Developer, Role::Admin];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Developer => "developer",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> std::result::Result<Role, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "viewer" => Ok(Role::Viewer),
-            "developer" => Ok(Role::Developer),
-            "admin" => Ok(Role::Admin),
-            other => Err(format!(
-                "unknown role {other:?}; allowed: admin, developer, viewer"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// What an API token may do: `Read` is a viewer's GETs, `Admin` is everything.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    Read,
-    Admin,
-}
-
-impl Scope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Read => "read",
-            Scope::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> std::result::Result<Scope, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "read" => Ok(Scope::Read),
-            "admin" => Ok(Scope::Admin),
-            other => Err(format!(
-                "unknown token scope {other:?}; allowed: read, admin"
-            )),
-        }
-    }
-
-    /// The role a request with this token acts as.
-    pub fn role(self) -> Role {
-        match self {
-            Scope::Read => Role::Viewer,
-            Scope::Admin => Role::Admin,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct User {
-    pub id: i64,
-    pub name: String,
-    pub role: Role,
-    pub created_at: TimestampMs,
-}
 
 /// A live session, found by the secret in the client's cookie.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,34 +31,6 @@ pub struct NewSession {
     pub secret: String,
     pub csrf_token: String,
     pub expires_at: TimestampMs,
-}
-
-/// An API token's metadata (the secret itself is never stored).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApiToken {
-    pub id: i64,
-    pub name: String,
-    pub scope: Scope,
-    /// The first characters of the token, to recognise it in a list.
-    pub prefix: String,
-    pub created_by: String,
-    pub created_at: TimestampMs,
-    pub last_used_at: Option<TimestampMs>,
-    pub revoked_at: Option<TimestampMs>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub at: TimestampMs,
-    /// Who: `user:NAME`, `token:NAME`, `cli`, `bootstrap`, or `anonymous` with auth off.
-    pub actor: String,
-    /// What, e.g. `rule.put`, `silence.add`, `user.remove`, `token.create`.
-    pub action: String,
-    /// Which: a rule name, silence id, user name, token name...
-    pub target: String,
-    /// The request (never a password or a token).
-    pub detail: String,
 }
 
 /// Token strings start with this, so they are recognisable in configs and logs.

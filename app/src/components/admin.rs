@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use serde_json::Value;
+use lookout::model::{ApiToken, AuditEntry, User};
 
 use crate::auth::{get_me, provide_me, Me};
 use crate::components::login::UserMenu;
@@ -24,27 +24,17 @@ pub fn AdminPage() -> impl IntoView {
     }
 }
 
-fn text(v: &Value, key: &str) -> String {
-    match &v[key] {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-fn when(v: &Value, key: &str) -> String {
-    v[key]
-        .as_i64()
-        .map(|t| format!("{} UTC", time_label(t, 0, TimeStyle::DayMinutes)))
+fn when(t: Option<i64>) -> String {
+    t.map(|t| format!("{} UTC", time_label(t, 0, TimeStyle::DayMinutes)))
         .unwrap_or_else(|| "—".into())
 }
 
 #[component]
 fn AdminBody(me: Me) -> impl IntoView {
     provide_me(me.clone());
-    let users = RwSignal::new(Vec::<Value>::new());
-    let tokens = RwSignal::new(Vec::<Value>::new());
-    let audit = RwSignal::new(Vec::<Value>::new());
+    let users = RwSignal::new(Vec::<User>::new());
+    let tokens = RwSignal::new(Vec::<ApiToken>::new());
+    let audit = RwSignal::new(Vec::<AuditEntry>::new());
     let error = RwSignal::new(None::<String>);
     let new_token = RwSignal::new(None::<String>);
     let user_name = RwSignal::new(String::new());
@@ -56,19 +46,19 @@ fn AdminBody(me: Me) -> impl IntoView {
     let reload = move || {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let list = |v: &Value, key: &str| v[key].as_array().cloned().unwrap_or_default();
+            use lookout::model::{AuditLog, TokenList, UserList};
             let result = async {
-                let u = crate::http::get("/api/users").await?;
-                let t = crate::http::get("/api/tokens").await?;
-                let a = crate::http::get("/api/audit?limit=100").await?;
+                let u: UserList = crate::http::get("/api/users").await?;
+                let t: TokenList = crate::http::get("/api/tokens").await?;
+                let a: AuditLog = crate::http::get("/api/audit?limit=100").await?;
                 Ok::<_, String>((u, t, a))
             }
             .await;
             match result {
                 Ok((u, t, a)) => {
-                    users.set(list(&u, "users"));
-                    tokens.set(list(&t, "tokens"));
-                    audit.set(list(&a, "entries"));
+                    users.set(u.users);
+                    tokens.set(t.tokens);
+                    audit.set(a.entries);
                 }
                 Err(e) => error.set(Some(e)),
             }
@@ -76,14 +66,14 @@ fn AdminBody(me: Me) -> impl IntoView {
     };
     Effect::new(move |_| reload());
 
+    // Runs one admin call; on success clears the error and reloads the lists.
     #[cfg(feature = "hydrate")]
     let act =
-        move |method: &'static str, url: String, body: Option<Value>, on_ok: Box<dyn Fn(Value)>| {
+        move |job: std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>>| {
             leptos::task::spawn_local(async move {
-                match crate::http::request(method, &url, body.as_ref()).await {
-                    Ok(v) => {
+                match job.await {
+                    Ok(()) => {
                         error.set(None);
-                        on_ok(v);
                         reload();
                     }
                     Err(e) => error.set(Some(e)),
@@ -94,55 +84,54 @@ fn AdminBody(me: Me) -> impl IntoView {
     let add_user = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         #[cfg(feature = "hydrate")]
-        act(
-            "POST",
-            "/api/users".into(),
-            Some(serde_json::json!({
-                "name": user_name.get_untracked(),
-                "role": user_role.get_untracked(),
-                "password": user_password.get_untracked(),
-            })),
-            Box::new(move |_| {
+        {
+            let body = lookout::model::NewUser {
+                name: user_name.get_untracked(),
+                role: user_role.get_untracked(),
+                password: user_password.get_untracked(),
+            };
+            act(Box::pin(async move {
+                let _: User = crate::http::post("/api/users", &body).await?;
                 user_name.set(String::new());
                 user_password.set(String::new());
-            }),
-        );
+                Ok(())
+            }));
+        }
     };
     let create_token = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         #[cfg(feature = "hydrate")]
-        act(
-            "POST",
-            "/api/tokens".into(),
-            Some(serde_json::json!({
-                "name": token_name.get_untracked(),
-                "scope": token_scope.get_untracked(),
-            })),
-            Box::new(move |v: Value| {
+        {
+            let body = lookout::model::NewToken {
+                name: token_name.get_untracked(),
+                scope: token_scope.get_untracked(),
+            };
+            act(Box::pin(async move {
+                let created: lookout::model::CreatedToken =
+                    crate::http::post("/api/tokens", &body).await?;
                 token_name.set(String::new());
-                new_token.set(v["token"].as_str().map(String::from));
-            }),
-        );
+                new_token.set(Some(created.token));
+                Ok(())
+            }));
+        }
     };
     let remove_user = move |name: String| {
         #[cfg(feature = "hydrate")]
-        act(
-            "DELETE",
-            format!("/api/users/{name}"),
-            None,
-            Box::new(|_| {}),
-        );
+        act(Box::pin(async move {
+            let url = format!("/api/users/{name}");
+            let _: lookout::model::NameStatus = crate::http::delete(&url).await?;
+            Ok(())
+        }));
         #[cfg(not(feature = "hydrate"))]
         let _ = name;
     };
     let revoke_token = move |id: String| {
         #[cfg(feature = "hydrate")]
-        act(
-            "DELETE",
-            format!("/api/tokens/{id}"),
-            None,
-            Box::new(|_| {}),
-        );
+        act(Box::pin(async move {
+            let url = format!("/api/tokens/{id}");
+            let _: ApiToken = crate::http::delete(&url).await?;
+            Ok(())
+        }));
         #[cfg(not(feature = "hydrate"))]
         let _ = id;
     };
@@ -164,16 +153,16 @@ fn AdminBody(me: Me) -> impl IntoView {
                     <table class="admin-table" id="users-table">
                         <thead><tr><th scope="col">"Name"</th><th scope="col">"Role"</th><th scope="col">"Created"</th><th></th></tr></thead>
                         <tbody>
-                            <For each=move || users.get() key=|u| text(u, "name") let:u>
+                            <For each=move || users.get() key=|u| u.name.clone() let:u>
                                 {
-                                    let name = text(&u, "name");
+                                    let name = u.name.clone();
                                     let n = name.clone();
                                     let label = name.clone();
                                     view! {
                                         <tr data-user=name>
                                             <td>{label}</td>
-                                            <td>{text(&u, "role")}</td>
-                                            <td>{when(&u, "created_at")}</td>
+                                            <td>{u.role.as_str()}</td>
+                                            <td>{when(Some(u.created_at))}</td>
                                             <td><button class="remove-user" on:click=move |_| remove_user(n.clone())>"Remove"</button></td>
                                         </tr>
                                     }
@@ -207,20 +196,20 @@ fn AdminBody(me: Me) -> impl IntoView {
                     <table class="admin-table" id="tokens-table">
                         <thead><tr><th scope="col">"Id"</th><th scope="col">"Name"</th><th scope="col">"Scope"</th><th scope="col">"Token"</th><th scope="col">"Created"</th><th scope="col">"Last used"</th><th scope="col">"Status"</th><th></th></tr></thead>
                         <tbody>
-                            <For each=move || tokens.get() key=|t| (text(t, "id"), text(t, "revoked_at")) let:t>
+                            <For each=move || tokens.get() key=|t| (t.id, t.revoked_at) let:t>
                                 {
-                                    let id = text(&t, "id");
-                                    let live = t["revoked_at"].is_null();
+                                    let id = t.id.to_string();
+                                    let live = t.revoked_at.is_none();
                                     let i = id.clone();
                                     view! {
-                                        <tr data-token=text(&t, "name")>
+                                        <tr data-token=t.name.clone()>
                                             <td class="num">{id}</td>
-                                            <td>{text(&t, "name")}</td>
-                                            <td>{text(&t, "scope")}</td>
-                                            <td><code>{format!("{}…", text(&t, "prefix"))}</code></td>
-                                            <td>{when(&t, "created_at")}</td>
-                                            <td>{when(&t, "last_used_at")}</td>
-                                            <td>{if live { "live".to_string() } else { format!("revoked {}", when(&t, "revoked_at")) }}</td>
+                                            <td>{t.name.clone()}</td>
+                                            <td>{t.scope.as_str()}</td>
+                                            <td><code>{format!("{}…", t.prefix)}</code></td>
+                                            <td>{when(Some(t.created_at))}</td>
+                                            <td>{when(t.last_used_at)}</td>
+                                            <td>{if live { "live".to_string() } else { format!("revoked {}", when(t.revoked_at)) }}</td>
                                             <td>{live.then(|| view! { <button class="revoke-token" on:click=move |_| revoke_token(i.clone())>"Revoke"</button> })}</td>
                                         </tr>
                                     }
@@ -246,13 +235,13 @@ fn AdminBody(me: Me) -> impl IntoView {
                     <table class="admin-table" id="audit-table">
                         <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"Action"</th><th scope="col">"Target"</th><th scope="col">"Detail"</th></tr></thead>
                         <tbody>
-                            <For each=move || audit.get() key=|a| text(a, "id") let:a>
+                            <For each=move || audit.get() key=|a| a.id let:a>
                                 <tr>
-                                    <td>{when(&a, "at")}</td>
-                                    <td>{text(&a, "actor")}</td>
-                                    <td>{text(&a, "action")}</td>
-                                    <td>{text(&a, "target")}</td>
-                                    <td class="detail">{text(&a, "detail")}</td>
+                                    <td>{when(Some(a.at))}</td>
+                                    <td>{a.actor.clone()}</td>
+                                    <td>{a.action.clone()}</td>
+                                    <td>{a.target.clone()}</td>
+                                    <td class="detail">{a.detail.clone()}</td>
                                 </tr>
                             </For>
                         </tbody>

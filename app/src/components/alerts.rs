@@ -4,7 +4,7 @@
 //! Rule editing is the separate [`RuleAdmin`] component (admin actions, one place).
 
 use leptos::prelude::*;
-use serde_json::Value;
+use lookout::model::{ActiveAlert, AlertHistoryEntry, Notification, Silence};
 
 use crate::components::dashboard::Live;
 use crate::components::rules::RuleAdmin;
@@ -13,42 +13,30 @@ use crate::format::{self, TimeStyle};
 /// What the panel shows, as the API sent it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AlertsData {
-    pub active: Vec<Value>,
+    pub active: Vec<ActiveAlert>,
     pub channels: Vec<String>,
-    pub history: Vec<Value>,
-    pub silences: Vec<Value>,
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
+    pub history: Vec<AlertHistoryEntry>,
+    pub silences: Vec<Silence>,
 }
 
 /// "email: delivered · hook: pending (3 attempts: connection refused)".
-pub fn deliveries_line(entry: &Value) -> String {
-    let parts: Vec<String> = entry["deliveries"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|d| {
-                    let mut s = format!("{}: {}", text(&d["channel"]), text(&d["status"]));
-                    let attempts = d["attempts"].as_u64().unwrap_or(0);
-                    let error = d["last_error"].as_str();
-                    if text(&d["status"]) != "delivered" && (attempts > 0 || error.is_some()) {
-                        s.push_str(&format!(" ({attempts} attempts"));
-                        if let Some(e) = error {
-                            s.push_str(&format!(": {e}"));
-                        }
-                        s.push(')');
-                    }
-                    s
-                })
-                .collect()
+pub fn deliveries_line(entry: &AlertHistoryEntry) -> String {
+    let parts: Vec<String> = entry
+        .deliveries
+        .iter()
+        .map(|d| {
+            let mut s = format!("{}: {}", d.channel, d.status);
+            let error = d.last_error.as_deref();
+            if d.status != "delivered" && (d.attempts > 0 || error.is_some()) {
+                s.push_str(&format!(" ({} attempts", d.attempts));
+                if let Some(e) = error {
+                    s.push_str(&format!(": {e}"));
+                }
+                s.push(')');
+            }
+            s
         })
-        .unwrap_or_default();
+        .collect();
     if parts.is_empty() {
         format::MISSING.into()
     } else {
@@ -57,28 +45,29 @@ pub fn deliveries_line(entry: &Value) -> String {
 }
 
 /// The history's kind column: "inhibited (by stale on web1)" says why nothing was sent.
-pub fn history_kind(n: &Value) -> String {
-    match n["inhibited_by"].as_str() {
-        Some(by) => format!("{} (by {by})", text(&n["kind"])),
-        None => text(&n["kind"]),
+pub fn history_kind(n: &Notification) -> String {
+    match &n.inhibited_by {
+        Some(by) => format!("{} (by {by})", n.kind.as_str()),
+        None => n.kind.as_str().to_string(),
     }
 }
 
 #[cfg(feature = "hydrate")]
 async fn load() -> Result<AlertsData, String> {
     use crate::http::get;
-    let alerts = get("/api/alerts").await?;
-    let history = get("/api/alerts/history?from=-7d&limit=20").await?;
-    let silences = get("/api/silences").await?;
+    use lookout::model::{AlertHistory, AlertsOverview, SilenceList};
+    let alerts: AlertsOverview = get("/api/alerts").await?;
+    let history: AlertHistory = get("/api/alerts/history?from=-7d&limit=20").await?;
+    let silences: SilenceList = get("/api/silences").await?;
     let now = crate::live::now_ms();
-    let list = |v: &Value| v.as_array().cloned().unwrap_or_default();
     Ok(AlertsData {
-        active: list(&alerts["active"]),
-        channels: list(&alerts["channels"]).iter().map(text).collect(),
-        history: list(&history["entries"]),
-        silences: list(&silences["silences"])
+        active: alerts.active,
+        channels: alerts.channels,
+        history: history.entries,
+        silences: silences
+            .silences
             .into_iter()
-            .filter(|s| s["ends_at"].as_i64().is_some_and(|e| e > now))
+            .filter(|s| s.ends_at > now)
             .collect(),
     })
 }
@@ -118,22 +107,20 @@ pub fn AlertsPanel(live: Live) -> impl IntoView {
             on_cleanup(move || handle.clear());
         }
     }
-    let clock = move |v: &Value| {
-        v.as_i64()
-            .map(|t| live.clock(t, TimeStyle::DayMinutes))
-            .unwrap_or_else(|| format::MISSING.into())
-    };
+    let clock = move |t: i64| live.clock(t, TimeStyle::DayMinutes);
     let send_test = move |channel: String| {
         notice.set(Some(format!("sending a test to {channel}…")));
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let body = serde_json::json!({ "channel": channel });
-            notice.set(Some(
-                match crate::http::post("/api/alerts/test", &body).await {
-                    Ok(_) => format!("test queued for {channel}"),
-                    Err(e) => format!("test to {channel} failed: {e}"),
-                },
-            ));
+            let body = lookout::model::TestChannelRequest {
+                channel: channel.clone(),
+            };
+            let answer: Result<lookout::model::Status, _> =
+                crate::http::post("/api/alerts/test", &body).await;
+            notice.set(Some(match answer {
+                Ok(_) => format!("test queued for {channel}"),
+                Err(e) => format!("test to {channel} failed: {e}"),
+            }));
             reload();
         });
     };
@@ -143,7 +130,8 @@ pub fn AlertsPanel(live: Live) -> impl IntoView {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let url = format!("/api/silences/{id}");
-            if let Err(e) = crate::http::request("DELETE", &url, None).await {
+            let answer: Result<lookout::model::SilenceExpired, _> = crate::http::delete(&url).await;
+            if let Err(e) = answer {
                 notice.set(Some(format!("cannot end the silence: {e}")));
             }
             reload();
@@ -154,19 +142,19 @@ pub fn AlertsPanel(live: Live) -> impl IntoView {
     let comment = RwSignal::new(String::new());
     let add_silence = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let mut body = serde_json::json!({
-            "duration": duration.get_untracked().trim(),
-            "comment": comment.get_untracked().trim(),
-        });
         let r = rule.get_untracked().trim().to_string();
-        if !r.is_empty() {
-            body["rule"] = Value::String(r);
-        }
+        let body = lookout::model::SilenceRequest {
+            rule: (!r.is_empty()).then_some(r),
+            duration: Some(duration.get_untracked().trim().to_string()),
+            comment: comment.get_untracked().trim().to_string(),
+            ..Default::default()
+        };
         #[cfg(not(feature = "hydrate"))]
         let _ = body;
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            match crate::http::post("/api/silences", &body).await {
+            let answer: Result<Silence, _> = crate::http::post("/api/silences", &body).await;
+            match answer {
                 Ok(_) => {
                     notice.set(Some("silence added".into()));
                     comment.set(String::new());
@@ -176,9 +164,11 @@ pub fn AlertsPanel(live: Live) -> impl IntoView {
             reload();
         });
     };
-    let with = move |f: fn(&AlertsData) -> Vec<Value>| {
-        data.with(|d| d.as_ref().map(f).unwrap_or_default())
-    };
+    let with = move |f: fn(&AlertsData) -> usize| data.with(|d| d.as_ref().map_or(0, f));
+    let active = move || data.with(|d| d.as_ref().map(|d| d.active.clone()).unwrap_or_default());
+    let history = move || data.with(|d| d.as_ref().map(|d| d.history.clone()).unwrap_or_default());
+    let silences =
+        move || data.with(|d| d.as_ref().map(|d| d.silences.clone()).unwrap_or_default());
     let loaded = move || data.with(Option::is_some);
     view! {
         <section class="panel alerts" id="alerts" aria-label="Alerts" data-loaded=move || loaded().to_string()>
@@ -190,25 +180,25 @@ pub fn AlertsPanel(live: Live) -> impl IntoView {
                     <caption>"Active"</caption>
                     <thead><tr><th scope="col">"Rule"</th><th scope="col">"Host"</th><th scope="col">"Severity"</th><th scope="col">"State"</th><th scope="col">"Since"</th></tr></thead>
                     <tbody>
-                        {move || with(|d| d.active.clone()).into_iter().map(|a| {
-                            let sev = text(&a["severity"]);
-                            let state = text(&a["state"]);
-                            let silenced = a["silenced"].as_bool().unwrap_or(false);
-                            let inhibited = a["inhibited_by"].as_str().map(|by| format!(" (inhibited by {by})"));
+                        {move || active().into_iter().map(|a| {
+                            let sev = a.severity.as_str();
+                            let state = a.state.clone();
+                            let silenced = a.silenced;
+                            let inhibited = a.inhibited_by.as_ref().map(|by| format!(" (inhibited by {by})"));
                             view! {
                                 <tr>
-                                    <td>{text(&a["rule"])}</td>
-                                    <td>{text(&a["host"])}</td>
-                                    <td><span class=format!("badge {sev}")>{sev.clone()}</span></td>
+                                    <td>{a.rule.clone()}</td>
+                                    <td>{a.host.clone()}</td>
+                                    <td><span class=format!("badge {sev}")>{sev}</span></td>
                                     <td><span class=format!("badge {state}")>{state.clone()}</span>{silenced.then_some(" (silenced)")}{inhibited}</td>
-                                    <td>{clock(&a["since"])}</td>
+                                    <td>{clock(a.since)}</td>
                                 </tr>
                             }
                         }).collect_view()}
                     </tbody>
                 </table>
             </div>
-            <Show when=move || loaded() && with(|d| d.active.clone()).is_empty()>
+            <Show when=move || loaded() && with(|d| d.active.len()) == 0>
                 <p class="empty" id="alerts-none">"No active alerts."</p>
             </Show>
 
@@ -236,14 +226,14 @@ pub fn AlertsPanel(live: Live) -> impl IntoView {
                     <caption>"Recent notifications (7 days)"</caption>
                     <thead><tr><th scope="col">"When"</th><th scope="col">"Kind"</th><th scope="col">"Rule"</th><th scope="col">"Severity"</th><th scope="col">"Delivery"</th></tr></thead>
                     <tbody>
-                        {move || with(|d| d.history.clone()).into_iter().map(|e| {
-                            let n = &e["notification"];
+                        {move || history().into_iter().map(|e| {
+                            let n = &e.notification;
                             view! {
                                 <tr>
-                                    <td>{clock(&e["created_at"])}</td>
+                                    <td>{clock(e.created_at)}</td>
                                     <td>{history_kind(n)}</td>
-                                    <td>{text(&n["rule"])}</td>
-                                    <td>{text(&n["severity"])}</td>
+                                    <td>{n.rule.clone()}</td>
+                                    <td>{n.severity.as_str()}</td>
                                     <td class="delivery">{deliveries_line(&e)}</td>
                                 </tr>
                             }
@@ -251,7 +241,7 @@ pub fn AlertsPanel(live: Live) -> impl IntoView {
                     </tbody>
                 </table>
             </div>
-            <Show when=move || loaded() && with(|d| d.history.clone()).is_empty()>
+            <Show when=move || loaded() && with(|d| d.history.len()) == 0>
                 <p class="empty" id="alerts-history-none">"No notifications in the last 7 days."</p>
             </Show>
 
@@ -260,15 +250,15 @@ pub fn AlertsPanel(live: Live) -> impl IntoView {
                     <caption>"Silences"</caption>
                     <thead><tr><th scope="col">"Rule"</th><th scope="col">"Host"</th><th scope="col">"Until"</th><th scope="col">"Comment"</th><th scope="col"></th></tr></thead>
                     <tbody>
-                        {move || with(|d| d.silences.clone()).into_iter().map(|s| {
-                            let id = s["id"].as_i64().unwrap_or(0);
-                            let any = |v: &Value| { let t = text(v); if t.is_empty() { "any".to_string() } else { t } };
+                        {move || silences().into_iter().map(|s| {
+                            let id = s.id;
+                            let any = |v: &Option<String>| v.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| "any".to_string());
                             view! {
                                 <tr data-id=id>
-                                    <td>{any(&s["rule"])}</td>
-                                    <td>{any(&s["host"])}</td>
-                                    <td>{clock(&s["ends_at"])}</td>
-                                    <td>{text(&s["comment"])}</td>
+                                    <td>{any(&s.rule)}</td>
+                                    <td>{any(&s.host)}</td>
+                                    <td>{clock(s.ends_at)}</td>
+                                    <td>{s.comment.clone()}</td>
                                     <td>{is_admin.then(|| view! {
                                         <button class="end-silence" on:click=move |_| end_silence(id)>"End"</button>
                                     })}</td>
@@ -294,25 +284,45 @@ pub fn AlertsPanel(live: Live) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use lookout::model::{ApiBody, DeliveryStatus, NotificationKind};
+
+    fn delivery(channel: &str, status: &str, attempts: u32, error: Option<&str>) -> DeliveryStatus {
+        DeliveryStatus {
+            channel: channel.into(),
+            status: status.into(),
+            attempts,
+            next_attempt_at: None,
+            last_error: error.map(String::from),
+            delivered_at: None,
+        }
+    }
 
     #[test]
     fn delivery_status_reads() {
-        let e = json!({"deliveries": [
-            {"channel": "mail", "status": "delivered", "attempts": 1, "last_error": null},
-            {"channel": "hook", "status": "pending", "attempts": 3, "last_error": "refused"},
-        ]});
+        let mut e = lookout::model::AlertHistory::example().entries.remove(0);
+        e.deliveries = vec![
+            delivery("mail", "delivered", 1, None),
+            delivery("hook", "pending", 3, Some("refused")),
+        ];
         assert_eq!(
             deliveries_line(&e),
             "mail: delivered · hook: pending (3 attempts: refused)"
         );
-        assert_eq!(deliveries_line(&json!({})), format::MISSING);
+        e.deliveries.clear();
+        assert_eq!(deliveries_line(&e), format::MISSING);
     }
 
     #[test]
     fn inhibited_history_says_by_what() {
-        let n = json!({"kind": "inhibited", "inhibited_by": "stalled on web1"});
+        let mut n = lookout::model::AlertHistory::example()
+            .entries
+            .remove(0)
+            .notification;
+        n.kind = NotificationKind::Inhibited;
+        n.inhibited_by = Some("stalled on web1".into());
         assert_eq!(history_kind(&n), "inhibited (by stalled on web1)");
-        assert_eq!(history_kind(&json!({"kind": "firing"})), "firing");
+        n.kind = NotificationKind::Firing;
+        n.inhibited_by = None;
+        assert_eq!(history_kind(&n), "firing");
     }
 }

@@ -49,11 +49,10 @@ fn EventRow(event: AnomalyEvent, live: Live) -> impl IntoView {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let url = format!("/api/anomalies/{id}/expected");
-            let answer = crate::http::post(&url, &serde_json::json!({ "expected": true })).await;
+            let body = lookout::model::ExpectedRequest { expected: true };
+            let answer: Result<AnomalyEvent, _> = crate::http::post(&url, &body).await;
             busy.set(false);
-            match answer
-                .and_then(|v| serde_json::from_value::<AnomalyEvent>(v).map_err(|e| e.to_string()))
-            {
+            match answer {
                 Ok(updated) => live.events.update(|evs| {
                     if let Some(e) = evs.iter_mut().find(|e| e.id == id) {
                         *e = updated;
@@ -150,18 +149,15 @@ pub fn ModelPanel(live: Live) -> impl IntoView {
         result.set(None);
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let answer = crate::http::post("/api/model/train", &serde_json::json!({})).await;
+            let answer: Result<lookout::model::ModelVersion, _> =
+                crate::http::post("/api/model/train", &lookout::model::TrainRequest {}).await;
             training.set(false);
             result.set(Some(answer.map(|v| {
-                let version = v["version"]
-                    .as_u64()
-                    .map(|n| format!("v{n}"))
-                    .unwrap_or_default();
-                let samples = v["samples"]
-                    .as_u64()
-                    .map(|n| format!(" on {} samples", format::count(n)))
-                    .unwrap_or_default();
-                format!("trained {version}{samples}")
+                format!(
+                    "trained v{} on {} samples",
+                    v.version,
+                    format::count(v.samples)
+                )
             })));
             crate::components::dashboard::reload_model(live);
         });
@@ -173,11 +169,11 @@ pub fn ModelPanel(live: Live) -> impl IntoView {
         let _ = value;
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let answer = crate::http::post(
-                "/api/model/sensitivity",
-                &serde_json::json!({ "sensitivity": value }),
-            )
-            .await;
+            let body = lookout::model::SensitivityRequest {
+                sensitivity: lookout::model::SensitivityValue::Text(value),
+            };
+            let answer: Result<lookout::model::SensitivityResponse, _> =
+                crate::http::post("/api/model/sensitivity", &body).await;
             sens_error.set(answer.err());
             crate::components::dashboard::reload_model(live);
         });

@@ -158,8 +158,8 @@ fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings, me: Me) -> imp
 #[cfg(feature = "hydrate")]
 pub fn reload_model(live: Live) {
     leptos::task::spawn_local(async move {
-        if let Ok(v) = crate::http::get("/api/model").await {
-            live.model.set(Some(ModelView::from_json(&v)));
+        if let Ok(report) = crate::http::get::<lookout::model::ModelReport>("/api/model").await {
+            live.model.set(Some(ModelView::from_report(&report)));
         }
     });
 }
@@ -170,17 +170,14 @@ pub fn reload_events(live: Live) {
     leptos::task::spawn_local(async move {
         let to = crate::live::now_ms();
         let from = to - live.range.get_untracked().span_ms();
-        match crate::http::get(&format!("/api/anomalies?from={from}&to={to}")).await {
-            Ok(v) => {
-                match serde_json::from_value::<Vec<AnomalyEvent>>(v["events"].clone()) {
-                    Ok(mut events) => {
-                        events.sort_by_key(|e| std::cmp::Reverse(e.start));
-                        live.events_error.set(None);
-                        if live.events.with_untracked(|e| *e != events) {
-                            live.events.set(events);
-                        }
-                    }
-                    Err(e) => live.events_error.set(Some(e.to_string())),
+        let url = format!("/api/anomalies?from={from}&to={to}");
+        match crate::http::get::<lookout::model::AnomalyList>(&url).await {
+            Ok(list) => {
+                let mut events = list.events;
+                events.sort_by_key(|e| std::cmp::Reverse(e.start));
+                live.events_error.set(None);
+                if live.events.with_untracked(|e| *e != events) {
+                    live.events.set(events);
                 }
                 live.events_loaded.set(true);
             }

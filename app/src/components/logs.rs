@@ -3,7 +3,7 @@
 //! browser; the server renders the frame.
 
 use leptos::prelude::*;
-use serde_json::Value;
+use lookout::model::LogsResponse;
 
 use crate::components::dashboard::Live;
 use crate::format::TimeStyle;
@@ -18,20 +18,17 @@ pub struct LogRow {
 }
 
 /// The API's `lines` (oldest first) as rows, newest first.
-pub fn rows(v: &Value) -> Vec<LogRow> {
-    let mut rows: Vec<LogRow> = v["lines"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|l| LogRow {
-                    t: l["t"].as_i64().unwrap_or(0),
-                    level: l["level"].as_str().unwrap_or("").to_string(),
-                    target: l["target"].as_str().unwrap_or("").to_string(),
-                    message: l["message"].as_str().unwrap_or("").to_string(),
-                })
-                .collect()
+pub fn rows(v: &LogsResponse) -> Vec<LogRow> {
+    let mut rows: Vec<LogRow> = v
+        .lines
+        .iter()
+        .map(|l| LogRow {
+            t: l.t,
+            level: l.level.clone(),
+            target: l.target.clone(),
+            message: l.message.clone(),
         })
-        .unwrap_or_default();
+        .collect();
     rows.reverse();
     rows
 }
@@ -62,7 +59,7 @@ pub fn LogsPanel(live: Live) -> impl IntoView {
     let reload = move || {
         let u = url(&level.get_untracked(), 200);
         leptos::task::spawn_local(async move {
-            match crate::http::get(&u).await {
+            match crate::http::get::<LogsResponse>(&u).await {
                 Ok(v) => {
                     error.set(None);
                     let new = rows(&v);
@@ -164,15 +161,17 @@ mod tests {
 
     #[test]
     fn rows_come_newest_first_and_urls_carry_the_level() {
-        let v = serde_json::json!({"capacity": 1000, "lines": [
+        let v: LogsResponse = serde_json::from_str(
+            r#"{"capacity": 1000, "lines": [
             {"t": 1, "level": "INFO", "target": "lookout", "message": "first"},
-            {"t": 2, "level": "WARN", "target": "lookout::x", "message": "second"},
-        ]});
+            {"t": 2, "level": "WARN", "target": "lookout::x", "message": "second"}]}"#,
+        )
+        .unwrap();
         let r = rows(&v);
         assert_eq!(r.len(), 2);
         assert_eq!((r[0].t, r[0].message.as_str()), (2, "second"));
         assert_eq!(r[1].level, "INFO");
-        assert!(rows(&serde_json::json!({})).is_empty());
+        assert!(rows(&LogsResponse::default()).is_empty());
         assert_eq!(url("", 200), "/api/logs?limit=200");
         assert_eq!(url("warn", 50), "/api/logs?level=warn&limit=50");
     }

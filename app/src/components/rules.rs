@@ -8,7 +8,8 @@
 //! All of it is one component, [`RuleAdmin`], so a later role check can hide it whole.
 
 use leptos::prelude::*;
-use serde_json::{json, Map, Value};
+use lookout::model::{RuleConfig, RuleTestResult, RuleView};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// The form's fields, as typed (strings, so a half-typed number is not lost).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -25,12 +26,10 @@ pub struct RuleForm {
     pub enabled: bool,
 }
 
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
+/// A number as the API wrote it (`80.0` stays "80.0" in the form).
+fn number_text(v: Option<f64>) -> String {
+    v.and_then(|v| serde_json::to_string(&v).ok())
+        .unwrap_or_default()
 }
 
 impl RuleForm {
@@ -44,60 +43,52 @@ impl RuleForm {
     }
 
     /// Fills the form from a listed rule's editable `config` (the TOML keys).
-    pub fn from_config(name: &str, c: &Value) -> RuleForm {
-        let kind = c["kind"].as_str().map(String::from).unwrap_or_else(|| {
-            if c["condition"].is_string() {
+    pub fn from_config(name: &str, c: &RuleConfig) -> RuleForm {
+        let kind = c.kind.clone().unwrap_or_else(|| {
+            if c.condition.is_some() {
                 "threshold".into()
             } else {
                 String::new()
             }
         });
-        let mut condition = text(&c["condition"]);
+        let mut condition = c.condition.clone().unwrap_or_default();
         // A threshold rule's `for` may be its own key; the form keeps it in the condition.
-        if let (true, Some(f)) = (kind == "threshold", c["for"].as_str()) {
+        if let (true, Some(f)) = (kind == "threshold", c.for_.as_deref()) {
             if !condition.split_whitespace().any(|w| w == "for") {
                 condition = format!("{} for {f}", condition.trim());
             }
         }
-        if c["and_anomalous"] == Value::Bool(true) && !condition.contains("and anomalous") {
+        if c.and_anomalous == Some(true) && !condition.contains("and anomalous") {
             condition.push_str(" and anomalous");
         }
         RuleForm {
             name: name.to_string(),
             kind,
-            severity: c["severity"].as_str().unwrap_or("warning").to_string(),
+            severity: c.severity.clone().unwrap_or_else(|| "warning".into()),
             condition,
-            resolve: text(&c["resolve"]),
-            min_score: text(&c["min_score"]),
-            for_: text(&c["for"]),
-            intervals: text(&c["intervals"]),
-            enabled: c["enabled"].as_bool().unwrap_or(true),
+            resolve: number_text(c.resolve),
+            min_score: number_text(c.min_score),
+            for_: c.for_.clone().unwrap_or_default(),
+            intervals: c.intervals.map(|n| n.to_string()).unwrap_or_default(),
+            enabled: c.enabled.unwrap_or(true),
         }
     }
 
-    /// The JSON body for PUT / test. `base` is the rule's current config, so keys the
-    /// form does not show (channels) are kept. Numbers that do not parse are reported
+    /// The rule for PUT / test. `base` is the rule's current config, so keys the form
+    /// does not show (channels) are kept. Numbers that do not parse are reported
     /// naming the field, like the server's own errors.
-    pub fn body(&self, base: &Value) -> Result<Value, String> {
-        let mut m: Map<String, Value> = base.as_object().cloned().unwrap_or_default();
-        for k in [
-            "kind",
-            "condition",
-            "resolve",
-            "and_anomalous",
-            "min_score",
-            "for",
-            "intervals",
-        ] {
-            m.remove(k);
-        }
+    pub fn body(&self, base: &RuleConfig) -> Result<RuleConfig, String> {
         let name = self.name.trim();
-        m.insert("name".into(), Value::String(name.to_string()));
-        m.insert("severity".into(), Value::String(self.severity.clone()));
-        m.insert("enabled".into(), Value::Bool(self.enabled));
-        m.insert("kind".into(), Value::String(self.kind.clone()));
+        let mut rule = RuleConfig {
+            name: Some(name.to_string()),
+            severity: Some(self.severity.clone()),
+            enabled: Some(self.enabled),
+            kind: Some(self.kind.clone()),
+            channels: base.channels.clone(),
+            ..RuleConfig::default()
+        };
         let label = if name.is_empty() { "new rule" } else { name };
-        let number = |field: &str, s: &str| -> Result<Option<Value>, String> {
+        let number = |field: &str, s: &str| -> Result<Option<f64>, String> {
             let s = s.trim();
             if s.is_empty() {
                 return Ok(None);
@@ -105,28 +96,20 @@ impl RuleForm {
             s.parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite())
-                .map(|v| Some(json!(v)))
+                .map(Some)
                 .ok_or_else(|| {
                     format!("alert rule {label:?}, field `{field}`: {s:?} is not a number")
                 })
         };
-        let mut put = |k: &str, v: Option<Value>| {
-            if let Some(v) = v {
-                m.insert(k.into(), v);
-            }
-        };
         match self.kind.as_str() {
             "threshold" => {
-                put(
-                    "condition",
-                    Some(Value::String(self.condition.trim().into())),
-                );
-                put("resolve", number("resolve", &self.resolve)?);
+                rule.condition = Some(self.condition.trim().into());
+                rule.resolve = number("resolve", &self.resolve)?;
             }
             "anomaly" => {
-                put("min_score", number("min_score", &self.min_score)?);
+                rule.min_score = number("min_score", &self.min_score)?;
                 let f = self.for_.trim();
-                put("for", (!f.is_empty()).then(|| Value::String(f.into())));
+                rule.for_ = (!f.is_empty()).then(|| f.into());
             }
             "stale" => {
                 let n = self.intervals.trim();
@@ -136,28 +119,60 @@ impl RuleForm {
                             "alert rule {label:?}, field `intervals`: {n:?} is not a whole number"
                         )
                     })?;
-                    put("intervals", Some(json!(v)));
+                    rule.intervals = Some(v);
                 }
             }
             _ => {}
         }
-        Ok(Value::Object(m))
+        Ok(rule)
+    }
+}
+
+/// A rule as the form sends it: only the keys that are set (a key left out and a null
+/// mean the same to the server; the form never sent nulls for its own fields).
+pub struct SparseRule<'a>(pub &'a RuleConfig);
+
+impl Serialize for SparseRule<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let c = self.0;
+        let mut m = s.serialize_map(None)?;
+        fn put<M: SerializeMap, T: Serialize>(
+            m: &mut M,
+            k: &str,
+            v: &Option<T>,
+        ) -> Result<(), M::Error> {
+            match v {
+                Some(v) => m.serialize_entry(k, v),
+                None => Ok(()),
+            }
+        }
+        put(&mut m, "name", &c.name)?;
+        put(&mut m, "severity", &c.severity)?;
+        put(&mut m, "enabled", &c.enabled)?;
+        put(&mut m, "kind", &c.kind)?;
+        put(&mut m, "condition", &c.condition)?;
+        put(&mut m, "resolve", &c.resolve)?;
+        put(&mut m, "and_anomalous", &c.and_anomalous)?;
+        put(&mut m, "min_score", &c.min_score)?;
+        put(&mut m, "for", &c.for_)?;
+        put(&mut m, "intervals", &c.intervals)?;
+        put(&mut m, "channels", &c.channels)?;
+        m.end()
     }
 }
 
 /// "would fire now" / "would not fire now" / "no value yet", from the test answer.
-pub fn verdict_line(t: &Value) -> String {
-    let describe = text(&t["describe"]);
-    let now = match (&t["condition_holds_now"], &t["value_now"]) {
-        (Value::Bool(true), v) => format!("would fire now (value {})", value(v)),
-        (Value::Bool(false), v) => format!("would not fire now (value {})", value(v)),
-        _ => "cannot tell from the latest sample".into(),
+pub fn verdict_line(t: &RuleTestResult) -> String {
+    let now = match t.condition_holds_now {
+        Some(true) => format!("would fire now (value {})", value(t.value_now)),
+        Some(false) => format!("would not fire now (value {})", value(t.value_now)),
+        None => "cannot tell from the latest sample".into(),
     };
-    format!("OK: {describe} — {now}")
+    format!("OK: {} — {now}", t.describe)
 }
 
-fn value(v: &Value) -> String {
-    match v.as_f64() {
+fn value(v: Option<f64>) -> String {
+    match v {
         Some(f) => format!("{}", (f * 100.0).round() / 100.0),
         None => "none".into(),
     }
@@ -172,7 +187,7 @@ fn url_part(s: &str) -> String {
 pub fn RuleAdmin() -> impl IntoView {
     // Others see the rules read-only: no actions, no form (the server refuses them anyway).
     let is_admin = crate::auth::use_is_admin().get_untracked();
-    let rules = RwSignal::new(None::<Vec<Value>>);
+    let rules = RwSignal::new(None::<Vec<RuleView>>);
     let form = RwSignal::new(RuleForm::empty());
     // The name of the rule being edited (None: adding a new one).
     let editing = RwSignal::new(None::<String>);
@@ -181,8 +196,10 @@ pub fn RuleAdmin() -> impl IntoView {
     #[cfg(feature = "hydrate")]
     let reload = move || {
         leptos::task::spawn_local(async move {
-            match crate::http::get("/api/alerts").await {
-                Ok(a) => rules.set(Some(a["rules"].as_array().cloned().unwrap_or_default())),
+            let answer: Result<lookout::model::AlertsOverview, _> =
+                crate::http::get("/api/alerts").await;
+            match answer {
+                Ok(a) => rules.set(Some(a.rules)),
                 Err(e) => result.set(Some((false, format!("cannot list rules: {e}")))),
             }
         });
@@ -190,18 +207,18 @@ pub fn RuleAdmin() -> impl IntoView {
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| reload());
 
-    let config_of = move |name: &str| -> Value {
+    let config_of = move |name: &str| -> RuleConfig {
         rules.with_untracked(|rs| {
             rs.iter()
                 .flatten()
-                .find(|r| r["name"] == name)
-                .map(|r| r["config"].clone())
-                .unwrap_or(Value::Null)
+                .find(|r| r.rule.name == name)
+                .map(|r| r.config.clone())
+                .unwrap_or_default()
         })
     };
 
     // `done` names the action in the notice; `from_form` resets the form after it.
-    let save = move |f: RuleForm, base: Value, done: &'static str, from_form: bool| {
+    let save = move |f: RuleForm, base: RuleConfig, done: &'static str, from_form: bool| {
         let body = match f.body(&base) {
             Ok(b) => b,
             Err(e) => {
@@ -222,12 +239,11 @@ pub fn RuleAdmin() -> impl IntoView {
         leptos::task::spawn_local(async move {
             let name = f.name.trim().to_string();
             let url = format!("/api/alerts/rules/{}", url_part(&name));
-            match crate::http::request("PUT", &url, Some(&body)).await {
+            let answer: Result<lookout::model::RuleSaved, _> =
+                crate::http::put(&url, &SparseRule(&body)).await;
+            match answer {
                 Ok(r) => {
-                    result.set(Some((
-                        true,
-                        format!("{done} {name}: {}", text(&r["describe"])),
-                    )));
+                    result.set(Some((true, format!("{done} {name}: {}", r.describe))));
                     if from_form {
                         editing.set(None);
                         form.set(RuleForm::empty());
@@ -245,7 +261,7 @@ pub fn RuleAdmin() -> impl IntoView {
         let base = editing
             .get_untracked()
             .map(|n| config_of(&n))
-            .unwrap_or(Value::Null);
+            .unwrap_or_default();
         let done = if editing.get_untracked().is_some() {
             "saved"
         } else {
@@ -259,7 +275,7 @@ pub fn RuleAdmin() -> impl IntoView {
         let base = editing
             .get_untracked()
             .map(|n| config_of(&n))
-            .unwrap_or(Value::Null);
+            .unwrap_or_default();
         let mut body = match f.body(&base) {
             Ok(b) => b,
             Err(e) => {
@@ -268,18 +284,18 @@ pub fn RuleAdmin() -> impl IntoView {
             }
         };
         if f.name.trim().is_empty() {
-            body["name"] = Value::String("new rule".into());
+            body.name = Some("new rule".into());
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = body;
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            result.set(Some(
-                match crate::http::post("/api/alerts/rules/test", &body).await {
-                    Ok(t) => (true, verdict_line(&t)),
-                    Err(e) => (false, e),
-                },
-            ));
+            let answer: Result<RuleTestResult, _> =
+                crate::http::post("/api/alerts/rules/test", &SparseRule(&body)).await;
+            result.set(Some(match answer {
+                Ok(t) => (true, verdict_line(&t)),
+                Err(e) => (false, e),
+            }));
         });
     };
 
@@ -305,12 +321,11 @@ pub fn RuleAdmin() -> impl IntoView {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let url = format!("/api/alerts/rules/{}", url_part(&name));
-            result.set(Some(
-                match crate::http::request("DELETE", &url, None).await {
-                    Ok(_) => (true, format!("deleted {name}")),
-                    Err(e) => (false, e),
-                },
-            ));
+            let answer: Result<lookout::model::NameStatus, _> = crate::http::delete(&url).await;
+            result.set(Some(match answer {
+                Ok(_) => (true, format!("deleted {name}")),
+                Err(e) => (false, e),
+            }));
             if editing.get_untracked().as_deref() == Some(name.as_str()) {
                 editing.set(None);
                 form.set(RuleForm::empty());
@@ -354,10 +369,10 @@ pub fn RuleAdmin() -> impl IntoView {
                     </tr></thead>
                     <tbody>
                         {move || rules.get().unwrap_or_default().into_iter().map(|r| {
-                            let name = text(&r["name"]);
-                            let source = text(&r["source"]);
-                            let enabled = r["enabled"].as_bool().unwrap_or(true);
-                            let sev = text(&r["severity"]);
+                            let name = r.rule.name.clone();
+                            let source = r.source.clone();
+                            let enabled = r.rule.enabled;
+                            let sev = r.rule.severity.as_str();
                             let (n1, n2, n3) = (name.clone(), name.clone(), name.clone());
                             let source_label = match source.as_str() {
                                 "file+api" => "file, edited".to_string(),
@@ -368,8 +383,8 @@ pub fn RuleAdmin() -> impl IntoView {
                             view! {
                                 <tr data-rule=name.clone() data-enabled=enabled.to_string()>
                                     <td class="rule-name">{name.clone()}</td>
-                                    <td class="rule-describe">{text(&r["describe"])}</td>
-                                    <td><span class=format!("badge {sev}")>{sev.clone()}</span></td>
+                                    <td class="rule-describe">{r.describe.clone()}</td>
+                                    <td><span class=format!("badge {sev}")>{sev}</span></td>
                                     <td class="rule-source">{source_label}</td>
                                     <td>
                                         <input type="checkbox" class="rule-enabled"
@@ -462,40 +477,64 @@ pub fn RuleAdmin() -> impl IntoView {
 mod tests {
     use super::*;
 
+    fn config(f: impl FnOnce(&mut RuleConfig)) -> RuleConfig {
+        let mut c = RuleConfig::default();
+        f(&mut c);
+        c
+    }
+
     #[test]
     fn a_form_round_trips_through_the_rule_config() {
-        let c = json!({"name": "cpu", "condition": "cpu_usage > 90 for 5m", "resolve": 80.0,
-                       "severity": "critical", "channels": ["mail"], "and_anomalous": true});
+        let c = config(|c| {
+            c.name = Some("cpu".into());
+            c.condition = Some("cpu_usage > 90 for 5m".into());
+            c.resolve = Some(80.0);
+            c.severity = Some("critical".into());
+            c.channels = Some(vec!["mail".into()]);
+            c.and_anomalous = Some(true);
+        });
         let f = RuleForm::from_config("cpu", &c);
         assert_eq!(f.kind, "threshold");
         assert_eq!(f.condition, "cpu_usage > 90 for 5m and anomalous");
         assert_eq!(f.resolve, "80.0");
         let b = f.body(&c).unwrap();
         assert_eq!(
-            b["channels"],
-            json!(["mail"]),
+            b.channels,
+            Some(vec!["mail".to_string()]),
             "keys the form does not show are kept"
         );
-        assert_eq!(b["condition"], "cpu_usage > 90 for 5m and anomalous");
-        assert_eq!(b["resolve"], json!(80.0));
-        assert!(b.get("and_anomalous").is_none());
-        assert_eq!(b["enabled"], true);
+        assert_eq!(
+            b.condition.as_deref(),
+            Some("cpu_usage > 90 for 5m and anomalous")
+        );
+        assert_eq!(b.resolve, Some(80.0));
+        assert!(b.and_anomalous.is_none());
+        assert_eq!(b.enabled, Some(true));
 
         let f = RuleForm::from_config(
             "d",
-            &json!({"condition": "disk_free_percent < 5", "for": "1m"}),
+            &config(|c| {
+                c.condition = Some("disk_free_percent < 5".into());
+                c.for_ = Some("1m".into());
+            }),
         );
         assert_eq!(f.condition, "disk_free_percent < 5 for 1m");
-        assert!(f.body(&Value::Null).unwrap().get("for").is_none());
+        assert!(f.body(&RuleConfig::default()).unwrap().for_.is_none());
 
-        let mut f = RuleForm::from_config("st", &json!({"kind": "stale", "intervals": 4}));
+        let mut f = RuleForm::from_config(
+            "st",
+            &config(|c| {
+                c.kind = Some("stale".into());
+                c.intervals = Some(4);
+            }),
+        );
         assert_eq!((f.kind.as_str(), f.intervals.as_str()), ("stale", "4"));
         f.enabled = false;
-        let b = f.body(&Value::Null).unwrap();
+        let b = f.body(&RuleConfig::default()).unwrap();
+        // On the wire: only the keys that are set.
         assert_eq!(
-            b,
-            json!({"name": "st", "kind": "stale", "intervals": 4,
-                             "severity": "warning", "enabled": false})
+            serde_json::to_string(&SparseRule(&b)).unwrap(),
+            r#"{"name":"st","severity":"warning","enabled":false,"kind":"stale","intervals":4}"#
         );
     }
 
@@ -505,22 +544,34 @@ mod tests {
         f.name = "x".into();
         f.condition = "cpu_usage > 1".into();
         f.resolve = "eighty".into();
-        let e = f.body(&Value::Null).unwrap_err();
+        let e = f.body(&RuleConfig::default()).unwrap_err();
         assert!(e.contains("\"x\"") && e.contains("`resolve`"), "{e}");
         f.kind = "stale".into();
         f.intervals = "-1".into();
-        assert!(f.body(&Value::Null).unwrap_err().contains("`intervals`"));
+        assert!(f
+            .body(&RuleConfig::default())
+            .unwrap_err()
+            .contains("`intervals`"));
     }
 
     #[test]
     fn test_answers_read_as_a_verdict() {
-        let t =
-            json!({"describe": "cpu_usage > 5", "value_now": 12.345, "condition_holds_now": true});
+        let t = RuleTestResult {
+            rule: "t".into(),
+            describe: "cpu_usage > 5".into(),
+            value_now: Some(12.345),
+            condition_holds_now: Some(true),
+        };
         assert_eq!(
             verdict_line(&t),
             "OK: cpu_usage > 5 — would fire now (value 12.35)"
         );
-        let t = json!({"describe": "no sample for 3 intervals", "value_now": null, "condition_holds_now": null});
+        let t = RuleTestResult {
+            describe: "no sample for 3 intervals".into(),
+            value_now: None,
+            condition_holds_now: None,
+            ..t
+        };
         assert!(verdict_line(&t).ends_with("cannot tell from the latest sample"));
     }
 }

@@ -7,13 +7,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use lookout::model::{
+    ApiError, AuditLog, CreatedToken, LoginRequest, LoginResponse, NameStatus, NewToken, NewUser,
+    Status, TokenList, UserList,
+};
 use lookout::store::auth::{Role, Scope};
 use lookout::store::StoreError;
-use serde::Deserialize;
-use serde_json::json;
 
 fn json_error(status: StatusCode, msg: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": msg.into() }))).into_response()
+    (status, Json(ApiError::new(msg))).into_response()
 }
 
 fn internal() -> Response {
@@ -59,12 +61,6 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-#[derive(Deserialize)]
-struct LoginJson {
-    username: String,
-    password: String,
-}
-
 fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
@@ -90,7 +86,7 @@ pub async fn login(
             csrf::form_field(&body, "next"),
         )
     } else {
-        match serde_json::from_slice::<LoginJson>(&body) {
+        match serde_json::from_slice::<LoginRequest>(&body) {
             Ok(b) => (b.username, b.password, None),
             Err(e) => {
                 return json_error(
@@ -157,12 +153,12 @@ pub async fn login(
     let mut resp = if form {
         (StatusCode::SEE_OTHER, [(header::LOCATION, next)]).into_response()
     } else {
-        Json(json!({
-            "username": user.name,
-            "role": user.role,
-            "csrf_token": session.csrf_token,
-            "expires_at": session.expires_at,
-        }))
+        Json(LoginResponse {
+            username: user.name,
+            role: user.role,
+            csrf_token: session.csrf_token,
+            expires_at: session.expires_at,
+        })
         .into_response()
     };
     for c in cookies {
@@ -196,7 +192,7 @@ pub async fn logout(
     let mut resp = if csrf::is_form(&headers) {
         (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response()
     } else {
-        Json(json!({ "status": "logged out" })).into_response()
+        Json(Status::new("logged out")).into_response()
     };
     for c in [
         cookie_header(SESSION_COOKIE, "", 0, true, secure),
@@ -231,16 +227,9 @@ fn audit_in_background(auth: &Auth, caller: &Caller, action: &str, target: &str,
 pub async fn list_users(State(auth): State<Auth>) -> Response {
     let a = auth.clone();
     match blocking(move || a.store().users()).await {
-        Ok(users) => Json(json!({ "users": users })).into_response(),
+        Ok(users) => Json(UserList { users }).into_response(),
         Err(r) => r,
     }
-}
-
-#[derive(Deserialize)]
-pub struct NewUser {
-    name: String,
-    role: String,
-    password: String,
 }
 
 /// `POST /api/users` with `{"name", "role", "password"}`.
@@ -284,7 +273,11 @@ pub async fn remove_user(
     match blocking(move || a.store().remove_user(&n)).await {
         Ok(true) => {
             audit_in_background(&auth, &caller, "user.remove", &name, "");
-            Json(json!({ "name": name, "status": "removed" })).into_response()
+            Json(NameStatus {
+                name,
+                status: "removed".into(),
+            })
+            .into_response()
         }
         Ok(false) => json_error(StatusCode::NOT_FOUND, format!("no user named {name:?}")),
         Err(r) if r.status() == StatusCode::BAD_REQUEST => {
@@ -302,15 +295,9 @@ pub async fn remove_user(
 pub async fn list_tokens(State(auth): State<Auth>) -> Response {
     let a = auth.clone();
     match blocking(move || a.store().tokens()).await {
-        Ok(tokens) => Json(json!({ "tokens": tokens })).into_response(),
+        Ok(tokens) => Json(TokenList { tokens }).into_response(),
         Err(r) => r,
     }
-}
-
-#[derive(Deserialize)]
-pub struct NewToken {
-    name: String,
-    scope: String,
 }
 
 /// `POST /api/tokens` with `{"name", "scope": "read"|"admin"}`: answers with the
@@ -338,9 +325,8 @@ pub async fn create_token(
                 &meta.name,
                 &format!("scope={}", scope.as_str()),
             );
-            let mut v = serde_json::to_value(&meta).unwrap_or_default();
-            v["token"] = json!(token);
-            let mut resp = (StatusCode::CREATED, Json(v)).into_response();
+            let body = CreatedToken { meta, token };
+            let mut resp = (StatusCode::CREATED, Json(body)).into_response();
             resp.headers_mut()
                 .insert(header::CACHE_CONTROL, "no-store".parse().expect("static"));
             resp
@@ -393,7 +379,7 @@ pub async fn audit_log(
     };
     let a = auth.clone();
     match blocking(move || a.store().audit_log(limit)).await {
-        Ok(entries) => Json(json!({ "entries": entries })).into_response(),
+        Ok(entries) => Json(AuditLog { entries }).into_response(),
         Err(r) => r,
     }
 }

@@ -10,7 +10,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 use std::net::IpAddr;
 
 /// Largest body the audit log or the CSRF form check reads (the edge limits bodies
@@ -57,7 +56,7 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 }
 
 fn json_error(status: StatusCode, msg: &str) -> Response {
-    (status, Json(json!({ "error": msg }))).into_response()
+    (status, Json(lookout::model::ApiError::new(msg))).into_response()
 }
 
 /// The answer to a caller who may not pass. Carries nothing but the reason.
