@@ -6,6 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod container;
+pub use container::*;
+
 /// Milliseconds since the Unix epoch, UTC.
 pub type TimestampMs = i64;
 
@@ -123,6 +126,18 @@ pub struct Snapshot {
     pub anomaly_score: Option<f64>,
     /// True while the score is over the decision threshold.
     pub anomaly: bool,
+    /// `host`, or `container` when a cgroup with limits was found at start; then
+    /// `cpu`/`memory` (and `cpu_usage`/`memory_usage`) are the container's share of
+    /// its limits and the node's figures are under `node`.
+    #[serde(default)]
+    pub scope: Scope,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<ContainerStats>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<NodeFigures>,
+    /// Pressure stall information of the workload (the cgroup's in a container).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pressure: Option<PressureStats>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
