@@ -96,6 +96,35 @@ pub const METRICS: &[MetricDef] = &[
     m("net_rx_errors_per_sec", Unit::PerSec, "receive errors"),
     m("net_tx_errors_per_sec", Unit::PerSec, "transmit errors"),
     m("process_count", Unit::Count, "processes"),
+    // Container throttling, OOM kills and pressure stall: src/model/container.rs.
+    m(
+        "cpu_throttled_percent",
+        Unit::Percent,
+        "container: CFS periods throttled, last interval",
+    ),
+    m(
+        "cpu_throttled_percent_1m",
+        Unit::Percent,
+        "container: CFS periods throttled, last minute",
+    ),
+    m(
+        "memory_oom_kills",
+        Unit::Count,
+        "container: OOM kills in the last interval",
+    ),
+    m("psi_cpu_some", Unit::Percent, "CPU pressure, some, avg10"),
+    m(
+        "psi_memory_some",
+        Unit::Percent,
+        "memory pressure, some, avg10",
+    ),
+    m(
+        "psi_memory_full",
+        Unit::Percent,
+        "memory pressure, full, avg10",
+    ),
+    m("psi_io_some", Unit::Percent, "I/O pressure, some, avg10"),
+    m("psi_io_full", Unit::Percent, "I/O pressure, full, avg10"),
 ];
 
 /// Looks a metric up by name.
@@ -265,7 +294,7 @@ impl Snapshot {
             "net_rx_errors_per_sec" => self.network.rx_errors_per_sec,
             "net_tx_errors_per_sec" => self.network.tx_errors_per_sec,
             "process_count" => self.processes.count as f64,
-            _ => return None,
+            _ => return self.scope_metric(name),
         })
     }
 

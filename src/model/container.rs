@@ -113,6 +113,56 @@ pub struct NodeFigures {
     pub pressure: Option<PressureStats>,
 }
 
+/// The metrics of [`super::METRICS`] this file adds (appended at its end). They are
+/// stored, charted and available to rules, but are not detector features: issue 12
+/// asks to keep them only if they measurably improve the detector, and the recorded
+/// traces the detector is measured on (tests/data/trace-*.csv.gz) have no PSI or
+/// throttling columns yet. Saved models keep their width.
+pub const SCOPE_METRICS: &[&str] = &[
+    "cpu_throttled_percent",
+    "cpu_throttled_percent_1m",
+    "memory_oom_kills",
+    "psi_cpu_some",
+    "psi_memory_some",
+    "psi_memory_full",
+    "psi_io_some",
+    "psi_io_full",
+];
+
+/// The detector's features: [`super::METRICS`] without [`SCOPE_METRICS`] (a prefix
+/// of METRICS, so a longer row cut to this width keeps the right columns).
+pub fn detector_metric_names() -> Vec<String> {
+    super::METRICS
+        .iter()
+        .filter(|d| !SCOPE_METRICS.contains(&d.name))
+        .map(|d| d.name.to_string())
+        .collect()
+}
+
+impl super::Snapshot {
+    /// Values of [`SCOPE_METRICS`]; 0 where there is no container or no PSI (so
+    /// every stored scalar stays a finite number).
+    pub fn scope_metric(&self, name: &str) -> Option<f64> {
+        let c = self.container.as_ref();
+        let p = self.pressure.as_ref();
+        let avg = |r: fn(&PressureStats) -> Option<Pressure>, full: bool| {
+            p.and_then(r)
+                .map_or(0.0, |x| if full { x.full_avg10 } else { x.some_avg10 })
+        };
+        Some(match name {
+            "cpu_throttled_percent" => c.map_or(0.0, |c| c.throttled_percent),
+            "cpu_throttled_percent_1m" => c.map_or(0.0, |c| c.throttled_percent_last_minute),
+            "memory_oom_kills" => c.map_or(0.0, |c| c.oom_kills_in_interval as f64),
+            "psi_cpu_some" => avg(|p| p.cpu, false),
+            "psi_memory_some" => avg(|p| p.memory, false),
+            "psi_memory_full" => avg(|p| p.memory, true),
+            "psi_io_some" => avg(|p| p.io, false),
+            "psi_io_full" => avg(|p| p.io, true),
+            _ => return None,
+        })
+    }
+}
+
 /// "container: 0.5 CPU, 512 MiB" for the dashboard header and the log.
 pub fn describe_limits(c: &ContainerStats) -> String {
     let cpu = if c.cpu_quota_set {
@@ -150,6 +200,44 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(describe_limits(&c), "container: no CPU quota, 3 GiB");
+    }
+
+    #[test]
+    fn scope_metrics_are_the_tail_of_metrics_and_not_detector_features() {
+        let names: Vec<&str> = super::super::METRICS.iter().map(|d| d.name).collect();
+        let tail = &names[names.len() - SCOPE_METRICS.len()..];
+        assert_eq!(tail, SCOPE_METRICS);
+        let det = detector_metric_names();
+        assert_eq!(det.len(), names.len() - SCOPE_METRICS.len());
+        assert_eq!(det, names[..det.len()]);
+    }
+
+    #[test]
+    fn scope_metrics_read_the_container_and_pressure() {
+        let mut s = super::super::Snapshot::default();
+        assert_eq!(s.metric("psi_cpu_some"), Some(0.0), "no PSI: 0");
+        assert_eq!(s.metric("cpu_throttled_percent_1m"), Some(0.0));
+        s.container = Some(ContainerStats {
+            throttled_percent: 12.0,
+            throttled_percent_last_minute: 38.0,
+            oom_kills_in_interval: 2,
+            ..Default::default()
+        });
+        s.pressure = Some(PressureStats {
+            source: "cgroup".into(),
+            memory: Some(Pressure {
+                some_avg10: 4.5,
+                full_avg10: 1.25,
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        assert_eq!(s.metric("cpu_throttled_percent"), Some(12.0));
+        assert_eq!(s.metric("cpu_throttled_percent_1m"), Some(38.0));
+        assert_eq!(s.metric("memory_oom_kills"), Some(2.0));
+        assert_eq!(s.metric("psi_memory_some"), Some(4.5));
+        assert_eq!(s.metric("psi_memory_full"), Some(1.25));
+        assert_eq!(s.metric("psi_io_full"), Some(0.0));
     }
 
     #[test]
