@@ -65,6 +65,9 @@ pub struct CgroupCounters {
     pub nr_periods: u64,
     pub nr_throttled: u64,
     pub throttled_us: u64,
+    /// The memory controller's usage file was read (false: a v1 host without the
+    /// memory hierarchy, a v2 group without the controller; memory stays the node's).
+    pub memory_read: bool,
     pub memory_current: u64,
     pub inactive_file: u64,
     pub file: u64,
@@ -326,7 +329,7 @@ pub fn parse_blkio(text: &str) -> (u64, u64) {
 }
 
 /// Reads the limits and counters. Err names the file that could not be read when
-/// a figure the snapshot needs is missing (CPU usage, memory in use).
+/// the CPU usage is missing; without the memory files `memory_read` is false.
 pub fn read_counters(layout: &Layout) -> Result<CgroupCounters, String> {
     let mut c = CgroupCounters {
         version: layout.version(),
@@ -346,8 +349,10 @@ pub fn read_counters(layout: &Layout) -> Result<CgroupCounters, String> {
             c.nr_throttled = keyed(&stat, "nr_throttled").unwrap_or(0);
             c.throttled_us = keyed(&stat, "throttled_usec").unwrap_or(0);
             c.memory_max = read(&dir.join("memory.max")).and_then(|t| parse_limit(&t));
-            c.memory_current = read_u64(&dir.join("memory.current"))
-                .ok_or_else(|| format!("cannot read {}", dir.join("memory.current").display()))?;
+            if let Some(current) = read_u64(&dir.join("memory.current")) {
+                c.memory_current = current;
+                c.memory_read = true;
+            }
             if let Some(s) = read(&dir.join("memory.stat")) {
                 c.inactive_file = keyed(&s, "inactive_file").unwrap_or(0);
                 c.file = keyed(&s, "file").unwrap_or(0);
@@ -392,36 +397,9 @@ pub fn read_counters(layout: &Layout) -> Result<CgroupCounters, String> {
                 ns.trim().parse::<u64>().map_err(|_| {
                     format!("bad number in {}", acct.join("cpuacct.usage").display())
                 })? / 1000;
-            let mem = memory.as_ref().ok_or("no v1 memory controller")?;
-            c.memory_max = read(&mem.join("memory.limit_in_bytes")).and_then(|t| parse_limit(&t));
-            c.memory_current = read_u64(&mem.join("memory.usage_in_bytes")).ok_or_else(|| {
-                format!(
-                    "cannot read {}",
-                    mem.join("memory.usage_in_bytes").display()
-                )
-            })?;
-            if let Some(s) = read(&mem.join("memory.stat")) {
-                c.inactive_file = keyed(&s, "total_inactive_file")
-                    .or_else(|| keyed(&s, "inactive_file"))
-                    .unwrap_or(0);
-                c.file = keyed(&s, "total_cache")
-                    .or_else(|| keyed(&s, "cache"))
-                    .unwrap_or(0);
+            if let Some(mem) = memory {
+                read_v1_memory(mem, &mut c);
             }
-            // memsw counts memory + swap; absent without swap accounting.
-            let memsw = read_u64(&mem.join("memory.memsw.usage_in_bytes"));
-            c.swap_current = memsw.map_or(0, |m| m.saturating_sub(c.memory_current));
-            let memsw_max =
-                read(&mem.join("memory.memsw.limit_in_bytes")).and_then(|t| parse_limit(&t));
-            c.swap_max = match (memsw_max, c.memory_max) {
-                (Some(sw), Some(m)) => Some(sw.saturating_sub(m)),
-                _ => None,
-            };
-            if let Some(o) = read(&mem.join("memory.oom_control")) {
-                c.oom_kill = keyed(&o, "oom_kill").unwrap_or(0);
-            }
-            // failcnt: how often usage hit the limit, v1's nearest to "max" events.
-            c.max_events = read_u64(&mem.join("memory.failcnt")).unwrap_or(0);
             if let Some(b) = blkio
                 .as_ref()
                 .and_then(|b| read(&b.join("blkio.throttle.io_service_bytes")))
@@ -432,6 +410,38 @@ pub fn read_counters(layout: &Layout) -> Result<CgroupCounters, String> {
         }
     }
     Ok(c)
+}
+
+/// The v1 memory hierarchy's figures; leaves `memory_read` false when its usage
+/// file cannot be read (memory stays the node's).
+fn read_v1_memory(mem: &Path, c: &mut CgroupCounters) {
+    let Some(current) = read_u64(&mem.join("memory.usage_in_bytes")) else {
+        return;
+    };
+    c.memory_current = current;
+    c.memory_read = true;
+    c.memory_max = read(&mem.join("memory.limit_in_bytes")).and_then(|t| parse_limit(&t));
+    if let Some(s) = read(&mem.join("memory.stat")) {
+        c.inactive_file = keyed(&s, "total_inactive_file")
+            .or_else(|| keyed(&s, "inactive_file"))
+            .unwrap_or(0);
+        c.file = keyed(&s, "total_cache")
+            .or_else(|| keyed(&s, "cache"))
+            .unwrap_or(0);
+    }
+    // memsw counts memory + swap; absent without swap accounting.
+    let memsw = read_u64(&mem.join("memory.memsw.usage_in_bytes"));
+    c.swap_current = memsw.map_or(0, |m| m.saturating_sub(c.memory_current));
+    let memsw_max = read(&mem.join("memory.memsw.limit_in_bytes")).and_then(|t| parse_limit(&t));
+    c.swap_max = match (memsw_max, c.memory_max) {
+        (Some(sw), Some(m)) => Some(sw.saturating_sub(m)),
+        _ => None,
+    };
+    if let Some(o) = read(&mem.join("memory.oom_control")) {
+        c.oom_kill = keyed(&o, "oom_kill").unwrap_or(0);
+    }
+    // failcnt: how often usage hit the limit, v1's nearest to "max" events.
+    c.max_events = read_u64(&mem.join("memory.failcnt")).unwrap_or(0);
 }
 
 #[cfg(test)]
@@ -461,6 +471,7 @@ mod tests {
         assert_eq!((c.nr_periods, c.nr_throttled), (1000, 380));
         assert_eq!(c.throttled_us, 19_000_000);
         assert_eq!(c.memory_max, Some(512 << 20));
+        assert!(c.memory_read);
         assert_eq!(c.memory_current, 384 << 20);
         assert_eq!(c.inactive_file, 96 << 20);
         assert_eq!(c.file, 120 << 20);
@@ -524,6 +535,7 @@ mod tests {
         assert_eq!(c.throttled_us, 5_218_870);
         assert_eq!(c.cpu_usage_us, 3_022_697);
         assert_eq!(c.memory_max, Some(256 << 20));
+        assert!(c.memory_read);
         assert_eq!(c.memory_current, 26_693_632);
         assert_eq!(c.inactive_file, 21_753_856);
         assert_eq!(c.swap_max, None, "memsw unlimited");

@@ -87,6 +87,12 @@ fn apply_container(snap: &mut Snapshot, cs: ContainerStats, c: &CgroupCounters, 
     }
     snap.cpu.total = cs.cpu_usage_percent;
     snap.cpu_usage = cs.cpu_usage_percent;
+    snap.scope = Scope::Container;
+    if !c.memory_read {
+        // No memory controller for this group: memory stays the node's.
+        snap.container = Some(cs);
+        return;
+    }
     let limit = cs.memory_max_bytes.unwrap_or(cur.memory.total_bytes);
     let used = cs.memory_working_set_bytes.min(limit);
     let swap_total = cs.swap_max_bytes.unwrap_or(cur.memory.swap_total_bytes);
@@ -104,7 +110,6 @@ fn apply_container(snap: &mut Snapshot, cs: ContainerStats, c: &CgroupCounters, 
         swap_usage_percent: percent(swap_used, swap_total),
     };
     snap.memory_usage = cs.memory_usage_percent;
-    snap.scope = Scope::Container;
     snap.container = Some(cs);
 }
 
@@ -137,7 +142,7 @@ pub fn container_stats(
     });
     let memory_max = c
         .memory_max
-        .filter(|&m| node_memory == 0 || m < node_memory);
+        .filter(|&m| c.memory_read && (node_memory == 0 || m < node_memory));
     let working_set = c.memory_current.saturating_sub(c.inactive_file);
     let mem_limit = memory_max.unwrap_or(node_memory);
     ContainerStats {
@@ -513,6 +518,24 @@ mod tests {
             "the node's memory is the limit"
         );
         assert_eq!(s.memory.used_bytes, 70 << 20);
+    }
+
+    #[test]
+    fn without_memory_files_cpu_is_the_containers_and_memory_the_nodes() {
+        let mut a = counters("v2-container");
+        a.memory_read = false;
+        let mut b = a.clone();
+        b.cpu_usage_us += 500_000;
+        let s = derive(
+            "h",
+            Some(&node_reading(0, Some(a))),
+            &node_reading(1_000, Some(b)),
+        );
+        assert_eq!(s.scope, Scope::Container);
+        assert_eq!(s.cpu_usage, 100.0);
+        assert_eq!(s.memory_usage, 40.0, "the node's");
+        assert_eq!(s.memory.total_bytes, 8 << 30);
+        assert_eq!(s.container.unwrap().memory_max_bytes, None);
     }
 
     #[test]

@@ -68,7 +68,12 @@ impl CgroupWatch {
                             } else {
                                 host_psi
                             };
-                            format!("scope: {} ({where_}); {psi}", describe_limits(&cs))
+                            let memory = if c.memory_read {
+                                ""
+                            } else {
+                                ", memory: node figures (no memory usage file)"
+                            };
+                            format!("scope: {} ({where_}{memory}); {psi}", describe_limits(&cs))
                         } else {
                             format!(
                                 "scope: host ({where_} sets no CPU quota or memory limit \
@@ -170,5 +175,65 @@ impl Probe for SystemProbe {
             cgroup: self.cgroup.read(),
             host_pressure: self.cgroup.host_pressure(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copy_tree(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let dest = to.join(e.file_name());
+            if e.file_type().unwrap().is_dir() {
+                copy_tree(&e.path(), &dest);
+            } else {
+                std::fs::copy(e.path(), dest).unwrap();
+            }
+        }
+    }
+
+    /// A cgroup file that stops reading mid-run gives node figures (None) until it
+    /// reads again, and the watch notes the change once rather than every tick.
+    #[test]
+    fn unreadable_cgroup_files_fall_back_and_recover() {
+        let dir = tempfile::tempdir().unwrap();
+        let fixture =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/cgroup/v2-container");
+        copy_tree(&fixture, dir.path());
+        let (mut watch, line) = CgroupWatch::detect(dir.path(), 2, 8 << 30);
+        assert!(
+            line.starts_with("scope: container: 0.5 CPU, 512 MiB"),
+            "{line}"
+        );
+        assert!(watch.read().is_some_and(|c| c.memory_current == 384 << 20));
+        // Without cpu.stat there is no CPU figure: node figures this tick.
+        let stat = dir.path().join("sys/fs/cgroup/cpu.stat");
+        let text = std::fs::read_to_string(&stat).unwrap();
+        std::fs::remove_file(&stat).unwrap();
+        assert!(watch.read().is_none());
+        assert!(watch.failing);
+        assert!(watch.read().is_none());
+        std::fs::write(
+            &stat,
+            text.replace("usage_usec 8000000", "usage_usec 9000000"),
+        )
+        .unwrap();
+        assert!(watch.read().is_some_and(|c| c.cpu_usage_us == 9_000_000));
+        assert!(!watch.failing);
+        // Without memory.current only the memory figures are the node's.
+        std::fs::remove_file(dir.path().join("sys/fs/cgroup/memory.current")).unwrap();
+        let c = watch.read().unwrap();
+        assert!(!c.memory_read && c.cpu_quota_cores == Some(0.5));
+        let line = CgroupWatch::detect(dir.path(), 2, 8 << 30).1;
+        assert!(line.contains("memory: node figures"), "{line}");
+        assert!(
+            line.starts_with("scope: container: 0.5 CPU, no memory limit"),
+            "{line}"
+        );
+        // A kernel without PSI: no host pressure, no panic.
+        assert_eq!(watch.host_pressure(), None);
     }
 }
