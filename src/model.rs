@@ -155,9 +155,10 @@ pub struct Snapshot {
     pub anomaly_score: Option<f64>,
     /// True while the score is over the decision threshold.
     pub anomaly: bool,
-    /// `host`, or `container` when a cgroup with limits was found at start; then
-    /// `cpu`/`memory` (and `cpu_usage`/`memory_usage`) are the container's share of
-    /// its limits and the node's figures are under `node`.
+    /// `host`, or `container` when this process's cgroup (found at start, read at
+    /// every sample) limits CPU or memory below the node's; then `cpu`/`memory` (and
+    /// `cpu_usage`/`memory_usage`) are the container's share of its limits and the
+    /// node's figures are under `node`.
     #[serde(default)]
     pub scope: Scope,
     #[serde(default, skip_serializing_if = "Option::is_none")]
