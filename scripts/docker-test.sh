@@ -3,6 +3,8 @@
 #   - the container becomes healthy (its HEALTHCHECK: `lookout healthcheck`);
 #   - it serves the login page, and refuses /metrics without a token;
 #   - `GET /metrics` works with a read token made by `docker exec ... lookout token create`;
+#   - under --cpus 0.5 --memory 256m, /metrics reports the container's CPU, memory and
+#     throttling against those limits (scope "container");
 #   - data survives `docker restart` (a token and a silence created before it);
 #   - it runs as a non-root user;
 #   - `docker-compose up -d` with the repo's docker-compose.yml becomes healthy too.
@@ -36,6 +38,28 @@ DOCKER=/usr/bin/docker
 
 log() { printf '[docker-test] %s\n' "$*"; }
 die() { printf '[docker-test] FAIL: %s\n' "$*" >&2; exit 1; }
+
+# The Debian mirror apt uses: the first address of a deb822 `URIs:` field (*.sources) or
+# of a one-line `deb` entry (sources.list, *.list) whose path ends in /debian; security
+# suites skipped. Never a comment: a stock Debian 12 image's debian.sources has a commented
+# snapshot.debian.org address above its URIs: field (picking that made debootstrap fail).
+apt_mirror() {
+  local f
+  for f in "$@"; do
+    [ -r "$f" ] || continue
+    case "$f" in
+      *.sources) awk 'tolower($1) == "uris:" { for (i = 2; i <= NF; i++) print $i }' "$f" ;;
+      *) awk '$1 == "deb" { sub(/^[ \t]*deb[ \t]+/, ""); sub(/^\[[^]]*\][ \t]*/, ""); split($0, w, /[ \t]+/); print w[1] }' "$f" ;;
+    esac
+  done | grep -E '^https?://[^ ]+/debian/?$' | grep -v security | head -1
+}
+# `docker-test.sh --print-mirror FILE...`: the mirror those files name (server/tests/deploy_files.rs).
+if [ "${1:-}" = --print-mirror ]; then
+  shift
+  apt_mirror "$@"
+  exit 0
+fi
+
 [ "$(id -u)" = 0 ] || die "run as root (installs packages, starts dockerd)"
 
 # ------------------------------------------------------------------ packages
@@ -69,8 +93,7 @@ if "$DOCKER" image inspect "$BASE" >/dev/null 2>&1; then
 else
   mirror="${DEBIAN_MIRROR:-}"
   if [ -z "$mirror" ]; then
-    mirror="$(grep -hoE 'https?://[^ ]+/debian/?' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null \
-      | grep -v security | head -1 || true)"
+    mirror="$(apt_mirror /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources || true)"
   fi
   mirror="${mirror:-http://deb.debian.org/debian}"
   log "base image $BASE: debootstrap --variant=minbase bookworm from $mirror"
@@ -114,7 +137,7 @@ SIZE_BYTES="$("$DOCKER" image inspect "$IMAGE" --format '{{.Size}}')"
 # ------------------------------------------------------------------ run
 cleanup() {
   [ "${KEEP:-0}" = 1 ] && return
-  "$DOCKER" rm -f "$NAME" >/dev/null 2>&1 || true
+  "$DOCKER" rm -f "$NAME" lookout-docker-test-limited >/dev/null 2>&1 || true
   "$DOCKER" volume rm "$VOLUME" >/dev/null 2>&1 || true
   LOOKOUT_ADMIN_PASSWORD=x docker-compose -p "$PROJECT" down -v >/dev/null 2>&1 || true
 }
@@ -184,6 +207,43 @@ TOKEN="$("$DOCKER" exec "$NAME" lookout token create --name docker-test --scope 
 metrics="$(curl -s -H "Authorization: Bearer $TOKEN" "$BASE_URL/metrics")"
 grep -q '"cpu_usage"' <<<"$metrics" || die "/metrics with a read token: $metrics"
 log "ok: /metrics 401 without a token, JSON with a read token"
+
+# Limits (issue 12): the image under --cpus 0.5 --memory 256m, a CPU and memory hog
+# inside: /metrics reports scope container, the limits, CPU near the quota, memory against
+# 256 MiB, throttling.
+LIMITED=lookout-docker-test-limited
+PORT_L="$(free_port)"
+"$DOCKER" rm -f "$LIMITED" >/dev/null 2>&1 || true
+"$DOCKER" run -d --name "$LIMITED" --init --cpus 0.5 --memory 256m -p "127.0.0.1:$PORT_L:3000" \
+  -e LOOKOUT_ADMIN_USER=admin -e LOOKOUT_ADMIN_PASSWORD="$ADMIN_PASS" \
+  -e LOOKOUT_SAMPLER_INTERVAL=1s "$IMAGE" >/dev/null
+wait_healthy "$LIMITED" "$(date +%s%3N)" >/dev/null
+"$DOCKER" logs "$LIMITED" 2>&1 | grep -q 'scope: container: 0.5 CPU, 256 MiB' \
+  || { "$DOCKER" logs "$LIMITED" 2>&1 | tail -20 >&2; die "limited container: no 'scope: container' log line"; }
+LTOKEN="$("$DOCKER" exec "$LIMITED" lookout token create --name docker-test --scope read | tail -1)"
+# Two busy shells (no stress-ng in the image) and 160 MiB held in a shell variable.
+"$DOCKER" exec -d "$LIMITED" sh -c 'while :; do :; done'
+"$DOCKER" exec -d "$LIMITED" sh -c 'while :; do :; done'
+"$DOCKER" exec -d "$LIMITED" sh -c 'x=$(head -c 167772160 /dev/zero | tr "\\0" a); sleep 600'
+sleep 15
+curl -s -H "Authorization: Bearer $LTOKEN" "http://127.0.0.1:$PORT_L/metrics" >"$WORK/limited.json"
+python3 - "$WORK/limited.json" <<'PY' || die "limited container: /metrics does not show the container's figures ($(head -c 600 "$WORK/limited.json"))"
+import json, sys
+m = json.load(open(sys.argv[1]))
+c = m["container"]
+assert m["scope"] == "container", m["scope"]
+assert c["cpu_limit_cores"] == 0.5 and c["cpu_quota_set"], c
+assert c["memory_max_bytes"] == 256 << 20, c
+assert m["memory"]["total_bytes"] == 256 << 20
+assert m["cpu_usage"] > 80, m["cpu_usage"]
+assert 0 < m["memory_usage"] <= 100, m["memory_usage"]
+assert m["memory"]["used_bytes"] > 120 << 20, m["memory"]["used_bytes"]
+assert c["throttled_percent_last_minute"] > 30, c
+print(f"cpu {m['cpu_usage']:.0f} % of 0.5 CPU, memory {m['memory_usage']:.0f} % of 256 MiB, "
+      f"throttled {c['throttled_percent_last_minute']:.0f} % of periods")
+PY
+"$DOCKER" rm -f "$LIMITED" >/dev/null
+log "ok: under --cpus 0.5 --memory 256m /metrics reports the container's figures"
 
 # Data across `docker restart`: a silence (admin token) and the read token itself.
 ADMIN_TOKEN="$("$DOCKER" exec "$NAME" lookout token create --name docker-test-admin --scope admin | tail -1)"

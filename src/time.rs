@@ -49,7 +49,11 @@ pub const MAX_DURATION: Duration = Duration::from_secs(1_000_000_000_000);
 /// Parses a duration (see the module docs).
 pub fn parse_duration(s: &str) -> Result<Duration, TimeError> {
     let text = s.trim();
-    let bad = |why: &str| Err(TimeError(format!("{s:?} is not a duration: {why}; write {DURATION_FORMS}")));
+    let bad = |why: &str| {
+        Err(TimeError(format!(
+            "{s:?} is not a duration: {why}; write {DURATION_FORMS}"
+        )))
+    };
     if text.is_empty() {
         return bad("it is empty");
     }
@@ -179,7 +183,21 @@ mod tests {
 
     #[test]
     fn nonsense_is_refused_without_panicking() {
-        for s in ["", "m", "s5", "5 parsecs", "1..5s", "-5s", "5s-", "1e3s", "é", "5é", "9999999999999999999w", "NaNs", "infs"] {
+        for s in [
+            "",
+            "m",
+            "s5",
+            "5 parsecs",
+            "1..5s",
+            "-5s",
+            "5s-",
+            "1e3s",
+            "é",
+            "5é",
+            "9999999999999999999w",
+            "NaNs",
+            "infs",
+        ] {
             assert!(d(s).is_err(), "{s:?} was accepted");
         }
     }

@@ -19,6 +19,9 @@ pub const CHART_METRICS: &[&str] = &[
     "disk_write_bytes_per_sec",
     "net_rx_bytes_per_sec",
     "net_tx_bytes_per_sec",
+    "psi_cpu_some",
+    "psi_memory_some",
+    "psi_io_some",
     "anomaly_score",
 ];
 

@@ -65,6 +65,17 @@ pub const CHARTS: &[ChartSpec] = &[
         unit: Unit::BytesPerSec,
         y_max: None,
     },
+    ChartSpec {
+        id: "pressure",
+        title: "Pressure stall (some, avg10)",
+        lines: &[
+            ("psi_cpu_some", "CPU"),
+            ("psi_memory_some", "memory"),
+            ("psi_io_some", "I/O"),
+        ],
+        unit: Unit::Percent,
+        y_max: Some(100.0),
+    },
 ];
 
 /// The anomaly-score chart, under the metric charts (the surprise, -log10 of a

@@ -363,7 +363,7 @@ pub fn model_train(settings: &Settings) -> u8 {
     let now = now_ms();
     let from = now - settings.detector.training_window.as_millis() as i64;
     let rows = match store.raw_range(from, now) {
-        Ok(r) => r,
+        Ok(r) => crate::detector::detector_columns(r),
         Err(e) => return fail(1, format!("cannot read samples: {e}")),
     };
     let (expected, anomalous) = match crate::detector::stored_intervals(&store, from, now) {
@@ -372,6 +372,7 @@ pub fn model_train(settings: &Settings) -> u8 {
     };
     let params = TrainParams {
         members: settings.detector.members,
+        metric_names: lookout::model::detector_metric_names(),
         ..TrainParams::default()
     };
     let started = std::time::Instant::now();

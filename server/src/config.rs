@@ -671,7 +671,9 @@ fn duration_in(
 ) -> Result<Duration, ConfigError> {
     match lookout::time::parse_duration(raw) {
         Ok(d) if d >= min && d <= max => Ok(d),
-        Ok(_) => err(format!("`{key}` is {raw:?}: out of range; allowed: {allowed}")),
+        Ok(_) => err(format!(
+            "`{key}` is {raw:?}: out of range; allowed: {allowed}"
+        )),
         Err(e) => err(format!("`{key}`: {e} (allowed: {allowed})")),
     }
 }
@@ -1031,7 +1033,10 @@ mod tests {
         assert_eq!(d("1h30m").unwrap(), Duration::from_secs(5400));
         // One grammar for every key (lookout::time): a bare number has no unit.
         let e = d("3").unwrap_err().to_string();
-        assert!(e.contains("sampler.interval") && e.contains("\"3s\""), "{e}");
+        assert!(
+            e.contains("sampler.interval") && e.contains("\"3s\""),
+            "{e}"
+        );
         assert!(d("3 parsecs").is_err() && d("").is_err());
         assert!(d("31d").unwrap_err().to_string().contains("out of range"));
     }

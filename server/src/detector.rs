@@ -76,6 +76,8 @@ impl Detection {
             // normal is learnt from (`adapt_after`).
             buffer_secs: 60,
             self_train: false,
+            // Throttling, OOM kills and PSI are stored but are not features.
+            metric_names: lookout::model::detector_metric_names(),
             ..LiveConfig::default()
         };
         let mut detector = LiveDetector::new(config);
@@ -356,10 +358,11 @@ impl Detection {
             plan.to = now;
             plan.from = now - self.settings.training_window.as_millis() as i64;
         }
-        let rows = self
-            .store
-            .raw_range(plan.from, plan.to)
-            .map_err(|e| e.to_string())?;
+        let rows = detector_columns(
+            self.store
+                .raw_range(plan.from, plan.to)
+                .map_err(|e| e.to_string())?,
+        );
         let (expected, anomalous) = stored_intervals(&self.store, plan.from, plan.to)?;
         plan.expected.extend(expected);
         plan.anomalous.extend(anomalous);
@@ -380,6 +383,16 @@ impl Detection {
             .map_err(|e| e.to_string())?;
         Ok(info)
     }
+}
+
+/// Stored rows cut to the detector's features (the leading columns of
+/// `model::METRICS`; see `model::detector_metric_names`).
+pub fn detector_columns(mut rows: Vec<(TimestampMs, Vec<f64>)>) -> Vec<(TimestampMs, Vec<f64>)> {
+    let n = lookout::model::detector_metric_names().len();
+    for (_, r) in &mut rows {
+        r.truncate(n);
+    }
+    rows
 }
 
 /// The stored events of `from..now` as training reads them, from one query: those marked

@@ -166,6 +166,18 @@ fn serves_metrics_history_health_and_keeps_history_across_restart() {
     assert!(m["network"]["rx_bytes_per_sec"].is_number());
     assert!(m["processes"]["count"].as_u64().unwrap() > 0);
     assert!(m["timestamp"].as_i64().unwrap() > 1_700_000_000_000);
+    // Issue 12: the scope of the figures, and the container's and node's in a container.
+    match m["scope"].as_str() {
+        Some("host") => assert!(m.get("container").is_none() && m.get("node").is_none()),
+        Some("container") => {
+            assert!(m["container"]["cpu_limit_cores"].as_f64().unwrap() > 0.0);
+            assert!(m["node"]["cpu_usage"].is_number());
+        }
+        other => panic!("scope {other:?} in {m}"),
+    }
+    if Path::new("/proc/pressure/cpu").exists() {
+        assert!(m["pressure"]["cpu"]["some_total_us"].is_u64(), "{m}");
+    }
 
     // readiness: store writable and sampler running.
     server.wait_until(|| server.get("/readyz").0 == 200);

@@ -566,3 +566,33 @@ mod reqwest {
         }
     }
 }
+
+/// scripts/docker-test.sh finds the Debian mirror for debootstrap in apt's sources:
+/// the `URIs:` field of a stock Debian 12 `debian.sources` (tests/data/apt, copied from
+/// this machine), not the snapshot.debian.org address commented above it, and the
+/// address of a one-line `deb [options] URL` entry, not a commented one.
+#[test]
+fn docker_test_reads_the_apt_mirror_from_uris_not_comments() {
+    let mirror = |files: &[&str]| {
+        let out = Command::new("bash")
+            .arg(repo().join("scripts/docker-test.sh"))
+            .arg("--print-mirror")
+            .args(files.iter().map(|f| repo().join("tests/data/apt").join(f)))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let sources = read("tests/data/apt/debian.sources");
+    assert!(sources.contains("# http://snapshot.debian.org/archive/debian/"));
+    assert_eq!(mirror(&["debian.sources"]), "http://deb.debian.org/debian");
+    assert_eq!(
+        mirror(&["one-line.list"]),
+        "http://mirror.example.org/debian"
+    );
+    // Order of the files decides; a missing file is skipped.
+    assert_eq!(
+        mirror(&["missing.list", "one-line.list", "debian.sources"]),
+        "http://mirror.example.org/debian"
+    );
+    assert_eq!(mirror(&["missing.sources"]), "");
+}

@@ -519,3 +519,38 @@ fn state_saved_before_inhibition_existed_still_loads() {
     e2.import_state(serde_json::from_value(saved).unwrap());
     assert_eq!(e2.active(T0 + 2 * M)[0].state, "firing");
 }
+
+/// Issue 12: throttling and OOM kills are rule metrics, read from the container.
+#[test]
+fn throttling_and_oom_kills_are_rule_metrics() {
+    let mut e = Engine::new(
+        rules(
+            "[[rules]]\nname = \"throttled\"\ncondition = \"cpu_throttled_percent_1m > 30 for 20s\"\n\
+             [[rules]]\nname = \"oom\"\ncondition = \"memory_oom_kills > 0\"\n",
+        ),
+        settings(),
+    );
+    let container = |throttled: f64, ooms: u64, t: i64| {
+        let mut s = snap(50.0, t);
+        s.scope = crate::model::RunScope::Container;
+        s.container = Some(crate::model::ContainerStats {
+            throttled_percent_last_minute: throttled,
+            oom_kills_in_interval: ooms,
+            ..Default::default()
+        });
+        s
+    };
+    let mut fired = Vec::new();
+    for i in 0..4 {
+        let t = T0 + i * 10 * S;
+        fired.extend(e.observe_snapshot(&container(38.0, 0, t), t));
+    }
+    assert_eq!(kinds(&fired), [NotificationKind::Firing]);
+    assert_eq!(fired[0].values[0].metric, "cpu_throttled_percent_1m");
+    let t = T0 + 40 * S;
+    let oom = e.observe_snapshot(&container(38.0, 1, t), t);
+    assert_eq!(oom.len(), 1, "{oom:?}");
+    assert_eq!(oom[0].values[0].metric, "memory_oom_kills");
+    // The per-interval figure is a rule metric too.
+    assert!(crate::alert::rules::parse_condition("cpu_throttled_percent > 5").is_ok());
+}

@@ -3,11 +3,15 @@
 //! No clock, no system calls: elapsed time comes from the readings' own timestamps,
 //! so tests can drive resets, device churn and irregular intervals with plain data.
 
+use super::cgroup::CgroupCounters;
 use super::disk::fullest_free_percent;
 use super::network::counts_in_total;
-use super::rate::rate;
+use super::rate::{percent, rate};
 use super::raw::{DiskCounters, NetCounters, RawReading};
-use crate::model::{CpuStats, DeviceIo, DiskStats, InterfaceIo, NetworkStats, Snapshot};
+use crate::model::{
+    ContainerStats, CpuStats, DeviceIo, DiskStats, InterfaceIo, MemoryStats, NetworkStats,
+    NodeFigures, RunScope, Snapshot,
+};
 
 /// Builds the snapshot for `cur`. With no previous reading (first sample) or a
 /// non-advancing clock every rate is 0. A device or interface absent from `prev`
@@ -20,7 +24,7 @@ pub fn derive(host: &str, prev: Option<&RawReading>, cur: &RawReading) -> Snapsh
         .max(0.0);
     let disk = disk_stats(prev.map(|p| p.disks.as_slice()), cur, elapsed);
     let network = net_stats(prev.map(|p| p.interfaces.as_slice()), cur, elapsed);
-    Snapshot {
+    let mut snap = Snapshot {
         cpu_usage: cur.cpu_total,
         memory_usage: cur.memory.usage_percent,
         load_average: cur.load.one,
@@ -38,7 +42,147 @@ pub fn derive(host: &str, prev: Option<&RawReading>, cur: &RawReading) -> Snapsh
         processes: cur.processes.clone(),
         anomaly_score: None,
         anomaly: false,
+        scope: RunScope::Host,
+        container: None,
+        node: None,
+        pressure: cur.host_pressure.clone(),
+    };
+    if let Some(c) = &cur.cgroup {
+        let prev_c = prev.and_then(|p| p.cgroup.as_ref());
+        let cs = container_stats(
+            prev_c,
+            c,
+            elapsed,
+            cur.cpu_per_core.len(),
+            cur.memory.total_bytes,
+        );
+        if effective(&cs) {
+            apply_container(&mut snap, cs, c, cur);
+        }
     }
+    snap
+}
+
+/// The cgroup limits the workload below the node: a CPU quota under the node's
+/// cores or a memory limit under the node's memory. Otherwise the node's figures
+/// are the workload's and the scope is `host`.
+pub fn effective(cs: &ContainerStats) -> bool {
+    cs.cpu_quota_set || cs.memory_max_bytes.is_some()
+}
+
+/// Makes the container's figures primary: CPU as a share of the quota, memory as
+/// the working set against the limit; the node's go under `node`.
+fn apply_container(snap: &mut Snapshot, cs: ContainerStats, c: &CgroupCounters, cur: &RawReading) {
+    snap.node = Some(NodeFigures {
+        cpu_usage: cur.cpu_total,
+        memory_usage: cur.memory.usage_percent,
+        memory_total_bytes: cur.memory.total_bytes,
+        memory_used_bytes: cur.memory.used_bytes,
+        load_average: cur.load.one,
+        cores: cur.cpu_per_core.len(),
+        pressure: c.pressure.as_ref().and(cur.host_pressure.clone()),
+    });
+    if let Some(p) = &c.pressure {
+        snap.pressure = Some(p.clone());
+    }
+    snap.cpu.total = cs.cpu_usage_percent;
+    snap.cpu_usage = cs.cpu_usage_percent;
+    snap.scope = RunScope::Container;
+    if !c.memory_read {
+        // No memory controller for this group: memory stays the node's.
+        snap.container = Some(cs);
+        return;
+    }
+    let limit = cs.memory_max_bytes.unwrap_or(cur.memory.total_bytes);
+    let used = cs.memory_working_set_bytes.min(limit);
+    let swap_total = cs.swap_max_bytes.unwrap_or(cur.memory.swap_total_bytes);
+    let swap_used = cs.swap_current_bytes.min(swap_total);
+    snap.memory = MemoryStats {
+        total_bytes: limit,
+        used_bytes: used,
+        available_bytes: limit - used,
+        free_bytes: limit.saturating_sub(cs.memory_current_bytes),
+        cached_bytes: cs.memory_cache_bytes,
+        buffers_bytes: 0,
+        usage_percent: cs.memory_usage_percent,
+        swap_total_bytes: swap_total,
+        swap_used_bytes: swap_used,
+        swap_usage_percent: percent(swap_used, swap_total),
+    };
+    snap.memory_usage = cs.memory_usage_percent;
+    snap.container = Some(cs);
+}
+
+/// The container's figures from two readings of its counters. Never over 100 %,
+/// never a division by zero: a quota above the node's cores counts as the node's
+/// cores, a memory limit above the node's memory as the node's memory.
+pub fn container_stats(
+    prev: Option<&CgroupCounters>,
+    c: &CgroupCounters,
+    elapsed: f64,
+    node_cores: usize,
+    node_memory: u64,
+) -> ContainerStats {
+    let cores = node_cores.max(1) as f64;
+    let quota = c.cpu_quota_cores.filter(|q| *q < cores);
+    let limit_cores = quota.unwrap_or(cores);
+    let pct = |v: f64| {
+        if v.is_finite() {
+            v.clamp(0.0, 100.0)
+        } else {
+            0.0
+        }
+    };
+    let cpu_usage_percent = prev.map_or(0.0, |p| {
+        let used_cores = rate(p.cpu_usage_us, c.cpu_usage_us, elapsed) / 1e6;
+        pct(used_cores / limit_cores * 100.0)
+    });
+    let throttled_percent = prev.map_or(0.0, |p| {
+        throttled_share(p.nr_periods, p.nr_throttled, c.nr_periods, c.nr_throttled)
+    });
+    let memory_max = c
+        .memory_max
+        .filter(|&m| c.memory_read && (node_memory == 0 || m < node_memory));
+    let working_set = c.memory_current.saturating_sub(c.inactive_file);
+    let mem_limit = memory_max.unwrap_or(node_memory);
+    ContainerStats {
+        cgroup_version: c.version.to_string(),
+        cgroup_path: c.path.clone(),
+        cpu_limit_cores: limit_cores,
+        cpu_quota_set: quota.is_some(),
+        cpu_usage_percent,
+        cpu_periods: c.nr_periods,
+        cpu_throttled_periods: c.nr_throttled,
+        cpu_throttled_us: c.throttled_us,
+        throttled_percent,
+        throttled_percent_last_minute: throttled_percent,
+        memory_current_bytes: c.memory_current,
+        memory_working_set_bytes: working_set,
+        memory_max_bytes: memory_max,
+        memory_usage_percent: percent(working_set.min(mem_limit), mem_limit),
+        memory_cache_bytes: c.file,
+        swap_current_bytes: c.swap_current,
+        swap_max_bytes: c.swap_max,
+        oom_kills: c.oom_kill,
+        memory_high_events: c.high_events,
+        memory_max_events: c.max_events,
+        oom_kills_in_interval: prev.map_or(0, |p| c.oom_kill.saturating_sub(p.oom_kill)),
+        io_read_bytes_per_sec: prev
+            .map_or(0.0, |p| rate(p.io_read_bytes, c.io_read_bytes, elapsed)),
+        io_write_bytes_per_sec: prev
+            .map_or(0.0, |p| rate(p.io_write_bytes, c.io_write_bytes, elapsed)),
+    }
+}
+
+/// Throttled periods as a share of the periods between two readings, 0-100; 0
+/// when no period passed or a counter went backwards (group re-created).
+pub fn throttled_share(p_periods: u64, p_throttled: u64, periods: u64, throttled: u64) -> f64 {
+    if periods <= p_periods || throttled < p_throttled {
+        return 0.0;
+    }
+    let dp = periods - p_periods;
+    let dt = (throttled - p_throttled).min(dp);
+    dt as f64 / dp as f64 * 100.0
 }
 
 fn disk_stats(prev: Option<&[DiskCounters]>, cur: &RawReading, elapsed: f64) -> DiskStats {
@@ -238,5 +382,167 @@ mod tests {
             "no baseline yet"
         );
         assert_eq!(s.network.rx_bytes_per_sec, 100.0);
+    }
+
+    // ------------------------------------------------------------ container scope
+
+    use crate::collect::cgroup::{detect, read_counters};
+    use crate::model::RunScope;
+    use std::path::PathBuf;
+
+    fn counters(fixture: &str) -> CgroupCounters {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/cgroup")
+            .join(fixture);
+        read_counters(&detect(&root).unwrap()).unwrap()
+    }
+
+    /// A 2-core, 8 GiB node whose own CPU is at 12.5 % and memory at 40 %.
+    fn node_reading(t: i64, cgroup: Option<CgroupCounters>) -> RawReading {
+        let mut r = reading(t, 0, 0, 0);
+        r.memory = MemoryStats {
+            total_bytes: 8 << 30,
+            used_bytes: (8u64 << 30) / 10 * 4,
+            available_bytes: (8u64 << 30) - (8u64 << 30) / 10 * 4,
+            usage_percent: 40.0,
+            swap_total_bytes: 1 << 30,
+            ..Default::default()
+        };
+        r.cgroup = cgroup;
+        r
+    }
+
+    #[test]
+    fn container_figures_are_primary_and_the_nodes_kept() {
+        let a = counters("v2-container");
+        let mut b = a.clone();
+        // 2 s later: 0.5 CPU-seconds/s used (the whole quota of 0.5 CPU), 20 periods
+        // of which 15 throttled, one more OOM kill.
+        b.cpu_usage_us += 1_000_000;
+        b.nr_periods += 20;
+        b.nr_throttled += 15;
+        b.oom_kill += 1;
+        b.io_write_bytes += 2 << 20;
+        let s = derive(
+            "h",
+            Some(&node_reading(0, Some(a))),
+            &node_reading(2_000, Some(b)),
+        );
+        assert_eq!(s.scope, RunScope::Container);
+        let c = s.container.as_ref().unwrap();
+        assert_eq!(c.cpu_limit_cores, 0.5);
+        assert!(c.cpu_quota_set);
+        assert_eq!(c.cpu_usage_percent, 100.0);
+        assert_eq!(s.cpu_usage, 100.0);
+        assert_eq!(s.metric("cpu_usage"), Some(100.0));
+        assert_eq!(c.throttled_percent, 75.0);
+        assert_eq!(c.oom_kills_in_interval, 1);
+        assert_eq!(c.io_write_bytes_per_sec, (1 << 20) as f64);
+        // 384 MiB charged, 96 MiB of it inactive file cache: 288 MiB of 512 MiB.
+        assert_eq!(c.memory_working_set_bytes, 288 << 20);
+        assert_eq!(s.memory.total_bytes, 512 << 20);
+        assert_eq!(s.memory.used_bytes, 288 << 20);
+        assert_eq!(s.memory_usage, 56.25);
+        assert_eq!(s.memory.swap_total_bytes, 0, "memory.swap.max 0: no swap");
+        let node = s.node.as_ref().unwrap();
+        assert_eq!(
+            (node.cpu_usage, node.memory_usage, node.cores),
+            (12.5, 40.0, 2)
+        );
+        assert_eq!(s.pressure.as_ref().unwrap().source, "cgroup");
+    }
+
+    #[test]
+    fn unlimited_cgroup_keeps_host_scope() {
+        let a = counters("v2-unlimited");
+        let s = derive("h", None, &node_reading(0, Some(a)));
+        assert_eq!(s.scope, RunScope::Host);
+        assert!(s.container.is_none() && s.node.is_none());
+        assert_eq!((s.cpu_usage, s.memory_usage), (12.5, 40.0));
+    }
+
+    #[test]
+    fn cgroup_that_failed_to_read_falls_back_to_node_figures() {
+        let s = derive("h", None, &node_reading(0, None));
+        assert_eq!(s.scope, RunScope::Host);
+        assert_eq!((s.cpu_usage, s.memory_usage), (12.5, 40.0));
+    }
+
+    #[test]
+    fn bogus_limits_never_exceed_100_percent_or_divide_by_zero() {
+        let mut a = counters("v2-container");
+        // A memory limit above the node's memory is the node's memory; usage above
+        // the limit (kernel slack) is capped; a quota above the node's cores is no
+        // quota; zero cores reported is one core.
+        a.memory_max = Some(1 << 40);
+        a.memory_current = 20 << 30;
+        a.inactive_file = 0;
+        a.cpu_quota_cores = Some(64.0);
+        let mut b = a.clone();
+        b.cpu_usage_us += 50_000_000;
+        let cs = container_stats(Some(&a), &b, 1.0, 0, 8 << 30);
+        assert_eq!(cs.memory_max_bytes, None);
+        assert!(!cs.cpu_quota_set);
+        assert_eq!(cs.cpu_limit_cores, 1.0);
+        assert_eq!(cs.cpu_usage_percent, 100.0);
+        assert_eq!(cs.memory_usage_percent, 100.0);
+        assert!(!effective(&cs));
+        // Node memory unknown: the limit is taken as it is (20 GiB of 1 TiB).
+        let cs = container_stats(None, &b, 0.0, 2, 0);
+        assert_eq!(cs.memory_usage_percent, 1.953125);
+        // Neither a limit nor node memory: 0 %, not NaN.
+        b.memory_max = None;
+        let cs = container_stats(None, &b, 0.0, 2, 0);
+        assert_eq!(cs.memory_usage_percent, 0.0);
+        assert_eq!(cs.cpu_usage_percent, 0.0, "no baseline yet");
+    }
+
+    #[test]
+    fn v1_container_with_cpu_quota_only_shares_the_node_memory() {
+        let a = counters("v1-docker");
+        let mut b = a.clone();
+        b.cpu_usage_us += 750_000;
+        let mut node_a = node_reading(0, Some(a));
+        node_a.cpu_per_core = vec![0.0; 4];
+        let mut node_b = node_reading(1_000, Some(b));
+        node_b.cpu_per_core = vec![0.0; 4];
+        let s = derive("h", Some(&node_a), &node_b);
+        assert_eq!(s.scope, RunScope::Container);
+        let c = s.container.unwrap();
+        assert_eq!(c.cpu_limit_cores, 1.5);
+        assert_eq!(c.cpu_usage_percent, 50.0);
+        assert_eq!(c.memory_max_bytes, None);
+        assert_eq!(
+            s.memory.total_bytes,
+            8 << 30,
+            "the node's memory is the limit"
+        );
+        assert_eq!(s.memory.used_bytes, 70 << 20);
+    }
+
+    #[test]
+    fn without_memory_files_cpu_is_the_containers_and_memory_the_nodes() {
+        let mut a = counters("v2-container");
+        a.memory_read = false;
+        let mut b = a.clone();
+        b.cpu_usage_us += 500_000;
+        let s = derive(
+            "h",
+            Some(&node_reading(0, Some(a))),
+            &node_reading(1_000, Some(b)),
+        );
+        assert_eq!(s.scope, RunScope::Container);
+        assert_eq!(s.cpu_usage, 100.0);
+        assert_eq!(s.memory_usage, 40.0, "the node's");
+        assert_eq!(s.memory.total_bytes, 8 << 30);
+        assert_eq!(s.container.unwrap().memory_max_bytes, None);
+    }
+
+    #[test]
+    fn throttled_share_edges() {
+        assert_eq!(throttled_share(10, 5, 30, 15), 50.0);
+        assert_eq!(throttled_share(10, 5, 10, 5), 0.0, "no period passed");
+        assert_eq!(throttled_share(10, 5, 5, 1), 0.0, "counters reset");
+        assert_eq!(throttled_share(0, 0, 10, 99), 100.0, "capped");
     }
 }

@@ -7,8 +7,10 @@
 //!   [`Snapshot`], with rates over the time actually elapsed between the readings.
 //!
 //! One file per metric family: `cpu`, `memory`, `load`, `disk`, `network`,
-//! `processes`, plus `rate` for counter maths.
+//! `processes`, `cgroup` (container limits and counters), `psi` (pressure stall),
+//! plus `rate` for counter maths.
 
+pub mod cgroup;
 mod cpu;
 pub mod derive;
 mod disk;
@@ -17,6 +19,7 @@ mod memory;
 mod network;
 pub mod probe;
 mod processes;
+pub mod psi;
 pub mod rate;
 pub mod raw;
 
@@ -26,6 +29,7 @@ pub use probe::{Probe, SystemProbe};
 pub use raw::{DiskCounters, NetCounters, RawReading};
 
 use crate::model::{Snapshot, TimestampMs};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// Sampler tuning.
@@ -52,7 +56,13 @@ pub struct Sampler {
     host: String,
     probe: Box<dyn Probe>,
     prev: Option<RawReading>,
+    /// (time, CFS periods, throttled periods) of the last minute's readings, for
+    /// "throttled 38 % of periods in the last minute".
+    throttle: VecDeque<(TimestampMs, u64, u64)>,
 }
+
+/// The span of [`crate::model::ContainerStats::throttled_percent_last_minute`].
+pub const THROTTLE_WINDOW_MS: TimestampMs = 60_000;
 
 impl Sampler {
     /// A sampler of this host. Primes CPU baselines now so the first `sample()`
@@ -67,6 +77,7 @@ impl Sampler {
             host,
             probe,
             prev: None,
+            throttle: VecDeque::new(),
         }
     }
 
@@ -74,8 +85,34 @@ impl Sampler {
     /// time since the previous call's `now`, whatever the configured interval.
     pub fn sample(&mut self, now: TimestampMs) -> Snapshot {
         let cur = self.probe.read(now);
-        let snap = derive::derive(&self.host, self.prev.as_ref(), &cur);
+        let mut snap = derive::derive(&self.host, self.prev.as_ref(), &cur);
         self.prev = Some(cur);
+        match snap.container.as_mut() {
+            Some(c) => {
+                let (periods, throttled) = (c.cpu_periods, c.cpu_throttled_periods);
+                // A counter going backwards (group re-created) restarts the window.
+                if self
+                    .throttle
+                    .back()
+                    .is_some_and(|&(t, p, th)| now < t || periods < p || throttled < th)
+                {
+                    self.throttle.clear();
+                }
+                self.throttle.push_back((now, periods, throttled));
+                while self
+                    .throttle
+                    .front()
+                    .is_some_and(|&(t, _, _)| now - t > THROTTLE_WINDOW_MS)
+                {
+                    self.throttle.pop_front();
+                }
+                if let Some(&(_, p0, t0)) = self.throttle.front() {
+                    c.throttled_percent_last_minute =
+                        derive::throttled_share(p0, t0, periods, throttled);
+                }
+            }
+            None => self.throttle.clear(),
+        }
         snap
     }
 }
@@ -169,5 +206,77 @@ mod tests {
         assert_eq!(snap.timestamp, 4_000);
         assert_eq!(snap.interval_secs, 3.0);
         assert_eq!(snap.network.rx_bytes_per_sec, 1000.0);
+    }
+
+    #[test]
+    fn throttling_over_the_last_minute() {
+        use crate::collect::cgroup::CgroupCounters;
+        // 0.5 CPU quota; readings every 20 s: periods +200 each, throttled +0, +200,
+        // +200, +0 (in that order).
+        let steps = [(0u64, 0u64), (200, 0), (400, 200), (600, 400), (800, 400)];
+        let script = steps
+            .iter()
+            .map(|&(p, t)| RawReading {
+                cpu_per_core: vec![0.0, 0.0],
+                memory: crate::model::MemoryStats {
+                    total_bytes: 8 << 30,
+                    ..Default::default()
+                },
+                cgroup: Some(CgroupCounters {
+                    cpu_quota_cores: Some(0.5),
+                    nr_periods: p,
+                    nr_throttled: t,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .collect();
+        let mut s = Sampler::with_probe("h".into(), Box::new(Script(script)));
+        let minute: Vec<f64> = (0..5)
+            .map(|i| {
+                let c = s.sample(i * 20_000).container.unwrap();
+                c.throttled_percent_last_minute
+            })
+            .collect();
+        // At 60 s: 400 throttled of 600 periods since 0 s; at 80 s the 0 s reading
+        // is out of the window: 400 of 600 since 20 s.
+        assert_eq!(minute[0], 0.0);
+        assert_eq!(minute[1], 0.0);
+        assert_eq!(minute[2], 50.0);
+        assert!((minute[3] - 400.0 / 6.0).abs() < 1e-9, "{}", minute[3]);
+        assert!((minute[4] - 400.0 / 6.0).abs() < 1e-9, "{}", minute[4]);
+    }
+
+    #[test]
+    fn detection_logs_which_scope_and_why() {
+        use crate::collect::probe::CgroupWatch;
+        let fx = |n: &str| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/data/cgroup")
+                .join(n)
+        };
+        let line = |n: &str| CgroupWatch::detect(&fx(n), 2, 8 << 30).1;
+        let l = line("v2-container");
+        assert!(
+            l.starts_with("scope: container: 0.5 CPU, 512 MiB (cgroup v2 at "),
+            "{l}"
+        );
+        assert!(l.ends_with("pressure: the cgroup's *.pressure"), "{l}");
+        let l = line("v2-unlimited");
+        assert!(
+            l.starts_with("scope: host (cgroup v2 at ") && l.contains("no CPU quota"),
+            "{l}"
+        );
+        let l = line("v2-missing");
+        assert!(l.contains("unreadable") && l.contains("cpu.stat"), "{l}");
+        let l = line("v1-limited");
+        assert!(
+            l.starts_with("scope: container: 0.5 CPU, 256 MiB (cgroup v1 at "),
+            "{l}"
+        );
+        let l = line("no-psi");
+        assert!(l.starts_with("scope: host (no /proc/self/cgroup"), "{l}");
+        assert!(l.ends_with("pressure: none (kernel without PSI)"), "{l}");
+        assert_eq!(l.lines().count(), 1);
     }
 }

@@ -5,7 +5,10 @@
 //! already what the snapshot shows. Keeping both in one plain struct lets the
 //! derivation in `derive.rs` be a pure function that tests feed synthetic readings.
 
-use crate::model::{FilesystemUsage, LoadAverage, MemoryStats, ProcessStats, TimestampMs};
+use super::cgroup::CgroupCounters;
+use crate::model::{
+    FilesystemUsage, LoadAverage, MemoryStats, PressureStats, ProcessStats, TimestampMs,
+};
 
 /// Cumulative I/O counters of one block device since boot.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,4 +50,9 @@ pub struct RawReading {
     pub filesystems: Vec<FilesystemUsage>,
     pub interfaces: Vec<NetCounters>,
     pub processes: ProcessStats,
+    /// The cgroup's limits and counters, when a cgroup was found at start and its
+    /// files read this time.
+    pub cgroup: Option<CgroupCounters>,
+    /// `/proc/pressure`, None on a kernel without PSI.
+    pub host_pressure: Option<PressureStats>,
 }

@@ -1,7 +1,7 @@
 //! Host metrics: the scalar metric table and the snapshot (`GET /metrics`, each
 //! `snapshot` event of `GET /api/stream`).
 
-use super::TimestampMs;
+use super::{ContainerStats, NodeFigures, Pressure, PressureStats, RunScope, TimestampMs};
 use serde::{Deserialize, Serialize};
 
 /// Unit of a scalar metric, used by the UI to format values.
@@ -88,6 +88,35 @@ pub const METRICS: &[MetricDef] = &[
     m("net_rx_errors_per_sec", Unit::PerSec, "receive errors"),
     m("net_tx_errors_per_sec", Unit::PerSec, "transmit errors"),
     m("process_count", Unit::Count, "processes"),
+    // Container throttling, OOM kills and pressure stall: src/model/container.rs.
+    m(
+        "cpu_throttled_percent",
+        Unit::Percent,
+        "container: CFS periods throttled, last interval",
+    ),
+    m(
+        "cpu_throttled_percent_1m",
+        Unit::Percent,
+        "container: CFS periods throttled, last minute",
+    ),
+    m(
+        "memory_oom_kills",
+        Unit::Count,
+        "container: OOM kills in the last interval",
+    ),
+    m("psi_cpu_some", Unit::Percent, "CPU pressure, some, avg10"),
+    m(
+        "psi_memory_some",
+        Unit::Percent,
+        "memory pressure, some, avg10",
+    ),
+    m(
+        "psi_memory_full",
+        Unit::Percent,
+        "memory pressure, full, avg10",
+    ),
+    m("psi_io_some", Unit::Percent, "I/O pressure, some, avg10"),
+    m("psi_io_full", Unit::Percent, "I/O pressure, full, avg10"),
 ];
 
 /// Looks a metric up by name.
@@ -118,6 +147,19 @@ pub struct Snapshot {
     pub anomaly_score: Option<f64>,
     /// True while the score is over the decision threshold.
     pub anomaly: bool,
+    /// `host`, or `container` when this process's cgroup (found at start, read at
+    /// every sample) limits CPU or memory below the node's; then `cpu`/`memory` (and
+    /// `cpu_usage`/`memory_usage`) are the container's share of its limits and the
+    /// node's figures are under `node`.
+    #[serde(default)]
+    pub scope: RunScope,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<ContainerStats>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<NodeFigures>,
+    /// Pressure stall information of the workload (the cgroup's in a container).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pressure: Option<PressureStats>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -245,7 +287,7 @@ impl Snapshot {
             "net_rx_errors_per_sec" => self.network.rx_errors_per_sec,
             "net_tx_errors_per_sec" => self.network.tx_errors_per_sec,
             "process_count" => self.processes.count as f64,
-            _ => return None,
+            _ => return self.scope_metric(name),
         })
     }
 
@@ -349,6 +391,55 @@ impl super::ApiBody for Snapshot {
             },
             anomaly_score: None,
             anomaly: false,
+            // In a container: its own figures first, the node's beside them.
+            scope: RunScope::Container,
+            container: Some(ContainerStats {
+                cgroup_version: "v2".into(),
+                cgroup_path: "/sys/fs/cgroup".into(),
+                cpu_limit_cores: 0.5,
+                cpu_quota_set: true,
+                cpu_usage_percent: 97.0,
+                cpu_periods: 1000,
+                cpu_throttled_periods: 380,
+                cpu_throttled_us: 19_000_000,
+                throttled_percent: 75.0,
+                throttled_percent_last_minute: 38.0,
+                memory_current_bytes: 320_000_000,
+                memory_working_set_bytes: 302_000_000,
+                memory_max_bytes: Some(536_870_912),
+                memory_usage_percent: 56.3,
+                memory_cache_bytes: 18_000_000,
+                swap_current_bytes: 0,
+                swap_max_bytes: None,
+                oom_kills: 2,
+                memory_high_events: 0,
+                memory_max_events: 42,
+                oom_kills_in_interval: 0,
+                io_read_bytes_per_sec: 0.0,
+                io_write_bytes_per_sec: 40960.0,
+            }),
+            node: Some(NodeFigures {
+                cpu_usage: 12.5,
+                memory_usage: 4.1,
+                memory_total_bytes: 68_719_476_736,
+                memory_used_bytes: 2_817_498_546,
+                load_average: 0.42,
+                cores: 64,
+                pressure: None,
+            }),
+            pressure: Some(PressureStats {
+                source: "cgroup".into(),
+                cpu: Some(Pressure {
+                    some_avg10: 31.5,
+                    some_avg60: 22.1,
+                    some_total_us: 190_000_000,
+                    full_avg10: 30.0,
+                    full_avg60: 20.0,
+                    full_total_us: 180_000_000,
+                }),
+                memory: Some(Pressure::default()),
+                io: None,
+            }),
         }
     }
 }

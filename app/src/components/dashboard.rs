@@ -10,6 +10,7 @@ use crate::anomaly::ModelView;
 use crate::components::alerts::AlertsPanel;
 use crate::components::anomalies::{Events, ModelPanel};
 use crate::components::logs::LogsPanel;
+use crate::components::scope::{ScopeBadge, ScopeCards};
 
 use crate::api::{get_settings, initial_snapshot};
 use crate::auth::{get_me, provide_me, Me};
@@ -135,12 +136,14 @@ fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings, me: Me) -> imp
                 <h1>"Lookout"</h1>
                 <span class="host" id="host">{host}</span>
                 <span class="as-of" id="as-of">{as_of}</span>
+                <ScopeBadge live/>
             </div>
             <Controls live/>
             <UserMenu me/>
         </header>
         <main class="dashboard">
             <Cards live/>
+            <ScopeCards live/>
             <Charts live/>
             <div class="detect">
                 <Events live/>

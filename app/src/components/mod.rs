@@ -13,3 +13,4 @@ pub mod login;
 pub mod logs;
 pub mod processes;
 pub mod rules;
+pub mod scope;

@@ -15,9 +15,9 @@ pub mod ratelimit;
 pub mod startup;
 
 use crate::config::AuthSection;
-use lookout::time::parse_duration;
 use lookout::store::auth::{Role, Scope};
 use lookout::store::Store;
+use lookout::time::parse_duration;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
