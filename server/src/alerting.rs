@@ -5,8 +5,7 @@
 
 use crate::runtime::now_ms;
 use lookout::alert::{
-    deliver_due, enqueue, AlertConfig, Engine, Notification, Notifier, Rule, RuleConfig, RuleKind,
-    Silence,
+    deliver_due, enqueue, AlertConfig, Engine, Notification, Notifier, Rule, RuleConfig, Silence,
 };
 pub use lookout::model::RuleView;
 use lookout::model::{ActiveAlert, AnomalyEvent, RuleTestResult, Snapshot};
@@ -26,30 +25,6 @@ pub struct Alerting {
     config: Arc<AlertConfig>,
     /// Rules saved through the API (a copy of the store's, for listing without I/O).
     saved: Arc<Mutex<Vec<RuleConfig>>>,
-}
-
-/// The views of `rules` (the engine's effective rules) given the file's and the
-/// saved rule configs.
-pub fn rule_views(file: &AlertConfig, saved: &[RuleConfig], rules: &[Rule]) -> Vec<RuleView> {
-    rules
-        .iter()
-        .map(|r| {
-            let name = Some(r.name.clone());
-            let from_file = file.rules.iter().find(|c| c.name == name);
-            let from_api = saved.iter().find(|c| c.name == name);
-            let source = match (from_file, from_api) {
-                (Some(_), Some(_)) => "file+api",
-                (None, Some(_)) => "api",
-                _ => "file",
-            };
-            RuleView {
-                rule: r.clone(),
-                describe: r.describe(),
-                source: source.to_string(),
-                config: from_api.or(from_file).cloned().unwrap_or_default(),
-            }
-        })
-        .collect()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -78,7 +53,7 @@ impl Alerting {
         }
         engine.set_silences(store.silences(None).map_err(|e| e.to_string())?);
         let mut saved = store.saved_alert_rules().map_err(|e| e.to_string())?;
-        match effective_rules(cfg, &saved) {
+        match cfg.with_saved(&saved) {
             Ok(rules) => engine.set_rules(rules),
             Err(e) => {
                 tracing::error!("rules saved through the API are invalid, using the file's: {e}");
@@ -171,7 +146,7 @@ impl Alerting {
     /// The effective rules with their source and editable form.
     pub fn rules(&self) -> Vec<RuleView> {
         let rules = lock(&self.engine).rules().to_vec();
-        rule_views(&self.config, &lock(&self.saved), &rules)
+        lookout::alert::merge::rule_views(&self.config, &lock(&self.saved), &rules)
     }
 
     pub fn channels(&self) -> Vec<String> {
@@ -224,7 +199,7 @@ impl Alerting {
         let mut saved = self.store.saved_alert_rules().map_err(|e| e.to_string())?;
         saved.retain(|r| r.name.as_deref() != Some(name));
         saved.push(rule.clone());
-        let rules = effective_rules(&self.config, &saved)?;
+        let rules = self.config.with_saved(&saved).map_err(|e| e.to_string())?;
         self.store
             .save_alert_rule(name, &rule, now_ms())
             .map_err(|e| e.to_string())?;
@@ -252,7 +227,7 @@ impl Alerting {
             ));
         }
         let saved = self.store.saved_alert_rules().map_err(|e| e.to_string())?;
-        lock(&self.engine).set_rules(effective_rules(&self.config, &saved)?);
+        lock(&self.engine).set_rules(self.config.with_saved(&saved).map_err(|e| e.to_string())?);
         *lock(&self.saved) = saved;
         Ok(removed)
     }
@@ -265,23 +240,13 @@ impl Alerting {
         latest: Option<&Snapshot>,
     ) -> Result<RuleTestResult, String> {
         let parsed = rule.parse(0).map_err(|e| e.to_string())?;
-        let (value, holds) = match (&parsed.kind, latest) {
-            (RuleKind::Threshold(t), Some(s)) => {
-                let v = s.metric(&t.metric);
-                let anomalous_ok = !t.and_anomalous || s.anomaly;
-                (v, v.map(|v| t.op.holds(v, t.value) && anomalous_ok))
+        // The engine's own judgement (lookout::alert::Engine::judge), not a copy of it.
+        let (value, holds) = match latest {
+            Some(s) => {
+                let j = lock(&self.engine).judge(&parsed, s);
+                (j.value, j.holds)
             }
-            (RuleKind::Anomaly { min_score, .. }, Some(s)) => {
-                let v = s.anomaly_score;
-                (
-                    v,
-                    Some(match (v, min_score) {
-                        (Some(v), Some(m)) => v >= *m,
-                        _ => s.anomaly,
-                    }),
-                )
-            }
-            _ => (None, None),
+            None => (None, None),
         };
         Ok(RuleTestResult {
             describe: parsed.describe(),
@@ -293,55 +258,5 @@ impl Alerting {
 
     pub fn store(&self) -> &Store {
         &self.store
-    }
-}
-
-/// The file's rules, with rules saved through the API replacing same-named ones
-/// and the rest appended; every rule validated (channels included).
-fn effective_rules(file: &AlertConfig, saved: &[RuleConfig]) -> Result<Vec<Rule>, String> {
-    let mut merged = file.clone();
-    for r in saved {
-        match merged.rules.iter_mut().find(|f| f.name == r.name) {
-            Some(slot) => *slot = r.clone(),
-            None => merged.rules.push(r.clone()),
-        }
-    }
-    merged.rules().map_err(|e| e.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rules_are_listed_with_their_source_and_editable_form() {
-        let file = AlertConfig::from_toml(
-            "[[rules]]\nname = \"cpu\"\ncondition = \"cpu_usage > 90\"\n\
-             [[rules]]\nname = \"stalled\"\nkind = \"stale\"\n",
-        )
-        .unwrap();
-        let saved: Vec<RuleConfig> = vec![
-            serde_json::from_str(r#"{"name":"cpu","condition":"cpu_usage > 95","enabled":false}"#)
-                .unwrap(),
-            serde_json::from_str(r#"{"name":"disk","condition":"disk_free_percent < 5"}"#).unwrap(),
-        ];
-        let rules = effective_rules(&file, &saved).unwrap();
-        let views = rule_views(&file, &saved, &rules);
-        let by = |n: &str| views.iter().find(|v| v.rule.name == n).unwrap();
-        assert_eq!(views.len(), 3);
-        assert_eq!(by("cpu").source, "file+api");
-        assert_eq!(
-            by("cpu").config.condition.as_deref(),
-            Some("cpu_usage > 95")
-        );
-        assert!(!by("cpu").rule.enabled);
-        assert_eq!(by("stalled").source, "file");
-        assert_eq!(by("stalled").config.kind.as_deref(), Some("stale"));
-        assert_eq!(by("disk").source, "api");
-        let json = serde_json::to_value(by("disk")).unwrap();
-        assert_eq!(json["name"], "disk");
-        assert_eq!(json["source"], "api");
-        assert_eq!(json["describe"], "disk_free_percent < 5");
-        assert_eq!(json["config"]["condition"], "disk_free_percent < 5");
     }
 }

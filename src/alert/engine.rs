@@ -120,6 +120,18 @@ pub struct Engine {
     last_digest_at: Option<TimestampMs>,
 }
 
+/// What a rule says about one sample, judged exactly as the state machine judges it
+/// (expected anomaly events masked, an open detector event counted): the rule tester
+/// asks this, so "would fire now" cannot disagree with what fires.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judgement {
+    /// Whether the condition holds now (before `for`); None when the sample does not
+    /// carry what the rule reads (a metric it lacks, a stale rule).
+    pub holds: Option<bool>,
+    /// The value the rule reads: the metric, or the anomaly score.
+    pub value: Option<f64>,
+}
+
 /// A rule's verdict on one host: `enter` starts/keeps a pending alert, `clear`
 /// ends a firing one (they differ only with hysteresis).
 struct Verdict {
@@ -309,6 +321,27 @@ impl Engine {
             }
         }
         self.sent = state.sent.into();
+    }
+
+    /// Judges `rule` (enabled or not, saved or not) on `s` as [`Engine::on_sample`]
+    /// would, without changing any state.
+    pub fn judge(&self, rule: &Rule, s: &Snapshot) -> Judgement {
+        let host = self.host_name(&s.host);
+        let value = match &rule.kind {
+            RuleKind::Threshold(t) => s.metric(&t.metric),
+            RuleKind::Anomaly { .. } => s.anomaly_score,
+            RuleKind::Stale { .. } => None,
+        };
+        let judgeable = match &rule.kind {
+            RuleKind::Threshold(_) => value.is_some(),
+            RuleKind::Anomaly { .. } => true,
+            RuleKind::Stale { .. } => false,
+        };
+        let verdict = self.judge_sample(rule, &host, s);
+        Judgement {
+            holds: judgeable.then_some(verdict.enter),
+            value,
+        }
     }
 
     fn host_name(&self, host: &str) -> String {

@@ -9,6 +9,7 @@
 
 pub mod engine;
 pub mod inhibit;
+pub mod merge;
 pub mod notification;
 pub mod notify;
 pub mod outbox;
@@ -19,7 +20,7 @@ mod store_tests;
 #[cfg(test)]
 mod tests;
 
-pub use engine::{ActiveAlert, Engine, EngineSettings, PersistedState};
+pub use engine::{ActiveAlert, Engine, EngineSettings, Judgement, PersistedState};
 pub use inhibit::{InhibitError, InhibitRule};
 pub use notification::{DigestEntry, MetricValue, Notification, NotificationKind, Silence};
 pub use notify::{ChannelConfig, Notifier, NotifyError, Secret};

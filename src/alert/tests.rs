@@ -554,3 +554,36 @@ fn throttling_and_oom_kills_are_rule_metrics() {
     // The per-interval figure is a rule metric too.
     assert!(crate::alert::rules::parse_condition("cpu_throttled_percent > 5").is_ok());
 }
+
+#[test]
+fn judge_agrees_with_what_fires() {
+    let r = rules(
+        "[[rules]]\nname = \"anomaly\"\nkind = \"anomaly\"\n\
+         [[rules]]\nname = \"cpu-anom\"\ncondition = \"cpu_usage > 80 and anomalous\"\n\
+         [[rules]]\nname = \"hot\"\ncondition = \"cpu_usage > 80\"\n",
+    );
+    // An anomalous sample inside an event marked expected: the tester used to say the
+    // anomaly rules hold (it looked at `anomaly` alone); the engine masks the event.
+    let mut e = Engine::new(r.clone(), settings());
+    e.observe_event(&event(true));
+    let s = anomalous(T0 + 10 * S);
+    let holds: Vec<Option<bool>> = r.iter().map(|rule| e.judge(rule, &s).holds).collect();
+    assert_eq!(holds, [Some(false), Some(false), Some(true)]);
+    assert_eq!(e.judge(&r[0], &s).value, Some(3.5));
+    assert_eq!(e.judge(&r[2], &s).value, Some(99.0));
+    // And that is what the state machine does with the same sample.
+    let fired: Vec<String> = e
+        .observe_snapshot(&s, T0 + 10 * S)
+        .into_iter()
+        .map(|n| n.rule)
+        .collect();
+    assert_eq!(fired, ["hot"]);
+
+    // A quiet sample during an open, unexpected event: the anomaly rule holds because
+    // the event is open (its hysteresis), though this sample alone is not anomalous.
+    let mut e = Engine::new(r.clone(), settings());
+    e.observe_event(&event(false));
+    let quiet = snap(10.0, T0 + 20 * S);
+    assert_eq!(e.judge(&r[0], &quiet).holds, Some(true));
+    assert_eq!(e.judge(&r[2], &quiet).holds, Some(false));
+}
