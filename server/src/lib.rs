@@ -10,6 +10,7 @@ pub mod config;
 pub mod detector;
 pub mod edge;
 pub mod endpoints;
+pub mod error;
 pub mod export;
 pub mod logging;
 pub mod routes;
@@ -19,6 +20,7 @@ use axum::extract::{FromRef, Request, State};
 use axum::http::Uri;
 use axum::Router;
 use config::Settings;
+use error::ServerError;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -104,7 +106,7 @@ pub fn site_assets(settings: &Settings) -> assets::Assets {
     assets
 }
 
-pub fn open_store(settings: &Settings) -> Result<Store, String> {
+pub fn open_store(settings: &Settings) -> Result<Store, ServerError> {
     Store::open(
         &settings.store_path,
         StoreOptions {
@@ -113,11 +115,9 @@ pub fn open_store(settings: &Settings) -> Result<Store, String> {
             rollup_retention: settings.rollup_retention,
         },
     )
-    .map_err(|e| {
-        format!(
-            "cannot open the store (`store.path` = {}): {e}",
-            settings.store_path.display()
-        )
+    .map_err(|source| ServerError::Store {
+        path: settings.store_path.clone(),
+        source,
     })
 }
 
@@ -195,12 +195,16 @@ pub fn router_with_auth(settings: &Settings, engine: Engine, auth: auth::Auth) -
 }
 
 /// Runs the server until Ctrl-C or SIGTERM, then flushes the store.
-pub async fn serve(settings: Settings) -> Result<(), String> {
+pub async fn serve(settings: Settings) -> Result<(), ServerError> {
     let store = Arc::new(open_store(&settings)?);
     let listener = tokio::net::TcpListener::bind(settings.bind)
         .await
-        .map_err(|e| format!("cannot listen on {} (`server.bind`): {e}", settings.bind))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        .map_err(|source| ServerError::Listen {
+            addr: settings.bind,
+            key: "server.bind",
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(ServerError::Serve)?;
     let tasks = runtime::start(&settings, store)?;
     let app = router(&settings, tasks.engine.clone());
     tracing::info!(

@@ -67,7 +67,7 @@ impl Tasks {
 }
 
 /// Starts the sampler, writer, maintenance and (when enabled) training tasks.
-pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, String> {
+pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, crate::error::ServerError> {
     let initial = store.latest().ok().flatten();
     let (latest_tx, latest_rx) = watch::channel(initial);
     let (live_tx, _) = broadcast::channel(64);
@@ -80,7 +80,8 @@ pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, String> {
             settings.detector.clone(),
             store.clone(),
             shutdown_rx.clone(),
-        )?;
+        )
+        .map_err(crate::error::ServerError::Detector)?;
         handles.push(task);
         Some(d)
     } else {
@@ -91,7 +92,8 @@ pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, String> {
         &settings.host,
         store.clone(),
         shutdown_rx.clone(),
-    )?;
+    )
+    .map_err(crate::error::ServerError::Alerting)?;
     handles.push(alert_task);
     let engine = Engine {
         store: store.clone(),
