@@ -25,15 +25,15 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use lookout::store::{Store, StoreOptions};
-use runtime::Engine;
+use runtime::Services;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Router state: Leptos' options for the pages, the engine for our endpoints.
+/// Router state: Leptos' options for the pages, the services for our endpoints.
 #[derive(Clone)]
 pub struct ServerState {
     pub leptos: LeptosOptions,
-    pub engine: Engine,
+    pub services: Services,
     pub auth: auth::Auth,
     /// The built site's static files (assets.rs).
     pub assets: Arc<assets::Assets>,
@@ -44,9 +44,9 @@ impl FromRef<ServerState> for LeptosOptions {
         s.leptos.clone()
     }
 }
-impl FromRef<ServerState> for Engine {
+impl FromRef<ServerState> for Services {
     fn from_ref(s: &ServerState) -> Self {
-        s.engine.clone()
+        s.services.clone()
     }
 }
 impl FromRef<ServerState> for auth::Auth {
@@ -121,18 +121,18 @@ pub fn open_store(settings: &Settings) -> Result<Store, ServerError> {
     })
 }
 
-/// Builds the HTTP router over a running engine.
-pub fn router(settings: &Settings, engine: Engine) -> Router {
-    let auth = auth::Auth::new(engine.store.clone(), settings.auth.clone());
-    router_with_auth(settings, engine, auth)
+/// Builds the HTTP router over the running services.
+pub fn router(settings: &Settings, services: Services) -> Router {
+    let auth = auth::Auth::new(services.store.clone(), settings.auth.clone());
+    router_with_auth(settings, services, auth)
 }
 
 /// [`router`] with a given access-control state (tests pass their own clock).
-pub fn router_with_auth(settings: &Settings, engine: Engine, auth: auth::Auth) -> Router {
+pub fn router_with_auth(settings: &Settings, services: Services, auth: auth::Auth) -> Router {
     let leptos = leptos_options(settings);
     let app_state = app::state::AppState {
-        store: engine.store.clone(),
-        latest: engine.latest.clone(),
+        store: services.store.clone(),
+        latest: services.latest.clone(),
         settings: app::state::UiSettings {
             host: settings.host.clone(),
             sample_interval_secs: settings.interval.as_secs_f64(),
@@ -153,7 +153,7 @@ pub fn router_with_auth(settings: &Settings, engine: Engine, auth: auth::Auth) -
     };
     let state = ServerState {
         leptos: leptos.clone(),
-        engine,
+        services,
         auth: auth.clone(),
         assets,
     };
@@ -206,7 +206,7 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
         })?;
     let addr = listener.local_addr().map_err(ServerError::Serve)?;
     let tasks = runtime::start(&settings, store)?;
-    let app = router(&settings, tasks.engine.clone());
+    let app = router(&settings, tasks.services.clone());
     tracing::info!(
         %addr,
         host = %settings.host,
@@ -215,7 +215,7 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
         "Lookout listening on {}://{addr}",
         if settings.edge.tls.is_some() { "https" } else { "http" }
     );
-    let mut stopping = tasks.engine.stopping.clone();
+    let mut stopping = tasks.services.stopping.clone();
     let stop_tx = tasks.stopper();
     tokio::spawn(async move {
         shutdown_signal().await;
