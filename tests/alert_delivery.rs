@@ -7,7 +7,9 @@ mod alert_support;
 
 use alert_support::{free_port, HttpReceiver, SmtpSink};
 use lookout::alert::notify::sign;
-use lookout::alert::{deliver_due, enqueue, AlertConfig, Engine, Notification, NotificationKind};
+use lookout::alert::{
+    deliver_due, enqueue, AlertConfig, AlertEngine, Notification, NotificationKind,
+};
 use lookout::model::{AnomalyEvent, Explanation, MetricContribution, ProcessInfo, Snapshot};
 use lookout::store::{Store, StoreOptions};
 use std::time::Duration;
@@ -73,7 +75,7 @@ fn event() -> AnomalyEvent {
 }
 
 /// Runs `engine` over 30 s of hot samples and returns the notifications.
-fn raise(engine: &mut Engine) -> Vec<Notification> {
+fn raise(engine: &mut AlertEngine) -> Vec<Notification> {
     engine.observe_event(&event());
     (0..=30)
         .flat_map(|i| engine.observe_snapshot(&hot(T0 + i * 1000), T0 + i * 1000))

@@ -10,7 +10,7 @@
 mod alert_support;
 
 use alert_support::{SinkOptions, SmtpSink, TestPki};
-use lookout::alert::{deliver_due, enqueue, AlertConfig, Engine, EngineSettings, Notifier};
+use lookout::alert::{deliver_due, enqueue, AlertConfig, AlertEngine, EngineSettings, Notifier};
 use lookout::store::{Store, StoreOptions};
 use std::path::Path;
 
@@ -75,7 +75,7 @@ fn send_one(
     notifiers: &[Box<dyn Notifier>],
     now: i64,
 ) -> lookout::alert::DeliveryReport {
-    let engine = Engine::new(Vec::new(), EngineSettings::default());
+    let engine = AlertEngine::new(Vec::new(), EngineSettings::default());
     let n = engine.test_notification("mail", T0);
     enqueue(&s.store, &[n], notifiers, T0).unwrap();
     deliver_due(&s.store, notifiers, now).unwrap()
@@ -187,7 +187,7 @@ fn an_untrusted_certificate_fails_clearly_before_any_credentials_are_sent() {
                 &format!("{ca}credentials_file = {}\n", q(&s.creds_file)),
             );
             let notifiers = cfg.notifiers().unwrap();
-            let engine = Engine::new(Vec::new(), EngineSettings::default());
+            let engine = AlertEngine::new(Vec::new(), EngineSettings::default());
             let n = engine.test_notification("mail", T0);
             let err = notifiers[0].send(&n).unwrap_err().to_string();
             assert!(

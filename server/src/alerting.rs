@@ -5,7 +5,8 @@
 
 use crate::runtime::now_ms;
 use lookout::alert::{
-    deliver_due, enqueue, AlertConfig, Engine, Notification, Notifier, Rule, RuleConfig, Silence,
+    deliver_due, enqueue, AlertConfig, AlertEngine, Notification, Notifier, Rule, RuleConfig,
+    Silence,
 };
 pub use lookout::model::RuleView;
 use lookout::model::{ActiveAlert, AnomalyEvent, RuleTestResult, Snapshot};
@@ -16,7 +17,7 @@ use tokio::sync::{watch, Notify};
 
 #[derive(Clone)]
 pub struct Alerting {
-    engine: Arc<Mutex<Engine>>,
+    engine: Arc<Mutex<AlertEngine>>,
     notifiers: Arc<Vec<Box<dyn Notifier>>>,
     store: Arc<Store>,
     /// Wakes the delivery task as soon as something is enqueued.
@@ -240,7 +241,7 @@ impl Alerting {
         latest: Option<&Snapshot>,
     ) -> Result<RuleTestResult, String> {
         let parsed = rule.parse(0).map_err(|e| e.to_string())?;
-        // The engine's own judgement (lookout::alert::Engine::judge), not a copy of it.
+        // The engine's own judgement (lookout::alert::AlertEngine::judge), not a copy of it.
         let (value, holds) = match latest {
             Some(s) => {
                 let j = lock(&self.engine).judge(&parsed, s);

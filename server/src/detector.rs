@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// The detector's live state plus the id of the stored event it has open.
-struct Live {
+struct HostDetector {
     detector: LiveDetector,
     open_event_id: Option<i64>,
 }
@@ -36,7 +36,7 @@ type TrainReply = oneshot::Sender<Result<ModelInfo, String>>;
 /// Cheap to clone; shared by the sampler task, the training task and the routes.
 #[derive(Clone)]
 pub struct Detection {
-    live: Arc<Mutex<Live>>,
+    live: Arc<Mutex<HostDetector>>,
     store: Arc<Store>,
     registry: ModelRegistry,
     settings: Arc<DetectorSettings>,
@@ -108,7 +108,7 @@ impl Detection {
         }
         let (tx, rx) = mpsc::channel(4);
         let detection = Detection {
-            live: Arc::new(Mutex::new(Live {
+            live: Arc::new(Mutex::new(HostDetector {
                 detector,
                 open_event_id: None,
             })),

@@ -10,6 +10,7 @@ pub mod config;
 pub mod detector;
 pub mod edge;
 pub mod endpoints;
+pub mod error;
 pub mod export;
 pub mod logging;
 pub mod routes;
@@ -19,19 +20,20 @@ use axum::extract::{FromRef, Request, State};
 use axum::http::Uri;
 use axum::Router;
 use config::Settings;
+use error::ServerError;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use lookout::store::{Store, StoreOptions};
-use runtime::Engine;
+use runtime::Services;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Router state: Leptos' options for the pages, the engine for our endpoints.
+/// Router state: Leptos' options for the pages, the services for our endpoints.
 #[derive(Clone)]
 pub struct ServerState {
     pub leptos: LeptosOptions,
-    pub engine: Engine,
+    pub services: Services,
     pub auth: auth::Auth,
     /// The built site's static files (assets.rs).
     pub assets: Arc<assets::Assets>,
@@ -42,9 +44,9 @@ impl FromRef<ServerState> for LeptosOptions {
         s.leptos.clone()
     }
 }
-impl FromRef<ServerState> for Engine {
+impl FromRef<ServerState> for Services {
     fn from_ref(s: &ServerState) -> Self {
-        s.engine.clone()
+        s.services.clone()
     }
 }
 impl FromRef<ServerState> for auth::Auth {
@@ -104,7 +106,7 @@ pub fn site_assets(settings: &Settings) -> assets::Assets {
     assets
 }
 
-pub fn open_store(settings: &Settings) -> Result<Store, String> {
+pub fn open_store(settings: &Settings) -> Result<Store, ServerError> {
     Store::open(
         &settings.store_path,
         StoreOptions {
@@ -113,26 +115,24 @@ pub fn open_store(settings: &Settings) -> Result<Store, String> {
             rollup_retention: settings.rollup_retention,
         },
     )
-    .map_err(|e| {
-        format!(
-            "cannot open the store (`store.path` = {}): {e}",
-            settings.store_path.display()
-        )
+    .map_err(|source| ServerError::Store {
+        path: settings.store_path.clone(),
+        source,
     })
 }
 
-/// Builds the HTTP router over a running engine.
-pub fn router(settings: &Settings, engine: Engine) -> Router {
-    let auth = auth::Auth::new(engine.store.clone(), settings.auth.clone());
-    router_with_auth(settings, engine, auth)
+/// Builds the HTTP router over the running services.
+pub fn router(settings: &Settings, services: Services) -> Router {
+    let auth = auth::Auth::new(services.store.clone(), settings.auth.clone());
+    router_with_auth(settings, services, auth)
 }
 
 /// [`router`] with a given access-control state (tests pass their own clock).
-pub fn router_with_auth(settings: &Settings, engine: Engine, auth: auth::Auth) -> Router {
+pub fn router_with_auth(settings: &Settings, services: Services, auth: auth::Auth) -> Router {
     let leptos = leptos_options(settings);
     let app_state = app::state::AppState {
-        store: engine.store.clone(),
-        latest: engine.latest.clone(),
+        store: services.store.clone(),
+        latest: services.latest.clone(),
         settings: app::state::UiSettings {
             host: settings.host.clone(),
             sample_interval_secs: settings.interval.as_secs_f64(),
@@ -153,7 +153,7 @@ pub fn router_with_auth(settings: &Settings, engine: Engine, auth: auth::Auth) -
     };
     let state = ServerState {
         leptos: leptos.clone(),
-        engine,
+        services,
         auth: auth.clone(),
         assets,
     };
@@ -195,14 +195,18 @@ pub fn router_with_auth(settings: &Settings, engine: Engine, auth: auth::Auth) -
 }
 
 /// Runs the server until Ctrl-C or SIGTERM, then flushes the store.
-pub async fn serve(settings: Settings) -> Result<(), String> {
+pub async fn serve(settings: Settings) -> Result<(), ServerError> {
     let store = Arc::new(open_store(&settings)?);
     let listener = tokio::net::TcpListener::bind(settings.bind)
         .await
-        .map_err(|e| format!("cannot listen on {} (`server.bind`): {e}", settings.bind))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        .map_err(|source| ServerError::Listen {
+            addr: settings.bind,
+            key: "server.bind",
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(ServerError::Serve)?;
     let tasks = runtime::start(&settings, store)?;
-    let app = router(&settings, tasks.engine.clone());
+    let app = router(&settings, tasks.services.clone());
     tracing::info!(
         %addr,
         host = %settings.host,
@@ -211,7 +215,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         "Lookout listening on {}://{addr}",
         if settings.edge.tls.is_some() { "https" } else { "http" }
     );
-    let mut stopping = tasks.engine.stopping.clone();
+    let mut stopping = tasks.services.stopping.clone();
     let stop_tx = tasks.stopper();
     tokio::spawn(async move {
         shutdown_signal().await;

@@ -107,7 +107,11 @@ impl<'a> MakeWriter<'a> for SharedFile {
 
 /// Installs the global subscriber. Returns an error message for a bad filter or an
 /// unopenable log folder.
-pub fn init(cfg: &LogSection) -> Result<(), String> {
+pub fn init(cfg: &LogSection) -> Result<(), crate::error::ServerError> {
+    init_inner(cfg).map_err(crate::error::ServerError::Logging)
+}
+
+fn init_inner(cfg: &LogSection) -> Result<(), String> {
     let filter = EnvFilter::try_new(&cfg.level)
         .map_err(|e| format!("invalid configuration: `log.level` is {:?}: {e}", cfg.level))?;
     let json = cfg.format == "json";

@@ -1,7 +1,7 @@
 //! Plain HTTP endpoints next to the Leptos routes: history with strict parameter
 //! errors, the live stream, and health probes.
 
-use crate::runtime::{now_ms, Engine};
+use crate::runtime::{now_ms, Services};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -44,14 +44,14 @@ fn query_error(e: QueryError) -> Response {
 
 /// `GET /api/history?metric=a,b&from=..&to=..&points=..`
 pub async fn history(
-    State(engine): State<Engine>,
+    State(services): State<Services>,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
     let query = match HistoryQuery::parse(&params, now_ms()) {
         Ok(q) => q,
         Err(e) => return query_error(e),
     };
-    let store = engine.store.clone();
+    let store = services.store.clone();
     match tokio::task::spawn_blocking(move || store.history(&query)).await {
         Ok(Ok(h)) => Json(h).into_response(),
         Ok(Err(e)) => {
@@ -65,14 +65,14 @@ pub async fn history(
 /// `GET /api/stream`: Server-Sent Events, one `snapshot` event per sample, starting
 /// with the latest one so a new page has data at once.
 pub async fn stream(
-    State(engine): State<Engine>,
+    State(services): State<Services>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let first = engine.latest.borrow().clone();
-    let rx = engine.live.subscribe();
+    let first = services.latest.borrow().clone();
+    let rx = services.live.subscribe();
     let first = stream::iter(first.map(std::sync::Arc::new));
     // A slow client that lags behind the broadcast buffer skips to the newest samples.
     let live = BroadcastStream::new(rx).filter_map(|r| async move { r.ok() });
-    let mut stopping = engine.stopping.clone();
+    let mut stopping = services.stopping.clone();
     let stop = async move {
         let _ = stopping.wait_for(|s| *s).await;
     };
@@ -89,19 +89,19 @@ pub async fn healthz() -> Response {
 }
 
 /// `GET /readyz`: the store is writable and the sampler is running.
-pub async fn readyz(State(engine): State<Engine>) -> Response {
+pub async fn readyz(State(services): State<Services>) -> Response {
     let mut problems = Vec::new();
-    let store = engine.store.clone();
+    let store = services.store.clone();
     match tokio::task::spawn_blocking(move || store.check_writable()).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => problems.push(format!("store not writable: {e}")),
         Err(_) => problems.push("store check failed".to_string()),
     }
-    if let Some(e) = engine.store_error.lock().ok().and_then(|e| e.clone()) {
+    if let Some(e) = services.store_error.lock().ok().and_then(|e| e.clone()) {
         problems.push(format!("samples not being written: {e}"));
     }
-    let last = engine.last_sample_at.load(Ordering::Relaxed);
-    let allowed = (engine.interval.as_millis() as i64 * 3).max(5_000);
+    let last = services.last_sample_at.load(Ordering::Relaxed);
+    let allowed = (services.interval.as_millis() as i64 * 3).max(5_000);
     let age = now_ms() - last;
     if last == 0 {
         problems.push("sampler has not produced a sample yet".to_string());
@@ -133,14 +133,14 @@ fn detector_off() -> Response {
 /// `GET /api/anomalies?from=..&to=..`: events overlapping the range (default: the
 /// last 24 h), newest first, with their explanations.
 pub async fn anomalies(
-    State(engine): State<Engine>,
+    State(services): State<Services>,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
     let (from, to) = match parse_range(&params, now_ms(), 86_400_000) {
         Ok(r) => r,
         Err(e) => return query_error(e),
     };
-    let store = engine.store.clone();
+    let store = services.store.clone();
     match tokio::task::spawn_blocking(move || store.events(from, to)).await {
         Ok(Ok(events)) => Json(AnomalyList { from, to, events }).into_response(),
         _ => fail(StatusCode::INTERNAL_SERVER_ERROR, "cannot read events"),
@@ -149,11 +149,11 @@ pub async fn anomalies(
 
 /// `POST /api/anomalies/{id}/expected` (body optional: `{"expected": false}` undoes).
 pub async fn mark_expected(
-    State(engine): State<Engine>,
+    State(services): State<Services>,
     Path(id): Path<i64>,
     body: Option<Json<ExpectedRequest>>,
 ) -> Response {
-    let Some(d) = engine.detection.clone() else {
+    let Some(d) = services.detection.clone() else {
         return detector_off();
     };
     let expected = body.map(|b| b.expected).unwrap_or(true);
@@ -172,8 +172,8 @@ pub async fn mark_expected(
 }
 
 /// `GET /api/model`: detector state, model versions, training status.
-pub async fn model(State(engine): State<Engine>) -> Response {
-    let Some(d) = engine.detection.clone() else {
+pub async fn model(State(services): State<Services>) -> Response {
+    let Some(d) = services.detection.clone() else {
         return Json(ModelReport::default()).into_response();
     };
     // The detector reports as JSON (server/src/detector.rs); read it as the contract type.
@@ -197,8 +197,8 @@ pub async fn model(State(engine): State<Engine>) -> Response {
 
 /// `POST /api/model/train`: trains now on the stored window; answers with the new
 /// version's metadata once it is installed.
-pub async fn train(State(engine): State<Engine>) -> Response {
-    let Some(d) = engine.detection.clone() else {
+pub async fn train(State(services): State<Services>) -> Response {
+    let Some(d) = services.detection.clone() else {
         return detector_off();
     };
     match d.train_now().await {
@@ -226,10 +226,10 @@ pub fn model_version(info: ModelInfo) -> ModelVersion {
 /// `POST /api/model/sensitivity` with `{"sensitivity": "low"|"medium"|"high"|3.5}` (a
 /// surprise threshold; a number below 1 is read in the older "1 - p" form).
 pub async fn sensitivity(
-    State(engine): State<Engine>,
+    State(services): State<Services>,
     body: Result<Json<SensitivityRequest>, JsonRejection>,
 ) -> Response {
-    let Some(d) = engine.detection.clone() else {
+    let Some(d) = services.detection.clone() else {
         return detector_off();
     };
     let Json(body) = match body {
@@ -268,8 +268,8 @@ fn bad_request(param: &str, message: impl Into<String>) -> Response {
 }
 
 /// `GET /api/alerts`: alerts pending or firing now, the rules and the channels.
-pub async fn alerts(State(engine): State<Engine>) -> Response {
-    let a = &engine.alerting;
+pub async fn alerts(State(services): State<Services>) -> Response {
+    let a = &services.alerting;
     Json(AlertsOverview {
         active: a.active(),
         rules: a.rules(),
@@ -281,7 +281,7 @@ pub async fn alerts(State(engine): State<Engine>) -> Response {
 /// `GET /api/alerts/history?from=..&to=..&limit=..`: what fired, who was notified,
 /// delivery status per channel (default: the last 7 days, 200 entries).
 pub async fn alert_history(
-    State(engine): State<Engine>,
+    State(services): State<Services>,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
     let (from, to) = match parse_range(&params, now_ms(), 7 * 86_400_000) {
@@ -298,7 +298,7 @@ pub async fn alert_history(
         Some(Ok(n)) if (1..=10_000).contains(&n) => n,
         Some(_) => return bad_request("limit", "must be an integer from 1 to 10000"),
     };
-    let a = engine.alerting.clone();
+    let a = services.alerting.clone();
     match tokio::task::spawn_blocking(move || a.store().alert_history(from, to, limit)).await {
         Ok(Ok(entries)) => Json(AlertHistory { from, to, entries }).into_response(),
         _ => fail(
@@ -311,14 +311,14 @@ pub async fn alert_history(
 /// `POST /api/alerts/test` with `{"channel": "name"}`: sends a test notification
 /// through the outbox (its delivery shows in the history).
 pub async fn alert_test(
-    State(engine): State<Engine>,
+    State(services): State<Services>,
     body: Result<Json<TestChannelRequest>, JsonRejection>,
 ) -> Response {
     let Json(body) = match body {
         Ok(b) => b,
         Err(e) => return bad_request("channel", e.body_text()),
     };
-    let a = engine.alerting.clone();
+    let a = services.alerting.clone();
     match tokio::task::spawn_blocking(move || a.send_test(&body.channel)).await {
         Ok(Ok(())) => (StatusCode::ACCEPTED, Json(Status::new("queued"))).into_response(),
         Ok(Err(e)) => bad_request("channel", e),
@@ -327,8 +327,8 @@ pub async fn alert_test(
 }
 
 /// `GET /api/silences`: all silences, active and expired.
-pub async fn silences(State(engine): State<Engine>) -> Response {
-    let a = engine.alerting.clone();
+pub async fn silences(State(services): State<Services>) -> Response {
+    let a = services.alerting.clone();
     match tokio::task::spawn_blocking(move || a.store().silences(None)).await {
         Ok(Ok(silences)) => Json(SilenceList { silences }).into_response(),
         _ => fail(StatusCode::INTERNAL_SERVER_ERROR, "cannot read silences"),
@@ -337,7 +337,7 @@ pub async fn silences(State(engine): State<Engine>) -> Response {
 
 /// `POST /api/silences` with `{"rule"?, "host"?, "duration": "2h" | "ends_at": ms, "comment"}`.
 pub async fn add_silence(
-    State(engine): State<Engine>,
+    State(services): State<Services>,
     body: Result<Json<SilenceRequest>, JsonRejection>,
 ) -> Response {
     let Json(b) = match body {
@@ -369,7 +369,7 @@ pub async fn add_silence(
         comment: b.comment,
         created_by: b.created_by,
     };
-    let a = engine.alerting.clone();
+    let a = services.alerting.clone();
     match tokio::task::spawn_blocking(move || a.add_silence(silence)).await {
         Ok(Ok(s)) => (StatusCode::CREATED, Json(s)).into_response(),
         Ok(Err(e)) => bad_request("silence", e),
@@ -378,8 +378,8 @@ pub async fn add_silence(
 }
 
 /// `DELETE /api/silences/{id}`: ends the silence now (it stays in the list, expired).
-pub async fn expire_silence(State(engine): State<Engine>, Path(id): Path<i64>) -> Response {
-    let a = engine.alerting.clone();
+pub async fn expire_silence(State(services): State<Services>, Path(id): Path<i64>) -> Response {
+    let a = services.alerting.clone();
     match tokio::task::spawn_blocking(move || a.expire_silence(id)).await {
         Ok(Ok(true)) => Json(SilenceExpired {
             id,
@@ -398,7 +398,7 @@ pub async fn expire_silence(State(engine): State<Engine>, Path(id): Path<i64>) -
 /// `{"condition": "cpu_usage > 90 for 5m", "severity": "critical", "enabled": true}`):
 /// adds or replaces it; saved in the store, it survives restarts.
 pub async fn put_rule(
-    State(engine): State<Engine>,
+    State(services): State<Services>,
     Path(name): Path<String>,
     body: Result<Json<lookout::alert::RuleConfig>, JsonRejection>,
 ) -> Response {
@@ -406,7 +406,7 @@ pub async fn put_rule(
         Ok(b) => b,
         Err(e) => return bad_request("rule", e.body_text()),
     };
-    let a = engine.alerting.clone();
+    let a = services.alerting.clone();
     match tokio::task::spawn_blocking(move || a.put_rule(&name, rule)).await {
         Ok(Ok(r)) => Json(RuleSaved {
             describe: r.describe(),
@@ -420,8 +420,8 @@ pub async fn put_rule(
 }
 
 /// `DELETE /api/alerts/rules/{name}`: removes a rule added through the API.
-pub async fn delete_rule(State(engine): State<Engine>, Path(name): Path<String>) -> Response {
-    let a = engine.alerting.clone();
+pub async fn delete_rule(State(services): State<Services>, Path(name): Path<String>) -> Response {
+    let a = services.alerting.clone();
     let n = name.clone();
     match tokio::task::spawn_blocking(move || a.delete_rule(&n)).await {
         Ok(Ok(false)) => fail(StatusCode::NOT_FOUND, format!("no rule named {name:?}")),
@@ -438,15 +438,15 @@ pub async fn delete_rule(State(engine): State<Engine>, Path(name): Path<String>)
 /// `POST /api/alerts/rules/test` with a rule as JSON: parses it and says whether its
 /// condition holds on the latest sample, without saving anything.
 pub async fn test_rule(
-    State(engine): State<Engine>,
+    State(services): State<Services>,
     body: Result<Json<lookout::alert::RuleConfig>, JsonRejection>,
 ) -> Response {
     let Json(rule) = match body {
         Ok(b) => b,
         Err(e) => return bad_request("rule", e.body_text()),
     };
-    let latest = engine.latest.borrow().clone();
-    match engine.alerting.test_rule(&rule, latest.as_ref()) {
+    let latest = services.latest.borrow().clone();
+    match services.alerting.test_rule(&rule, latest.as_ref()) {
         Ok(v) => Json(v).into_response(),
         Err(e) => bad_request("rule", e),
     }
@@ -474,7 +474,7 @@ mod tests {
     }
 
     /// `/api/model` reads the detector's JSON report as [`ModelReport`]: every field the
-    /// engine writes must come back out the same.
+    /// services writes must come back out the same.
     #[test]
     fn the_model_report_reads_as_the_api_type_unchanged() {
         for phase in [Phase::Warmup, Phase::Learning, Phase::Trained] {

@@ -24,9 +24,9 @@ const MAX_PENDING: usize = 10_000;
 
 pub use lookout::time::now_ms;
 
-/// Shared handles to the running engine.
+/// Shared handles to the running services.
 #[derive(Clone)]
-pub struct Engine {
+pub struct Services {
     pub store: Arc<Store>,
     pub latest: watch::Receiver<Option<Snapshot>>,
     pub live: broadcast::Sender<Arc<Snapshot>>,
@@ -44,7 +44,7 @@ pub struct Engine {
 }
 
 pub struct Tasks {
-    pub engine: Engine,
+    pub services: Services,
     handles: Vec<JoinHandle<()>>,
     writer: JoinHandle<()>,
     shutdown: watch::Sender<bool>,
@@ -67,7 +67,7 @@ impl Tasks {
 }
 
 /// Starts the sampler, writer, maintenance and (when enabled) training tasks.
-pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, String> {
+pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, crate::error::ServerError> {
     let initial = store.latest().ok().flatten();
     let (latest_tx, latest_rx) = watch::channel(initial);
     let (live_tx, _) = broadcast::channel(64);
@@ -80,7 +80,8 @@ pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, String> {
             settings.detector.clone(),
             store.clone(),
             shutdown_rx.clone(),
-        )?;
+        )
+        .map_err(crate::error::ServerError::Detector)?;
         handles.push(task);
         Some(d)
     } else {
@@ -91,9 +92,10 @@ pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, String> {
         &settings.host,
         store.clone(),
         shutdown_rx.clone(),
-    )?;
+    )
+    .map_err(crate::error::ServerError::Alerting)?;
     handles.push(alert_task);
-    let engine = Engine {
+    let services = Services {
         store: store.clone(),
         latest: latest_rx,
         live: live_tx.clone(),
@@ -118,7 +120,7 @@ pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, String> {
         writer: write_tx,
         detection,
         alerting,
-        last_sample_at: engine.last_sample_at.clone(),
+        last_sample_at: services.last_sample_at.clone(),
     };
     let sampler_task = tokio::spawn(run_sampler(
         sampler,
@@ -130,12 +132,12 @@ pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, String> {
         store.clone(),
         write_rx,
         settings.flush_interval,
-        engine.store_error.clone(),
+        services.store_error.clone(),
     ));
     handles.push(sampler_task);
     handles.push(tokio::spawn(run_maintenance(store, shutdown_rx)));
     Ok(Tasks {
-        engine,
+        services,
         handles,
         writer,
         shutdown: shutdown_tx,

@@ -309,9 +309,9 @@ impl Fixture {
             auth_settings,
             Arc::new(move || c.load(Ordering::SeqCst)),
         );
-        let router = lookout_server::router_with_auth(&settings, tasks.engine.clone(), auth);
+        let router = lookout_server::router_with_auth(&settings, tasks.services.clone(), auth);
         // /metrics answers 503 until the first sample.
-        let latest = tasks.engine.latest.clone();
+        let latest = tasks.services.latest.clone();
         for _ in 0..100 {
             if latest.borrow().is_some() {
                 break;

@@ -97,7 +97,7 @@ struct HostState {
 }
 
 /// The engine's state that must survive a restart, so an alert already notified
-/// is not announced again as new (see [`Engine::export_state`]).
+/// is not announced again as new (see [`AlertEngine::export_state`]).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PersistedState {
     alerts: Vec<((String, String), AlertState)>,
@@ -106,7 +106,7 @@ pub struct PersistedState {
 
 /// See the module docs.
 #[derive(Debug, Clone)]
-pub struct Engine {
+pub struct AlertEngine {
     settings: EngineSettings,
     rules: Vec<Rule>,
     inhibit: Vec<InhibitRule>,
@@ -140,10 +140,10 @@ struct Verdict {
     values: Vec<MetricValue>,
 }
 
-impl Engine {
+impl AlertEngine {
     /// An engine with the default inhibition ([`InhibitRule::default_rules`]).
-    pub fn new(rules: Vec<Rule>, settings: EngineSettings) -> Engine {
-        Engine {
+    pub fn new(rules: Vec<Rule>, settings: EngineSettings) -> AlertEngine {
+        AlertEngine {
             settings,
             rules,
             inhibit: InhibitRule::default_rules(),
@@ -312,7 +312,7 @@ impl Engine {
         }
     }
 
-    /// Restores [`Engine::export_state`] after a restart. Alerts of rules that no
+    /// Restores [`AlertEngine::export_state`] after a restart. Alerts of rules that no
     /// longer exist are ignored.
     pub fn import_state(&mut self, state: PersistedState) {
         for (key, a) in state.alerts {
@@ -323,7 +323,7 @@ impl Engine {
         self.sent = state.sent.into();
     }
 
-    /// Judges `rule` (enabled or not, saved or not) on `s` as [`Engine::on_sample`]
+    /// Judges `rule` (enabled or not, saved or not) on `s` as [`AlertEngine::on_sample`]
     /// would, without changing any state.
     pub fn judge(&self, rule: &Rule, s: &Snapshot) -> Judgement {
         let host = self.host_name(&s.host);

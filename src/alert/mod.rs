@@ -3,7 +3,7 @@
 //! silences), a persistent outbox, and email / webhook channels.
 //!
 //! Data flow (the server wires it): each scored `Snapshot` and each `AnomalyEvent`
-//! go to [`Engine`]; the notifications it returns go to [`outbox::enqueue`]; a
+//! go to [`AlertEngine`]; the notifications it returns go to [`outbox::enqueue`]; a
 //! worker calls [`outbox::deliver_due`] every few seconds. Everything here is
 //! blocking or pure; no async, no web code.
 
@@ -20,7 +20,7 @@ mod store_tests;
 #[cfg(test)]
 mod tests;
 
-pub use engine::{ActiveAlert, Engine, EngineSettings, Judgement, PersistedState};
+pub use engine::{ActiveAlert, AlertEngine, EngineSettings, Judgement, PersistedState};
 pub use inhibit::{InhibitError, InhibitRule};
 pub use notification::{DigestEntry, MetricValue, Notification, NotificationKind, Silence};
 pub use notify::{ChannelConfig, Notifier, NotifyError, Secret};
@@ -106,7 +106,7 @@ impl AlertConfig {
         Ok(out)
     }
 
-    /// Engine settings, defaults filled in; `host` is this machine's name.
+    /// AlertEngine settings, defaults filled in; `host` is this machine's name.
     pub fn settings(&self, host: &str) -> Result<EngineSettings, ConfigError> {
         let mut s = EngineSettings {
             host: host.to_string(),
@@ -167,8 +167,8 @@ impl AlertConfig {
     }
 
     /// The engine for this config.
-    pub fn engine(&self, host: &str) -> Result<Engine, ConfigError> {
-        let mut e = Engine::new(self.rules()?, self.settings(host)?);
+    pub fn engine(&self, host: &str) -> Result<AlertEngine, ConfigError> {
+        let mut e = AlertEngine::new(self.rules()?, self.settings(host)?);
         e.set_inhibit_rules(self.inhibit_rules()?);
         Ok(e)
     }

@@ -31,7 +31,7 @@ impl Notifier for Failing {
 fn outbox_is_idempotent_and_backs_off() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(&dir);
-    let engine = Engine::new(Vec::new(), EngineSettings::default());
+    let engine = AlertEngine::new(Vec::new(), EngineSettings::default());
     let n = engine.test_notification("mail", 1_000);
     assert_eq!(s.enqueue_notification(&n, &["mail"], 1_000).unwrap(), 1);
     assert_eq!(s.enqueue_notification(&n, &["mail"], 2_000).unwrap(), 0);
@@ -88,7 +88,7 @@ fn engine_state_round_trips_through_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(&dir);
     assert!(s.load_alert_engine_state().unwrap().is_none());
-    let e = Engine::new(Vec::new(), EngineSettings::default());
+    let e = AlertEngine::new(Vec::new(), EngineSettings::default());
     s.save_alert_engine_state(&e.export_state(), 1).unwrap();
     s.save_alert_engine_state(&e.export_state(), 2).unwrap();
     assert!(s.load_alert_engine_state().unwrap().is_some());
@@ -108,7 +108,7 @@ fn credentials_stay_out_of_debug_and_errors() {
     ))
     .unwrap();
     let notifiers = cfg.notifiers().unwrap();
-    let n = Engine::new(Vec::new(), EngineSettings::default()).test_notification("m", 0);
+    let n = AlertEngine::new(Vec::new(), EngineSettings::default()).test_notification("m", 0);
     for ch in &cfg.channels {
         let shown = format!("{ch:?}");
         assert!(

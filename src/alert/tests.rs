@@ -1,4 +1,4 @@
-//! Engine unit tests, driven by a fake clock (plain `now` integers).
+//! AlertEngine unit tests, driven by a fake clock (plain `now` integers).
 
 use super::*;
 use crate::model::{AnomalyEvent, Explanation, MetricContribution, ProcessInfo, Snapshot};
@@ -20,8 +20,8 @@ fn rules(toml_rules: &str) -> Vec<Rule> {
     AlertConfig::from_toml(toml_rules).unwrap().rules().unwrap()
 }
 
-fn cpu_engine(extra: &str, s: EngineSettings) -> Engine {
-    Engine::new(
+fn cpu_engine(extra: &str, s: EngineSettings) -> AlertEngine {
+    AlertEngine::new(
         rules(&format!(
             "[[rules]]\nname = \"cpu\"\ncondition = \"cpu_usage > 90 for 1m\"\n{extra}"
         )),
@@ -41,7 +41,7 @@ fn snap(cpu: f64, t: i64) -> Snapshot {
 }
 
 /// Feeds `cpu` every 10 s over `[from, to)` and collects the notifications.
-fn run(e: &mut Engine, cpu: f64, from: i64, to: i64) -> Vec<Notification> {
+fn run(e: &mut AlertEngine, cpu: f64, from: i64, to: i64) -> Vec<Notification> {
     let mut out = Vec::new();
     let mut t = from;
     while t < to {
@@ -174,7 +174,7 @@ fn rate_limit_turns_a_storm_into_a_digest() {
     for i in 0..5 {
         text += &format!("[[rules]]\nname = \"r{i}\"\ncondition = \"cpu_usage > {i}0\"\n");
     }
-    let mut e = Engine::new(rules(&text), s);
+    let mut e = AlertEngine::new(rules(&text), s);
     let out = e.observe_snapshot(&snap(99.0, T0), T0);
     assert_eq!(
         kinds(&out),
@@ -239,7 +239,7 @@ fn anomaly_rule_carries_the_explanation_and_skips_expected_events() {
         "[[rules]]\nname = \"anomaly\"\nkind = \"anomaly\"\nmin_score = 0.999\nfor = \"30s\"\n\
                    [[rules]]\nname = \"cpu-anom\"\ncondition = \"cpu_usage > 80 and anomalous\"\n",
     );
-    let mut e = Engine::new(r.clone(), settings());
+    let mut e = AlertEngine::new(r.clone(), settings());
     e.observe_event(&event(false));
     let mut out = Vec::new();
     for i in 0..5 {
@@ -262,7 +262,7 @@ fn anomaly_rule_carries_the_explanation_and_skips_expected_events() {
     );
 
     // The same stretch marked expected raises nothing.
-    let mut e = Engine::new(r, settings());
+    let mut e = AlertEngine::new(r, settings());
     e.observe_event(&event(true));
     for i in 0..10 {
         assert!(e
@@ -277,7 +277,7 @@ fn anomaly_rule_carries_the_explanation_and_skips_expected_events() {
 
 #[test]
 fn staleness_fires_without_samples_and_clears_on_the_next() {
-    let mut e = Engine::new(
+    let mut e = AlertEngine::new(
         rules("[[rules]]\nname = \"stalled\"\nkind = \"stale\"\nintervals = 5\n"),
         settings(),
     );
@@ -330,7 +330,7 @@ fn config_errors_name_what_to_fix() {
 #[test]
 fn anomaly_rule_follows_the_detector_event_not_single_samples() {
     let r = rules("[[rules]]\nname = \"anomaly\"\nkind = \"anomaly\"\nfor = \"20s\"\n");
-    let mut e = Engine::new(r, settings());
+    let mut e = AlertEngine::new(r, settings());
     let mut open = event(false);
     open.start = T0;
     e.observe_event(&open);
@@ -351,7 +351,7 @@ fn anomaly_rule_follows_the_detector_event_not_single_samples() {
 
 /// cpu (threshold, fires at once) and stalled (stale after 3 s of 1 s samples),
 /// group wait 30 s, no cooldown, plus `extra` config.
-fn inhibit_engine(extra: &str) -> Engine {
+fn inhibit_engine(extra: &str) -> AlertEngine {
     AlertConfig::from_toml(&format!(
         "group_wait = \"30s\"\ncooldown = \"0s\"\n{extra}\n\
          [[rules]]\nname = \"cpu\"\ncondition = \"cpu_usage > 90\"\n\
@@ -381,7 +381,7 @@ fn a_stale_host_inhibits_its_value_alerts_until_samples_return() {
     assert_eq!(out[0].rule, "cpu");
     assert_eq!(out[0].inhibited_by.as_deref(), Some("stalled on h1"));
     assert_eq!(out[0].id, format!("cpu|h1|inhibited|{T0}"));
-    let cpu = |e: &Engine, t| e.active(t).into_iter().find(|a| a.rule == "cpu").unwrap();
+    let cpu = |e: &AlertEngine, t| e.active(t).into_iter().find(|a| a.rule == "cpu").unwrap();
     assert_eq!(
         cpu(&e, T0 + 30 * S).inhibited_by.as_deref(),
         Some("stalled on h1")
@@ -523,7 +523,7 @@ fn state_saved_before_inhibition_existed_still_loads() {
 /// Issue 12: throttling and OOM kills are rule metrics, read from the container.
 #[test]
 fn throttling_and_oom_kills_are_rule_metrics() {
-    let mut e = Engine::new(
+    let mut e = AlertEngine::new(
         rules(
             "[[rules]]\nname = \"throttled\"\ncondition = \"cpu_throttled_percent_1m > 30 for 20s\"\n\
              [[rules]]\nname = \"oom\"\ncondition = \"memory_oom_kills > 0\"\n",
@@ -564,7 +564,7 @@ fn judge_agrees_with_what_fires() {
     );
     // An anomalous sample inside an event marked expected: the tester used to say the
     // anomaly rules hold (it looked at `anomaly` alone); the engine masks the event.
-    let mut e = Engine::new(r.clone(), settings());
+    let mut e = AlertEngine::new(r.clone(), settings());
     e.observe_event(&event(true));
     let s = anomalous(T0 + 10 * S);
     let holds: Vec<Option<bool>> = r.iter().map(|rule| e.judge(rule, &s).holds).collect();
@@ -581,7 +581,7 @@ fn judge_agrees_with_what_fires() {
 
     // A quiet sample during an open, unexpected event: the anomaly rule holds because
     // the event is open (its hysteresis), though this sample alone is not anomalous.
-    let mut e = Engine::new(r.clone(), settings());
+    let mut e = AlertEngine::new(r.clone(), settings());
     e.observe_event(&event(false));
     let quiet = snap(10.0, T0 + 20 * S);
     assert_eq!(e.judge(&r[0], &quiet).holds, Some(true));

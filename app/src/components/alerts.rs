@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use lookout::model::{ActiveAlert, AlertHistoryEntry, Notification, Silence};
 
-use crate::components::dashboard::Live;
+use crate::components::dashboard::DashboardState;
 use crate::components::rules::RuleAdmin;
 use crate::format::{self, TimeStyle};
 
@@ -73,7 +73,7 @@ async fn load() -> Result<AlertsData, String> {
 }
 
 #[component]
-pub fn AlertsPanel(live: Live) -> impl IntoView {
+pub fn AlertsPanel(live: DashboardState) -> impl IntoView {
     // Admin-only controls are not rendered for others (the server refuses them anyway).
     let is_admin = crate::auth::use_is_admin().get_untracked();
     let data = RwSignal::new(None::<AlertsData>);

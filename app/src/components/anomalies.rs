@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use lookout::model::{AnomalyEvent, ProcessInfo};
 
 use crate::anomaly::{explain_line, ModelView};
-use crate::components::dashboard::Live;
+use crate::components::dashboard::DashboardState;
 use crate::format::{self, TimeStyle};
 
 fn procs_line(label: &str, procs: &[ProcessInfo], cpu: bool) -> Option<String> {
@@ -30,7 +30,7 @@ fn procs_line(label: &str, procs: &[ProcessInfo], cpu: bool) -> Option<String> {
 }
 
 #[component]
-fn EventRow(event: AnomalyEvent, live: Live) -> impl IntoView {
+fn EventRow(event: AnomalyEvent, live: DashboardState) -> impl IntoView {
     // Marking is an admin's; others do not see the button (the server refuses anyway).
     let is_admin = crate::auth::use_is_admin().get_untracked();
     let busy = RwSignal::new(false);
@@ -99,7 +99,7 @@ fn EventRow(event: AnomalyEvent, live: Live) -> impl IntoView {
 }
 
 #[component]
-pub fn Events(live: Live) -> impl IntoView {
+pub fn Events(live: DashboardState) -> impl IntoView {
     let empty = move || live.events_loaded.get() && live.events.with(Vec::is_empty);
     view! {
         <section class="panel anomalies" id="anomalies" aria-label="Anomalies">
@@ -122,7 +122,7 @@ pub fn Events(live: Live) -> impl IntoView {
 const SENSITIVITIES: [&str; 3] = ["low", "medium", "high"];
 
 #[component]
-pub fn ModelPanel(live: Live) -> impl IntoView {
+pub fn ModelPanel(live: DashboardState) -> impl IntoView {
     let is_admin = crate::auth::use_is_admin().get_untracked();
     let model = live.model;
     let get = move |f: fn(&ModelView) -> String| {

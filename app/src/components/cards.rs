@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use lookout::model::Snapshot;
 
-use crate::components::dashboard::Live;
+use crate::components::dashboard::DashboardState;
 use crate::format::{bytes, count, load, percent, rate, score, MISSING};
 
 #[component]
@@ -24,7 +24,7 @@ fn Card(
 }
 
 #[component]
-pub fn Cards(live: Live) -> impl IntoView {
+pub fn Cards(live: DashboardState) -> impl IntoView {
     let latest = live.latest;
     // A card's text from the latest snapshot, or "—" before the first one.
     let text = move |f: fn(&Snapshot) -> String| {

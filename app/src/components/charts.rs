@@ -5,10 +5,10 @@ use leptos::prelude::*;
 
 use crate::chart_spec::{ChartSpec, CHARTS, SCORE_CHART};
 use crate::components::cores::Cores;
-use crate::components::dashboard::Live;
+use crate::components::dashboard::DashboardState;
 
 #[component]
-fn LineChart(spec: ChartSpec, live: Live) -> impl IntoView {
+fn LineChart(spec: ChartSpec, live: DashboardState) -> impl IntoView {
     let canvas = NodeRef::<leptos::html::Canvas>::new();
     // On the server the canvas stays empty: only the browser draws.
     #[cfg(not(feature = "hydrate"))]
@@ -66,7 +66,7 @@ pub const NOSCRIPT: &str =
 <style>.chart { display: none; }</style>";
 
 #[component]
-pub fn Charts(live: Live) -> impl IntoView {
+pub fn Charts(live: DashboardState) -> impl IntoView {
     let loaded = move || live.charts.with(|d| d.range.map(|r| r.key()).unwrap_or(""));
     let loading = move || live.charts.with(|d| d.range) != Some(live.range.get());
     view! {

@@ -2,11 +2,11 @@
 
 use leptos::prelude::*;
 
-use crate::components::dashboard::{Link, Live};
+use crate::components::dashboard::{DashboardState, Link};
 use crate::controls::{Range, Refresh};
 
 #[component]
-pub fn Controls(live: Live) -> impl IntoView {
+pub fn Controls(live: DashboardState) -> impl IntoView {
     let on_range = move |ev: leptos::ev::Event| {
         if let Some(r) = Range::parse(&event_target_value(&ev)) {
             live.range.set(r);

@@ -2,11 +2,11 @@
 
 use leptos::prelude::*;
 
-use crate::components::dashboard::Live;
+use crate::components::dashboard::DashboardState;
 use crate::format::percent;
 
 #[component]
-pub fn Cores(live: Live) -> impl IntoView {
+pub fn Cores(live: DashboardState) -> impl IntoView {
     let latest = live.latest;
     let cores = move || latest.with(|s| s.as_ref().map_or(0, |s| s.cpu.per_core.len()));
     view! {

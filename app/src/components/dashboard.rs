@@ -42,7 +42,7 @@ pub struct ChartData {
 
 /// The dashboard's shared signals. All `Copy`, handed to each component.
 #[derive(Debug, Clone, Copy)]
-pub struct Live {
+pub struct DashboardState {
     pub latest: RwSignal<Option<Snapshot>>,
     pub refresh: RwSignal<Refresh>,
     pub range: RwSignal<Range>,
@@ -60,7 +60,7 @@ pub struct Live {
     pub model: RwSignal<Option<ModelView>>,
 }
 
-impl Live {
+impl DashboardState {
     /// A wall-clock label for `t_ms` in the viewer's zone (UTC on the server).
     pub fn clock(&self, t_ms: i64, style: TimeStyle) -> String {
         match self.tz_offset.get() {
@@ -93,10 +93,10 @@ pub fn Dashboard() -> impl IntoView {
 fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings, me: Me) -> impl IntoView {
     let can_read_logs = me.at_least("developer");
     provide_me(me.clone());
-    let live = Live {
+    let live = DashboardState {
         latest: RwSignal::new(initial),
         refresh: RwSignal::new(Refresh::from_default_secs(settings.default_refresh_secs)),
-        range: RwSignal::new(Range::Live),
+        range: RwSignal::new(Range::DashboardState),
         charts: RwSignal::new(ChartData {
             range: None,
             timeline: Timeline::new(crate::api::CHART_METRICS),
@@ -159,7 +159,7 @@ fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings, me: Me) -> imp
 
 /// Reloads the model panel (after training or a sensitivity change).
 #[cfg(feature = "hydrate")]
-pub fn reload_model(live: Live) {
+pub fn reload_model(live: DashboardState) {
     leptos::task::spawn_local(async move {
         if let Ok(report) = crate::http::get::<lookout::model::ModelReport>("/api/model").await {
             live.model.set(Some(ModelView::from_report(&report)));
@@ -169,7 +169,7 @@ pub fn reload_model(live: Live) {
 
 /// Reloads the anomaly events of the chosen range.
 #[cfg(feature = "hydrate")]
-pub fn reload_events(live: Live) {
+pub fn reload_events(live: DashboardState) {
     leptos::task::spawn_local(async move {
         let to = crate::live::now_ms();
         let from = to - live.range.get_untracked().span_ms();
@@ -192,7 +192,7 @@ pub fn reload_events(live: Live) {
 /// Browser-only wiring: live samples, the saved refresh choice, history loading.
 #[cfg(feature = "hydrate")]
 mod wire {
-    use super::{Link, Live};
+    use super::{DashboardState, Link};
     use crate::api::{get_history, CHART_METRICS};
     use crate::controls::{should_apply, Range, Refresh, POINT_BUDGET};
     use crate::live::{self, LinkEvent, Stream};
@@ -201,7 +201,7 @@ mod wire {
     use leptos::task::spawn_local;
     use lookout::model::Snapshot;
 
-    pub fn start(live: Live, sample_ms: i64) {
+    pub fn start(live: DashboardState, sample_ms: i64) {
         // After hydration (effects never run on the server), so the first browser render
         // matched the server's: then switch to the saved choice and the local time zone.
         Effect::new(move |_| {
@@ -236,7 +236,8 @@ mod wire {
                 if live.range.get_untracked().is_live() {
                     live.charts.update(|d| {
                         if d.timeline.push_snapshot(&s) {
-                            d.timeline.trim_before(s.timestamp - Range::Live.span_ms());
+                            d.timeline
+                                .trim_before(s.timestamp - Range::DashboardState.span_ms());
                         }
                     });
                 }
@@ -296,7 +297,7 @@ mod wire {
                     Ok(history) => {
                         live.history_error.set(None);
                         live.charts.update(|d| {
-                            // Live points that arrived meanwhile are kept only in the
+                            // DashboardState points that arrived meanwhile are kept only in the
                             // live range; the others are a fixed window.
                             if !range.is_live() || d.range.is_some_and(|r| !r.is_live()) {
                                 d.timeline = Timeline::new(CHART_METRICS);

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use lookout::model::LogsResponse;
 
-use crate::components::dashboard::Live;
+use crate::components::dashboard::DashboardState;
 use crate::format::TimeStyle;
 
 /// One line as the API sends it.
@@ -51,7 +51,7 @@ const LEVELS: &[(&str, &str)] = &[
 ];
 
 #[component]
-pub fn LogsPanel(live: Live) -> impl IntoView {
+pub fn LogsPanel(live: DashboardState) -> impl IntoView {
     let level = RwSignal::new(String::from("info"));
     let lines = RwSignal::new(None::<Vec<LogRow>>);
     let error = RwSignal::new(None::<String>);

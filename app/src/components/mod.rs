@@ -1,5 +1,5 @@
 //! The dashboard's pieces. `dashboard` loads the data and wires live updates; the others
-//! only render from the shared `Live` signals.
+//! only render from the shared `DashboardState` signals.
 
 pub mod admin;
 pub mod alerts;

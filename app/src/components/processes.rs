@@ -3,14 +3,14 @@
 use leptos::prelude::*;
 use lookout::model::{ProcessInfo, Snapshot};
 
-use crate::components::dashboard::Live;
+use crate::components::dashboard::DashboardState;
 use crate::format::{bytes, percent};
 
 #[component]
 fn ProcTable(
     id: &'static str,
     caption: &'static str,
-    live: Live,
+    live: DashboardState,
     pick: fn(&Snapshot) -> &Vec<ProcessInfo>,
 ) -> impl IntoView {
     let rows = move || {
@@ -53,7 +53,7 @@ fn ProcTable(
 }
 
 #[component]
-pub fn Processes(live: Live) -> impl IntoView {
+pub fn Processes(live: DashboardState) -> impl IntoView {
     view! {
         <section class="panel processes" aria-label="Top processes">
             <h2>"Top processes"</h2>

@@ -7,7 +7,7 @@ use lookout::model::{
     describe_limits, ContainerStats, Pressure, PressureStats, RunScope, Snapshot,
 };
 
-use crate::components::dashboard::Live;
+use crate::components::dashboard::DashboardState;
 use crate::format::{count, percent, MISSING};
 
 /// The header's badge: the container's limits, or "host".
@@ -57,7 +57,7 @@ pub fn pressure_text(p: &PressureStats) -> String {
 
 /// The scope badge for the header.
 #[component]
-pub fn ScopeBadge(live: Live) -> impl IntoView {
+pub fn ScopeBadge(live: DashboardState) -> impl IntoView {
     let latest = live.latest;
     let text = move || latest.with(|s| s.as_ref().map(scope_text).unwrap_or_default());
     let title = move || latest.with(|s| s.as_ref().map(node_text).unwrap_or_default());
@@ -84,7 +84,7 @@ fn ScopeCard(
 /// Throttling and OOM kills (containers only) and pressure stall (where the kernel
 /// has PSI). Nothing at all on a host without PSI.
 #[component]
-pub fn ScopeCards(live: Live) -> impl IntoView {
+pub fn ScopeCards(live: DashboardState) -> impl IntoView {
     let latest = live.latest;
     let container = move || latest.with(|s| s.as_ref().and_then(|s| s.container.clone()));
     let pressure = move || latest.with(|s| s.as_ref().and_then(|s| s.pressure.clone()));

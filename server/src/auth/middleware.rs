@@ -1,8 +1,8 @@
 //! The access check in front of every route: identify the caller, apply the route's
-//! [`Rule`](super::policy::Rule), check CSRF for session requests, and record admin
+//! [`AccessRule`](super::policy::AccessRule), check CSRF for session requests, and record admin
 //! actions in the audit log once they succeed.
 
-use super::policy::{self, Access, Rule};
+use super::policy::{self, Access, AccessRule};
 use super::{client_of, csrf, Auth, Principal, SESSION_COOKIE};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -60,7 +60,7 @@ fn json_error(status: StatusCode, msg: &str) -> Response {
 }
 
 /// The answer to a caller who may not pass. Carries nothing but the reason.
-fn deny(rule: &Rule, principal: &Principal, had_token: bool, req: &Request) -> Response {
+fn deny(rule: &AccessRule, principal: &Principal, had_token: bool, req: &Request) -> Response {
     if principal.role().is_none() {
         if rule.page {
             let target = req

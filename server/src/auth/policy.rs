@@ -36,7 +36,7 @@ impl Access {
 
 /// What the middleware applies to one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rule {
+pub struct AccessRule {
     pub access: Access,
     /// An HTML page: an anonymous caller is sent to the login page (303) instead of
     /// getting a 401.
@@ -83,7 +83,7 @@ pub fn matches(pattern: &str, path: &str) -> bool {
 }
 
 /// The rule for a request.
-pub fn rule(method: &Method, path: &str) -> Rule {
+pub fn rule(method: &Method, path: &str) -> AccessRule {
     // HEAD is answered like GET.
     let m = if method == Method::HEAD {
         "GET"
@@ -98,14 +98,14 @@ pub fn rule(method: &Method, path: &str) -> Rule {
             .iter()
             .find(|e| e.method == m && matches(e.path, path))
     }) {
-        return Rule {
+        return AccessRule {
             access: e.access,
             page: false,
             audit: e.audit,
         };
     }
     if let Some((_, _, access)) = SERVER_FNS.iter().find(|(fm, p, _)| *fm == m && *p == path) {
-        return Rule {
+        return AccessRule {
             access: *access,
             page: false,
             audit: None,
@@ -113,14 +113,14 @@ pub fn rule(method: &Method, path: &str) -> Rule {
     }
     if m == "GET" {
         if let Some((_, access)) = PAGES.iter().find(|(p, _)| *p == path) {
-            return Rule {
+            return AccessRule {
                 access: *access,
                 page: true,
                 audit: None,
             };
         }
         if PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p)) {
-            return Rule {
+            return AccessRule {
                 access: Access::Public,
                 page: false,
                 audit: None,
@@ -128,7 +128,7 @@ pub fn rule(method: &Method, path: &str) -> Rule {
         }
     }
     // Not listed: closed.
-    Rule {
+    AccessRule {
         access: if m == "GET" {
             Access::Viewer
         } else {

@@ -93,12 +93,13 @@ pub fn check(
 }
 
 /// [`check`] on the configured store with the process environment, logged.
-pub fn run(settings: &Settings) -> Result<Decision, String> {
+pub fn run(settings: &Settings) -> Result<Decision, crate::error::ServerError> {
     let store = crate::open_store(settings)?;
     let env: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| super::EXTRA_ENV.contains(&k.as_str()))
         .collect();
-    let d = check(settings, &store, &env, crate::runtime::now_ms())?;
+    let d = check(settings, &store, &env, crate::runtime::now_ms())
+        .map_err(crate::error::ServerError::Access)?;
     if let Some(name) = &d.bootstrapped {
         tracing::info!(user = %name, "created the first admin from LOOKOUT_ADMIN_USER");
     }

@@ -13,6 +13,7 @@ pub mod tls;
 
 pub use proxy::{Cidr, ClientInfo};
 
+use crate::error::ServerError;
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use std::future::Future;
@@ -90,21 +91,25 @@ pub async fn serve(
     app: Router,
     edge: &EdgeSettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), String> {
+) -> Result<(), ServerError> {
     use axum::serve::ListenerExt;
     let make = app.into_make_service_with_connect_info::<SocketAddr>();
     let Some(tls) = &edge.tls else {
         return axum::serve(listener, make)
             .with_graceful_shutdown(shutdown)
             .await
-            .map_err(|e| format!("server error: {e}"));
+            .map_err(ServerError::Serve);
     };
-    let https_port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let https_port = listener.local_addr().map_err(ServerError::Serve)?.port();
     let redirect = match tls.redirect_http {
         Some(addr) => {
             let l = tokio::net::TcpListener::bind(addr)
                 .await
-                .map_err(|e| format!("cannot listen on {addr} (`tls.redirect_http`): {e}"))?;
+                .map_err(|source| ServerError::Listen {
+                    addr,
+                    key: "tls.redirect_http",
+                    source,
+                })?;
             tracing::info!(%addr, "redirecting http://{addr} to https");
             Some(tokio::spawn(async move {
                 let _ = axum::serve(l, tls::redirect_router(https_port)).await;
@@ -113,13 +118,13 @@ pub async fn serve(
         None => None,
     };
     let listener = tls::TlsListener::new(listener, tls.config.clone())
-        .map_err(|e| e.to_string())?
+        .map_err(|e| ServerError::Tls(e.to_string()))?
         // TapIo gives the listener axum's `ConnectInfo<SocketAddr>` support.
         .tap_io(|_| {});
     let served = axum::serve(listener, make)
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(|e| format!("server error: {e}"));
+        .map_err(ServerError::Serve);
     if let Some(r) = redirect {
         r.abort();
     }
