@@ -5,7 +5,7 @@
 
 use crate::auth::handlers as auth;
 use crate::auth::policy::Access;
-use crate::routes;
+use crate::handlers;
 use crate::ServerState;
 use axum::routing::{delete, get, post, put, MethodRouter};
 
@@ -41,80 +41,80 @@ use Access::{Admin, Developer, Public, Viewer};
 
 pub const ENDPOINTS: &[Endpoint] = &[
     // Probes: load balancers call them without credentials.
-    ep("GET", "/healthz", Public, None, || get(routes::healthz)),
-    ep("GET", "/readyz", Public, None, || get(routes::readyz)),
+    ep("GET", "/healthz", Public, None, || get(handlers::healthz)),
+    ep("GET", "/readyz", Public, None, || get(handlers::readyz)),
     // The raw history API is a developer's; the dashboard uses /api/series.
     ep("GET", "/api/history", Developer, None, || {
-        get(routes::history)
+        get(handlers::history)
     }),
     // The dashboard's live feed.
-    ep("GET", "/api/stream", Viewer, None, || get(routes::stream)),
+    ep("GET", "/api/stream", Viewer, None, || get(handlers::stream)),
     ep("GET", "/api/anomalies", Viewer, None, || {
-        get(routes::anomalies)
+        get(handlers::anomalies)
     }),
     ep(
         "POST",
         "/api/anomalies/{id}/expected",
         Admin,
         Some("event.expected"),
-        || post(routes::mark_expected),
+        || post(handlers::mark_expected),
     ),
-    ep("GET", "/api/model", Viewer, None, || get(routes::model)),
+    ep("GET", "/api/model", Viewer, None, || get(handlers::model)),
     ep(
         "POST",
         "/api/model/train",
         Admin,
         Some("model.train"),
-        || post(routes::train),
+        || post(handlers::train),
     ),
     ep(
         "POST",
         "/api/model/sensitivity",
         Admin,
         Some("sensitivity.set"),
-        || post(routes::sensitivity),
+        || post(handlers::sensitivity),
     ),
-    ep("GET", "/api/alerts", Viewer, None, || get(routes::alerts)),
+    ep("GET", "/api/alerts", Viewer, None, || get(handlers::alerts)),
     ep("GET", "/api/alerts/history", Viewer, None, || {
-        get(routes::alert_history)
+        get(handlers::alert_history)
     }),
     ep(
         "POST",
         "/api/alerts/test",
         Admin,
         Some("alert.test"),
-        || post(routes::alert_test),
+        || post(handlers::alert_test),
     ),
     // A dry run of a rule being edited: changes nothing, but rule editing is an admin's.
     ep("POST", "/api/alerts/rules/test", Admin, None, || {
-        post(routes::test_rule)
+        post(handlers::test_rule)
     }),
     ep(
         "PUT",
         "/api/alerts/rules/{name}",
         Admin,
         Some("rule.put"),
-        || put(routes::put_rule),
+        || put(handlers::put_rule),
     ),
     ep(
         "DELETE",
         "/api/alerts/rules/{name}",
         Admin,
         Some("rule.delete"),
-        || delete(routes::delete_rule),
+        || delete(handlers::delete_rule),
     ),
     ep("GET", "/api/silences", Viewer, None, || {
-        get(routes::silences)
+        get(handlers::silences)
     }),
     ep("POST", "/api/silences", Admin, Some("silence.add"), || {
-        post(routes::add_silence)
+        post(handlers::add_silence)
     }),
     ep(
         "DELETE",
         "/api/silences/{id}",
         Admin,
         Some("silence.expire"),
-        || delete(routes::expire_silence),
+        || delete(handlers::expire_silence),
     ),
     // Sessions. Login is open (and rate-limited); logout ends whatever session it has.
     ep("POST", "/api/auth/login", Public, None, || {

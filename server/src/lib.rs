@@ -12,8 +12,8 @@ pub mod edge;
 pub mod endpoints;
 pub mod error;
 pub mod export;
+pub mod handlers;
 pub mod logging;
-pub mod routes;
 pub mod runtime;
 
 use axum::extract::{FromRef, Request, State};

@@ -3,7 +3,7 @@
 //! read as that type and write back to the same JSON (no key the type lacks, none it
 //! adds, the same nulls). So a handler that answers with anything else (a `json!` of its
 //! own, the wrong type) fails here. That the model types carry every field of the
-//! engine's own types is checked where they are converted (server/src/routes.rs tests).
+//! engine's own types is checked where they are converted (server/src/handlers.rs tests).
 
 use lookout::model::api_body_reread;
 use serde_json::Value;
