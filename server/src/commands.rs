@@ -14,10 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-fn fail(code: u8, msg: impl std::fmt::Display) -> u8 {
-    eprintln!("lookout: {msg}");
-    code
-}
+use crate::error::exit_with as fail;
 
 /// `lookout healthcheck`: GET /healthz on the local server; 0 when it answers 200, else 1.
 /// The Docker HEALTHCHECK runs it, so the image needs no curl. It connects to the configured

@@ -41,3 +41,20 @@ pub enum ServerError {
 }
 
 pub type Result<T, E = ServerError> = std::result::Result<T, E>;
+
+/// An error answer: `status` with `{"error": msg}` (`lookout::model::ApiError`), the
+/// one shape every handler, middleware and edge layer answers with.
+pub fn api_error(
+    status: axum::http::StatusCode,
+    msg: impl Into<String>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (status, axum::Json(lookout::model::ApiError::new(msg))).into_response()
+}
+
+/// A command's failure: the message on stderr, prefixed `lookout:`; returns the exit
+/// code to pass on (1 for a failure, 2 for bad usage).
+pub fn exit_with(code: u8, msg: impl std::fmt::Display) -> u8 {
+    eprintln!("lookout: {msg}");
+    code
+}

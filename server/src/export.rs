@@ -42,10 +42,7 @@ pub struct ExportOptions {
     pub timestamps: TimestampFormat,
 }
 
-fn fail(code: u8, msg: impl std::fmt::Display) -> u8 {
-    eprintln!("lookout: {msg}");
-    code
-}
+use crate::error::exit_with as fail;
 
 /// What a time option accepts (for error messages and `--help`).
 pub const TIME_FORMATS: &str = "epoch seconds or milliseconds, an ISO time in UTC such as \

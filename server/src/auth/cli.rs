@@ -9,10 +9,7 @@ use lookout::store::auth::{Role, Scope};
 use lookout::store::Store;
 use std::io::{BufRead, IsTerminal, Write};
 
-fn fail(code: u8, msg: impl std::fmt::Display) -> u8 {
-    eprintln!("lookout: {msg}");
-    code
-}
+use crate::error::exit_with as fail;
 
 /// Runs a command's body: `Ok(code)` or `Err(code)` whose message is already printed.
 fn exit_code(body: impl FnOnce() -> Result<u8, u8>) -> u8 {

@@ -8,15 +8,13 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use lookout::model::{
-    ApiError, AuditLog, CreatedToken, LoginRequest, LoginResponse, NameStatus, NewToken, NewUser,
-    Status, TokenList, UserList,
+    AuditLog, CreatedToken, LoginRequest, LoginResponse, NameStatus, NewToken, NewUser, Status,
+    TokenList, UserList,
 };
 use lookout::store::auth::{Role, Scope};
 use lookout::store::StoreError;
 
-fn json_error(status: StatusCode, msg: impl Into<String>) -> Response {
-    (status, Json(ApiError::new(msg))).into_response()
-}
+use crate::error::api_error as json_error;
 
 fn internal() -> Response {
     json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")

@@ -9,7 +9,6 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use std::net::IpAddr;
 
 /// Largest body the audit log or the CSRF form check reads (the edge limits bodies
@@ -55,9 +54,7 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .then(|| token.trim().to_string())
 }
 
-fn json_error(status: StatusCode, msg: &str) -> Response {
-    (status, Json(lookout::model::ApiError::new(msg))).into_response()
-}
+use crate::error::api_error as json_error;
 
 /// The answer to a caller who may not pass. Carries nothing but the reason.
 fn deny(rule: &AccessRule, principal: &Principal, had_token: bool, req: &Request) -> Response {

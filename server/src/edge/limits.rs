@@ -6,9 +6,8 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use futures::StreamExt;
-use serde_json::json;
 use std::any::Any;
 use std::sync::OnceLock;
 
@@ -32,7 +31,7 @@ pub fn parse_size(s: &str) -> Option<usize> {
 }
 
 fn json_error(status: StatusCode, msg: &str) -> Response {
-    (status, axum::Json(json!({ "error": msg }))).into_response()
+    crate::error::api_error(status, msg)
 }
 
 fn too_large(max_body: usize) -> Response {
