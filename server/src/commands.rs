@@ -4,8 +4,8 @@
 use crate::config::Settings;
 use crate::runtime::now_ms;
 use lookout::detect::{
-    run_detect_with, run_eval_with, train_excluding, DetectOptions, EvalMode, LiveConfig,
-    ModelRegistry, Protocol, Sensitivity, TrainParams,
+    run_detect_with, run_eval_with, DetectOptions, EvalMode, LiveConfig, ModelRegistry, Protocol,
+    Sensitivity, TrainParams,
 };
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
@@ -359,23 +359,22 @@ pub fn model_train(settings: &Settings) -> u8 {
     };
     let now = now_ms();
     let from = now - settings.detector.training_window.as_millis() as i64;
-    let rows = match store.raw_range(from, now) {
-        Ok(r) => crate::detector::detector_columns(r),
-        Err(e) => return fail(1, format!("cannot read samples: {e}")),
-    };
-    let (expected, anomalous) = match crate::detector::stored_intervals(&store, from, now) {
-        Ok(e) => e,
-        Err(e) => return fail(1, format!("cannot read events: {e}")),
-    };
-    let params = TrainParams {
-        members: settings.detector.members,
-        metric_names: lookout::model::detector_metric_names(),
-        ..TrainParams::default()
+    // What the server's scheduled training reads: the configured window up to now.
+    let plan = lookout::detect::TrainingPlan {
+        from,
+        to: now,
+        expected: Vec::new(),
+        anomalous: Vec::new(),
+        params: TrainParams {
+            members: settings.detector.members,
+            metric_names: lookout::model::detector_metric_names(),
+            ..TrainParams::default()
+        },
     };
     let started = std::time::Instant::now();
-    let mut model = match train_excluding(&rows, &expected, &anomalous, &params) {
+    let mut model = match lookout::detect::train_from_store(&store, plan) {
         Ok(m) => m,
-        Err(e) => return fail(1, format!("training failed: {e}")),
+        Err(e) => return fail(1, e),
     };
     match reg.save(&mut model) {
         Ok(v) => {

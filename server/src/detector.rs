@@ -6,8 +6,7 @@
 use crate::config::DetectorSettings;
 use crate::runtime::now_ms;
 use lookout::detect::{
-    train_excluding, ExpectedInterval, LiveConfig, LiveDetector, LiveOutcome, ModelInfo,
-    ModelRegistry, Sensitivity,
+    LiveConfig, LiveDetector, LiveOutcome, ModelInfo, ModelRegistry, Sensitivity,
 };
 use lookout::model::{AnomalyEvent, Snapshot, TimestampMs};
 use lookout::store::Store;
@@ -358,16 +357,8 @@ impl Detection {
             plan.to = now;
             plan.from = now - self.settings.training_window.as_millis() as i64;
         }
-        let rows = detector_columns(
-            self.store
-                .raw_range(plan.from, plan.to)
-                .map_err(|e| e.to_string())?,
-        );
-        let (expected, anomalous) = stored_intervals(&self.store, plan.from, plan.to)?;
-        plan.expected.extend(expected);
-        plan.anomalous.extend(anomalous);
-        let mut model = train_excluding(&rows, &plan.expected, &plan.anomalous, &plan.params)
-            .map_err(|e| e.to_string())?;
+        let mut model =
+            lookout::detect::train_from_store(&self.store, plan).map_err(|e| e.to_string())?;
         let version = self.registry.save(&mut model).map_err(|e| e.to_string())?;
         let _ = self.registry.prune();
         let info = self
@@ -383,45 +374,4 @@ impl Detection {
             .map_err(|e| e.to_string())?;
         Ok(info)
     }
-}
-
-/// Stored rows cut to the detector's features (the leading columns of
-/// `model::METRICS`; see `model::detector_metric_names`).
-pub fn detector_columns(mut rows: Vec<(TimestampMs, Vec<f64>)>) -> Vec<(TimestampMs, Vec<f64>)> {
-    let n = lookout::model::detector_metric_names().len();
-    for (_, r) in &mut rows {
-        r.truncate(n);
-    }
-    rows
-}
-
-/// The stored events of `from..now` as training reads them, from one query: those marked
-/// expected as intervals the next training treats as normal, the others as intervals it
-/// leaves out of "normal" (see `lookout::detect::train_excluding`).
-pub type StoredIntervals = (Vec<ExpectedInterval>, Vec<(TimestampMs, TimestampMs)>);
-
-pub fn stored_intervals(
-    store: &Store,
-    from: TimestampMs,
-    now: TimestampMs,
-) -> Result<StoredIntervals, String> {
-    let (mut expected, mut anomalous) = (Vec::new(), Vec::new());
-    for e in store.events(from, now).map_err(|e| e.to_string())? {
-        let end = e.end.unwrap_or(now);
-        if e.expected {
-            expected.push(ExpectedInterval {
-                start: e.start,
-                end,
-                metrics: e
-                    .explanation
-                    .metrics
-                    .iter()
-                    .map(|m| m.metric.clone())
-                    .collect(),
-            });
-        } else {
-            anomalous.push((e.start, end));
-        }
-    }
-    Ok((expected, anomalous))
 }

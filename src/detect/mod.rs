@@ -48,6 +48,7 @@ pub mod forest;
 pub mod live;
 pub mod pca;
 pub mod registry;
+pub mod stored;
 pub mod timeparse;
 
 pub use self::csv::{run_detect, run_detect_with, CsvError, DetectOptions, DetectSummary};
@@ -57,6 +58,7 @@ pub use eval::{run_eval, run_eval_with, EvalError, EvalMode, EvalReport, Protoco
 pub use events::{EventParams, Sensitivity};
 pub use live::{DetectorState, LiveConfig, LiveDetector, LiveOutcome, Phase, TrainingPlan};
 pub use registry::{ModelInfo, ModelRegistry};
+pub use stored::{train_from_store, TrainFromStoreError};
 
 /// Errors of training, model loading and parameter validation.
 #[derive(Debug, thiserror::Error)]
