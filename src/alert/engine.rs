@@ -323,7 +323,7 @@ impl AlertEngine {
         self.sent = state.sent.into();
     }
 
-    /// Judges `rule` (enabled or not, saved or not) on `s` as [`AlertEngine::on_sample`]
+    /// Judges `rule` (enabled or not, saved or not) on `s` as [`AlertEngine::observe_snapshot`]
     /// would, without changing any state.
     pub fn judge(&self, rule: &Rule, s: &Snapshot) -> Judgement {
         let host = self.host_name(&s.host);

@@ -62,7 +62,7 @@ impl IsolationForest {
     }
 
     /// [`Self::score_slice`] with a chosen kernel (benchmarks and tests compare them);
-    /// forests deeper than [`MAX_COMPLETE_DEPTH`] always score through the arena.
+    /// forests deeper than [`super::MAX_COMPLETE_DEPTH`] always score through the arena.
     ///
     /// # Panics
     /// If the CPU cannot run `kernel` ([`Kernel::available`]) or the shapes disagree.
@@ -84,7 +84,7 @@ impl IsolationForest {
 
     /// Scores a standard-layout row-major slice of `out.len()` rows.
     ///
-    /// Rows go in chunks of [`CHUNK`]: each tree is walked by the whole chunk, 8 or 12
+    /// Rows go in chunks of `CHUNK` (48): each tree is walked by the whole chunk, 8 or 12
     /// rows in lockstep, before the next tree, so the tree stays in L1 instead of the
     /// whole forest streaming through the cache for every row.
     #[allow(clippy::needless_range_loop)] // j walks 8 independent rows in lockstep

@@ -1,0 +1,128 @@
+//! Calibration: a member's raw score to a surprise against its training scores.
+
+use super::*;
+
+/// Maps a member's raw score to [0, 1] against its training-score distribution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibrator {
+    /// Raw-score quantiles at p = 0, 0.01, ..., 1 of the training scores.
+    pub quantiles: Vec<f64>,
+    /// Tail start: probability and raw score.
+    pub tail_p: f64,
+    pub tail_u: f64,
+    /// Mean excess over `tail_u` (exponential tail scale).
+    pub tail_beta: f64,
+    pub n: usize,
+}
+
+impl Calibrator {
+    /// Needs at least 10 finite scores.
+    pub fn fit(scores: &[f64]) -> Option<Self> {
+        let mut s: Vec<f64> = scores.iter().copied().filter(|v| v.is_finite()).collect();
+        if s.len() < 10 {
+            return None;
+        }
+        s.sort_by(f64::total_cmp);
+        let n = s.len();
+        // ~20 exceedances estimate the tail scale; 2 % once there is enough data.
+        let tail_p = (1.0 - 20.0 / n as f64).clamp(0.9, 0.98);
+        let tail_u = quantile_sorted(&s, tail_p);
+        let exc: Vec<f64> = s
+            .iter()
+            .filter(|v| **v > tail_u)
+            .map(|v| v - tail_u)
+            .collect();
+        let spread = (quantile_sorted(&s, 0.75) - quantile_sorted(&s, 0.25)).abs();
+        let mean_exc = if exc.is_empty() {
+            0.0
+        } else {
+            exc.iter().sum::<f64>() / exc.len() as f64
+        };
+        // The scale never collapses: training scores that are all alike (a flat
+        // series) would otherwise make any later difference astronomically surprising.
+        let tail_beta = mean_exc.max(0.05 * spread).max(0.01 * (1.0 + tail_u.abs()));
+        let quantiles = (0..N_QUANTILES)
+            .map(|i| quantile_sorted(&s, i as f64 / (N_QUANTILES - 1) as f64))
+            .collect();
+        Some(Self {
+            quantiles,
+            tail_p,
+            tail_u,
+            tail_beta,
+            n,
+        })
+    }
+
+    /// Calibrated score in [0, 1] (higher = rarer in training).
+    pub fn cdf(&self, s: f64) -> f64 {
+        if s.is_nan() {
+            return 0.0;
+        }
+        if s >= self.tail_u {
+            return 1.0 - (1.0 - self.tail_p) * (-(s - self.tail_u) / self.tail_beta).exp();
+        }
+        let q = &self.quantiles;
+        let step = 1.0 / (q.len() - 1) as f64;
+        let lo = q.partition_point(|v| *v < s);
+        let hi = q.partition_point(|v| *v <= s);
+        let p = if hi == 0 {
+            0.0
+        } else if lo < hi {
+            // s sits on a plateau (many equal training scores): mid-rank.
+            0.5 * (lo as f64 + (hi - 1) as f64) * step
+        } else if hi >= q.len() {
+            self.tail_p
+        } else {
+            let (a, b) = (q[hi - 1], q[hi]);
+            ((hi - 1) as f64 + (s - a) / (b - a)) * step
+        };
+        p.min(self.tail_p)
+    }
+
+    /// Surprise -log10 p of a raw score, p = 1 - [`Self::cdf`] (0 for the lowest
+    /// training scores; linear in `s` in the tail, so it never saturates).
+    pub fn surprise(&self, s: f64) -> f64 {
+        if s.is_nan() {
+            return 0.0;
+        }
+        if s >= self.tail_u {
+            let base = -(1.0 - self.tail_p).log10();
+            return base + (s - self.tail_u) / (self.tail_beta * std::f64::consts::LN_10);
+        }
+        let p = (1.0 - self.cdf(s)).clamp(f64::MIN_POSITIVE, 1.0);
+        -p.log10()
+    }
+
+    pub fn validate(&self) -> Result<(), DetectError> {
+        if self.quantiles.len() < 2
+            || self.quantiles.iter().any(|v| !v.is_finite())
+            || self.tail_beta.is_nan()
+            || self.tail_beta <= 0.0
+            || !(0.0..1.0).contains(&self.tail_p)
+        {
+            return Err(DetectError::Format("calibrator is inconsistent".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Bonferroni-corrected min-p combination of member surprises (see the module docs).
+pub fn combine(surprises: &[f64]) -> f64 {
+    if surprises.is_empty() {
+        return 0.0;
+    }
+    let top = surprises.iter().copied().fold(0.0, f64::max);
+    (top - (surprises.len() as f64).log10()).max(0.0)
+}
+
+/// A probability-style threshold t in (0, 1) ("1 - p", the form scores had before
+/// they were surprises) as a surprise, -log10(1 - t); values of 1 and more are
+/// surprises already. Keeps old settings (`sensitivity = 0.99`, `min_score = 0.99`)
+/// meaning what they meant.
+pub fn surprise_from_setting(t: f64) -> f64 {
+    if t < 1.0 {
+        -(1.0 - t.max(0.0)).log10()
+    } else {
+        t
+    }
+}

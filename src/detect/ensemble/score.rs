@@ -1,0 +1,278 @@
+//! The streaming scorer: one sample at a time through every member.
+
+use super::*;
+
+/// The scores of one sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepScores {
+    /// Surprise, -log10 of the combined p-value.
+    pub combined: f64,
+    /// Member surprises.
+    pub members: Vec<MemberScore>,
+}
+
+/// Online calibration of the baseline before a model exists (cold start): the
+/// calibrator is refitted on the baseline's own recent scores.
+#[derive(Debug, Clone)]
+struct OnlineCalibration {
+    history: VecDeque<f64>,
+    cap: usize,
+    cal: Option<Calibrator>,
+    since: usize,
+}
+
+impl OnlineCalibration {
+    fn push(&mut self, s: f64) {
+        if self.history.len() == self.cap {
+            self.history.pop_front();
+        }
+        self.history.push_back(s);
+        self.since += 1;
+        // Refit at every sample while the history is short (cheap, and the cold
+        // start needs it), then once a minute at 5 s sampling.
+        if self.history.len() < 60 {
+            // 60 scores (5 more minutes at 5 s) before the baseline's tail is trusted.
+            return;
+        }
+        if self.history.len() <= 200 || self.since >= 12 {
+            let v: Vec<f64> = self.history.iter().copied().collect();
+            self.cal = Calibrator::fit(&v);
+            self.since = 0;
+        }
+    }
+}
+
+/// Streaming scorer: feature state, rolling baseline and the installed model.
+#[derive(Debug, Clone)]
+pub struct EnsembleScorer {
+    members: Members,
+    feats: FeatureState,
+    baseline: RollingBaseline,
+    online: OnlineCalibration,
+    model: Option<Arc<TrainedModel>>,
+    imputed: Vec<f64>,
+    fraw: Vec<f64>,
+    z: Vec<f64>,
+    base_z: Vec<f64>,
+    t_buf: Vec<f64>,
+    /// Training medians, to impute metrics never observed yet.
+    fallback: Option<Vec<f64>>,
+    last: Option<StepScores>,
+}
+
+impl EnsembleScorer {
+    pub fn new(n_metrics: usize, members: Members, baseline: BaselineParams) -> Self {
+        let nf = n_metrics * features::KINDS.len();
+        Self {
+            members,
+            feats: FeatureState::new(n_metrics),
+            baseline: RollingBaseline::new(n_metrics, baseline),
+            online: OnlineCalibration {
+                history: VecDeque::new(),
+                cap: 17_280,
+                cal: None,
+                since: 0,
+            },
+            model: None,
+            imputed: vec![0.0; n_metrics],
+            fraw: vec![0.0; nf],
+            z: vec![0.0; nf],
+            base_z: vec![0.0; n_metrics],
+            t_buf: Vec::new(),
+            fallback: None,
+            last: None,
+        }
+    }
+
+    /// Per-metric smallest scale for the rolling baseline (`features::unit_floor`).
+    pub fn set_floors(&mut self, floors: Vec<f64>) {
+        self.baseline.set_floors(floors);
+    }
+
+    pub fn n_metrics(&self) -> usize {
+        self.imputed.len()
+    }
+    pub fn model(&self) -> Option<&Arc<TrainedModel>> {
+        self.model.as_ref()
+    }
+    pub fn baseline_ready(&self) -> bool {
+        self.baseline.ready()
+    }
+    pub fn set_members(&mut self, m: Members) {
+        self.members = m;
+    }
+    pub fn members(&self) -> Members {
+        self.members
+    }
+
+    /// Hot swap; the feature state and rolling baseline carry on.
+    pub fn install_model(&mut self, model: Arc<TrainedModel>) -> Result<(), DetectError> {
+        model.validate()?;
+        if model.metrics.len() != self.n_metrics() {
+            return Err(DetectError::Shape {
+                expected: self.n_metrics(),
+                got: model.metrics.len(),
+            });
+        }
+        self.t_buf = vec![0.0; model.pca.as_ref().map_or(0, |p| p.k)];
+        self.fallback = Some(model.bands.iter().map(|b| b.median).collect());
+        self.baseline
+            .set_surprise(&model.calibration.baseline_surprise);
+        self.model = Some(model);
+        Ok(())
+    }
+
+    /// Scores one raw row (NaN = missing) at stream time `ts`. None until some member
+    /// can score. `learn`: the row joins the rolling baseline's window (false while an
+    /// event is open and not accepted as the new normal: see [`RollingBaseline::observe`]).
+    pub fn step(&mut self, ts: TimestampMs, raw: &[f64], learn: bool) -> Option<StepScores> {
+        self.feats.push(
+            raw,
+            self.fallback.as_deref(),
+            &mut self.imputed,
+            &mut self.fraw,
+        );
+        let base_raw = self
+            .baseline
+            .observe(ts, &self.imputed, &mut self.base_z, learn);
+        let mut members = Vec::with_capacity(3);
+        if self.members.baseline {
+            if let Some(s) = base_raw {
+                let model_cal = self
+                    .model
+                    .as_ref()
+                    .and_then(|m| m.calibration.baseline.as_ref());
+                let c = model_cal
+                    .or(self.online.cal.as_ref())
+                    .map(|c| c.surprise(s));
+                if model_cal.is_none() && learn {
+                    // Only needed until a model brings a trained calibrator (refits
+                    // sort the history: keep them off the trained hot path).
+                    self.online.push(s);
+                }
+                if let Some(c) = c {
+                    members.push(MemberScore {
+                        member: "baseline".into(),
+                        score: c,
+                    });
+                }
+            }
+        }
+        if let Some(m) = self.model.clone() {
+            m.normalizer.apply(&self.fraw, &mut self.z);
+            if self.members.forest {
+                if let (Some(f), Some(c)) = (&m.forest, &m.calibration.forest) {
+                    members.push(MemberScore {
+                        member: "forest".into(),
+                        score: c.surprise(f.score_row(&self.z)),
+                    });
+                }
+            }
+            if self.members.pca {
+                if let (Some(p), Some(c)) = (&m.pca, &m.calibration.pca) {
+                    let s = p.score(&self.z, &mut self.t_buf, None, None);
+                    members.push(MemberScore {
+                        member: "pca".into(),
+                        score: c.surprise(s),
+                    });
+                }
+            }
+        }
+        if members.is_empty() {
+            self.last = None;
+            return None;
+        }
+        let cal: Vec<f64> = members.iter().map(|m| m.score).collect();
+        let out = StepScores {
+            combined: combine(&cal),
+            members,
+        };
+        self.last = Some(out.clone());
+        Some(out)
+    }
+
+    /// Restarts the rolling baseline from `rows` (see [`RollingBaseline::rebase`]).
+    pub fn rebase<'a>(&mut self, rows: impl IntoIterator<Item = (TimestampMs, &'a [f64])>) {
+        self.baseline.rebase(rows);
+    }
+
+    /// The current normal band of metric `m`: the model's (1st..99th percentile of
+    /// training), else the rolling baseline's.
+    pub fn band(&self, m: usize) -> (f64, f64) {
+        match &self.model {
+            Some(model) => (model.bands[m].low, model.bands[m].high),
+            None => self.baseline.band(m),
+        }
+    }
+
+    /// The imputed raw values of the last step.
+    pub fn last_values(&self) -> &[f64] {
+        &self.imputed
+    }
+
+    /// Per-metric attribution of the last step, top `k` by share, with values and
+    /// normal bands. Each member's per-metric attribution is normalised to sum 1 and
+    /// weighted by its surprise -ln(p) (a member that is sure counts more).
+    pub fn explain(&self, k: usize, names: &[String]) -> Vec<MetricContribution> {
+        let Some(last) = &self.last else {
+            return vec![];
+        };
+        let nm = self.n_metrics();
+        let mut total = vec![0.0; nm];
+        let mut add = |per_metric: &[f64], surprise: f64| {
+            let sum: f64 = per_metric.iter().sum();
+            if sum > 0.0 && sum.is_finite() {
+                let w = surprise.max(0.0);
+                for (t, v) in total.iter_mut().zip(per_metric) {
+                    *t += w * v / sum;
+                }
+            }
+        };
+        let by_metric = |per_feature: &[f64]| {
+            let mut v = vec![0.0; nm];
+            for (j, x) in per_feature.iter().enumerate() {
+                v[features::metric_of(j)] += x;
+            }
+            v
+        };
+        for ms in &last.members {
+            match ms.member.as_str() {
+                "baseline" => add(&self.base_z, ms.score),
+                "forest" => {
+                    if let Some(f) = self.model.as_ref().and_then(|m| m.forest.as_ref()) {
+                        let mut a = vec![0.0; self.z.len()];
+                        f.attribution(&self.z, &mut a);
+                        add(&by_metric(&a), ms.score);
+                    }
+                }
+                "pca" => {
+                    if let Some(p) = self.model.as_ref().and_then(|m| m.pca.as_ref()) {
+                        let mut t = vec![0.0; p.k];
+                        let mut c = vec![0.0; self.z.len()];
+                        p.score(&self.z, &mut t, Some(&mut c), None);
+                        add(&by_metric(&c), ms.score);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let sum: f64 = total.iter().sum();
+        let mut order: Vec<usize> = (0..nm).collect();
+        order.sort_by(|&a, &b| total[b].total_cmp(&total[a]));
+        order
+            .into_iter()
+            .take(k)
+            .filter(|&m| total[m] > 0.0)
+            .map(|m| {
+                let (lo, hi) = self.band(m);
+                MetricContribution {
+                    metric: names.get(m).cloned().unwrap_or_else(|| format!("m{m}")),
+                    value: self.imputed[m],
+                    normal_low: lo,
+                    normal_high: hi,
+                    contribution: if sum > 0.0 { total[m] / sum } else { 0.0 },
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,125 @@
+use super::*;
+
+#[test]
+fn calibration_maps_training_scores_to_uniform() {
+    // Skewed raw scores (exponential-ish): calibrated ones should be ~U(0, 1).
+    let raw: Vec<f64> = (1..=5000).map(|i| -((i as f64) / 5001.0).ln()).collect();
+    let c = Calibrator::fit(&raw).unwrap();
+    let cal: Vec<f64> = raw.iter().map(|s| c.cdf(*s)).collect();
+    for q in [0.1, 0.25, 0.5, 0.75, 0.9] {
+        let share = cal.iter().filter(|v| **v <= q).count() as f64 / cal.len() as f64;
+        assert!((share - q).abs() < 0.02, "P(cal <= {q}) = {share}");
+    }
+    // Tail: above anything seen it keeps growing towards 1, never past it.
+    let max = raw.iter().cloned().fold(0.0, f64::max);
+    assert!(c.cdf(max) > 0.99 && c.cdf(max) < 1.0);
+    assert!(c.cdf(max + 5.0) > c.cdf(max));
+    assert!(c.cdf(1e300) <= 1.0);
+    assert_eq!(c.cdf(-1.0), 0.0);
+}
+
+#[test]
+fn plateaus_get_mid_rank() {
+    let mut raw = vec![0.0; 900];
+    raw.extend((0..100).map(|i| i as f64));
+    let c = Calibrator::fit(&raw).unwrap();
+    let p0 = c.cdf(0.0);
+    assert!(p0 > 0.3 && p0 < 0.6, "{p0}");
+}
+
+/// 3 metrics of noise with a 40-row incident (metric 0 jumps to 30) at rows 500..540.
+fn rows_with_incident() -> Vec<(TimestampMs, Vec<f64>)> {
+    let mut x: u64 = 7;
+    let mut noise = move || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    };
+    (0..1000)
+        .map(|i| {
+            let jump = if (500..540).contains(&i) { 30.0 } else { 0.0 };
+            (
+                i as TimestampMs * 1000,
+                vec![10.0 + noise() + jump, 5.0 + noise(), 20.0 + noise()],
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn past_incidents_are_left_out_of_training_unless_expected() {
+    let rows = rows_with_incident();
+    let incident = [(500_000, 539_000)];
+    let score_of = |model: TrainedModel| {
+        let mut s = EnsembleScorer::new(3, Members::default(), BaselineParams::default());
+        for (t, r) in &rows[..900] {
+            s.step(*t, r, true);
+        }
+        s.install_model(Arc::new(model)).unwrap();
+        let mut out = StepScores {
+            combined: 0.0,
+            members: vec![],
+        };
+        for k in 0..3 {
+            out = s
+                .step(900_000 + k * 1000, &[40.0, 5.0, 20.0], true)
+                .unwrap();
+        }
+        out.combined
+    };
+    let p = TrainParams::default();
+    let learnt = train(&rows, &[], &p).unwrap();
+    let trimmed = train_excluding(&rows, &[], &incident, &p).unwrap();
+    assert!(trimmed.warnings.is_empty(), "{:?}", trimmed.warnings);
+    let (a, b) = (score_of(learnt), score_of(trimmed));
+    assert!(
+        a < 2.3 && b > 3.0,
+        "a repeat of the incident is flagged only when it was trimmed: {a} vs {b}"
+    );
+    // An interval marked expected is learnt as normal whatever `anomalous` says.
+    let exp = [ExpectedInterval {
+        start: 500_000,
+        end: 539_000,
+        metrics: vec![],
+    }];
+    let kept = train_excluding(&rows, &exp, &incident, &p).unwrap();
+    assert!(score_of(kept) < 2.3);
+    // Over the cap, nothing is left out and the model says why.
+    let all = [(0, 999_000)];
+    let capped = train_excluding(&rows, &[], &all, &p).unwrap();
+    assert!(
+        capped.warnings.iter().any(|w| w.contains("kept")),
+        "{:?}",
+        capped.warnings
+    );
+}
+
+#[test]
+fn combination_is_bonferroni_min_p() {
+    // p = 0.001, 0.5, 0.8: 3 * 0.001 = 0.003 -> surprise -log10(0.003).
+    let s = |p: f64| -p.log10();
+    assert!((combine(&[s(0.001), s(0.5), s(0.8)]) - s(0.003)).abs() < 1e-12);
+    assert_eq!(combine(&[s(0.9), s(0.8)]), 0.0);
+    assert_eq!(combine(&[]), 0.0);
+    assert!((combine(&[2.0]) - 2.0).abs() < 1e-12);
+    assert!((surprise_from_setting(0.999) - 3.0).abs() < 1e-9);
+    assert_eq!(surprise_from_setting(4.0), 4.0);
+}
+
+#[test]
+fn surprise_keeps_growing_past_anything_seen() {
+    let raw: Vec<f64> = (1..=5000).map(|i| -((i as f64) / 5001.0).ln()).collect();
+    let c = Calibrator::fit(&raw).unwrap();
+    let max = raw.iter().cloned().fold(0.0, f64::max);
+    let (a, b, far) = (c.surprise(max), c.surprise(max + 5.0), c.surprise(1e6));
+    assert!(a > 3.0 && b > a && far > b, "{a} {b} {far}");
+    assert!(
+        far.is_finite() && far > 1e4,
+        "no cap but floating point: {far}"
+    );
+    // Continuous where the body meets the tail, and 0 at the bottom.
+    let u = c.tail_u;
+    assert!((c.surprise(u - 1e-9) - c.surprise(u)).abs() < 1e-3);
+    assert_eq!(c.surprise(-1.0), 0.0);
+}
