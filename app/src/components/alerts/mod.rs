@@ -2,13 +2,22 @@
 //! test" button per channel, and silences (list, end, add). Filled in the browser from
 //! `/api/alerts`, `/api/alerts/history` and `/api/silences`; the server renders the frame.
 //! Rule editing is the separate [`RuleAdmin`] component (admin actions, one place).
+//!
+//! [`AlertsPanel`] owns the data and the requests; `tables` draws the active alerts,
+//! the channels, the history and the silences; `silence_form` the form that adds one.
+
+mod silence_form;
+mod tables;
+
+use silence_form::SilenceForm;
+use tables::{ActiveAlerts, AlertHistoryTable, Channels, Silences};
 
 use leptos::prelude::*;
 use lookout::model::{ActiveAlert, AlertHistoryEntry, Notification, Silence};
 
 use crate::components::dashboard::DashboardState;
 use crate::components::rules::RuleAdmin;
-use crate::format::{self, TimeStyle};
+use crate::format;
 
 /// What the panel shows, as the API sent it.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -107,7 +116,6 @@ pub fn AlertsPanel(live: DashboardState) -> impl IntoView {
             on_cleanup(move || handle.clear());
         }
     }
-    let clock = move |t: i64| live.clock(t, TimeStyle::DayMinutes);
     let send_test = move |channel: String| {
         notice.set(Some(format!("sending a test to {channel}…")));
         #[cfg(feature = "hydrate")]
@@ -140,8 +148,7 @@ pub fn AlertsPanel(live: DashboardState) -> impl IntoView {
     let rule = RwSignal::new(String::new());
     let duration = RwSignal::new("2h".to_string());
     let comment = RwSignal::new(String::new());
-    let add_silence = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    let add_silence = move |()| {
         let r = rule.get_untracked().trim().to_string();
         let body = lookout::model::SilenceRequest {
             rule: (!r.is_empty()).then_some(r),
@@ -164,117 +171,18 @@ pub fn AlertsPanel(live: DashboardState) -> impl IntoView {
             reload();
         });
     };
-    let with = move |f: fn(&AlertsData) -> usize| data.with(|d| d.as_ref().map_or(0, f));
-    let active = move || data.with(|d| d.as_ref().map(|d| d.active.clone()).unwrap_or_default());
-    let history = move || data.with(|d| d.as_ref().map(|d| d.history.clone()).unwrap_or_default());
-    let silences =
-        move || data.with(|d| d.as_ref().map(|d| d.silences.clone()).unwrap_or_default());
     let loaded = move || data.with(Option::is_some);
     view! {
         <section class="panel alerts" id="alerts" aria-label="Alerts" data-loaded=move || loaded().to_string()>
             <h2>"Alerts"</h2>
             {move || error.get().map(|e| view! { <p class="error">"Alerts unavailable: " {e}</p> })}
             {move || notice.get().map(|n| view! { <p class="notice" id="alerts-notice">{n}</p> })}
-            <div class="table-wrap">
-                <table class="alerts" id="alerts-active">
-                    <caption>"Active"</caption>
-                    <thead><tr><th scope="col">"Rule"</th><th scope="col">"Host"</th><th scope="col">"Severity"</th><th scope="col">"State"</th><th scope="col">"Since"</th></tr></thead>
-                    <tbody>
-                        {move || active().into_iter().map(|a| {
-                            let sev = a.severity.as_str();
-                            let state = a.state.clone();
-                            let silenced = a.silenced;
-                            let inhibited = a.inhibited_by.as_ref().map(|by| format!(" (inhibited by {by})"));
-                            view! {
-                                <tr>
-                                    <td>{a.rule.clone()}</td>
-                                    <td>{a.host.clone()}</td>
-                                    <td><span class=format!("badge {sev}")>{sev}</span></td>
-                                    <td><span class=format!("badge {state}")>{state.clone()}</span>{silenced.then_some(" (silenced)")}{inhibited}</td>
-                                    <td>{clock(a.since)}</td>
-                                </tr>
-                            }
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
-            <Show when=move || loaded() && with(|d| d.active.len()) == 0>
-                <p class="empty" id="alerts-none">"No active alerts."</p>
-            </Show>
-
-            <h3>"Channels"</h3>
-            <ul class="channels" id="alert-channels">
-                {move || data.with(|d| d.as_ref().map(|d| d.channels.clone()).unwrap_or_default()).into_iter().map(|c| {
-                    let name = c.clone();
-                    view! {
-                        <li>
-                            <span>{c.clone()}</span>
-                            " "
-                            {is_admin.then(|| view! {
-                                <button class="send-test" on:click=move |_| send_test(name.clone())>"Send test"</button>
-                            })}
-                        </li>
-                    }
-                }).collect_view()}
-            </ul>
-            <Show when=move || loaded() && data.with(|d| d.as_ref().is_some_and(|d| d.channels.is_empty()))>
-                <p class="empty">"No notification channels configured."</p>
-            </Show>
-
-            <div class="table-wrap">
-                <table class="alerts" id="alerts-history">
-                    <caption>"Recent notifications (7 days)"</caption>
-                    <thead><tr><th scope="col">"When"</th><th scope="col">"Kind"</th><th scope="col">"Rule"</th><th scope="col">"Severity"</th><th scope="col">"Delivery"</th></tr></thead>
-                    <tbody>
-                        {move || history().into_iter().map(|e| {
-                            let n = &e.notification;
-                            view! {
-                                <tr>
-                                    <td>{clock(e.created_at)}</td>
-                                    <td>{history_kind(n)}</td>
-                                    <td>{n.rule.clone()}</td>
-                                    <td>{n.severity.as_str()}</td>
-                                    <td class="delivery">{deliveries_line(&e)}</td>
-                                </tr>
-                            }
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
-            <Show when=move || loaded() && with(|d| d.history.len()) == 0>
-                <p class="empty" id="alerts-history-none">"No notifications in the last 7 days."</p>
-            </Show>
-
-            <div class="table-wrap">
-                <table class="alerts" id="silences">
-                    <caption>"Silences"</caption>
-                    <thead><tr><th scope="col">"Rule"</th><th scope="col">"Host"</th><th scope="col">"Until"</th><th scope="col">"Comment"</th><th scope="col"></th></tr></thead>
-                    <tbody>
-                        {move || silences().into_iter().map(|s| {
-                            let id = s.id;
-                            let any = |v: &Option<String>| v.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| "any".to_string());
-                            view! {
-                                <tr data-id=id>
-                                    <td>{any(&s.rule)}</td>
-                                    <td>{any(&s.host)}</td>
-                                    <td>{clock(s.ends_at)}</td>
-                                    <td>{s.comment.clone()}</td>
-                                    <td>{is_admin.then(|| view! {
-                                        <button class="end-silence" on:click=move |_| end_silence(id)>"End"</button>
-                                    })}</td>
-                                </tr>
-                            }
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
+            <ActiveAlerts data live/>
+            <Channels data is_admin send_test=Callback::new(send_test)/>
+            <AlertHistoryTable data live/>
+            <Silences data live is_admin end_silence=Callback::new(end_silence)/>
             {is_admin.then(|| view! {
-                <form class="silence-form" id="silence-form" on:submit=add_silence>
-                    <label>"Rule " <input name="rule" placeholder="any" bind:value=rule size="12"/></label>
-                    <label>"For " <input name="duration" bind:value=duration size="5" required=true/></label>
-                    <label>"Comment " <input name="comment" bind:value=comment size="16"/></label>
-                    <button type="submit">"Add silence"</button>
-                </form>
+                <SilenceForm rule duration comment on_add=Callback::new(add_silence)/>
             })}
             <RuleAdmin/>
         </section>
