@@ -81,7 +81,7 @@ pub fn should_apply(last_applied: Option<i64>, ts: i64, refresh: Refresh, sample
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Range {
     /// The last 15 minutes, then live samples are appended.
-    DashboardState,
+    Live,
     Hour,
     Day,
     Week,
@@ -91,11 +91,11 @@ pub enum Range {
 pub const POINT_BUDGET: u32 = 300;
 
 impl Range {
-    pub const CHOICES: [Range; 4] = [Range::DashboardState, Range::Hour, Range::Day, Range::Week];
+    pub const CHOICES: [Range; 4] = [Range::Live, Range::Hour, Range::Day, Range::Week];
 
     pub fn key(self) -> &'static str {
         match self {
-            Range::DashboardState => "live",
+            Range::Live => "live",
             Range::Hour => "1h",
             Range::Day => "24h",
             Range::Week => "7d",
@@ -104,7 +104,7 @@ impl Range {
 
     pub fn label(self) -> &'static str {
         match self {
-            Range::DashboardState => "live (15 min)",
+            Range::Live => "live (15 min)",
             Range::Hour => "1 hour",
             Range::Day => "24 hours",
             Range::Week => "7 days",
@@ -118,22 +118,22 @@ impl Range {
     pub fn span_ms(self) -> i64 {
         const MIN: i64 = 60_000;
         match self {
-            Range::DashboardState => 15 * MIN,
+            Range::Live => 15 * MIN,
             Range::Hour => 60 * MIN,
             Range::Day => 24 * 60 * MIN,
             Range::Week => 7 * 24 * 60 * MIN,
         }
     }
 
-    /// DashboardState samples are appended to the charts only in the live range.
+    /// Live samples are appended to the charts only in the live range.
     pub fn is_live(self) -> bool {
-        self == Range::DashboardState
+        self == Range::Live
     }
 
     /// How the x-axis labels read for this span.
     pub fn time_style(self) -> TimeStyle {
         match self {
-            Range::DashboardState => TimeStyle::Seconds,
+            Range::Live => TimeStyle::Seconds,
             Range::Hour | Range::Day => TimeStyle::Minutes,
             Range::Week => TimeStyle::DayMinutes,
         }
@@ -184,8 +184,8 @@ mod tests {
         for r in Range::CHOICES {
             assert_eq!(Range::parse(r.key()), Some(r));
         }
-        assert_eq!(Range::DashboardState.span_ms(), 900_000);
+        assert_eq!(Range::Live.span_ms(), 900_000);
         assert_eq!(Range::Week.span_ms(), 604_800_000);
-        assert!(Range::DashboardState.is_live() && !Range::Hour.is_live());
+        assert!(Range::Live.is_live() && !Range::Hour.is_live());
     }
 }

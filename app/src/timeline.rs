@@ -47,7 +47,7 @@ impl Timeline {
 
     /// Replaces the content with a history answer. Series are aligned on their time
     /// stamps (the store gives all series of one query the same buckets, but a metric
-    /// with no data must not shift the others). DashboardState points already held that are newer
+    /// with no data must not shift the others). Live points already held that are newer
     /// than the history are kept: they arrived while the query was in flight.
     pub fn load_history(&mut self, history: &History) {
         let mut times: Vec<i64> = history

@@ -96,7 +96,7 @@ fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings, me: Me) -> imp
     let live = DashboardState {
         latest: RwSignal::new(initial),
         refresh: RwSignal::new(Refresh::from_default_secs(settings.default_refresh_secs)),
-        range: RwSignal::new(Range::DashboardState),
+        range: RwSignal::new(Range::Live),
         charts: RwSignal::new(ChartData {
             range: None,
             timeline: Timeline::new(crate::api::CHART_METRICS),
@@ -237,7 +237,7 @@ mod wire {
                     live.charts.update(|d| {
                         if d.timeline.push_snapshot(&s) {
                             d.timeline
-                                .trim_before(s.timestamp - Range::DashboardState.span_ms());
+                                .trim_before(s.timestamp - Range::Live.span_ms());
                         }
                     });
                 }
@@ -297,7 +297,7 @@ mod wire {
                     Ok(history) => {
                         live.history_error.set(None);
                         live.charts.update(|d| {
-                            // DashboardState points that arrived meanwhile are kept only in the
+                            // Live points that arrived meanwhile are kept only in the
                             // live range; the others are a fixed window.
                             if !range.is_live() || d.range.is_some_and(|r| !r.is_live()) {
                                 d.timeline = Timeline::new(CHART_METRICS);
