@@ -69,6 +69,7 @@ fn event() -> AnomalyEvent {
             }],
             top_memory: Vec::new(),
             rhythm: None,
+            causes: Vec::new(),
         },
         ..AnomalyEvent::default()
     }

@@ -157,6 +157,11 @@ impl Detection {
             snap.anomaly_score = Some(s.combined);
             snap.anomaly = s.anomalous;
         }
+        let mut outcome = outcome;
+        if let Some(e) = outcome.opened.as_mut() {
+            // Throttling, a memory limit, pressure: named beside the metrics.
+            e.explanation.causes = lookout::detect::causes::resource_causes(snap);
+        }
         self.persist(outcome, false)
     }
 

@@ -97,6 +97,9 @@ fn lines(n: &Notification) -> Vec<String> {
         out.push(s);
     }
     if let Some(e) = &n.explanation {
+        for c in &e.causes {
+            out.push(format!("Cause: {c}"));
+        }
         if !e.metrics.is_empty() {
             out.push("Top contributing metrics:".into());
             for m in e.metrics.iter().take(5) {

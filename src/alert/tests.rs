@@ -221,6 +221,7 @@ fn event(expected: bool) -> AnomalyEvent {
             }],
             top_memory: Vec::new(),
             rhythm: None,
+            causes: Vec::new(),
         },
     }
 }
@@ -586,4 +587,19 @@ fn judge_agrees_with_what_fires() {
     let quiet = snap(10.0, T0 + 20 * S);
     assert_eq!(e.judge(&r[0], &quiet).holds, Some(true));
     assert_eq!(e.judge(&r[2], &quiet).holds, Some(false));
+}
+
+#[test]
+fn an_email_names_the_resource_causes_of_the_event() {
+    let r = rules("[[rules]]\nname = \"anomaly\"\nkind = \"anomaly\"\n");
+    let mut e = AlertEngine::new(r, settings());
+    let mut ev = event(false);
+    ev.explanation.causes = vec!["CPU throttled 38 % of periods in the last minute".into()];
+    e.observe_event(&ev);
+    let out = e.observe_snapshot(&anomalous(T0 + 10 * S), T0 + 10 * S);
+    let body = render::text(&out[0]);
+    assert!(
+        body.contains("Cause: CPU throttled 38 % of periods in the last minute"),
+        "{body}"
+    );
 }

@@ -333,6 +333,7 @@ impl LiveDetector {
                     top_cpu: top_cpu.iter().take(cfg.top_processes).cloned().collect(),
                     top_memory: top_memory.iter().take(cfg.top_processes).cloned().collect(),
                     rhythm: None,
+                    causes: Vec::new(),
                 });
             if let Some(e) = &tr.opened {
                 self.events.push_back((e.start, None));

@@ -39,6 +39,7 @@
 //! [`features`], [`baseline::RollingBaseline`], [`ensemble::Calibrator`], [`events::EventTracker`].
 
 pub mod baseline;
+pub mod causes;
 pub mod csv;
 pub mod ensemble;
 pub mod eval;

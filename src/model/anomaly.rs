@@ -45,6 +45,11 @@ pub struct Explanation {
     /// also at this time on 3 earlier days"); such events are flagged expected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rhythm: Option<String>,
+    /// Resource causes seen when the event opened: CPU throttling or the memory limit of
+    /// the container, OOM kills, pressure stall ("CPU throttled 38 % of periods in the
+    /// last minute (container: 0.5 CPU, 512 MiB)"). See `lookout::detect::causes`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<String>,
 }
 
 /// An anomaly event: a stretch of samples whose score stayed over the threshold.
@@ -109,6 +114,8 @@ impl ApiBody for AnomalyEvent {
                 top_cpu,
                 top_memory,
                 rhythm: Some("daily pattern: also at this time on 3 earlier days".into()),
+                // Named only in a container or under pressure (docs/api.md says so).
+                causes: Vec::new(),
             },
             expected: false,
         }

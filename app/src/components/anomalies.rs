@@ -89,6 +89,7 @@ fn EventRow(event: AnomalyEvent, live: DashboardState) -> impl IntoView {
                 })}
             </div>
             {event.explanation.rhythm.clone().map(|r| view! { <p class="event-rhythm">{r}</p> })}
+            {event.explanation.causes.iter().map(|c| view! { <p class="event-cause">{c.clone()}</p> }).collect_view()}
             <ul class="explain">
                 {lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}
             </ul>

@@ -236,8 +236,7 @@ mod wire {
                 if live.range.get_untracked().is_live() {
                     live.charts.update(|d| {
                         if d.timeline.push_snapshot(&s) {
-                            d.timeline
-                                .trim_before(s.timestamp - Range::Live.span_ms());
+                            d.timeline.trim_before(s.timestamp - Range::Live.span_ms());
                         }
                     });
                 }
