@@ -1,5 +1,5 @@
 use super::*;
-use lookout::model::RuleTestResult;
+use lookout::model::{RuleConfig, RuleTestResult};
 
 fn config(f: impl FnOnce(&mut RuleConfig)) -> RuleConfig {
     let mut c = RuleConfig::default();
