@@ -143,53 +143,7 @@ pub fn ModelPanel(live: DashboardState) -> impl IntoView {
             .map(|t| live.clock(t, TimeStyle::DayMinutes))
             .unwrap_or_else(|| format::MISSING.into())
     };
-    let training = RwSignal::new(false);
-    let result = RwSignal::new(None::<Result<String, String>>);
-    let train = move |_| {
-        training.set(true);
-        result.set(None);
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            let answer: Result<lookout::model::ModelVersion, _> =
-                crate::http::post("/api/model/train", &lookout::model::TrainRequest {}).await;
-            training.set(false);
-            result.set(Some(answer.map(|v| {
-                format!(
-                    "trained v{} on {} samples",
-                    v.version,
-                    format::count(v.samples)
-                )
-            })));
-            crate::components::dashboard::reload_model(live);
-        });
-    };
     let sens_error = RwSignal::new(None::<String>);
-    let on_sensitivity = move |ev: leptos::ev::Event| {
-        let value = event_target_value(&ev);
-        #[cfg(not(feature = "hydrate"))]
-        let _ = value;
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            let body = lookout::model::SensitivityRequest {
-                sensitivity: lookout::model::SensitivityValue::Text(value),
-            };
-            let answer: Result<lookout::model::SensitivityResponse, _> =
-                crate::http::post("/api/model/sensitivity", &body).await;
-            sens_error.set(answer.err());
-            crate::components::dashboard::reload_model(live);
-        });
-    };
-    let sensitivity = move || {
-        model.with(|m| {
-            m.as_ref()
-                .map(|m| m.sensitivity.clone())
-                .unwrap_or_default()
-        })
-    };
-    let custom = move || {
-        let s = sensitivity();
-        (!s.is_empty() && !SENSITIVITIES.contains(&s.as_str())).then_some(s)
-    };
     view! {
         <section class="panel model" id="model" aria-label="Anomaly model">
             <h2>"Model"</h2>
@@ -221,49 +175,125 @@ pub fn ModelPanel(live: DashboardState) -> impl IntoView {
                 }}</dd>
                 <dt>"Next retraining"</dt>
                 <dd id="model-next">{next}</dd>
-                <dt><label for="sensitivity">"Sensitivity"</label></dt>
-                <dd>
-                    <select id="sensitivity" on:change=on_sensitivity prop:value=sensitivity disabled=!is_admin>
-                        {SENSITIVITIES.iter().map(|s| view! {
-                            <option value=*s selected=move || sensitivity() == *s>{*s}</option>
-                        }).collect_view()}
-                        {move || custom().map(|s| view! { <option value=s.clone() selected=true>{s.clone()}</option> })}
-                    </select>
-                </dd>
+                <SensitivitySelect live is_admin error=sens_error/>
             </dl>
-            {is_admin.then(|| view! {
-                <div class="train">
-                    <button id="train" on:click=train disabled=move || training.get() || model.with(|m| m.as_ref().is_none_or(|m| !m.enabled || m.training))>
-                        {move || if training.get() { "Training…" } else { "Train now" }}
-                    </button>
-                    <span id="train-result" class:error=move || matches!(result.get(), Some(Err(_)))>
-                        {move || match result.get() {
-                            Some(Ok(s)) | Some(Err(s)) => s,
-                            None => model.with(|m| m.as_ref().and_then(|m| m.last_error.clone()).map(|e| format!("last training failed: {e}")).unwrap_or_default()),
-                        }}
-                    </span>
-                </div>
-            })}
+            {is_admin.then(|| view! { <TrainButton live/> })}
             {move || sens_error.get().map(|e| view! { <p class="error">{e}</p> })}
-            <table class="versions" id="model-versions">
-                <caption>"Versions"</caption>
-                <thead><tr><th scope="col">"Version"</th><th scope="col">"Trained"</th><th scope="col" class="num">"Samples"</th><th scope="col">"Members"</th></tr></thead>
-                <tbody>
-                    {move || model.with(|m| m.as_ref().map(|m| m.versions.clone()).unwrap_or_default())
-                        .into_iter()
-                        .map(|(v, at, n, members)| view! {
-                            <tr>
-                                <td>{format!("v{v}")}</td>
-                                <td>{at.map(|t| live.clock(t, TimeStyle::DayMinutes)).unwrap_or_else(|| format::MISSING.into())}</td>
-                                <td class="num">{n.map(format::count).unwrap_or_else(|| format::MISSING.into())}</td>
-                                <td>{members.join(", ")}</td>
-                            </tr>
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-            {move || model.with(|m| m.as_ref().map(|m| m.warnings.clone()).unwrap_or_default())
-                .into_iter().map(|w| view! { <p class="warning">{w}</p> }).collect_view()}
+            <ModelVersions live/>
         </section>
+    }
+}
+
+/// The sensitivity choice (an admin's): low, medium, high, or the configured number.
+#[component]
+fn SensitivitySelect(
+    live: DashboardState,
+    is_admin: bool,
+    /// Where a refused choice is said (below the panel's train button).
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let model = live.model;
+    let on_sensitivity = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (value, error);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let body = lookout::model::SensitivityRequest {
+                sensitivity: lookout::model::SensitivityValue::Text(value),
+            };
+            let answer: Result<lookout::model::SensitivityResponse, _> =
+                crate::http::post("/api/model/sensitivity", &body).await;
+            error.set(answer.err());
+            crate::components::dashboard::reload_model(live);
+        });
+    };
+    let sensitivity = move || {
+        model.with(|m| {
+            m.as_ref()
+                .map(|m| m.sensitivity.clone())
+                .unwrap_or_default()
+        })
+    };
+    let custom = move || {
+        let s = sensitivity();
+        (!s.is_empty() && !SENSITIVITIES.contains(&s.as_str())).then_some(s)
+    };
+    view! {
+        <dt><label for="sensitivity">"Sensitivity"</label></dt>
+        <dd>
+            <select id="sensitivity" on:change=on_sensitivity prop:value=sensitivity disabled=!is_admin>
+                {SENSITIVITIES.iter().map(|s| view! {
+                    <option value=*s selected=move || sensitivity() == *s>{*s}</option>
+                }).collect_view()}
+                {move || custom().map(|s| view! { <option value=s.clone() selected=true>{s.clone()}</option> })}
+            </select>
+        </dd>
+    }
+}
+
+/// "Train now" and what the last training said.
+#[component]
+fn TrainButton(live: DashboardState) -> impl IntoView {
+    let model = live.model;
+    let training = RwSignal::new(false);
+    let result = RwSignal::new(None::<Result<String, String>>);
+    let train = move |_| {
+        training.set(true);
+        result.set(None);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let answer: Result<lookout::model::ModelVersion, _> =
+                crate::http::post("/api/model/train", &lookout::model::TrainRequest {}).await;
+            training.set(false);
+            result.set(Some(answer.map(|v| {
+                format!(
+                    "trained v{} on {} samples",
+                    v.version,
+                    format::count(v.samples)
+                )
+            })));
+            crate::components::dashboard::reload_model(live);
+        });
+    };
+    view! {
+        <div class="train">
+            <button id="train" on:click=train disabled=move || training.get() || model.with(|m| m.as_ref().is_none_or(|m| !m.enabled || m.training))>
+                {move || if training.get() { "Training…" } else { "Train now" }}
+            </button>
+            <span id="train-result" class:error=move || matches!(result.get(), Some(Err(_)))>
+                {move || match result.get() {
+                    Some(Ok(s)) | Some(Err(s)) => s,
+                    None => model.with(|m| m.as_ref().and_then(|m| m.last_error.clone()).map(|e| format!("last training failed: {e}")).unwrap_or_default()),
+                }}
+            </span>
+        </div>
+    }
+}
+
+/// The saved model versions, newest first, and the training's warnings.
+#[component]
+fn ModelVersions(live: DashboardState) -> impl IntoView {
+    let model = live.model;
+    view! {
+        <table class="versions" id="model-versions">
+            <caption>"Versions"</caption>
+            <thead><tr><th scope="col">"Version"</th><th scope="col">"Trained"</th><th scope="col" class="num">"Samples"</th><th scope="col">"Members"</th></tr></thead>
+            <tbody>
+                {move || model.with(|m| m.as_ref().map(|m| m.versions.clone()).unwrap_or_default())
+                    .into_iter()
+                    .map(|(v, at, n, members)| view! {
+                        <tr>
+                            <td>{format!("v{v}")}</td>
+                            <td>{at.map(|t| live.clock(t, TimeStyle::DayMinutes)).unwrap_or_else(|| format::MISSING.into())}</td>
+                            <td class="num">{n.map(format::count).unwrap_or_else(|| format::MISSING.into())}</td>
+                            <td>{members.join(", ")}</td>
+                        </tr>
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+        {move || model.with(|m| m.as_ref().map(|m| m.warnings.clone()).unwrap_or_default())
+            .into_iter().map(|w| view! { <p class="warning">{w}</p> }).collect_view()}
     }
 }
