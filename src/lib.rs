@@ -7,6 +7,8 @@ pub mod model;
 pub mod time;
 
 #[cfg(feature = "engine")]
+pub mod access;
+#[cfg(feature = "engine")]
 pub mod alert;
 #[cfg(feature = "engine")]
 pub mod collect;
