@@ -109,42 +109,9 @@ pub struct LiveOutcome {
     pub trained: Option<Result<u64, String>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    /// Not even the baseline scores yet.
-    Warmup,
-    /// Baseline scores; forest and PCA wait for history or training.
-    Learning,
-    /// A trained model is installed.
-    Trained,
-}
-
-/// For the UI and `/api/model`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DetectorState {
-    pub phase: Phase,
-    pub baseline_ready: bool,
-    pub history_secs: i64,
-    pub required_secs: i64,
-    pub model_version: Option<u64>,
-    pub trained_at: Option<TimestampMs>,
-    pub trained_samples: Option<usize>,
-    pub active_members: Vec<String>,
-    /// The event threshold, as a surprise (-log10 of a per-sample probability).
-    pub threshold: f64,
-    /// A steady change lasts this long before it is the new normal.
-    #[serde(default)]
-    pub adapt_after_secs: i64,
-    /// Changes accepted as the new normal since start.
-    #[serde(default)]
-    pub adaptations: u64,
-    /// Rhythms learnt from recurring events ("daily pattern learnt: disk_write_bytes_per_sec at 02:00 UTC").
-    #[serde(default)]
-    pub rhythms: Vec<String>,
-    /// "learning: 14 of 60 minutes" / "trained at 2026-11-25 18:39:33 UTC, on N samples (v3)".
-    pub message: String,
-}
+/// The detector's phase and state, as `/api/model` shows them: the wire types are the
+/// engine's own (one definition, in the shared model).
+pub use crate::model::{ModelPhase as Phase, ModelState as DetectorState};
 
 /// What the next training reads and how it treats it (see [`LiveDetector::begin_training`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -727,7 +694,7 @@ impl LiveDetector {
             required_secs: self.config.min_history_secs,
             model_version: model.map(|m| m.version),
             trained_at: model.map(|m| m.trained_at),
-            trained_samples: model.map(|m| m.samples),
+            trained_samples: model.map(|m| m.samples as u64),
             active_members: active,
             threshold: self.tracker.threshold(),
             adapt_after_secs: self.config.adapt_after_secs,

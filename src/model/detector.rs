@@ -1,7 +1,7 @@
 //! The anomaly detector's state and settings (`GET /api/model`,
 //! `POST /api/model/train`, `POST /api/model/sensitivity`).
 //!
-//! The engine's own types (`lookout::detect::DetectorState`, `ModelInfo`) hold more
+//! `ModelState` is the engine's own `lookout::detect::DetectorState`. `ModelInfo` holds more
 //! (paths, trained arrays); these are what the API sends, field for field the same
 //! JSON (the server converts, and its tests check the round trip).
 
@@ -51,7 +51,7 @@ impl ModelPhase {
     }
 }
 
-/// The live detector's state (the engine's `DetectorState`).
+/// The live detector's state (`lookout::detect::DetectorState` is this type).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ModelState {
     pub phase: ModelPhase,
