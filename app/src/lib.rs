@@ -12,11 +12,11 @@ pub mod state;
 pub mod timeline;
 
 #[cfg(feature = "hydrate")]
+pub mod browser;
+#[cfg(feature = "hydrate")]
 pub mod chart;
 #[cfg(feature = "hydrate")]
 pub mod http;
-#[cfg(feature = "hydrate")]
-pub mod live;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags};

@@ -25,7 +25,7 @@ fn LineChart(spec: ChartSpec, live: DashboardState) -> impl IntoView {
                 let marks = chart::Marks {
                     bands: live
                         .events
-                        .with(|ev| crate::anomaly::bands(&times, ev, crate::live::now_ms())),
+                        .with(|ev| crate::anomaly::bands(&times, ev, crate::browser::now_ms())),
                     threshold: if spec.id == SCORE_CHART.id {
                         live.model.with(|m| m.as_ref().and_then(|m| m.threshold))
                     } else {

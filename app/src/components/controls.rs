@@ -15,7 +15,7 @@ pub fn Controls(live: DashboardState) -> impl IntoView {
     let on_refresh = move |ev: leptos::ev::Event| {
         if let Some(r) = Refresh::parse(&event_target_value(&ev)) {
             #[cfg(feature = "hydrate")]
-            crate::live::save_refresh(&r.key());
+            crate::browser::save_refresh(&r.key());
             live.refresh.set(r);
         }
     };

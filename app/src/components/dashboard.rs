@@ -171,7 +171,7 @@ pub fn reload_model(live: DashboardState) {
 #[cfg(feature = "hydrate")]
 pub fn reload_events(live: DashboardState) {
     leptos::task::spawn_local(async move {
-        let to = crate::live::now_ms();
+        let to = crate::browser::now_ms();
         let from = to - live.range.get_untracked().span_ms();
         let url = format!("/api/anomalies?from={from}&to={to}");
         match crate::http::get::<lookout::model::AnomalyList>(&url).await {
@@ -194,8 +194,8 @@ pub fn reload_events(live: DashboardState) {
 mod wire {
     use super::{DashboardState, Link};
     use crate::api::{get_history, CHART_METRICS};
+    use crate::browser::{self, LinkEvent, Stream};
     use crate::controls::{should_apply, Range, Refresh, POINT_BUDGET};
-    use crate::live::{self, LinkEvent, Stream};
     use crate::timeline::Timeline;
     use leptos::prelude::*;
     use leptos::task::spawn_local;
@@ -205,11 +205,11 @@ mod wire {
         // After hydration (effects never run on the server), so the first browser render
         // matched the server's: then switch to the saved choice and the local time zone.
         Effect::new(move |_| {
-            if let Some(r) = live::load_refresh().and_then(|k| Refresh::parse(&k)) {
+            if let Some(r) = browser::load_refresh().and_then(|k| Refresh::parse(&k)) {
                 live.refresh.set(r);
             }
             live.tz_offset
-                .set(Some(live::tz_offset_min(live::now_ms())));
+                .set(Some(browser::tz_offset_min(browser::now_ms())));
         });
 
         // The stream is open unless paused. The StoredValue drops it (closing the
@@ -286,7 +286,7 @@ mod wire {
             let gen = generation.get_value() + 1;
             generation.set_value(gen);
             spawn_local(async move {
-                let to = live::now_ms();
+                let to = browser::now_ms();
                 let from = to - range.span_ms();
                 let answer = get_history(CHART_METRICS.join(","), from, to, POINT_BUDGET).await;
                 if generation.try_get_value() != Some(gen) {

@@ -68,7 +68,7 @@ async fn load() -> Result<AlertsData, String> {
     let alerts: AlertsOverview = get("/api/alerts").await?;
     let history: AlertHistory = get("/api/alerts/history?from=-7d&limit=20").await?;
     let silences: SilenceList = get("/api/silences").await?;
-    let now = crate::live::now_ms();
+    let now = crate::browser::now_ms();
     Ok(AlertsData {
         active: alerts.active,
         channels: alerts.channels,
