@@ -10,7 +10,6 @@ use lookout::detect::{
 };
 use lookout::model::{AnomalyEvent, Snapshot, TimestampMs};
 use lookout::store::Store;
-use serde::Serialize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -21,14 +20,9 @@ struct HostDetector {
     open_event_id: Option<i64>,
 }
 
-/// What `/api/model` shows besides the detector's own state.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct TrainingStatus {
-    pub training: bool,
-    pub last_error: Option<String>,
-    pub last_trained_at: Option<TimestampMs>,
-    pub next_training_at: Option<TimestampMs>,
-}
+/// What `/api/model` shows besides the detector's own state (the wire type).
+pub use lookout::model::TrainingStatus;
+use lookout::model::{DetectorReport, ModelReport};
 
 type TrainReply = oneshot::Sender<Result<ModelInfo, String>>;
 
@@ -229,18 +223,25 @@ impl Detection {
     }
 
     /// The detector's state, model versions and training status, for `/api/model`.
-    pub fn report(&self) -> serde_json::Value {
-        let state = lock(&self.live).detector.state();
+    pub fn report(&self) -> ModelReport {
+        let (state, sensitivity) = {
+            let live = lock(&self.live);
+            (
+                live.detector.state(),
+                live.detector.config().sensitivity.name(),
+            )
+        };
         let (versions, warnings) = self.registry.list();
-        let status = lock(&self.status).clone();
-        serde_json::json!({
-            "enabled": true,
-            "state": state,
-            "sensitivity": lock(&self.live).detector.config().sensitivity.name(),
-            "training": status,
-            "versions": versions,
-            "warnings": warnings,
-        })
+        ModelReport {
+            enabled: true,
+            detector: Some(DetectorReport {
+                state,
+                sensitivity,
+                training: lock(&self.status).clone(),
+                versions: versions.iter().map(ModelInfo::to_version).collect(),
+                warnings,
+            }),
+        }
     }
 
     pub fn set_sensitivity(&self, s: Sensitivity) {

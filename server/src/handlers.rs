@@ -9,11 +9,11 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::stream::{self, Stream, StreamExt};
-use lookout::detect::{ModelInfo, Sensitivity};
+use lookout::detect::Sensitivity;
 use lookout::model::{
-    AlertHistory, AlertsOverview, AnomalyList, ApiError, ExpectedRequest, ModelReport,
-    ModelVersion, NameStatus, NotReady, Ready, RuleSaved, SensitivityRequest, SensitivityResponse,
-    SilenceExpired, SilenceList, SilenceRequest, Status, TestChannelRequest,
+    AlertHistory, AlertsOverview, AnomalyList, ApiError, ExpectedRequest, ModelReport, NameStatus,
+    NotReady, Ready, RuleSaved, SensitivityRequest, SensitivityResponse, SilenceExpired,
+    SilenceList, SilenceRequest, Status, TestChannelRequest,
 };
 use lookout::store::{parse_range, HistoryQuery, QueryError};
 use std::convert::Infallible;
@@ -176,18 +176,8 @@ pub async fn model(State(services): State<Services>) -> Response {
     let Some(d) = services.detection.clone() else {
         return Json(ModelReport::default()).into_response();
     };
-    // The detector reports as JSON (server/src/detector.rs); read it as the contract type.
-    match tokio::task::spawn_blocking(move || serde_json::from_value::<ModelReport>(d.report()))
-        .await
-    {
-        Ok(Ok(report)) => Json(report).into_response(),
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "the model report does not match the API type");
-            fail(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "cannot read the model state",
-            )
-        }
+    match tokio::task::spawn_blocking(move || d.report()).await {
+        Ok(report) => Json(report).into_response(),
         Err(_) => fail(
             StatusCode::INTERNAL_SERVER_ERROR,
             "cannot read the model state",
@@ -202,24 +192,8 @@ pub async fn train(State(services): State<Services>) -> Response {
         return detector_off();
     };
     match d.train_now().await {
-        Ok(info) => Json(model_version(info)).into_response(),
+        Ok(info) => Json(info.to_version()).into_response(),
         Err(e) => fail(StatusCode::CONFLICT, format!("training failed: {e}")),
-    }
-}
-
-/// A stored model's metadata as the API shows it.
-pub fn model_version(info: ModelInfo) -> ModelVersion {
-    ModelVersion {
-        version: info.version,
-        path: info.path.to_string_lossy().into_owned(),
-        format_version: info.format_version,
-        trained_at: info.trained_at,
-        window: info.window,
-        samples: info.samples as u64,
-        members: info.members,
-        features: info.features as u64,
-        rolled_back_from: info.rolled_back_from,
-        eval: info.eval,
     }
 }
 
@@ -455,7 +429,7 @@ pub async fn test_rule(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lookout::detect::{DetectorState, Phase};
+    use lookout::detect::{DetectorState, ModelInfo, Phase};
     use serde_json::json;
 
     fn info() -> ModelInfo {
@@ -473,8 +447,8 @@ mod tests {
         }
     }
 
-    /// `/api/model` reads the detector's JSON report as [`ModelReport`]: every field the
-    /// services writes must come back out the same.
+    /// The report's parts, written as the engine's own types, read back as the API's
+    /// [`ModelReport`] unchanged (the report is built from them field by field).
     #[test]
     fn the_model_report_reads_as_the_api_type_unchanged() {
         for phase in [Phase::Warmup, Phase::Learning, Phase::Trained] {
@@ -518,7 +492,7 @@ mod tests {
     #[test]
     fn a_model_version_is_the_engine_s_model_info() {
         assert_eq!(
-            serde_json::to_value(model_version(info())).unwrap(),
+            serde_json::to_value(info().to_version()).unwrap(),
             serde_json::to_value(info()).unwrap()
         );
     }

@@ -28,6 +28,22 @@ pub struct ModelInfo {
 }
 
 impl ModelInfo {
+    /// What the API shows of this version (`model::ModelVersion`): the path as text.
+    pub fn to_version(&self) -> crate::model::ModelVersion {
+        crate::model::ModelVersion {
+            version: self.version,
+            path: self.path.display().to_string(),
+            format_version: self.format_version,
+            trained_at: self.trained_at,
+            window: self.window,
+            samples: self.samples as u64,
+            members: self.members.clone(),
+            features: self.features as u64,
+            rolled_back_from: self.rolled_back_from,
+            eval: self.eval.clone(),
+        }
+    }
+
     fn of(m: &TrainedModel, path: PathBuf) -> Self {
         Self {
             version: m.version,
