@@ -1,0 +1,169 @@
+//! Holding under abuse and faults, against the real `lookout` binary on a loopback
+//! port: parallel password guessing, open-mode host/origin rules, trusted proxies,
+//! file permissions, `/readyz` without writes, revoked tokens ending streams, and
+//! bad parameters. Every test is bounded in time and in requests.
+
+mod support;
+use support::free_port;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ADMIN: &str = "admin";
+const PASSWORD: &str = "password-for-tests";
+
+fn lookout(data: &Path, port: u16, extra_env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lookout"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LOOKOUT_SERVER_BIND", format!("127.0.0.1:{port}"))
+        .env("LOOKOUT_STORE_PATH", data.join("lookout.db"))
+        .env("LOOKOUT_SAMPLER_INTERVAL", "1s")
+        .env("LOOKOUT_STORE_FLUSH_INTERVAL", "0s")
+        .env("LOOKOUT_DETECTOR_ENABLED", "false")
+        .env("LOOKOUT_LOG_LEVEL", "info")
+        .envs(extra_env.iter().copied())
+        .current_dir(data);
+    cmd
+}
+
+/// A running binary, stopped (SIGKILL) when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(data: &Path, extra_env: &[(&str, &str)]) -> Server {
+        let port = free_port();
+        let child = lookout(data, port, extra_env)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start lookout");
+        let mut server = Server { child, port };
+        let url = server.url("/healthz");
+        let c = client();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = c.get(&url).send() {
+                if r.status() == 200 {
+                    return server;
+                }
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("lookout exited early: {status}");
+            }
+            assert!(Instant::now() < deadline, "no /healthz within 60 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// With a first admin (auth on).
+    fn with_admin(data: &Path, extra_env: &[(&str, &str)]) -> Server {
+        let mut env = vec![
+            ("LOOKOUT_ADMIN_USER", ADMIN),
+            ("LOOKOUT_ADMIN_PASSWORD", PASSWORD),
+        ];
+        env.extend_from_slice(extra_env);
+        Server::start(data, &env)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn login(c: &reqwest::blocking::Client, s: &Server, password: &str) -> reqwest::blocking::Response {
+    c.post(s.url("/api/auth/login"))
+        .json(&serde_json::json!({"username": ADMIN, "password": password}))
+        .send()
+        .unwrap()
+}
+
+/// 200 parallel wrong logins check at most the limit's number of passwords: the
+/// rest are answered 429 (with Retry-After) before any hash runs.
+#[test]
+fn parallel_wrong_logins_check_at_most_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::with_admin(dir.path(), &[]);
+    const N: usize = 200;
+    const THREADS: usize = 20;
+    let url = s.url("/api/auth/login");
+    let results: Vec<(u16, bool)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let url = url.clone();
+                scope.spawn(move || {
+                    let c = client();
+                    (0..N / THREADS)
+                        .map(|i| {
+                            let r = c
+                                .post(&url)
+                                .json(&serde_json::json!({
+                                    "username": ADMIN,
+                                    "password": format!("guess {t} {i}"),
+                                }))
+                                .send()
+                                .unwrap();
+                            (r.status().as_u16(), r.headers().contains_key("retry-after"))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let checked = results.iter().filter(|(s, _)| *s == 401).count();
+    let refused = results.iter().filter(|(s, _)| *s == 429).count();
+    eprintln!(
+        "{N} parallel wrong logins: {checked} passwords checked (401), {refused} refused (429)"
+    );
+    // Peak memory of the server (Linux), for the record.
+    if let Ok(status) = std::fs::read_to_string(format!("/proc/{}/status", s.child.id())) {
+        if let Some(hwm) = status.lines().find(|l| l.starts_with("VmHWM")) {
+            eprintln!("server peak RSS after the burst: {hwm}");
+        }
+    }
+    assert_eq!(checked + refused, N, "{results:?}");
+    assert!(
+        checked <= 10,
+        "{checked} passwords checked; the limit is 10/min"
+    );
+    assert!(
+        results.iter().all(|(s, ra)| *s != 429 || *ra),
+        "every 429 carries Retry-After"
+    );
+    // Sequential guesses go on being checked only up to the limit in all.
+    let c = client();
+    let mut total = checked;
+    for i in 0..20 {
+        match login(&c, &s, &format!("again {i}")).status().as_u16() {
+            401 => total += 1,
+            429 => break,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(total, 10, "passwords checked in all");
+    // Over the limit even the right password waits.
+    assert_eq!(login(&c, &s, PASSWORD).status(), 429);
+}
