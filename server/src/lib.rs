@@ -124,6 +124,7 @@ pub fn open_store(settings: &Settings) -> Result<Store, ServerError> {
 /// Builds the HTTP router over the running services.
 pub fn router(settings: &Settings, services: Services) -> Router {
     let auth = auth::Auth::new(services.store.clone(), settings.auth.clone());
+    auth.set_loopback_bind(settings.bind.ip().is_loopback());
     router_with_auth(settings, services, auth)
 }
 

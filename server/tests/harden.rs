@@ -167,3 +167,123 @@ fn parallel_wrong_logins_check_at_most_the_limit() {
     // Over the limit even the right password waits.
     assert_eq!(login(&c, &s, PASSWORD).status(), 429);
 }
+
+/// Open mode (no users, loopback bind): a foreign Host gets 421, a foreign Origin on
+/// a state-changing request 403, forwarding headers 400; the first admin can be
+/// created only from a loopback page or a client without Origin.
+#[test]
+fn open_mode_answers_only_loopback_hosts_and_origins() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let c = client();
+    let get = |host: &str| {
+        c.get(s.url("/api/alerts"))
+            .header("host", host)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    for ok in [
+        "localhost".to_string(),
+        format!("localhost:{}", s.port),
+        format!("127.0.0.1:{}", s.port),
+        "127.9.9.9".into(),
+        format!("[::1]:{}", s.port),
+    ] {
+        assert_eq!(get(&ok), 200, "Host: {ok}");
+    }
+    for bad in [
+        "evil.example",
+        "evil.example:80",
+        "127.0.0.1.nip.io",
+        "10.0.0.1",
+    ] {
+        assert_eq!(get(bad), 421, "Host: {bad}");
+    }
+    // Forwarding headers without a trusted proxy.
+    for (h, v) in [
+        ("x-forwarded-for", "203.0.113.7"),
+        ("forwarded", "for=203.0.113.7"),
+        ("x-forwarded-proto", "https"),
+    ] {
+        let r = c.get(s.url("/api/alerts")).header(h, v).send().unwrap();
+        assert_eq!(r.status(), 400, "{h}");
+    }
+    // State-changing requests: a foreign Origin is refused, a loopback one is not.
+    let sens = |origin: Option<&str>| {
+        let mut r = c
+            .post(s.url("/api/model/sensitivity"))
+            .json(&serde_json::json!({"sensitivity": "high"}));
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        r.send().unwrap().status().as_u16()
+    };
+    assert_eq!(sens(Some("https://evil.example")), 403);
+    assert_eq!(sens(Some("null")), 403);
+    // (The detector is off here, so the handler itself answers 404.)
+    assert_eq!(sens(Some(&format!("http://localhost:{}", s.port))), 404);
+    assert_eq!(sens(None), 404);
+    // A foreign page cannot create the first admin (and so lock the owner out).
+    let user =
+        serde_json::json!({"name": "mallory", "role": "admin", "password": "mallory-password-1"});
+    let r = c
+        .post(s.url("/api/users"))
+        .header("origin", "http://evil.example")
+        .json(&user)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = c
+        .post(s.url("/api/users"))
+        .header("host", "evil.example")
+        .json(&user)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 421);
+    // Still open: nobody was created.
+    assert_eq!(get("localhost"), 200);
+    // The owner, from this machine, can.
+    let r = c
+        .post(s.url("/api/users"))
+        .header("origin", format!("http://127.0.0.1:{}", s.port))
+        .json(&serde_json::json!({"name": ADMIN, "role": "admin", "password": PASSWORD}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(get("localhost"), 401, "auth is on now");
+}
+
+/// A trusted proxy without a user: start-up refuses, naming the key.
+#[test]
+fn a_trusted_proxy_requires_a_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = lookout(
+        dir.path(),
+        free_port(),
+        &[("LOOKOUT_SERVER_TRUSTED_PROXIES", "127.0.0.2")],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut child = support::KillOnDrop(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.0.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "lookout started instead of refusing"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = std::mem::replace(&mut child.0, Command::new("true").spawn().unwrap())
+        .wait_with_output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("server.trusted_proxies") && stderr.contains("no user exists"),
+        "{stderr}"
+    );
+}

@@ -142,6 +142,17 @@ pub async fn enforce(State(auth): State<Auth>, req: Request, next: Next) -> Resp
         return json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
     };
     let (ip, https) = client_of(req.extensions());
+    if !enforced && auth.loopback_bind() {
+        let untrusted = req
+            .extensions()
+            .get::<crate::edge::UntrustedForwarding>()
+            .is_some();
+        if let Some(refusal) =
+            super::open_mode::check(req.method(), req.uri(), req.headers(), ip, untrusted)
+        {
+            return refusal;
+        }
+    }
     let caller = Caller {
         principal,
         enforced,

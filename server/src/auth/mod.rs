@@ -10,6 +10,7 @@ pub mod cli;
 pub mod csrf;
 pub mod handlers;
 pub mod middleware;
+pub mod open_mode;
 pub mod policy;
 pub mod ratelimit;
 pub mod startup;
@@ -202,6 +203,9 @@ struct Inner {
     users_exist: AtomicBool,
     /// When `users_exist` was last checked while false (ms).
     checked_at: AtomicI64,
+    /// The server listens on a loopback address only: with auth off (open mode), the
+    /// Host/Origin/forwarding rules of [`open_mode`] apply.
+    loopback_bind: AtomicBool,
 }
 
 impl Auth {
@@ -223,6 +227,7 @@ impl Auth {
                 hashing: Arc::new(tokio::sync::Semaphore::new(HASH_PERMITS)),
                 users_exist: AtomicBool::new(false),
                 checked_at: AtomicI64::new(i64::MIN),
+                loopback_bind: AtomicBool::new(false),
             }),
         }
     }
@@ -252,6 +257,16 @@ impl Auth {
     /// A permit to hash a password now, if one is free (never waits).
     pub fn try_hash_permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
         self.inner.hashing.clone().try_acquire_owned().ok()
+    }
+
+    /// Declares that the server listens on a loopback address (see [`open_mode`]).
+    pub fn set_loopback_bind(&self, loopback: bool) {
+        self.inner.loopback_bind.store(loopback, Ordering::Relaxed);
+    }
+
+    /// Whether open mode's rules apply to requests that are not checked.
+    pub fn loopback_bind(&self) -> bool {
+        self.inner.loopback_bind.load(Ordering::Relaxed)
     }
 
     /// Called when a user is added here, so auto mode turns on at once.
