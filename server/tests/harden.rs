@@ -287,3 +287,56 @@ fn a_trusted_proxy_requires_a_user() {
         "{stderr}"
     );
 }
+
+/// Behind a trusted proxy that says https: the session cookie is `Secure`, HSTS is
+/// sent, and the login limit counts the forwarded client, not the proxy.
+#[test]
+fn behind_a_trusted_proxy_cookies_are_secure_and_the_limit_keys_on_the_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::with_admin(
+        dir.path(),
+        &[("LOOKOUT_SERVER_TRUSTED_PROXIES", "127.0.0.2")],
+    );
+    let proxy = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let attempt = |client_ip: &str, user: &str, password: &str| {
+        proxy
+            .post(s.url("/api/auth/login"))
+            .header("x-forwarded-for", client_ip)
+            .header("x-forwarded-proto", "https")
+            .json(&serde_json::json!({"username": user, "password": password}))
+            .send()
+            .unwrap()
+    };
+    let ok = attempt("203.0.113.7", ADMIN, PASSWORD);
+    assert_eq!(ok.status(), 200);
+    assert_eq!(
+        ok.headers()
+            .get("strict-transport-security")
+            .and_then(|v| v.to_str().ok()),
+        Some("max-age=31536000")
+    );
+    let cookies: Vec<&str> = ok
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("lookout_session=") && c.contains("; Secure")),
+        "{cookies:?}"
+    );
+    // One forwarded client runs out of attempts (distinct names: the per-account
+    // limit stays out of it)...
+    for i in 0..10 {
+        assert_eq!(attempt("203.0.113.7", &format!("u{i}"), "x").status(), 401);
+    }
+    assert_eq!(attempt("203.0.113.7", ADMIN, PASSWORD).status(), 429);
+    // ...another client behind the same proxy does not.
+    assert_eq!(attempt("198.51.100.9", ADMIN, PASSWORD).status(), 200);
+}
