@@ -340,3 +340,41 @@ fn behind_a_trusted_proxy_cookies_are_secure_and_the_limit_keys_on_the_client() 
     // ...another client behind the same proxy does not.
     assert_eq!(attempt("198.51.100.9", ADMIN, PASSWORD).status(), 200);
 }
+
+/// The database, its WAL and SHM files and the log file are owner-only (0600), and
+/// the folders Lookout creates for them 0700.
+#[cfg(unix)]
+#[test]
+fn store_and_log_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db_dir = dir.path().join("state").join("db");
+    let log_dir = dir.path().join("logs");
+    let db = db_dir.join("lookout.db");
+    let s = Server::start(
+        dir.path(),
+        &[
+            ("LOOKOUT_STORE_PATH", db.to_str().unwrap()),
+            ("LOOKOUT_LOG_DIR", log_dir.to_str().unwrap()),
+        ],
+    );
+    // Let the sampler write so the WAL and SHM files exist.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !db_dir.join("lookout.db-wal").exists() {
+        assert!(Instant::now() < deadline, "no WAL file");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for f in [
+        db.clone(),
+        db_dir.join("lookout.db-wal"),
+        db_dir.join("lookout.db-shm"),
+        log_dir.join("lookout.log"),
+    ] {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+    for d in [dir.path().join("state"), db_dir.clone(), log_dir.clone()] {
+        assert_eq!(mode(&d), 0o700, "{}", d.display());
+    }
+    drop(s);
+}

@@ -84,12 +84,44 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Creates `dir` and its missing parents; on unix the folders made here are 0700.
+pub fn private_dir_all(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+/// Creates an empty file at `path` if none is there (0600 on unix); true if it did.
+fn create_private_file(path: &Path) -> bool {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path).is_ok()
+}
+
+/// Makes an existing file owner-only (unix; elsewhere nothing).
+fn set_private(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if path.exists() {
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 impl Store {
     /// Opens (creating if needed, with its parent directory) and migrates the
-    /// database at `path`. Fails on a database written by a newer Lookout.
+    /// database at `path`. What it creates is owner-only on unix: folders 0700, the
+    /// database and its WAL and SHM files 0600. Fails on a database written by a newer Lookout.
     pub fn open(path: &Path, opts: StoreOptions) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            private_dir_all(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.to_path_buf(),
                 source,
             })?;
@@ -98,8 +130,18 @@ impl Store {
             path: PathBuf::from(path),
             source,
         };
+        // A new database is made owner-only (0600) before SQLite opens it; SQLite gives
+        // its -wal and -shm files the database file's permissions.
+        let created = create_private_file(path);
         let mut writer = Connection::open(path).map_err(open_err)?;
         configure(&writer).map_err(open_err)?;
+        if created {
+            for suffix in ["-wal", "-shm"] {
+                let mut side = path.as_os_str().to_owned();
+                side.push(suffix);
+                set_private(Path::new(&side));
+            }
+        }
         schema::migrate(&mut writer, path)?;
         writer
             .execute(
