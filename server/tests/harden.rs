@@ -378,3 +378,42 @@ fn store_and_log_files_are_owner_only() {
     }
     drop(s);
 }
+
+/// `/readyz` hammered by many threads writes to the store at most once a second.
+#[test]
+fn readyz_does_not_write_on_every_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let store = lookout::store::Store::open(
+        &dir.path().join("lookout.db"),
+        lookout::store::StoreOptions::default(),
+    )
+    .unwrap();
+    let before = store.write_checks().unwrap();
+    let start = Instant::now();
+    const THREADS: usize = 30;
+    const CALLS: usize = 50;
+    let url = s.url("/readyz");
+    let answered: usize = std::thread::scope(|scope| {
+        let hs: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let url = url.clone();
+                scope.spawn(move || {
+                    let c = client();
+                    (0..CALLS)
+                        .filter(|_| c.get(&url).send().is_ok_and(|r| r.status().as_u16() != 0))
+                        .count()
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    let secs = start.elapsed().as_secs() as i64;
+    let writes = store.write_checks().unwrap() - before;
+    eprintln!(
+        "{answered} /readyz calls in {} ms: {writes} store writes",
+        start.elapsed().as_millis()
+    );
+    assert_eq!(answered, THREADS * CALLS);
+    assert!(writes <= secs + 2, "{writes} writes in {secs} s");
+}

@@ -32,7 +32,7 @@ pub use resolution::{choose as choose_resolution, Resolution};
 pub use rollup::MaintenanceReport;
 pub use schema::{queryable_names, LATEST_VERSION, SCORE_COLUMN};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -66,6 +66,8 @@ pub struct Store {
     opts: StoreOptions,
     /// Row id of `opts.host` in `hosts`.
     host_id: i64,
+    /// The last write check (when, and its answer), for [`Store::check_writable_cached`].
+    write_checked: Mutex<Option<(std::time::Instant, std::result::Result<(), String>)>>,
 }
 
 /// How long a connection waits for the other's lock before failing with BUSY.
@@ -169,6 +171,7 @@ impl Store {
             reader: Mutex::new(reader),
             opts,
             host_id,
+            write_checked: Mutex::new(None),
         })
     }
 
@@ -193,13 +196,42 @@ impl Store {
     pub fn check_writable(&self) -> Result<()> {
         let mut conn = self.writer();
         let tx = conn.transaction()?;
+        // `write_check` counts the checks (the readiness probe's writes).
         tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('write_check', strftime('%s','now'))
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            "INSERT INTO meta (key, value) VALUES ('write_check', '1')
+             ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
             [],
         )?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// [`check_writable`](Self::check_writable)'s answer, written at most once per
+    /// `max_age`: callers in between (any number, from any thread) get the last
+    /// answer. A probe hammered by anyone costs one write per `max_age`.
+    pub fn check_writable_cached(&self, max_age: Duration) -> std::result::Result<(), String> {
+        let mut cached = self.write_checked.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, answer)) = cached.as_ref() {
+            if at.elapsed() < max_age {
+                return answer.clone();
+            }
+        }
+        let answer = self.check_writable().map_err(|e| e.to_string());
+        *cached = Some((std::time::Instant::now(), answer.clone()));
+        answer
+    }
+
+    /// How many write checks the database has recorded.
+    pub fn write_checks(&self) -> Result<i64> {
+        Ok(self
+            .reader()
+            .query_row(
+                "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'write_check'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
     }
 
     /// The schema version of the open database (`PRAGMA user_version`).
