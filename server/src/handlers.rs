@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use futures::stream::{self, Stream, StreamExt};
 use lookout::detect::{ModelInfo, Sensitivity};
 use lookout::model::{
@@ -64,8 +64,12 @@ pub async fn history(
 
 /// `GET /api/stream`: Server-Sent Events, one `snapshot` event per sample, starting
 /// with the latest one so a new page has data at once.
+/// How often a live stream checks that its caller's token or session is still valid.
+const STREAM_RECHECK: Duration = Duration::from_secs(1);
+
 pub async fn stream(
     State(services): State<Services>,
+    revalidate: Option<Extension<crate::auth::middleware::Revalidate>>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let first = services.latest.borrow().clone();
     let rx = services.live.subscribe();
@@ -73,8 +77,24 @@ pub async fn stream(
     // A slow client that lags behind the broadcast buffer skips to the newest samples.
     let live = BroadcastStream::new(rx).filter_map(|r| async move { r.ok() });
     let mut stopping = services.stopping.clone();
+    // The stream ends when the server stops, or within a second of its token being
+    // revoked (or its session ending).
+    let revoked = async move {
+        match revalidate {
+            None => std::future::pending::<()>().await,
+            Some(Extension(r)) => loop {
+                tokio::time::sleep(STREAM_RECHECK).await;
+                if !r.still_valid().await {
+                    break;
+                }
+            },
+        }
+    };
     let stop = async move {
-        let _ = stopping.wait_for(|s| *s).await;
+        tokio::select! {
+            _ = stopping.wait_for(|s| *s) => {}
+            _ = revoked => {}
+        }
     };
     let events = first.chain(live).take_until(stop).map(|snap| {
         let data = serde_json::to_string(&*snap).unwrap_or_else(|_| "{}".into());

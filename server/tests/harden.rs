@@ -417,3 +417,81 @@ fn readyz_does_not_write_on_every_call() {
     assert_eq!(answered, THREADS * CALLS);
     assert!(writes <= secs + 2, "{writes} writes in {secs} s");
 }
+
+/// A token revoked while its `/api/stream` is open: the stream ends within seconds.
+#[test]
+fn revoking_a_token_ends_its_open_stream() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::with_admin(dir.path(), &[]);
+    let c = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let r = login(&c, &s, PASSWORD);
+    assert_eq!(r.status(), 200);
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("lookout_session="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let csrf = r.json::<serde_json::Value>().unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let created: serde_json::Value = c
+        .post(s.url("/api/tokens"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"name": "watcher", "scope": "read"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = created["token"].as_str().unwrap().to_string();
+
+    let mut stream = c
+        .get(s.url("/api/stream"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut buf = [0u8; 65536];
+    assert!(stream.read(&mut buf).unwrap() > 0, "a first event");
+    let revoked = c
+        .delete(s.url("/api/tokens/watcher"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let at = Instant::now();
+    let mut events_after = 0;
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                events_after += String::from_utf8_lossy(&buf[..n])
+                    .matches("event: snapshot")
+                    .count();
+                assert!(
+                    at.elapsed() < Duration::from_secs(5),
+                    "still streaming 5 s after the revocation ({events_after} events)"
+                );
+            }
+            Err(e) => panic!("stream did not end: {e} after {:?}", at.elapsed()),
+        }
+    }
+    let took = at.elapsed();
+    eprintln!(
+        "stream ended {} ms after the revocation, {events_after} events after it",
+        took.as_millis()
+    );
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
