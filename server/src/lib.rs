@@ -185,6 +185,8 @@ pub fn router_with_auth(settings: &Settings, services: Services, auth: auth::Aut
             move || app::shell(leptos.clone())
         })
         .fallback(fallback)
+        // `/api/series` parameters checked before the server function parses them.
+        .layer(axum::middleware::from_fn(handlers::series_guard))
         // Who may call what (auth/policy.rs), inside the edge layers.
         .layer(axum::middleware::from_fn_with_state(
             auth,
