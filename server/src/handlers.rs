@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use futures::stream::{self, Stream, StreamExt};
 use lookout::detect::Sensitivity;
 use lookout::model::{
@@ -62,10 +62,14 @@ pub async fn history(
     }
 }
 
+/// How often a live stream checks that its caller's token or session is still valid.
+const STREAM_RECHECK: Duration = Duration::from_secs(1);
+
 /// `GET /api/stream`: Server-Sent Events, one `snapshot` event per sample, starting
 /// with the latest one so a new page has data at once.
 pub async fn stream(
     State(services): State<Services>,
+    revalidate: Option<Extension<crate::auth::middleware::Revalidate>>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let first = services.latest.borrow().clone();
     let rx = services.live.subscribe();
@@ -73,8 +77,24 @@ pub async fn stream(
     // A slow client that lags behind the broadcast buffer skips to the newest samples.
     let live = BroadcastStream::new(rx).filter_map(|r| async move { r.ok() });
     let mut stopping = services.stopping.clone();
+    // The stream ends when the server stops, or within a second of its token being
+    // revoked (or its session ending).
+    let revoked = async move {
+        match revalidate {
+            None => std::future::pending::<()>().await,
+            Some(Extension(r)) => loop {
+                tokio::time::sleep(STREAM_RECHECK).await;
+                if !r.still_valid().await {
+                    break;
+                }
+            },
+        }
+    };
     let stop = async move {
-        let _ = stopping.wait_for(|s| *s).await;
+        tokio::select! {
+            _ = stopping.wait_for(|s| *s) => {}
+            _ = revoked => {}
+        }
     };
     let events = first.chain(live).take_until(stop).map(|snap| {
         let data = serde_json::to_string(&*snap).unwrap_or_else(|_| "{}".into());
@@ -88,11 +108,18 @@ pub async fn healthz() -> Response {
     Json(Status::new("ok")).into_response()
 }
 
-/// `GET /readyz`: the store is writable and the sampler is running.
+/// `GET /readyz`: the store is writable (checked at most once a second) and the
+/// sampler is running.
 pub async fn readyz(State(services): State<Services>) -> Response {
     let mut problems = Vec::new();
     let store = services.store.clone();
-    match tokio::task::spawn_blocking(move || store.check_writable()).await {
+    // A cached answer: the probe writes to the store at most once a second however
+    // often (and by however many) it is called.
+    match tokio::task::spawn_blocking(move || {
+        store.check_writable_cached(std::time::Duration::from_secs(1))
+    })
+    .await
+    {
         Ok(Ok(())) => {}
         Ok(Err(e)) => problems.push(format!("store not writable: {e}")),
         Err(_) => problems.push("store check failed".to_string()),
@@ -310,6 +337,11 @@ pub async fn silences(State(services): State<Services>) -> Response {
 }
 
 /// `POST /api/silences` with `{"rule"?, "host"?, "duration": "2h" | "ends_at": ms, "comment"}`.
+/// A silence's comment, at most (bytes).
+pub const SILENCE_TEXT_MAX: usize = 4096;
+/// A silence's rule, host and author names, at most (bytes).
+pub const SILENCE_NAME_MAX: usize = 256;
+
 pub async fn add_silence(
     State(services): State<Services>,
     body: Result<Json<SilenceRequest>, JsonRejection>,
@@ -334,6 +366,27 @@ pub async fn add_silence(
             )
         }
     };
+    for (field, value, max) in [
+        ("comment", &b.comment, SILENCE_TEXT_MAX),
+        ("created_by", &b.created_by, SILENCE_NAME_MAX),
+        (
+            "rule",
+            &b.rule.clone().unwrap_or_default(),
+            SILENCE_NAME_MAX,
+        ),
+        (
+            "host",
+            &b.host.clone().unwrap_or_default(),
+            SILENCE_NAME_MAX,
+        ),
+    ] {
+        if value.len() > max {
+            return bad_request(
+                field,
+                format!("is {} bytes; at most {max} are allowed", value.len()),
+            );
+        }
+    }
     let silence = lookout::alert::Silence {
         id: 0,
         rule: b.rule.filter(|r| !r.is_empty()),
@@ -424,6 +477,112 @@ pub async fn test_rule(
         Ok(v) => Json(v).into_response(),
         Err(e) => bad_request("rule", e),
     }
+}
+
+/// Latest time `/api/series` accepts (ms): the end of year 9999.
+const SERIES_TIME_MAX: i64 = 253_402_300_799_999;
+
+/// Checks `GET /api/series`' query before the server function reads it, so a
+/// missing or malformed parameter gets a 400 naming it (not the framework's wrapped
+/// error or a 500): `metrics`, `from` and `to` (ms since the epoch, `from` < `to`),
+/// `points` (2 to `app::api::MAX_POINTS`).
+pub fn series_params_error(query: Option<&str>) -> Option<Response> {
+    let params: Vec<(String, String)> = url_pairs(query.unwrap_or(""));
+    let get = |k: &str| {
+        params
+            .iter()
+            .rev()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    };
+    let time = |k: &str| -> Result<i64, String> {
+        let Some(v) = get(k) else {
+            return Err("is missing: give a time in ms since the epoch".into());
+        };
+        match v.trim().parse::<i64>() {
+            Ok(t) if (0..=SERIES_TIME_MAX).contains(&t) => Ok(t),
+            _ => Err(format!(
+                "must be a time in ms since the epoch, from 0 to {SERIES_TIME_MAX}"
+            )),
+        }
+    };
+    if get("metrics").is_none_or(|m| m.trim().is_empty()) {
+        return Some(bad_request(
+            "metrics",
+            "is missing: give one or more metric names, comma separated",
+        ));
+    }
+    let from = match time("from") {
+        Ok(t) => t,
+        Err(msg) => return Some(bad_request("from", msg)),
+    };
+    let to = match time("to") {
+        Ok(t) => t,
+        Err(msg) => return Some(bad_request("to", msg)),
+    };
+    if to <= from {
+        return Some(bad_request(
+            "to",
+            format!("({to}) must be after `from` ({from})"),
+        ));
+    }
+    let max = app::api::MAX_POINTS;
+    match get("points").map(|p| p.trim().parse::<u32>()) {
+        Some(Ok(p)) if (2..=max).contains(&p) => None,
+        None => Some(bad_request(
+            "points",
+            format!("is missing: give 2 to {max}"),
+        )),
+        _ => Some(bad_request(
+            "points",
+            format!("must be an integer from 2 to {max}"),
+        )),
+    }
+}
+
+/// `a=1&b=x%20y` as decoded pairs (`+` is a space).
+fn url_pairs(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (pct_decode(k), pct_decode(v))
+        })
+        .collect()
+}
+
+fn pct_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 3 <= bytes.len() => {
+                let hex = |b: u8| (b as char).to_digit(16);
+                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Middleware for `/api/series` (see [`series_params_error`]).
+pub async fn series_guard(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if req.uri().path() == "/api/series" {
+        if let Some(refusal) = series_params_error(req.uri().query()) {
+            return refusal;
+        }
+    }
+    next.run(req).await
 }
 
 #[cfg(test)]

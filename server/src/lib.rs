@@ -124,6 +124,7 @@ pub fn open_store(settings: &Settings) -> Result<Store, ServerError> {
 /// Builds the HTTP router over the running services.
 pub fn router(settings: &Settings, services: Services) -> Router {
     let auth = auth::Auth::new(services.store.clone(), settings.auth.clone());
+    auth.set_loopback_bind(settings.bind.ip().is_loopback());
     router_with_auth(settings, services, auth)
 }
 
@@ -184,6 +185,8 @@ pub fn router_with_auth(settings: &Settings, services: Services, auth: auth::Aut
             move || app::shell(leptos.clone())
         })
         .fallback(fallback)
+        // `/api/series` parameters checked before the server function parses them.
+        .layer(axum::middleware::from_fn(handlers::series_guard))
         // Who may call what (auth/policy.rs), inside the edge layers.
         .layer(axum::middleware::from_fn_with_state(
             auth,

@@ -17,6 +17,21 @@ use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 /// A log file that moves itself aside when it reaches `max_bytes`, keeping
 /// `max_files` files in all.
+/// Opens a log file for appending (emptied if `truncate`), creating it owner-only
+/// (0600 on unix).
+fn open_private(path: &Path, truncate: bool) -> io::Result<File> {
+    let mut o = OpenOptions::new();
+    if truncate {
+        o.write(true).truncate(true);
+    } else {
+        o.append(true);
+    }
+    o.create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path)
+}
+
 pub struct SizeRotatingFile {
     path: PathBuf,
     max_bytes: u64,
@@ -27,9 +42,9 @@ pub struct SizeRotatingFile {
 
 impl SizeRotatingFile {
     pub fn open(dir: &Path, max_bytes: u64, max_files: usize) -> io::Result<Self> {
-        std::fs::create_dir_all(dir)?;
+        lookout::store::private_dir_all(dir)?;
         let path = dir.join("lookout.log");
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let file = open_private(&path, false)?;
         let written = file.metadata()?.len();
         Ok(Self {
             path,
@@ -51,7 +66,7 @@ impl SizeRotatingFile {
         // lookout.log.(k-1) -> lookout.log.k, oldest falls off the end.
         let last = self.max_files - 1;
         if last == 0 {
-            self.file = File::create(&self.path)?;
+            self.file = open_private(&self.path, true)?;
             self.written = 0;
             return Ok(());
         }
@@ -60,10 +75,7 @@ impl SizeRotatingFile {
             let _ = std::fs::rename(self.numbered(n), self.numbered(n + 1));
         }
         std::fs::rename(&self.path, self.numbered(1))?;
-        self.file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
+        self.file = open_private(&self.path, false)?;
         self.written = 0;
         Ok(())
     }

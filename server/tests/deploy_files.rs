@@ -320,6 +320,30 @@ fn render_secrets_are_sync_false_and_never_in_the_file() {
     }
 }
 
+/// Render's proxy is declared (the login limit keys on the real client, HSTS follows
+/// X-Forwarded-Proto) and session cookies are always Secure there.
+#[test]
+fn render_trusts_its_proxy_and_marks_cookies_secure() {
+    let svc = render_service();
+    let vars = svc.get("envVars").and_then(Value::as_sequence).unwrap();
+    let value = |key: &str| {
+        vars.iter()
+            .map(|v| map(v, "env"))
+            .find(|m| str_at(m, "key") == Some(key))
+            .and_then(|m| str_at(m, "value"))
+            .map(str::to_string)
+    };
+    let proxies = value("LOOKOUT_SERVER_TRUSTED_PROXIES").expect("trusted proxies");
+    assert!(
+        proxies.split(',').any(|p| p.trim() == "10.0.0.0/8"),
+        "{proxies}"
+    );
+    for p in proxies.split(',') {
+        lookout_server::edge::Cidr::parse(p).unwrap();
+    }
+    assert_eq!(value("LOOKOUT_AUTH_COOKIE_SECURE").as_deref(), Some("on"));
+}
+
 fn compose_service() -> (Mapping, Mapping) {
     let doc = yaml("docker-compose.yml");
     let root = map(&doc, "docker-compose.yml");

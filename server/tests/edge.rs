@@ -479,12 +479,17 @@ fn forwarded_proto_counts_only_from_a_trusted_proxy() {
     let dir = tempfile::tempdir().unwrap();
     let client = plain_client();
     // Only 127.0.0.2 is a proxy; 127.0.0.1 is an ordinary client.
+    // A trusted proxy requires a user.
     let s = Server::start(
         dir.path(),
-        &[(
-            "LOOKOUT_SERVER_TRUSTED_PROXIES",
-            "127.0.0.2, 10.0.0.0/8".into(),
-        )],
+        &[
+            (
+                "LOOKOUT_SERVER_TRUSTED_PROXIES",
+                "127.0.0.2, 10.0.0.0/8".into(),
+            ),
+            ("LOOKOUT_ADMIN_USER", "admin".into()),
+            ("LOOKOUT_ADMIN_PASSWORD", "password-for-tests".into()),
+        ],
         &client,
     );
     let url = format!("{}/healthz", s.base(false));

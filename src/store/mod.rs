@@ -32,7 +32,7 @@ pub use resolution::{choose as choose_resolution, Resolution};
 pub use rollup::MaintenanceReport;
 pub use schema::{queryable_names, LATEST_VERSION, SCORE_COLUMN};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -66,6 +66,8 @@ pub struct Store {
     opts: StoreOptions,
     /// Row id of `opts.host` in `hosts`.
     host_id: i64,
+    /// The last write check (when, and its answer), for [`Store::check_writable_cached`].
+    write_checked: Mutex<Option<(std::time::Instant, std::result::Result<(), String>)>>,
 }
 
 /// How long a connection waits for the other's lock before failing with BUSY.
@@ -84,12 +86,44 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Creates `dir` and its missing parents; on unix the folders made here are 0700.
+pub fn private_dir_all(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+/// Creates an empty file at `path` if none is there (0600 on unix); true if it did.
+fn create_private_file(path: &Path) -> bool {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path).is_ok()
+}
+
+/// Makes an existing file owner-only (unix; elsewhere nothing).
+fn set_private(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if path.exists() {
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 impl Store {
     /// Opens (creating if needed, with its parent directory) and migrates the
-    /// database at `path`. Fails on a database written by a newer Lookout.
+    /// database at `path`. What it creates is owner-only on unix: folders 0700, the
+    /// database and its WAL and SHM files 0600. Fails on a database written by a newer Lookout.
     pub fn open(path: &Path, opts: StoreOptions) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            private_dir_all(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.to_path_buf(),
                 source,
             })?;
@@ -98,8 +132,18 @@ impl Store {
             path: PathBuf::from(path),
             source,
         };
+        // A new database is made owner-only (0600) before SQLite opens it; SQLite gives
+        // its -wal and -shm files the database file's permissions.
+        let created = create_private_file(path);
         let mut writer = Connection::open(path).map_err(open_err)?;
         configure(&writer).map_err(open_err)?;
+        if created {
+            for suffix in ["-wal", "-shm"] {
+                let mut side = path.as_os_str().to_owned();
+                side.push(suffix);
+                set_private(Path::new(&side));
+            }
+        }
         schema::migrate(&mut writer, path)?;
         writer
             .execute(
@@ -127,6 +171,7 @@ impl Store {
             reader: Mutex::new(reader),
             opts,
             host_id,
+            write_checked: Mutex::new(None),
         })
     }
 
@@ -151,13 +196,42 @@ impl Store {
     pub fn check_writable(&self) -> Result<()> {
         let mut conn = self.writer();
         let tx = conn.transaction()?;
+        // `write_check` counts the checks (the readiness probe's writes).
         tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('write_check', strftime('%s','now'))
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            "INSERT INTO meta (key, value) VALUES ('write_check', '1')
+             ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
             [],
         )?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// [`check_writable`](Self::check_writable)'s answer, written at most once per
+    /// `max_age`: callers in between (any number, from any thread) get the last
+    /// answer. A probe hammered by anyone costs one write per `max_age`.
+    pub fn check_writable_cached(&self, max_age: Duration) -> std::result::Result<(), String> {
+        let mut cached = self.write_checked.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, answer)) = cached.as_ref() {
+            if at.elapsed() < max_age {
+                return answer.clone();
+            }
+        }
+        let answer = self.check_writable().map_err(|e| e.to_string());
+        *cached = Some((std::time::Instant::now(), answer.clone()));
+        answer
+    }
+
+    /// How many write checks the database has recorded.
+    pub fn write_checks(&self) -> Result<i64> {
+        Ok(self
+            .reader()
+            .query_row(
+                "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'write_check'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
     }
 
     /// The schema version of the open database (`PRAGMA user_version`).

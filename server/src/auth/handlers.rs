@@ -68,8 +68,10 @@ fn is_json(headers: &HeaderMap) -> bool {
 
 /// `POST /api/auth/login`: an HTML form (`username`, `password`, `next`; answered
 /// with 303 redirects) or JSON `{"username", "password"}` (answered with JSON).
-/// Failed attempts count against the client's IP; over the limit, every attempt is
-/// refused until the window has passed.
+/// Every attempt is counted against the client's IP and the account name before the
+/// password is checked (a success gives it back); over the limit, every attempt is
+/// refused until the window has passed. At most [`super::HASH_PERMITS`] checks run
+/// at once; more get 429 with `Retry-After` at once.
 pub async fn login(
     State(auth): State<Auth>,
     Extension(caller): Extension<Caller>,
@@ -103,24 +105,41 @@ pub async fn login(
         (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
     };
     let now = auth.now();
-    if let Some(wait_ms) = auth.limiter().check(caller.ip, now) {
-        tracing::warn!(ip = ?caller.ip, "login refused: rate limit");
+    let too_many = |wait_ms: i64, why: &str| {
         if form {
             return back_to_login("limited");
         }
-        let secs = (wait_ms + 999) / 1000;
+        let secs = ((wait_ms + 999) / 1000).max(1);
         let mut resp = json_error(
             StatusCode::TOO_MANY_REQUESTS,
-            format!("too many failed logins from this address; try again in {secs} s"),
+            format!("{why}; try again in {secs} s"),
         );
         if let Ok(v) = secs.to_string().parse() {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
-        return resp;
+        resp
+    };
+    // At most HASH_PERMITS password checks at once: the rest are refused at once.
+    let Some(permit) = auth.try_hash_permit() else {
+        tracing::warn!(ip = ?caller.ip, "login refused: busy checking other logins");
+        return too_many(1000, "too many logins at once");
+    };
+    // The attempt counts before its password is hashed (and is given back if it
+    // succeeds), so parallel guesses cannot run more hashes than the limit.
+    if let Err(wait_ms) = auth.limiter().reserve(&caller.ip, now) {
+        tracing::warn!(ip = ?caller.ip, "login refused: rate limit");
+        return too_many(wait_ms, "too many failed logins from this address");
+    }
+    let account: String = username.chars().take(128).collect();
+    if let Err(wait_ms) = auth.account_limiter().reserve(&account, now) {
+        auth.limiter().release(&caller.ip, now);
+        tracing::warn!(ip = ?caller.ip, user = %account, "login refused: account back-off");
+        return too_many(wait_ms, "too many failed logins for this account");
     }
     let a = auth.clone();
     let ttl_ms = auth.settings().session_ttl.as_millis() as i64;
     let result = blocking(move || {
+        let _permit = permit;
         let Some(user) = a.store().check_login(&username, &password)? else {
             return Ok(None);
         };
@@ -131,7 +150,6 @@ pub async fn login(
     let (user, session) = match result {
         Ok(Some(x)) => x,
         Ok(None) => {
-            auth.limiter().fail(caller.ip, now);
             tracing::warn!(ip = ?caller.ip, "failed login");
             return if form {
                 back_to_login("invalid")
@@ -139,8 +157,14 @@ pub async fn login(
                 json_error(StatusCode::UNAUTHORIZED, "wrong user name or password")
             };
         }
-        Err(resp) => return resp,
+        Err(resp) => {
+            auth.limiter().release(&caller.ip, now);
+            auth.account_limiter().release(&account, now);
+            return resp;
+        }
     };
+    auth.limiter().release(&caller.ip, now);
+    auth.account_limiter().release(&account, now);
     tracing::info!(user = %user.name, ip = ?caller.ip, "login");
     let secure = auth.secure_cookies(caller.https);
     let max_age = ttl_ms / 1000;

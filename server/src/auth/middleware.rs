@@ -33,6 +33,30 @@ impl Caller {
     }
 }
 
+/// The credentials a request was let in with, for long-lived responses (the SSE
+/// stream) to check again while they run: a revoked token or an ended session ends
+/// them. Present on requests of an identified caller when auth is enforced.
+#[derive(Clone)]
+pub struct Revalidate {
+    auth: Auth,
+    bearer: Option<String>,
+    session: Option<String>,
+}
+
+impl Revalidate {
+    /// Whether the credentials still identify someone (a live token or session).
+    pub async fn still_valid(&self) -> bool {
+        let (a, bearer, session) = (self.auth.clone(), self.bearer.clone(), self.session.clone());
+        tokio::task::spawn_blocking(move || {
+            a.identify_blocking(bearer.as_deref(), session.as_deref())
+                .role()
+                .is_some()
+        })
+        .await
+        .unwrap_or(false)
+    }
+}
+
 /// The value of cookie `name`.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
@@ -127,6 +151,7 @@ pub async fn enforce(State(auth): State<Auth>, req: Request, next: Next) -> Resp
     let token = bearer(req.headers());
     let session = cookie(req.headers(), SESSION_COOKIE);
     let had_token = token.is_some();
+    let credentials = (token.clone(), session.clone());
     let a = auth.clone();
     let resolved = tokio::task::spawn_blocking(move || {
         let enforced = a.enforced_blocking();
@@ -142,6 +167,17 @@ pub async fn enforce(State(auth): State<Auth>, req: Request, next: Next) -> Resp
         return json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
     };
     let (ip, https) = client_of(req.extensions());
+    if !enforced && auth.loopback_bind() {
+        let untrusted = req
+            .extensions()
+            .get::<crate::edge::UntrustedForwarding>()
+            .is_some();
+        if let Some(refusal) =
+            super::open_mode::check(req.method(), req.uri(), req.headers(), ip, untrusted)
+        {
+            return refusal;
+        }
+    }
     let caller = Caller {
         principal,
         enforced,
@@ -186,6 +222,13 @@ pub async fn enforce(State(auth): State<Auth>, req: Request, next: Next) -> Resp
     };
     req.extensions_mut().insert(me);
     req.extensions_mut().insert(caller.clone());
+    if enforced && caller.principal.role().is_some() {
+        req.extensions_mut().insert(Revalidate {
+            auth: auth.clone(),
+            bearer: credentials.0,
+            session: credentials.1,
+        });
+    }
 
     match rule.audit {
         Some(action) if csrf::is_state_changing(req.method()) => {

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod csrf;
 pub mod handlers;
 pub mod middleware;
+pub mod open_mode;
 pub mod policy;
 pub mod ratelimit;
 pub mod startup;
@@ -30,6 +31,9 @@ pub const EXTRA_ENV: &[&str] = &[
     "LOOKOUT_ADMIN_PASSWORD",
     "LOOKOUT_PASSWORD",
 ];
+
+/// Login password checks (Argon2) that may run at once; more are answered 429.
+pub const HASH_PERMITS: usize = 2;
 
 /// The session cookie (HttpOnly).
 pub const SESSION_COOKIE: &str = "lookout_session";
@@ -189,11 +193,19 @@ struct Inner {
     store: Arc<Store>,
     settings: AuthSettings,
     clock: Clock,
-    limiter: ratelimit::RateLimiter,
+    /// Login attempts per client IP.
+    limiter: ratelimit::RateLimiter<Option<IpAddr>>,
+    /// Login attempts per account name (whatever address they come from).
+    account_limiter: ratelimit::RateLimiter<String>,
+    /// Password hashes running at once (each Argon2 check takes tens of MB).
+    hashing: Arc<tokio::sync::Semaphore>,
     /// Latched true once a user is seen (auto mode): auth never turns itself off.
     users_exist: AtomicBool,
     /// When `users_exist` was last checked while false (ms).
     checked_at: AtomicI64,
+    /// The server listens on a loopback address only: with auth off (open mode), the
+    /// Host/Origin/forwarding rules of [`open_mode`] apply.
+    loopback_bind: AtomicBool,
 }
 
 impl Auth {
@@ -203,14 +215,19 @@ impl Auth {
 
     pub fn with_clock(store: Arc<Store>, settings: AuthSettings, clock: Clock) -> Auth {
         let limiter = ratelimit::RateLimiter::new(settings.login_limit, settings.login_window);
+        let account_limiter =
+            ratelimit::RateLimiter::new(settings.login_limit, settings.login_window);
         Auth {
             inner: Arc::new(Inner {
                 store,
                 settings,
                 clock,
                 limiter,
+                account_limiter,
+                hashing: Arc::new(tokio::sync::Semaphore::new(HASH_PERMITS)),
                 users_exist: AtomicBool::new(false),
                 checked_at: AtomicI64::new(i64::MIN),
+                loopback_bind: AtomicBool::new(false),
             }),
         }
     }
@@ -227,8 +244,29 @@ impl Auth {
         (self.inner.clock)()
     }
 
-    pub fn limiter(&self) -> &ratelimit::RateLimiter {
+    /// The per-IP login limiter.
+    pub fn limiter(&self) -> &ratelimit::RateLimiter<Option<IpAddr>> {
         &self.inner.limiter
+    }
+
+    /// The per-account login limiter.
+    pub fn account_limiter(&self) -> &ratelimit::RateLimiter<String> {
+        &self.inner.account_limiter
+    }
+
+    /// A permit to hash a password now, if one is free (never waits).
+    pub fn try_hash_permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.inner.hashing.clone().try_acquire_owned().ok()
+    }
+
+    /// Declares that the server listens on a loopback address (see [`open_mode`]).
+    pub fn set_loopback_bind(&self, loopback: bool) {
+        self.inner.loopback_bind.store(loopback, Ordering::Relaxed);
+    }
+
+    /// Whether open mode's rules apply to requests that are not checked.
+    pub fn loopback_bind(&self) -> bool {
+        self.inner.loopback_bind.load(Ordering::Relaxed)
     }
 
     /// Called when a user is added here, so auto mode turns on at once.

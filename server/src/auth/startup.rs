@@ -66,6 +66,20 @@ pub fn check(
             "`auth.enabled` is \"on\" but no user exists, so nobody could sign in: {fix}"
         ));
     }
+    if !settings.edge.trusted_proxies.is_empty()
+        && (users == 0 || mode == AuthMode::Off)
+        && !settings.insecure_no_auth
+    {
+        return Err(format!(
+            "`server.trusted_proxies` is set but {}: behind a proxy every request comes \
+             from the proxy, so open mode's loopback rules cannot protect the API; {fix}",
+            if users == 0 {
+                "no user exists"
+            } else {
+                "`auth.enabled` is \"off\""
+            }
+        ));
+    }
     if !loopback && !settings.insecure_no_auth {
         if mode == AuthMode::Off {
             return Err(format!(

@@ -153,7 +153,8 @@ pub(super) fn check_writable_dir(file: &Path, key: &str) -> Result<(), ConfigErr
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&dir).or_else(|e| {
+    // Owner-only (0700 on unix) where the folder is made here.
+    lookout::store::private_dir_all(&dir).or_else(|e| {
         err(format!(
             "`{key}`: cannot create folder {}: {e}; choose a writable location",
             dir.display()

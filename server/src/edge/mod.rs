@@ -11,7 +11,7 @@ pub mod limits;
 pub mod proxy;
 pub mod tls;
 
-pub use proxy::{Cidr, ClientInfo};
+pub use proxy::{Cidr, ClientInfo, UntrustedForwarding};
 
 use crate::error::ServerError;
 use axum::extract::DefaultBodyLimit;

@@ -22,6 +22,12 @@ pub struct ClientInfo {
     pub https: bool,
 }
 
+/// Set on a request (extension) when it carried forwarding headers (`X-Forwarded-*`,
+/// `Forwarded`) from a peer that is not a trusted proxy; the headers themselves are
+/// removed. Open mode refuses such requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UntrustedForwarding;
+
 /// An address block such as `10.0.0.0/8`, or one address (`/32`, `/128`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cidr {
@@ -162,13 +168,17 @@ pub async fn client_info(
     let info = policy.resolve(peer, req.headers());
     let trusted = peer.is_some_and(|p| policy.is_trusted(p));
     if !trusted {
+        let mut had = false;
         for h in [
             "x-forwarded-for",
             "x-forwarded-proto",
             "x-forwarded-host",
             "forwarded",
         ] {
-            req.headers_mut().remove(h);
+            had |= req.headers_mut().remove(h).is_some();
+        }
+        if had {
+            req.extensions_mut().insert(UntrustedForwarding);
         }
     }
     req.extensions_mut().insert(info);
