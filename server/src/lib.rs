@@ -197,6 +197,10 @@ pub fn router_with_auth(settings: &Settings, services: Services, auth: auth::Aut
     edge::apply(router, &settings.edge)
 }
 
+/// How long open connections may finish after a stop is requested; then they are
+/// closed and the store is flushed (Docker's default stop timeout is 10 s).
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Runs the server until Ctrl-C or SIGTERM, then flushes the store.
 pub async fn serve(settings: Settings) -> Result<(), ServerError> {
     let store = Arc::new(open_store(&settings)?);
@@ -225,10 +229,27 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
         tracing::info!("stop requested");
         let _ = stop_tx.send(true);
     });
+    let mut stopped = stopping.clone();
     let served = edge::serve(listener, app, &settings.edge, async move {
         let _ = stopping.wait_for(|s| *s).await;
-    })
-    .await;
+    });
+    // Graceful, but bounded: a client that holds its connection (a half-sent header, a
+    // stream) must not keep the process alive until a container stop ends in SIGKILL
+    // before the store is flushed.
+    let grace = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    let served = tokio::select! {
+        r = served => r,
+        () = grace => {
+            tracing::warn!(
+                grace_secs = SHUTDOWN_GRACE.as_secs(),
+                "connections still open after the stop: closing them"
+            );
+            Ok(())
+        }
+    };
     tracing::info!("shutting down: flushing samples");
     tasks.shutdown().await;
     served

@@ -549,3 +549,47 @@ fn bad_parameters_get_a_clear_400() {
     let status = r.status();
     assert_eq!(status, 201, "{}", r.text().unwrap());
 }
+
+/// A client that sends half a header and waits must not hold a stopping server: after
+/// SIGTERM it closes within the grace (3 s) and flushes, well inside Docker's 10 s.
+#[test]
+fn a_half_sent_request_does_not_hold_the_shutdown() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path(), &[]);
+    let mut held: Vec<std::net::TcpStream> = (0..5)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+                .unwrap();
+            s
+        })
+        .collect();
+    // A stream that never ends on its own, too.
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream
+        .write_all(b"GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    held.push(stream);
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = server.child.id().to_string();
+    let asked = Instant::now();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            asked.elapsed() < Duration::from_secs(8),
+            "still running 8 s after SIGTERM with half-sent requests open"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        asked.elapsed()
+    );
+    drop(held);
+}
