@@ -1,6 +1,7 @@
 //! Plain HTTP endpoints next to the Leptos routes: history with strict parameter
 //! errors, the live stream, and health probes.
 
+use crate::auth::Principal;
 use crate::runtime::{now_ms, Services};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
@@ -344,6 +345,7 @@ pub const SILENCE_NAME_MAX: usize = 256;
 
 pub async fn add_silence(
     State(services): State<Services>,
+    caller: Option<axum::Extension<crate::auth::middleware::Caller>>,
     body: Result<Json<SilenceRequest>, JsonRejection>,
 ) -> Response {
     let Json(b) = match body {
@@ -394,7 +396,12 @@ pub async fn add_silence(
         starts_at: now,
         ends_at,
         comment: b.comment,
-        created_by: b.created_by,
+        // Who made it is who is signed in (`user:NAME`, `token:NAME`), never what the
+        // body claims; with access control off the body's label is all there is.
+        created_by: match caller.map(|c| c.0.principal) {
+            Some(p @ (Principal::User { .. } | Principal::Token { .. })) => p.actor(),
+            _ => b.created_by,
+        },
     };
     let a = services.alerting.clone();
     match tokio::task::spawn_blocking(move || a.add_silence(silence)).await {

@@ -593,3 +593,63 @@ fn a_half_sent_request_does_not_hold_the_shutdown() {
     );
     drop(held);
 }
+
+/// A silence records who made it from the credentials, not from the body (finding 8).
+#[test]
+fn a_silence_is_made_by_its_caller_not_by_its_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::with_admin(dir.path(), &[]);
+    let c = client();
+    let r = login(&c, &s, PASSWORD);
+    assert_eq!(r.status(), 200);
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("lookout_session="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let csrf = r.json::<serde_json::Value>().unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let created: serde_json::Value = c
+        .post(s.url("/api/tokens"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"name": "ops-bot", "scope": "admin"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = created["token"].as_str().unwrap().to_string();
+    let silence: serde_json::Value = c
+        .post(s.url("/api/silences"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "rule": "cpu", "duration": "1h", "comment": "deploy", "created_by": "user:someone-else"
+        }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(silence["created_by"], "token:ops-bot", "{silence}");
+    let by_session: serde_json::Value = c
+        .post(s.url("/api/silences"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"rule": "cpu", "duration": "1h", "created_by": "token:ops-bot"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        by_session["created_by"],
+        format!("user:{ADMIN}"),
+        "{by_session}"
+    );
+}
