@@ -653,3 +653,72 @@ fn a_silence_is_made_by_its_caller_not_by_its_body() {
         "{by_session}"
     );
 }
+
+/// Removing a user revokes the tokens they made: an admin token must not outlive its
+/// admin (finding 8).
+#[test]
+fn a_removed_admin_s_token_stops_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::with_admin(dir.path(), &[]);
+    let c = client();
+    let session = |user: &str, password: &str| {
+        let r = c
+            .post(s.url("/api/auth/login"))
+            .json(&serde_json::json!({"username": user, "password": password}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "login {user}");
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("lookout_session="))
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let csrf = r.json::<serde_json::Value>().unwrap()["csrf_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (cookie, csrf)
+    };
+    let (cookie, csrf) = session(ADMIN, PASSWORD);
+    let added = c
+        .post(s.url("/api/users"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"name": "ops", "role": "admin", "password": "ops-password-1"}))
+        .send()
+        .unwrap();
+    assert_eq!(added.status(), 201, "{}", added.text().unwrap());
+    let (ops_cookie, ops_csrf) = session("ops", "ops-password-1");
+    let created: serde_json::Value = c
+        .post(s.url("/api/tokens"))
+        .header("cookie", &ops_cookie)
+        .header("x-csrf-token", &ops_csrf)
+        .json(&serde_json::json!({"name": "ops-admin", "scope": "admin"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = created["token"].as_str().unwrap().to_string();
+    let users = |t: &str| {
+        c.get(s.url("/api/users"))
+            .bearer_auth(t)
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(users(&token), 200);
+    let removed = c
+        .delete(s.url("/api/users/ops"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .unwrap();
+    assert_eq!(removed.status(), 200);
+    assert_eq!(users(&token), 401, "the removed admin's token still works");
+}

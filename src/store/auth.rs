@@ -122,6 +122,15 @@ impl Store {
 
     /// Removes a user and their sessions. Refuses to remove the last admin (nobody
     /// could manage users any more). False if no such user.
+    /// Revokes every live token `user:NAME` created: a removed user's tokens must not
+    /// outlive them (an admin token would keep administering). Returns how many.
+    pub fn revoke_tokens_of_user(&self, name: &str, now: TimestampMs) -> Result<usize> {
+        Ok(self.writer().execute(
+            "UPDATE api_tokens SET revoked_at = ?2 WHERE created_by = ?1 AND revoked_at IS NULL",
+            params![format!("user:{name}"), now],
+        )?)
+    }
+
     pub fn remove_user(&self, name: &str) -> Result<bool> {
         let mut conn = self.writer();
         let tx = conn.transaction()?;

@@ -112,8 +112,17 @@ pub fn user_remove(settings: &Settings, name: &str) -> u8 {
         if !store.remove_user(name).map_err(|e| fail(2, e))? {
             return Err(fail(1, format!("no user named {name:?}")));
         }
-        audit(&store, "user.remove", name, "");
-        println!("removed user {name}");
+        // The user's tokens go with them (an admin token would keep administering).
+        let revoked = store
+            .revoke_tokens_of_user(name, crate::runtime::now_ms())
+            .map_err(|e| fail(1, e))?;
+        audit(
+            &store,
+            "user.remove",
+            name,
+            &format!("{revoked} token(s) revoked"),
+        );
+        println!("removed user {name} ({revoked} token(s) revoked)");
         Ok(0)
     })
 }

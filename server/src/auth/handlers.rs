@@ -291,17 +291,29 @@ pub async fn remove_user(
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Response {
-    let (a, n) = (auth.clone(), name.clone());
-    match blocking(move || a.store().remove_user(&n)).await {
-        Ok(true) => {
-            audit_in_background(&auth, &caller, "user.remove", &name, "");
+    let (a, n, now) = (auth.clone(), name.clone(), auth.now());
+    // The user's tokens go with them (an admin token would keep administering).
+    let removed = blocking(move || {
+        let gone = a.store().remove_user(&n)?;
+        let revoked = if gone {
+            a.store().revoke_tokens_of_user(&n, now)?
+        } else {
+            0
+        };
+        Ok((gone, revoked))
+    })
+    .await;
+    match removed {
+        Ok((true, revoked)) => {
+            let detail = format!("{revoked} token(s) revoked");
+            audit_in_background(&auth, &caller, "user.remove", &name, &detail);
             Json(NameStatus {
                 name,
                 status: "removed".into(),
             })
             .into_response()
         }
-        Ok(false) => json_error(StatusCode::NOT_FOUND, format!("no user named {name:?}")),
+        Ok((false, _)) => json_error(StatusCode::NOT_FOUND, format!("no user named {name:?}")),
         Err(r) if r.status() == StatusCode::BAD_REQUEST => {
             let (mut parts, body) = r.into_parts();
             parts.status = StatusCode::CONFLICT;
