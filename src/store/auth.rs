@@ -337,23 +337,45 @@ impl Store {
 
     /// Revokes a token by id or by name (a live one). Returns it, or None if there
     /// is no such live token. Takes effect on the next request.
+    /// Revokes a live token by id or by name. `id:N` and `name:X` say which; a bare
+    /// number that is both a live token's id and another live token's name is refused
+    /// as ambiguous rather than guessed.
     pub fn revoke_token(&self, id_or_name: &str, now: TimestampMs) -> Result<Option<ApiToken>> {
         let conn = self.writer();
-        let id: Option<i64> = match id_or_name.parse::<i64>() {
-            Ok(id) => conn
+        let (by_id, by_name) = match id_or_name.split_once(':') {
+            Some(("id", n)) => (n.parse::<i64>().ok(), None),
+            Some(("name", n)) => (None, Some(n)),
+            _ => (id_or_name.parse::<i64>().ok(), Some(id_or_name)),
+        };
+        let id_match: Option<i64> = match by_id {
+            Some(id) => conn
                 .query_row(
                     "SELECT id FROM api_tokens WHERE id = ?1 AND revoked_at IS NULL",
                     [id],
                     |r| r.get(0),
                 )
                 .optional()?,
-            Err(_) => conn
+            None => None,
+        };
+        let name_match: Option<i64> = match by_name {
+            Some(name) => conn
                 .query_row(
                     "SELECT id FROM api_tokens WHERE name = ?1 AND revoked_at IS NULL",
-                    [id_or_name],
+                    [name],
                     |r| r.get(0),
                 )
                 .optional()?,
+            None => None,
+        };
+        let id = match (id_match, name_match) {
+            (Some(a), Some(b)) if a != b => {
+                return invalid(format!(
+                    "{id_or_name:?} is both token id {a} and the name of token {b}: \
+                     write id:{a} or name:{id_or_name}"
+                ))
+            }
+            (Some(a), _) | (None, Some(a)) => Some(a),
+            (None, None) => None,
         };
         let Some(id) = id else {
             return Ok(None);
@@ -574,5 +596,36 @@ mod tests {
             ("cli", "user.add")
         );
         assert_eq!(s.audit_log(1).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_token_named_like_an_id_is_not_guessed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db"), Default::default()).unwrap();
+        let (first, _) = store.create_token("alpha", Scope::Read, "cli", 1).unwrap();
+        let (named_one, _) = store
+            .create_token(&first.id.to_string(), Scope::Read, "cli", 2)
+            .unwrap();
+        assert_ne!(first.id, named_one.id);
+        // "1" is token 1's id and the other token's name: refused, nothing revoked.
+        let e = store.revoke_token(&first.id.to_string(), 3).unwrap_err();
+        assert!(e.to_string().contains("write id:"), "{e}");
+        assert!(store
+            .tokens()
+            .unwrap()
+            .iter()
+            .all(|t| t.revoked_at.is_none()));
+        // Saying which works.
+        let by_name = store
+            .revoke_token(&format!("name:{}", first.id), 4)
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_name.id, named_one.id);
+        // Now the bare number is only an id again.
+        let by_id = store
+            .revoke_token(&first.id.to_string(), 5)
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_id.id, first.id);
     }
 }

@@ -137,7 +137,8 @@ fn AdminBody(me: Me) -> impl IntoView {
     let revoke_token = move |id: String| {
         #[cfg(feature = "hydrate")]
         act(Box::pin(async move {
-            let url = format!("/api/tokens/{id}");
+            // `id:` so a token named like a number is never the one revoked by mistake.
+            let url = format!("/api/tokens/id:{id}");
             let _: ApiToken = crate::http::delete(&url).await?;
             Ok(())
         }));
