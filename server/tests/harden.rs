@@ -97,6 +97,37 @@ fn login(c: &reqwest::blocking::Client, s: &Server, password: &str) -> reqwest::
         .unwrap()
 }
 
+/// Signs `user` in: the session cookie (`lookout_session=...`) and its CSRF token.
+fn sign_in(
+    c: &reqwest::blocking::Client,
+    s: &Server,
+    user: &str,
+    password: &str,
+) -> (String, String) {
+    let r = c
+        .post(s.url("/api/auth/login"))
+        .json(&serde_json::json!({"username": user, "password": password}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "login {user}");
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("lookout_session="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let csrf = r.json::<serde_json::Value>().unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (cookie, csrf)
+}
+
 /// 200 parallel wrong logins check at most the limit's number of passwords: the
 /// rest are answered 429 (with Retry-After) before any hash runs.
 #[test]
@@ -428,23 +459,7 @@ fn revoking_a_token_ends_its_open_stream() {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    let r = login(&c, &s, PASSWORD);
-    assert_eq!(r.status(), 200);
-    let cookie = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("lookout_session="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let csrf = r.json::<serde_json::Value>().unwrap()["csrf_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (cookie, csrf) = sign_in(&c, &s, ADMIN, PASSWORD);
     let created: serde_json::Value = c
         .post(s.url("/api/tokens"))
         .header("cookie", &cookie)
@@ -600,23 +615,7 @@ fn a_silence_is_made_by_its_caller_not_by_its_body() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::with_admin(dir.path(), &[]);
     let c = client();
-    let r = login(&c, &s, PASSWORD);
-    assert_eq!(r.status(), 200);
-    let cookie = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("lookout_session="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let csrf = r.json::<serde_json::Value>().unwrap()["csrf_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (cookie, csrf) = sign_in(&c, &s, ADMIN, PASSWORD);
     let created: serde_json::Value = c
         .post(s.url("/api/tokens"))
         .header("cookie", &cookie)
@@ -661,31 +660,7 @@ fn a_removed_admin_s_token_stops_working() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::with_admin(dir.path(), &[]);
     let c = client();
-    let session = |user: &str, password: &str| {
-        let r = c
-            .post(s.url("/api/auth/login"))
-            .json(&serde_json::json!({"username": user, "password": password}))
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 200, "login {user}");
-        let cookie = r
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("lookout_session="))
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string();
-        let csrf = r.json::<serde_json::Value>().unwrap()["csrf_token"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        (cookie, csrf)
-    };
-    let (cookie, csrf) = session(ADMIN, PASSWORD);
+    let (cookie, csrf) = sign_in(&c, &s, ADMIN, PASSWORD);
     let added = c
         .post(s.url("/api/users"))
         .header("cookie", &cookie)
@@ -694,7 +669,7 @@ fn a_removed_admin_s_token_stops_working() {
         .send()
         .unwrap();
     assert_eq!(added.status(), 201, "{}", added.text().unwrap());
-    let (ops_cookie, ops_csrf) = session("ops", "ops-password-1");
+    let (ops_cookie, ops_csrf) = sign_in(&c, &s, "ops", "ops-password-1");
     let created: serde_json::Value = c
         .post(s.url("/api/tokens"))
         .header("cookie", &ops_cookie)
