@@ -15,7 +15,6 @@ pub mod export;
 pub mod handlers;
 pub mod logging;
 pub mod runtime;
-pub mod streams;
 
 use axum::extract::{FromRef, Request, State};
 use axum::http::Uri;

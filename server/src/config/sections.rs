@@ -20,10 +20,6 @@ pub struct ServerSection {
     pub trusted_proxies: Vec<String>,
     /// Largest request body accepted: "1MiB", "512KiB", bytes. Larger gets 413.
     pub max_body: String,
-    /// Open `/api/stream` connections at most, in all; past it 503 with Retry-After.
-    pub max_streams: u32,
-    /// Open `/api/stream` connections at most per caller (user, token or address).
-    pub max_streams_per_caller: u32,
 }
 
 /// Native TLS. Both `cert` and `key` set = the server speaks https only.
@@ -106,18 +102,11 @@ impl TlsSection {
                 })
             }
         };
-        if server.max_streams == 0 || server.max_streams_per_caller == 0 {
-            return err(
-                "`server.max_streams` and `server.max_streams_per_caller` must be 1 or more",
-            );
-        }
         Ok(crate::edge::EdgeSettings {
             tls,
             hsts: self.hsts,
             trusted_proxies,
             max_body,
-            max_streams: server.max_streams as usize,
-            max_streams_per_caller: server.max_streams_per_caller as usize,
         })
     }
 }
@@ -346,8 +335,6 @@ impl Default for ServerSection {
             site_root: String::new(),
             trusted_proxies: Vec::new(),
             max_body: "1MiB".into(),
-            max_streams: 512,
-            max_streams_per_caller: 16,
         }
     }
 }

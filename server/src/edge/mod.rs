@@ -33,9 +33,6 @@ pub struct EdgeSettings {
     pub trusted_proxies: Vec<Cidr>,
     /// `server.max_body` in bytes.
     pub max_body: usize,
-    /// `server.max_streams`, `server.max_streams_per_caller` (open `/api/stream`s).
-    pub max_streams: usize,
-    pub max_streams_per_caller: usize,
 }
 
 impl Default for EdgeSettings {
@@ -45,8 +42,6 @@ impl Default for EdgeSettings {
             hsts: true,
             trusted_proxies: Vec::new(),
             max_body: 1024 * 1024,
-            max_streams: 512,
-            max_streams_per_caller: 16,
         }
     }
 }
