@@ -494,7 +494,7 @@ const SERIES_TIME_MAX: i64 = 253_402_300_799_999;
 /// error or a 500): `metrics`, `from` and `to` (ms since the epoch, `from` < `to`),
 /// `points` (2 to `app::api::MAX_POINTS`).
 pub fn series_params_error(query: Option<&str>) -> Option<Response> {
-    let params: Vec<(String, String)> = url_pairs(query.unwrap_or(""));
+    let params: Vec<(String, String)> = crate::edge::form::pairs(query.unwrap_or(""));
     let get = |k: &str| {
         params
             .iter()
@@ -545,41 +545,6 @@ pub fn series_params_error(query: Option<&str>) -> Option<Response> {
             format!("must be an integer from 2 to {max}"),
         )),
     }
-}
-
-/// `a=1&b=x%20y` as decoded pairs (`+` is a space).
-fn url_pairs(q: &str) -> Vec<(String, String)> {
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (pct_decode(k), pct_decode(v))
-        })
-        .collect()
-}
-
-fn pct_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 3 <= bytes.len() => {
-                let hex = |b: u8| (b as char).to_digit(16);
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Middleware for `/api/series` (see [`series_params_error`]).

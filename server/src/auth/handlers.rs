@@ -81,9 +81,9 @@ pub async fn login(
     let form = !is_json(&headers);
     let (username, password, next) = if form {
         (
-            csrf::form_field(&body, "username").unwrap_or_default(),
-            csrf::form_field(&body, "password").unwrap_or_default(),
-            csrf::form_field(&body, "next"),
+            crate::edge::form::field(&body, "username").unwrap_or_default(),
+            crate::edge::form::field(&body, "password").unwrap_or_default(),
+            crate::edge::form::field(&body, "next"),
         )
     } else {
         match serde_json::from_slice::<LoginRequest>(&body) {

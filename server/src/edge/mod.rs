@@ -6,6 +6,7 @@
 //! For other layers: every request carries a [`ClientInfo`] extension (effective client
 //! IP and whether the client used https) by the time it reaches them.
 
+pub mod form;
 pub mod headers;
 pub mod limits;
 pub mod proxy;
