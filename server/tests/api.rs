@@ -1,6 +1,8 @@
 //! Integration: the real `lookout` binary on a free 127.0.0.1 port with a temp data
 //! folder, called over HTTP; then restarted to read the earlier history back.
 
+mod support;
+
 use serde_json::Value;
 use std::net::TcpListener;
 use std::path::Path;
@@ -18,21 +20,9 @@ impl Server {
     }
 
     fn start_with(data: &Path, extra_env: &[(&str, &str)]) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_lookout"))
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("LOOKOUT_SERVER_BIND", format!("127.0.0.1:{port}"))
-            .env("LOOKOUT_STORE_PATH", data.join("lookout.db"))
-            .env("LOOKOUT_SAMPLER_INTERVAL", "1s")
-            .env("LOOKOUT_STORE_FLUSH_INTERVAL", "0s")
-            .env("LOOKOUT_LOG_LEVEL", "info")
+        let port = support::free_port();
+        let child = support::lookout_command(data, port)
             .envs(extra_env.iter().copied())
-            .current_dir(data)
             .stdout(if std::env::var_os("LOOKOUT_TEST_LOGS").is_some() {
                 Stdio::inherit()
             } else {
@@ -52,15 +42,8 @@ impl Server {
         server
     }
 
-    fn wait_until(&self, mut ok: impl FnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("condition not met within 30 s");
+    fn wait_until(&self, ok: impl FnMut() -> bool) {
+        support::wait_until(ok)
     }
 
     fn get(&self, path: &str) -> (u16, Value) {

@@ -5,12 +5,14 @@
 //! own, the wrong type) fails here. That the model types carry every field of the
 //! engine's own types is checked where they are converted (server/src/handlers.rs tests).
 
+mod support;
+
 use lookout::model::api_body_reread;
 use serde_json::Value;
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Stdio};
+use std::time::Duration;
 
 struct Server {
     child: Child,
@@ -27,21 +29,9 @@ impl Drop for Server {
 
 impl Server {
     fn start(data: &Path, config: &Path) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_lookout"))
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("LOOKOUT_SERVER_BIND", format!("127.0.0.1:{port}"))
-            .env("LOOKOUT_STORE_PATH", data.join("lookout.db"))
-            .env("LOOKOUT_SAMPLER_INTERVAL", "1s")
-            .env("LOOKOUT_STORE_FLUSH_INTERVAL", "0s")
-            .env("LOOKOUT_LOG_LEVEL", "info")
+        let port = support::free_port();
+        let child = support::lookout_command(data, port)
             .env("LOOKOUT_CONFIG", config)
-            .current_dir(data)
             .stdout(Stdio::null())
             .spawn()
             .expect("start lookout");
@@ -54,15 +44,8 @@ impl Server {
         server
     }
 
-    fn wait_until(&self, mut ok: impl FnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        panic!("condition not met within 30 s");
+    fn wait_until(&self, ok: impl FnMut() -> bool) {
+        support::wait_until(ok)
     }
 
     /// (status, body text); connection errors are status 0.

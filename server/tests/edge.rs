@@ -14,20 +14,12 @@ use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn lookout(data: &Path, port: u16, extra_env: &[(&str, String)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lookout"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("LOOKOUT_SERVER_BIND", format!("127.0.0.1:{port}"))
-        .env("LOOKOUT_STORE_PATH", data.join("lookout.db"))
-        .env("LOOKOUT_SAMPLER_INTERVAL", "1s")
-        .env("LOOKOUT_STORE_FLUSH_INTERVAL", "0s")
-        .env("LOOKOUT_DETECTOR_ENABLED", "false")
-        .env("LOOKOUT_LOG_LEVEL", "info")
-        .envs(extra_env.iter().map(|(k, v)| (*k, v.as_str())))
-        .current_dir(data);
+    let mut cmd = support::lookout_command(data, port);
+    cmd.env("LOOKOUT_DETECTOR_ENABLED", "false")
+        .envs(extra_env.iter().map(|(k, v)| (*k, v.as_str())));
     cmd
 }
 
@@ -59,19 +51,10 @@ impl Server {
         let mut server = Server { child, port };
         let https = extra_env.iter().any(|(k, _)| *k == "LOOKOUT_TLS_CERT");
         let url = format!("{}/healthz", server.base(https));
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(r) = client.get(&url).send() {
-                if r.status() == 200 {
-                    return server;
-                }
-            }
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("lookout exited early: {status}");
-            }
-            assert!(Instant::now() < deadline, "no /healthz within 60 s");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        support::wait_for_start(&mut server.child, || {
+            client.get(&url).send().is_ok_and(|r| r.status() == 200)
+        });
+        server
     }
 
     fn base(&self, https: bool) -> String {

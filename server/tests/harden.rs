@@ -14,17 +14,9 @@ const ADMIN: &str = "admin";
 const PASSWORD: &str = "password-for-tests";
 
 fn lookout(data: &Path, port: u16, extra_env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lookout"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("LOOKOUT_SERVER_BIND", format!("127.0.0.1:{port}"))
-        .env("LOOKOUT_STORE_PATH", data.join("lookout.db"))
-        .env("LOOKOUT_SAMPLER_INTERVAL", "1s")
-        .env("LOOKOUT_STORE_FLUSH_INTERVAL", "0s")
-        .env("LOOKOUT_DETECTOR_ENABLED", "false")
-        .env("LOOKOUT_LOG_LEVEL", "info")
-        .envs(extra_env.iter().copied())
-        .current_dir(data);
+    let mut cmd = support::lookout_command(data, port);
+    cmd.env("LOOKOUT_DETECTOR_ENABLED", "false")
+        .envs(extra_env.iter().copied());
     cmd
 }
 
@@ -50,21 +42,11 @@ impl Server {
             .spawn()
             .expect("start lookout");
         let mut server = Server { child, port };
-        let url = server.url("/healthz");
-        let c = client();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(r) = c.get(&url).send() {
-                if r.status() == 200 {
-                    return server;
-                }
-            }
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("lookout exited early: {status}");
-            }
-            assert!(Instant::now() < deadline, "no /healthz within 60 s");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let (url, c) = (server.url("/healthz"), client());
+        support::wait_for_start(&mut server.child, || {
+            c.get(&url).send().is_ok_and(|r| r.status() == 200)
+        });
+        server
     }
 
     /// With a first admin (auth on).

@@ -40,3 +40,50 @@ pub fn output_with_stdin(cmd: &mut std::process::Command, stdin: &str) -> std::p
         .unwrap();
     child.wait_with_output().unwrap()
 }
+
+/// `lookout` for a test server on 127.0.0.1:`port` with its own data folder: 1 s
+/// sampling, every write flushed at once, logs at info, and nothing from the caller's
+/// environment but PATH (so a developer's LOOKOUT_* settings cannot change a result).
+pub fn lookout_command(data: &std::path::Path, port: u16) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_lookout"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LOOKOUT_SERVER_BIND", format!("127.0.0.1:{port}"))
+        .env("LOOKOUT_STORE_PATH", data.join("lookout.db"))
+        .env("LOOKOUT_SAMPLER_INTERVAL", "1s")
+        .env("LOOKOUT_STORE_FLUSH_INTERVAL", "0s")
+        .env("LOOKOUT_LOG_LEVEL", "info")
+        .current_dir(data);
+    cmd
+}
+
+/// Waits up to 60 s for a just-spawned server to be `healthy`, polling every 100 ms;
+/// fails at once if the process exits first (a start-up error, not a slow start).
+pub fn wait_for_start(child: &mut std::process::Child, mut healthy: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if healthy() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("lookout exited early: {status}");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "lookout not healthy within 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Polls `ok` every 100 ms until it holds; fails after 30 s.
+pub fn wait_until(mut ok: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("condition not met within 30 s");
+}
