@@ -61,6 +61,22 @@ pub struct DashboardState {
 }
 
 impl DashboardState {
+    /// Calls `reload` every `every` while the page's refresh is not paused, until the
+    /// calling component is removed. For panels fetched by polling rather than fed by
+    /// the live stream (alerts, logs): pausing the dashboard holds them too.
+    #[cfg(feature = "hydrate")]
+    pub fn poll(&self, every: std::time::Duration, reload: impl Fn() + 'static) {
+        let refresh = self.refresh;
+        let tick = move || {
+            if !refresh.get_untracked().is_paused() {
+                reload();
+            }
+        };
+        if let Ok(handle) = set_interval_with_handle(tick, every) {
+            on_cleanup(move || handle.clear());
+        }
+    }
+
     /// A wall-clock label for `t_ms` in the viewer's zone (UTC on the server).
     pub fn clock(&self, t_ms: i64, style: TimeStyle) -> String {
         match self.tz_offset.get() {

@@ -79,16 +79,7 @@ pub fn LogsPanel(live: DashboardState) -> impl IntoView {
             level.track();
             reload();
         });
-        if let Ok(handle) = set_interval_with_handle(
-            move || {
-                if !live.refresh.get_untracked().is_paused() {
-                    reload();
-                }
-            },
-            std::time::Duration::from_secs(10),
-        ) {
-            on_cleanup(move || handle.clear());
-        }
+        live.poll(std::time::Duration::from_secs(10), reload);
     }
     let loaded = move || lines.with(|l| l.is_some());
     view! {

@@ -105,16 +105,7 @@ pub fn AlertsPanel(live: DashboardState) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {
         Effect::new(move |_| reload());
-        if let Ok(handle) = set_interval_with_handle(
-            move || {
-                if !live.refresh.get_untracked().is_paused() {
-                    reload();
-                }
-            },
-            std::time::Duration::from_secs(10),
-        ) {
-            on_cleanup(move || handle.clear());
-        }
+        live.poll(std::time::Duration::from_secs(10), reload);
     }
     let send_test = move |channel: String| {
         notice.set(Some(format!("sending a test to {channel}…")));
