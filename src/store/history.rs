@@ -51,7 +51,17 @@ fn typical_interval_ms(conn: &Connection, host: i64, at: TimestampMs) -> rusqlit
         return Ok(DEFAULT_INTERVAL_MS);
     }
     gaps.sort_unstable();
-    Ok(gaps[gaps.len() / 2])
+    Ok(to_three_digits(gaps[gaps.len() / 2]))
+}
+
+/// `ms` rounded to three significant digits: the sampler's timer wakes a millisecond
+/// or two late under load, and a 1 s cadence should read as 1 s, not 1.001 s.
+fn to_three_digits(ms: i64) -> i64 {
+    let mut step = 1;
+    while ms / step >= 1000 {
+        step *= 10;
+    }
+    ((ms + step / 2) / step).max(1) * step
 }
 
 /// Raw samples answer the whole range unless older raw data was pruned while its
@@ -260,5 +270,20 @@ impl Store {
                 })
                 .collect(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sampler_jitter_does_not_show_in_the_resolution() {
+        use super::to_three_digits as r;
+        assert_eq!(r(1001), 1000);
+        assert_eq!(r(1004), 1000);
+        assert_eq!(r(998), 998);
+        assert_eq!(r(4999), 5000);
+        assert_eq!(r(1500), 1500);
+        assert_eq!(r(60_012), 60_000);
+        assert_eq!(r(1), 1);
     }
 }
