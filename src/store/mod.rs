@@ -5,9 +5,11 @@
 //! and anomaly events. Everything is keyed by host from day one so a central
 //! instance can later hold several hosts.
 //!
-//! Concurrency: a writer connection and a reader connection, each behind its own
-//! mutex, so `Store` is `Send + Sync` and, thanks to WAL, dashboards can read while
-//! a batch is being written. Every method blocks: call them from `spawn_blocking`.
+//! Concurrency: one writer connection and a small pool of [`READERS`] read-only
+//! connections, each behind its own mutex, so `Store` is `Send + Sync`; thanks to WAL,
+//! reads go on while a batch is being written, and one slow read (a long range, a big
+//! export) holds one reader, not every request behind it. Every method blocks: call
+//! them from `spawn_blocking`.
 //!
 //! Durability: WAL with `synchronous=NORMAL`. A killed process loses nothing that
 //! was committed; a power cut may lose the last few commits but never corrupts the
@@ -62,13 +64,21 @@ impl Default for StoreOptions {
 /// The time-series store. See the module docs for the threading model.
 pub struct Store {
     writer: Mutex<Connection>,
-    reader: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    /// Where the next read starts looking for a free reader (spreads the waits).
+    next_reader: std::sync::atomic::AtomicUsize,
     opts: StoreOptions,
     /// Row id of `opts.host` in `hosts`.
     host_id: i64,
     /// The last write check (when, and its answer), for [`Store::check_writable_cached`].
     write_checked: Mutex<Option<(std::time::Instant, std::result::Result<(), String>)>>,
 }
+
+/// Read-only connections in the pool. Reads are short except for long ranges and
+/// exports; four let three of those run while the dashboard still gets its answers,
+/// at about 2 MiB of page cache each at most.
+pub const READERS: usize = 4;
+const _: () = assert!(READERS >= 2, "a pool of one is a single reader again");
 
 /// How long a connection waits for the other's lock before failing with BUSY.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -156,19 +166,24 @@ impl Store {
                 r.get(0)
             })
             .map_err(open_err)?;
-        let reader = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(open_err)?;
-        configure(&reader).map_err(open_err)?;
-        // The reader must never write, even by mistake.
-        reader
-            .pragma_update(None, "query_only", true)
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
             .map_err(open_err)?;
+            configure(&reader).map_err(open_err)?;
+            // A reader must never write, even by mistake.
+            reader
+                .pragma_update(None, "query_only", true)
+                .map_err(open_err)?;
+            readers.push(Mutex::new(reader));
+        }
         Ok(Store {
             writer: Mutex::new(writer),
-            reader: Mutex::new(reader),
+            readers,
+            next_reader: std::sync::atomic::AtomicUsize::new(0),
             opts,
             host_id,
             write_checked: Mutex::new(None),
@@ -186,8 +201,22 @@ impl Store {
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// A free reader if there is one; else waits for one (taken in turn, so waits are
+    /// spread over the pool rather than all on the first).
     fn reader(&self) -> MutexGuard<'_, Connection> {
-        self.reader.lock().unwrap_or_else(PoisonError::into_inner)
+        use std::sync::atomic::Ordering;
+        use std::sync::TryLockError;
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..self.readers.len() {
+            match self.readers[(start + i) % self.readers.len()].try_lock() {
+                Ok(guard) => return guard,
+                Err(TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(TryLockError::WouldBlock) => continue,
+            }
+        }
+        self.readers[start % self.readers.len()]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Proves the database accepts writes (for `/readyz`): a real write of a `meta`

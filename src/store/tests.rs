@@ -448,3 +448,34 @@ fn kill_dash_nine_never_corrupts() {
         .unwrap();
     assert_eq!(check, "ok");
 }
+
+/// Reads held open (a slow range, an export) take one reader each: while all but one
+/// are held, other reads still answer; with all held, a read waits for the first freed.
+#[test]
+fn a_held_reader_does_not_queue_other_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(open(&dir));
+    fill(&store, 1_000_000, 60, |i| i as f64);
+    let held: Vec<_> = (0..super::READERS - 1).map(|_| store.reader()).collect();
+    // Held on this thread: another thread reads, and must get the free reader.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        let store = store.clone();
+        s.spawn(move || tx.send(store.latest().map(|l| l.map(|x| x.timestamp))));
+        let answer = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a read waited behind held readers");
+        assert_eq!(answer.unwrap(), Some(1_000_000 + 59_000));
+    });
+    // Every reader held: a read waits, and goes on once they are freed.
+    let mut held = held;
+    held.push(store.reader());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        let store = store.clone();
+        s.spawn(move || tx.send(store.latest().is_ok()));
+        assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+        drop(held);
+        assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(true));
+    });
+}
