@@ -20,6 +20,14 @@ pub struct ServerSection {
     pub trusted_proxies: Vec<String>,
     /// Largest request body accepted: "1MiB", "512KiB", bytes. Larger gets 413.
     pub max_body: String,
+    /// A request head must arrive whole within this, counted from when the connection
+    /// is ready for one (so it is also the keep-alive idle timeout); 1s to 5m.
+    pub header_timeout: String,
+    /// Open connections at most; past it the oldest that has not sent a request makes
+    /// room, or the newcomer gets 503. 16 to 100000.
+    pub max_connections: usize,
+    /// A request body must arrive whole within this of its head, else 408; 1s to 1h.
+    pub body_timeout: String,
 }
 
 /// Native TLS. Both `cert` and `key` set = the server speaks https only.
@@ -102,11 +110,35 @@ impl TlsSection {
                 })
             }
         };
+        let header_timeout = duration_in(
+            "server.header_timeout",
+            &server.header_timeout,
+            Duration::from_secs(1),
+            Duration::from_secs(300),
+            "1s to 5m",
+        )?;
+        if !(16..=100_000).contains(&server.max_connections) {
+            return err(format!(
+                "`server.max_connections` is {}: out of range; allowed: 16 to 100000",
+                server.max_connections
+            ));
+        }
         Ok(crate::edge::EdgeSettings {
             tls,
             hsts: self.hsts,
             trusted_proxies,
             max_body,
+            conn: crate::edge::conn::ConnLimits {
+                header_timeout,
+                max_connections: server.max_connections,
+                body_timeout: duration_in(
+                    "server.body_timeout",
+                    &server.body_timeout,
+                    Duration::from_secs(1),
+                    Duration::from_secs(3600),
+                    "1s to 1h",
+                )?,
+            },
         })
     }
 }
@@ -335,6 +367,9 @@ impl Default for ServerSection {
             site_root: String::new(),
             trusted_proxies: Vec::new(),
             max_body: "1MiB".into(),
+            header_timeout: "10s".into(),
+            max_connections: 1024,
+            body_timeout: "30s".into(),
         }
     }
 }

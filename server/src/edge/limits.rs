@@ -9,6 +9,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use futures::StreamExt;
 use std::any::Any;
+use std::future::Future;
 use std::sync::OnceLock;
 
 /// Parses a size: "1MiB", "512KiB", "2MB", "64kB", "1048576" (bytes).
@@ -230,6 +231,71 @@ pub fn scrub(text: &str) -> String {
     }
     flush(&mut word, &mut out);
     out
+}
+
+/// The request body must arrive whole within this of the request head (`server.body_timeout`):
+/// a client that trickles a body holds a connection and, for a chunked body, the
+/// buffer this module reads it into. Past it the answer is a JSON 408, whatever the
+/// handler made of the cut-off body.
+pub async fn body_deadline(deadline: std::time::Duration, req: Request, next: Next) -> Response {
+    let expired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = expired.clone();
+    let req = req.map(|inner| {
+        Body::new(DeadlineBody {
+            inner,
+            deadline: Box::pin(tokio::time::sleep(deadline)),
+            expired: flag,
+        })
+    });
+    let res = next.run(req).await;
+    if expired.load(std::sync::atomic::Ordering::Relaxed) {
+        return json_error(
+            StatusCode::REQUEST_TIMEOUT,
+            &format!(
+                "request body not received within {} s (`server.body_timeout`)",
+                deadline.as_secs()
+            ),
+        );
+    }
+    res
+}
+
+/// A body that fails once its deadline passes.
+struct DeadlineBody {
+    inner: Body,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+    expired: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl http_body::Body for DeadlineBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        if let Poll::Ready(frame) = std::pin::Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        match self.deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                self.expired
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                Poll::Ready(Some(Err(axum::Error::new("request body deadline passed"))))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! For other layers: every request carries a [`ClientInfo`] extension (effective client
 //! IP and whether the client used https) by the time it reaches them.
 
+pub mod conn;
 pub mod form;
 pub mod headers;
 pub mod limits;
@@ -18,7 +19,6 @@ use crate::error::ServerError;
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
@@ -34,6 +34,8 @@ pub struct EdgeSettings {
     pub trusted_proxies: Vec<Cidr>,
     /// `server.max_body` in bytes.
     pub max_body: usize,
+    /// `server.header_timeout` and `server.max_connections`.
+    pub conn: conn::ConnLimits,
 }
 
 impl Default for EdgeSettings {
@@ -43,15 +45,17 @@ impl Default for EdgeSettings {
             hsts: true,
             trusted_proxies: Vec::new(),
             max_body: 1024 * 1024,
+            conn: conn::ConnLimits::default(),
         }
     }
 }
 
 /// Wraps the whole router (routes and fallback). From the outside in: client info
-/// (trusted proxies), security headers, response compression, error bodies (JSON 413,
-/// scrubbed paths), panic catcher, body size limit.
+/// (trusted proxies), security headers, response compression, the body deadline (JSON
+/// 408), error bodies (JSON 413, scrubbed paths), panic catcher, body size limit.
 pub fn apply(router: Router, edge: &EdgeSettings) -> Router {
     let max_body = edge.max_body;
+    let body_timeout = edge.conn.body_timeout;
     let policy = Arc::new(proxy::ProxyPolicy {
         trusted: edge.trusted_proxies.clone(),
         tls: edge.tls.is_some(),
@@ -63,6 +67,9 @@ pub fn apply(router: Router, edge: &EdgeSettings) -> Router {
         .layer(CatchPanicLayer::custom(limits::panic_response))
         .layer(axum::middleware::from_fn(move |req, next| {
             limits::error_bodies(max_body, req, next)
+        }))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            limits::body_deadline(body_timeout, req, next)
         }))
         .layer(compression())
         .layer(axum::middleware::from_fn_with_state(
@@ -85,21 +92,22 @@ fn compression() -> CompressionLayer {
 }
 
 /// Serves `app` on `listener` (TLS when configured) until `shutdown` resolves, plus
-/// the redirect listener when `tls.redirect_http` is set. Peer addresses reach the
-/// router as `ConnectInfo<SocketAddr>`.
+/// the redirect listener when `tls.redirect_http` is set, with the connection limits of
+/// [`conn`]. Peer addresses reach the router as `ConnectInfo<SocketAddr>`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     edge: &EdgeSettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    use axum::serve::ListenerExt;
-    let make = app.into_make_service_with_connect_info::<SocketAddr>();
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
     let Some(tls) = &edge.tls else {
-        return axum::serve(listener, make)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(ServerError::Serve);
+        conn::serve(listener, app, edge.conn, stop).await;
+        return Ok(());
     };
     let https_port = listener.local_addr().map_err(ServerError::Serve)?.port();
     let redirect = match tls.redirect_http {
@@ -112,22 +120,18 @@ pub async fn serve(
                     source,
                 })?;
             tracing::info!(%addr, "redirecting http://{addr} to https");
+            let (limits, stop) = (edge.conn, stop.clone());
             Some(tokio::spawn(async move {
-                let _ = axum::serve(l, tls::redirect_router(https_port)).await;
+                conn::serve(l, tls::redirect_router(https_port), limits, stop).await;
             }))
         }
         None => None,
     };
     let listener = tls::TlsListener::new(listener, tls.config.clone())
-        .map_err(|e| ServerError::Tls(e.to_string()))?
-        // TapIo gives the listener axum's `ConnectInfo<SocketAddr>` support.
-        .tap_io(|_| {});
-    let served = axum::serve(listener, make)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(ServerError::Serve);
+        .map_err(|e| ServerError::Tls(e.to_string()))?;
+    conn::serve(listener, app, edge.conn, stop).await;
     if let Some(r) = redirect {
         r.abort();
     }
-    served
+    Ok(())
 }
