@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use futures::stream::{self, Stream, StreamExt};
+use futures::stream::{self, StreamExt};
 use lookout::detect::Sensitivity;
 use lookout::model::{
     AlertHistory, AlertsOverview, AnomalyList, ApiError, ExpectedRequest, ModelReport, NameStatus,
@@ -70,8 +70,36 @@ const STREAM_RECHECK: Duration = Duration::from_secs(1);
 /// with the latest one so a new page has data at once.
 pub async fn stream(
     State(services): State<Services>,
+    caller: Option<Extension<crate::auth::middleware::Caller>>,
     revalidate: Option<Extension<crate::auth::middleware::Revalidate>>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> Response {
+    // One place per stream, per caller and in all (streams.rs); freed when it ends.
+    let who = match caller.map(|c| c.0) {
+        Some(c) if !matches!(c.principal, Principal::Anonymous) => c.principal.actor(),
+        Some(c) => format!(
+            "anonymous@{}",
+            c.ip.map(|ip| ip.to_string()).unwrap_or_default()
+        ),
+        None => "anonymous".to_string(),
+    };
+    let slot = match services.streams.acquire(who) {
+        Ok(slot) => slot,
+        Err(refused) => {
+            let which = match refused {
+                crate::streams::Refused::Total => "`server.max_streams`",
+                crate::streams::Refused::PerCaller => "`server.max_streams_per_caller`",
+            };
+            let mut r = fail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("too many open streams ({which}); try again later"),
+            );
+            r.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+            return r;
+        }
+    };
     let first = services.latest.borrow().clone();
     let rx = services.live.subscribe();
     let first = stream::iter(first.map(std::sync::Arc::new));
@@ -97,11 +125,15 @@ pub async fn stream(
             _ = revoked => {}
         }
     };
-    let events = first.chain(live).take_until(stop).map(|snap| {
+    let events = first.chain(live).take_until(stop).map(move |snap| {
+        // The stream holds its place until it is dropped.
+        let _held = &slot;
         let data = serde_json::to_string(&*snap).unwrap_or_else(|_| "{}".into());
-        Ok(Event::default().event("snapshot").data(data))
+        Ok::<_, Infallible>(Event::default().event("snapshot").data(data))
     });
-    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
 }
 
 /// `GET /healthz`: the process is up and serving.

@@ -15,6 +15,7 @@ pub mod export;
 pub mod handlers;
 pub mod logging;
 pub mod runtime;
+pub mod streams;
 
 use axum::extract::{FromRef, Request, State};
 use axum::http::Uri;

@@ -41,6 +41,8 @@ pub struct Services {
     /// None when `detector.enabled` is false.
     pub detection: Option<Detection>,
     pub alerting: Alerting,
+    /// Caps on open `/api/stream`s (`server.max_streams`, `..._per_caller`).
+    pub streams: Arc<crate::streams::StreamLimits>,
 }
 
 pub struct Tasks {
@@ -105,6 +107,10 @@ pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, crate::err
         stopping: shutdown_rx.clone(),
         detection: detection.clone(),
         alerting: alerting.clone(),
+        streams: crate::streams::StreamLimits::new(
+            settings.edge.max_streams,
+            settings.edge.max_streams_per_caller,
+        ),
     };
 
     let sampler = Sampler::new(

@@ -679,3 +679,50 @@ fn a_removed_admin_s_token_stops_working() {
     assert_eq!(removed.status(), 200);
     assert_eq!(users(&token), 401, "the removed admin's token still works");
 }
+
+/// Open streams are capped per caller and in all: past the cap 503 with Retry-After,
+/// and a place comes back when a stream ends.
+#[test]
+fn streams_are_capped_and_places_come_back() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(
+        dir.path(),
+        &[
+            ("LOOKOUT_SERVER_MAX_STREAMS", "3"),
+            ("LOOKOUT_SERVER_MAX_STREAMS_PER_CALLER", "2"),
+        ],
+    );
+    let c = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let open = || c.get(s.url("/api/stream")).send().unwrap();
+    let mut first = open();
+    let second = open();
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    let mut buf = [0u8; 4096];
+    assert!(first.read(&mut buf).unwrap() > 0);
+    let third = open();
+    assert_eq!(third.status(), 503);
+    assert_eq!(third.headers()["retry-after"], "5");
+    assert!(third
+        .text()
+        .unwrap()
+        .contains("server.max_streams_per_caller"));
+    drop(first);
+    // The server notices the closed connection at its next event (1 s sampling).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let again = open();
+        if again.status() == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the place never came back");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    drop(second);
+}

@@ -28,6 +28,10 @@ pub struct ServerSection {
     pub max_connections: usize,
     /// A request body must arrive whole within this of its head, else 408; 1s to 1h.
     pub body_timeout: String,
+    /// Open `/api/stream` connections at most, in all; past it 503 with Retry-After.
+    pub max_streams: u32,
+    /// Open `/api/stream` connections at most per caller (user, token or address).
+    pub max_streams_per_caller: u32,
 }
 
 /// Native TLS. Both `cert` and `key` set = the server speaks https only.
@@ -123,6 +127,11 @@ impl TlsSection {
                 server.max_connections
             ));
         }
+        if server.max_streams == 0 || server.max_streams_per_caller == 0 {
+            return err(
+                "`server.max_streams` and `server.max_streams_per_caller` must be 1 or more",
+            );
+        }
         Ok(crate::edge::EdgeSettings {
             tls,
             hsts: self.hsts,
@@ -139,6 +148,8 @@ impl TlsSection {
                     "1s to 1h",
                 )?,
             },
+            max_streams: server.max_streams as usize,
+            max_streams_per_caller: server.max_streams_per_caller as usize,
         })
     }
 }
@@ -370,6 +381,8 @@ impl Default for ServerSection {
             header_timeout: "10s".into(),
             max_connections: 1024,
             body_timeout: "30s".into(),
+            max_streams: 512,
+            max_streams_per_caller: 16,
         }
     }
 }

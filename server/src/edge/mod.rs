@@ -36,6 +36,9 @@ pub struct EdgeSettings {
     pub max_body: usize,
     /// `server.header_timeout` and `server.max_connections`.
     pub conn: conn::ConnLimits,
+    /// `server.max_streams`, `server.max_streams_per_caller` (open `/api/stream`s).
+    pub max_streams: usize,
+    pub max_streams_per_caller: usize,
 }
 
 impl Default for EdgeSettings {
@@ -46,6 +49,8 @@ impl Default for EdgeSettings {
             trusted_proxies: Vec::new(),
             max_body: 1024 * 1024,
             conn: conn::ConnLimits::default(),
+            max_streams: 512,
+            max_streams_per_caller: 16,
         }
     }
 }
