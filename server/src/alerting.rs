@@ -26,7 +26,15 @@ pub struct Alerting {
     config: Arc<AlertConfig>,
     /// Rules saved through the API (a copy of the store's, for listing without I/O).
     saved: Arc<Mutex<Vec<RuleConfig>>>,
+    /// Notifications the outbox could not take (the store locked by another process,
+    /// a full disk): kept here, oldest first, and written again before anything new,
+    /// so an alert that fires while the store is away is still delivered.
+    unsent: Arc<Mutex<std::collections::VecDeque<Notification>>>,
 }
+
+/// Notifications held in memory at most while the outbox cannot be written; past it
+/// the oldest go, with an error in the log (at one a minute per rule this is days).
+pub const MAX_UNSENT: usize = 10_000;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -73,6 +81,7 @@ impl Alerting {
             wake: Arc::new(Notify::new()),
             config: Arc::new(cfg.clone()),
             saved: Arc::new(Mutex::new(saved)),
+            unsent: Arc::default(),
         };
         let task = tokio::spawn(alerting.clone().run(stopping));
         Ok((alerting, task))
@@ -91,21 +100,63 @@ impl Alerting {
         self.enqueue(&notifications, now);
     }
 
+    /// Writes `notifications` to the outbox after any held back earlier; what cannot
+    /// be written is held in memory (see `unsent`) and tried again on the next call
+    /// (every tick: at most 5 s later). The outbox ignores a notification it already
+    /// has, so a retry after a half-written batch duplicates nothing.
     fn enqueue(&self, notifications: &[Notification], now: i64) {
+        let batch: Vec<Notification> = {
+            let mut unsent = lock(&self.unsent);
+            if unsent.is_empty() && notifications.is_empty() {
+                return;
+            }
+            unsent.extend(notifications.iter().cloned());
+            unsent.drain(..).collect()
+        };
+        let held_back = batch.len() - notifications.len();
+        match enqueue(&self.store, &batch, &self.notifiers, now) {
+            Ok(_) => {
+                if held_back > 0 {
+                    tracing::info!(
+                        count = held_back,
+                        "outbox writable again: held notifications queued"
+                    );
+                }
+                self.wake.notify_one();
+            }
+            Err(e) => {
+                let mut unsent = lock(&self.unsent);
+                // Anything added meanwhile by another caller goes after this batch.
+                let newer: Vec<Notification> = unsent.drain(..).collect();
+                unsent.extend(batch);
+                unsent.extend(newer);
+                let over = unsent.len().saturating_sub(MAX_UNSENT);
+                if over > 0 {
+                    unsent.drain(..over);
+                    tracing::error!(
+                        dropped = over,
+                        "too many notifications held in memory; dropping the oldest"
+                    );
+                }
+                tracing::error!(
+                    error = %e,
+                    held = unsent.len(),
+                    "cannot write notifications to the outbox; holding them in memory and retrying"
+                );
+            }
+        }
         if notifications.is_empty() {
             return;
-        }
-        match enqueue(&self.store, notifications, &self.notifiers, now) {
-            Ok(_) => self.wake.notify_one(),
-            // Kept in the engine's state: the next tick re-emits nothing, so log loudly.
-            Err(e) => {
-                tracing::error!(error = %e, count = notifications.len(), "cannot enqueue notifications")
-            }
         }
         let state = lock(&self.engine).export_state();
         if let Err(e) = self.store.save_alert_engine_state(&state, now) {
             tracing::warn!(error = %e, "cannot save alert state");
         }
+    }
+
+    /// Notifications held in memory because the outbox could not take them.
+    pub fn unsent(&self) -> usize {
+        lock(&self.unsent).len()
     }
 
     async fn run(self, mut stopping: watch::Receiver<bool>) {

@@ -160,6 +160,12 @@ pub async fn readyz(State(services): State<Services>) -> Response {
     if let Some(e) = services.store_error.lock().ok().and_then(|e| e.clone()) {
         problems.push(format!("samples not being written: {e}"));
     }
+    let unsent = services.alerting.unsent();
+    if unsent > 0 {
+        problems.push(format!(
+            "{unsent} notifications held in memory: the outbox cannot be written"
+        ));
+    }
     let last = services.last_sample_at.load(Ordering::Relaxed);
     let allowed = (services.interval.as_millis() as i64 * 3).max(5_000);
     let age = now_ms() - last;

@@ -64,6 +64,10 @@ impl ModelInfo {
 pub struct ModelRegistry {
     dir: PathBuf,
     keep: usize,
+    /// The highest version this registry has saved: numbering goes on from it even
+    /// if the folder was emptied or removed meanwhile, so a version never names two
+    /// different models.
+    high: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 fn parse_version(name: &str) -> Option<u64> {
@@ -77,10 +81,11 @@ impl ModelRegistry {
     /// Opens (creating) `dir`; `keep_k` versions are kept when saving (min 1).
     pub fn open(dir: impl AsRef<Path>, keep_k: usize) -> Result<Self, DetectError> {
         let dir = dir.as_ref().to_path_buf();
-        fs::create_dir_all(&dir)?;
+        crate::store::private_dir_all(&dir)?;
         Ok(Self {
             dir,
             keep: keep_k.max(1),
+            high: Default::default(),
         })
     }
 
@@ -103,14 +108,19 @@ impl ModelRegistry {
     }
 
     /// Saves `model` as the next version (assigned into `model.version`), then prunes
-    /// to the newest K. Returns the version.
+    /// to the newest K. Returns the version. A folder removed since the start is made
+    /// again (an operator's `rm -r models/` must not stop training for good).
     pub fn save(&self, model: &mut TrainedModel) -> Result<u64, DetectError> {
-        let next = self.versions()?.last().copied().unwrap_or(0) + 1;
+        use std::sync::atomic::Ordering;
+        crate::store::private_dir_all(&self.dir)?;
+        let on_disk = self.versions()?.last().copied().unwrap_or(0);
+        let next = on_disk.max(self.high.load(Ordering::Relaxed)) + 1;
         model.version = next;
         let json = serde_json::to_vec(model).map_err(|e| DetectError::Format(e.to_string()))?;
         let tmp = self.dir.join(format!(".model-v{next:06}.json.tmp"));
         fs::write(&tmp, json)?;
         fs::rename(&tmp, self.path_of(next))?;
+        self.high.fetch_max(next, Ordering::Relaxed);
         self.prune()?;
         Ok(next)
     }
@@ -205,6 +215,20 @@ mod tests {
         p.forest.n_trees = 10;
         p.forest.seed = seed;
         train(&rows, &[], &p).unwrap()
+    }
+
+    #[test]
+    fn a_removed_folder_is_made_again_and_versions_go_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let models = dir.path().join("models");
+        let reg = ModelRegistry::open(&models, 3).unwrap();
+        assert_eq!(reg.save(&mut small_model(1)).unwrap(), 1);
+        assert_eq!(reg.save(&mut small_model(2)).unwrap(), 2);
+        fs::remove_dir_all(&models).unwrap();
+        assert_eq!(reg.save(&mut small_model(3)).unwrap(), 3);
+        assert_eq!(reg.load(3).unwrap().version, 3);
+        let (infos, _) = reg.list();
+        assert_eq!(infos.iter().map(|i| i.version).collect::<Vec<_>>(), vec![3]);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::access::{dummy_hash, invalid, random_hex};
 pub use crate::model::access::{ApiToken, AuditEntry, Role, Scope, User};
 use crate::model::TimestampMs;
 use rusqlite::{params, OptionalExtension};
+use std::time::Duration;
 
 /// A live session, found by the secret in the client's cookie.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -326,13 +327,26 @@ impl Store {
             .optional()?;
         if let Some(t) = &found {
             if t.last_used_at.is_none_or(|at| now - at > 60_000) {
-                self.writer().execute(
-                    "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1",
-                    params![t.id, now],
-                )?;
+                self.note_token_use(t.id, now);
             }
         }
         Ok(found)
+    }
+
+    /// Records a token's last use, if that can be done at once. The note is a
+    /// convenience for `token list`; a request must not wait for it, nor fail with
+    /// it, when the store is busy, locked by another process or on a full disk
+    /// (it is tried again on the token's next use).
+    fn note_token_use(&self, id: i64, now: TimestampMs) {
+        let Ok(conn) = self.writer.try_lock() else {
+            return;
+        };
+        let _ = conn.busy_timeout(Duration::ZERO);
+        let _ = conn.execute(
+            "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1",
+            params![id, now],
+        );
+        let _ = conn.busy_timeout(super::BUSY_TIMEOUT);
     }
 
     /// Revokes a token by id or by name (a live one). Returns it, or None if there
@@ -627,5 +641,29 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(by_id.id, first.id);
+    }
+
+    /// Finding 6 of issue 11: with the database locked by another process, a token
+    /// whose last use is due to be noted still authenticates, at once.
+    #[test]
+    fn a_locked_store_does_not_refuse_a_token() {
+        let (dir, s) = store();
+        let (_, secret) = s
+            .create_token("scraper", Scope::Read, "cli", 1_000)
+            .unwrap();
+        let other = rusqlite::Connection::open(dir.path().join("l.db")).unwrap();
+        other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let t0 = std::time::Instant::now();
+        let found = s.find_token(&secret, 1_000_000).unwrap();
+        assert_eq!(found.map(|t| t.name), Some("scraper".to_string()));
+        assert!(
+            t0.elapsed() < super::super::BUSY_TIMEOUT,
+            "{:?}",
+            t0.elapsed()
+        );
+        other.execute_batch("ROLLBACK").unwrap();
+        // Noted on the next use once the lock is gone.
+        s.find_token(&secret, 2_000_000).unwrap();
+        assert_eq!(s.tokens().unwrap()[0].last_used_at, Some(2_000_000));
     }
 }

@@ -33,6 +33,18 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error(
+        "database {path} is damaged or is not a SQLite database ({source}); Lookout left it \
+         as it is. To recover: stop Lookout, move it aside (mv {path} {path}.corrupt) and \
+         start again with an empty store; `sqlite3 {path}.corrupt .recover | sqlite3 {path}` \
+         may save its history first",
+        path = path.display()
+    )]
+    Corrupt {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("cannot encode or decode a stored snapshot: {0}")]
@@ -48,3 +60,27 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl StoreError {
+    /// The same error, as [`StoreError::Corrupt`] when SQLite found `path` damaged or
+    /// not a database at all (so the operator reads the way out, not an error code).
+    pub(crate) fn naming_corruption(self, path: &std::path::Path) -> StoreError {
+        use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+        let damaged = |e: &rusqlite::Error| {
+            matches!(e.sqlite_error_code(), Some(DatabaseCorrupt | NotADatabase))
+        };
+        match self {
+            StoreError::Open { source, .. }
+            | StoreError::Migration { source, .. }
+            | StoreError::Sqlite(source)
+                if damaged(&source) =>
+            {
+                StoreError::Corrupt {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
+            other => other,
+        }
+    }
+}

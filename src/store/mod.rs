@@ -130,8 +130,13 @@ fn set_private(path: &Path) {
 impl Store {
     /// Opens (creating if needed, with its parent directory) and migrates the
     /// database at `path`. What it creates is owner-only on unix: folders 0700, the
-    /// database and its WAL and SHM files 0600. Fails on a database written by a newer Lookout.
+    /// database and its WAL and SHM files 0600. Fails on a database written by a newer
+    /// Lookout, and on a damaged file ([`StoreError::Corrupt`], which it leaves as it is).
     pub fn open(path: &Path, opts: StoreOptions) -> Result<Store> {
+        Self::open_checked(path, opts).map_err(|e| e.naming_corruption(path))
+    }
+
+    fn open_checked(path: &Path, opts: StoreOptions) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             private_dir_all(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.to_path_buf(),

@@ -479,3 +479,23 @@ fn a_held_reader_does_not_queue_other_reads() {
         assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(true));
     });
 }
+
+/// A damaged file is named as such, with the way out, and left as it was.
+#[test]
+fn a_damaged_file_is_reported_as_corrupt_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l.db");
+    let junk: Vec<u8> = (0..32 * 1024).map(|i| (i * 13 % 251) as u8).collect();
+    std::fs::write(&path, &junk).unwrap();
+    let err = match Store::open(&path, opts()) {
+        Err(e) => e,
+        Ok(_) => panic!("opened a file of junk"),
+    };
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&path.display().to_string()) && text.contains("move it aside"),
+        "{text}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), junk);
+}
