@@ -1,0 +1,248 @@
+//! `GET /api/forecast?metric=..&horizon=..`: the request's grammar and the series
+//! read from the store.
+//!
+//! `metric` is one of:
+//! - `all` (the default): every filesystem, memory used and swap used;
+//! - `filesystem`: every filesystem; `filesystem:/var`: that one (used bytes toward
+//!   its size, i.e. "full in");
+//! - `memory_used_bytes`, `swap_used_bytes`: toward memory / swap total, with the
+//!   leak check; `memory_usage`, `swap_usage`: the same in percent, toward 100;
+//! - `disk_free_percent`: the fullest filesystem's free space, falling toward 0.
+//!
+//! `horizon` is a duration from 10m to 30d (default 24h).
+
+use super::{forecast, lookback_ms, Subject, MAX_HORIZON_MS, MIN_HORIZON_MS};
+use crate::model::{metric_def, ForecastReport, Snapshot, TimestampMs, Unit};
+use crate::store::{HistoryQuery, QueryError, Store, StoreError};
+
+/// The forecast selectors besides `filesystem:<mount>`.
+pub const METRIC_NAMES: &[&str] = &[
+    "all",
+    "filesystem",
+    "memory_used_bytes",
+    "swap_used_bytes",
+    "memory_usage",
+    "swap_usage",
+    "disk_free_percent",
+];
+
+/// A validated request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForecastQuery {
+    pub metric: String,
+    pub horizon_ms: i64,
+}
+
+fn err(param: &str, message: String) -> QueryError {
+    QueryError {
+        param: param.into(),
+        message,
+    }
+}
+
+impl ForecastQuery {
+    /// Validates the URL parameters (unknown ones are ignored, as in the history API).
+    pub fn parse(params: &[(String, String)]) -> Result<ForecastQuery, QueryError> {
+        let get = |k: &str| params.iter().rev().find(|(p, _)| p == k).map(|(_, v)| v);
+        let metric = get("metric").map_or("all", |m| m.trim()).to_string();
+        if !METRIC_NAMES.contains(&metric.as_str()) && !metric.starts_with("filesystem:/") {
+            return Err(err(
+                "metric",
+                format!(
+                    "unknown metric {metric:?}; valid: {}, or filesystem:<mount point> \
+                     such as filesystem:/",
+                    METRIC_NAMES.join(", ")
+                ),
+            ));
+        }
+        let horizon_ms = match get("horizon") {
+            None => 86_400_000,
+            Some(v) => {
+                crate::time::parse_duration_ms(v).map_err(|e| err("horizon", e.to_string()))?
+            }
+        };
+        if !(MIN_HORIZON_MS..=MAX_HORIZON_MS).contains(&horizon_ms) {
+            return Err(err(
+                "horizon",
+                format!(
+                    "{} is out of range: from {} to {}",
+                    get("horizon").map_or("", |v| v.as_str()),
+                    crate::time::format_duration_ms(MIN_HORIZON_MS),
+                    crate::time::format_duration_ms(MAX_HORIZON_MS)
+                ),
+            ));
+        }
+        Ok(ForecastQuery { metric, horizon_ms })
+    }
+}
+
+/// Why a forecast could not be answered: a bad parameter (400) or the store (500).
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The memory / swap subjects, bounds from the latest snapshot.
+fn scalar_subject(name: &str, latest: Option<&Snapshot>) -> Subject {
+    let mem = latest.map(|s| &s.memory);
+    let (label, bound, unit) = match name {
+        "memory_used_bytes" => (
+            "memory used",
+            mem.map_or(0.0, |m| m.total_bytes as f64),
+            Unit::Bytes,
+        ),
+        "swap_used_bytes" => (
+            "swap used",
+            mem.map_or(0.0, |m| m.swap_total_bytes as f64),
+            Unit::Bytes,
+        ),
+        "memory_usage" => ("memory used", 100.0, Unit::Percent),
+        "swap_usage" => ("swap used", 100.0, Unit::Percent),
+        _ => ("disk free (fullest filesystem)", 0.0, Unit::Percent),
+    };
+    let falling = name == "disk_free_percent";
+    Subject {
+        metric: name.into(),
+        label: label.into(),
+        unit: Some(unit),
+        bound,
+        rising: !falling,
+        reach_words: if falling { "reaches 0 %" } else { "full" }.into(),
+        idle_words: "not filling up".into(),
+        leak_check: !falling,
+    }
+}
+
+/// A scalar metric's history over `[from, now]` as (time, value) points.
+pub fn scalar_points(
+    store: &Store,
+    metric: &str,
+    from: TimestampMs,
+    now: TimestampMs,
+) -> Result<Vec<(TimestampMs, f64)>, StoreError> {
+    let h = store.history(&HistoryQuery {
+        metrics: vec![metric.to_string()],
+        from,
+        to: now,
+        points: 2 * super::trend::MAX_BUCKETS,
+    })?;
+    Ok(h.series
+        .first()
+        .map(|s| s.points.iter().map(|p| (p.t, p.v)).collect())
+        .unwrap_or_default())
+}
+
+/// Answers `q` from the store at `now`.
+pub fn report(
+    store: &Store,
+    q: &ForecastQuery,
+    now: TimestampMs,
+) -> Result<ForecastReport, SourceError> {
+    let from = now - lookback_ms(q.horizon_ms);
+    let latest = store.latest()?;
+    let mut forecasts = Vec::new();
+    let fs_wanted = |mount: &str| match q.metric.as_str() {
+        "all" | "filesystem" => true,
+        m => m.strip_prefix("filesystem:") == Some(mount),
+    };
+    if q.metric == "all" || q.metric.starts_with("filesystem") {
+        let step = super::bucket_ms(lookback_ms(q.horizon_ms)) / 4;
+        let rows = store.filesystem_history(from, now, step.max(1_000))?;
+        // The mounts of the latest sample, in its order; their sizes are the bounds.
+        let mounts: Vec<(String, f64)> = latest
+            .iter()
+            .flat_map(|s| &s.disk.filesystems)
+            .map(|f| (f.mount_point.clone(), f.total_bytes as f64))
+            .filter(|(m, _)| fs_wanted(m))
+            .collect();
+        if mounts.is_empty() && q.metric.starts_with("filesystem:") {
+            let known: Vec<String> = latest
+                .iter()
+                .flat_map(|s| &s.disk.filesystems)
+                .map(|f| format!("filesystem:{}", f.mount_point))
+                .collect();
+            return Err(err(
+                "metric",
+                format!(
+                    "no filesystem is mounted at {:?}; known: {}",
+                    &q.metric["filesystem:".len()..],
+                    known.join(", ")
+                ),
+            )
+            .into());
+        }
+        for (mount, total) in mounts {
+            let pts: Vec<(TimestampMs, f64)> = rows
+                .iter()
+                .filter_map(|(t, fss)| {
+                    let f = fss.iter().find(|f| f.mount_point == mount)?;
+                    Some((*t, f.total_bytes.saturating_sub(f.available_bytes) as f64))
+                })
+                .collect();
+            forecasts.push(forecast(
+                &Subject::filesystem(&mount, total),
+                &pts,
+                now,
+                q.horizon_ms,
+            ));
+        }
+    }
+    let scalars: Vec<&str> = match q.metric.as_str() {
+        "all" => vec!["memory_used_bytes", "swap_used_bytes"],
+        m if metric_def(m).is_some() => vec![m],
+        _ => vec![],
+    };
+    for name in scalars {
+        let subject = scalar_subject(name, latest.as_ref());
+        // No swap configured: nothing can fill.
+        if name == "swap_used_bytes" && subject.bound <= 0.0 && q.metric == "all" {
+            continue;
+        }
+        let pts = scalar_points(store, name, from, now)?;
+        forecasts.push(forecast(&subject, &pts, now, q.horizon_ms));
+    }
+    Ok(ForecastReport {
+        generated_at: now,
+        horizon_secs: q.horizon_ms as f64 / 1000.0,
+        forecasts,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<ForecastQuery, QueryError> {
+        let v: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        ForecastQuery::parse(&v)
+    }
+
+    #[test]
+    fn bad_parameters_are_named() {
+        assert_eq!(
+            parse(&[]).unwrap(),
+            ForecastQuery {
+                metric: "all".into(),
+                horizon_ms: 86_400_000
+            }
+        );
+        assert_eq!(
+            parse(&[("metric", "filesystem:/var")]).unwrap().metric,
+            "filesystem:/var"
+        );
+        let e = parse(&[("metric", "cpu_usage")]).unwrap_err();
+        assert_eq!(e.param, "metric");
+        assert!(e.message.contains("filesystem:<mount point>"), "{e}");
+        let e = parse(&[("horizon", "90d")]).unwrap_err();
+        assert_eq!(e.param, "horizon");
+        assert!(e.message.contains("out of range: from 10m to 30d"), "{e}");
+        assert_eq!(parse(&[("horizon", "1m")]).unwrap_err().param, "horizon");
+        assert_eq!(parse(&[("horizon", "soon")]).unwrap_err().param, "horizon");
+    }
+}
