@@ -8,6 +8,7 @@
 //! ("not enough history: 12 of 60 minutes", "not filling up"), never with a number.
 //! [`source`] reads the series from the store for `GET /api/forecast`.
 
+pub mod buffer;
 pub mod interval;
 pub mod leak;
 pub mod source;
@@ -70,6 +71,40 @@ impl Subject {
             leak_check: false,
         }
     }
+}
+
+impl Subject {
+    /// A forecast rule's subject: `metric` crossing `value`, upward for `>`/`>=`.
+    pub fn crossing(metric: &str, op: &str, value: f64) -> Subject {
+        let rising = op.starts_with('>');
+        Subject {
+            metric: metric.to_string(),
+            label: metric.to_string(),
+            unit: crate::model::metric_def(metric).map(|d| d.unit),
+            bound: value,
+            rising,
+            reach_words: format!("{op} {value}"),
+            idle_words: format!(
+                "not {} toward {value}",
+                if rising { "rising" } else { "falling" }
+            ),
+            leak_check: false,
+        }
+    }
+}
+
+/// One line for alert messages: the verdict, its interval and the slope.
+pub fn describe(f: &Forecast) -> String {
+    let mut s = f.message.clone();
+    if let (Some(lo), Some(hi)) = (f.time_to_bound_low_secs, f.time_to_bound_high_secs) {
+        if f.time_to_bound_secs.is_some_and(|t| t > 0.0) {
+            s += &format!(" (~{} to ~{})", format_eta(lo), format_eta(hi));
+        }
+    }
+    if let Some(slope) = f.slope_per_hour {
+        s += &format!(", trend {slope:+.3} per hour");
+    }
+    s
 }
 
 /// The forecast of `points` ((time, value), any order, NaN = missing) at `now` over

@@ -214,6 +214,114 @@ pub fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{FilesystemUsage, MemoryStats};
+    use crate::store::StoreOptions;
+
+    const GIB: u64 = 1 << 30;
+
+    /// Two hours at 10 s: `/data` (10 GiB) fills at 1 GiB per hour from 2 GiB, `/`
+    /// stays put, memory used is flat.
+    fn stored(dir: &tempfile::TempDir, now: TimestampMs) -> Store {
+        let store = Store::open(
+            &dir.path().join("lookout.db"),
+            StoreOptions {
+                host: "h".into(),
+                ..StoreOptions::default()
+            },
+        )
+        .unwrap();
+        let start = now - 2 * 3_600_000;
+        let snaps: Vec<Snapshot> = (0..=720)
+            .map(|i| {
+                let t = start + i * 10_000;
+                let used = 2 * GIB + (GIB as f64 * (i as f64 * 10.0 / 3600.0)) as u64;
+                let mut s = Snapshot {
+                    host: "h".into(),
+                    timestamp: t,
+                    memory: MemoryStats {
+                        total_bytes: 8 * GIB,
+                        used_bytes: 3 * GIB + (i % 7) as u64 * 1024,
+                        ..MemoryStats::default()
+                    },
+                    ..Snapshot::default()
+                };
+                s.disk.filesystems = vec![
+                    FilesystemUsage {
+                        mount_point: "/".into(),
+                        total_bytes: 50 * GIB,
+                        available_bytes: 20 * GIB,
+                    },
+                    FilesystemUsage {
+                        mount_point: "/data".into(),
+                        total_bytes: 10 * GIB,
+                        available_bytes: 10 * GIB - used,
+                    },
+                ];
+                s
+            })
+            .collect();
+        store.insert(&snaps).unwrap();
+        store
+    }
+
+    #[test]
+    fn the_store_s_filesystems_and_memory_are_forecast() {
+        let now = 1_764_085_000_000;
+        let dir = tempfile::tempdir().unwrap();
+        let store = stored(&dir, now);
+        let q = ForecastQuery::parse(&[]).unwrap();
+        let r = report(&store, &q, now).unwrap();
+        let names: Vec<&str> = r.forecasts.iter().map(|f| f.metric.as_str()).collect();
+        // No swap on this host: no swap forecast in `all`.
+        assert_eq!(
+            names,
+            ["filesystem:/", "filesystem:/data", "memory_used_bytes"]
+        );
+        let data = &r.forecasts[1];
+        assert_eq!(
+            data.status,
+            crate::model::ForecastStatus::Reaches,
+            "{}",
+            data.message
+        );
+        // 4 GiB used now, 6 GiB to go at 1 GiB/h.
+        let hours = data.time_to_bound_secs.unwrap() / 3600.0;
+        assert!((hours - 6.0).abs() < 0.3, "{hours} h: {}", data.message);
+        assert!(
+            data.message.starts_with("/data full in ~"),
+            "{}",
+            data.message
+        );
+        assert!(data.within_horizon);
+        assert_eq!(r.forecasts[0].message, "not filling up");
+        assert_eq!(r.forecasts[2].message, "not filling up");
+        assert_eq!(r.forecasts[2].leak_suspected, Some(false));
+
+        let one = ForecastQuery {
+            metric: "filesystem:/data".into(),
+            horizon_ms: 3_600_000,
+        };
+        let r = report(&store, &one, now).unwrap();
+        assert_eq!(r.forecasts.len(), 1);
+        assert!(!r.forecasts[0].within_horizon);
+        let none = ForecastQuery {
+            metric: "filesystem:/nope".into(),
+            horizon_ms: 3_600_000,
+        };
+        match report(&store, &none, now) {
+            Err(SourceError::Query(e)) => {
+                assert_eq!(e.param, "metric");
+                assert!(e.message.contains("filesystem:/data"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Twelve minutes of history only.
+        let r = report(&store, &q, now - 108 * 60_000).unwrap();
+        assert_eq!(
+            r.forecasts[1].message,
+            "not enough history: 12 of 60 minutes"
+        );
+    }
 
     fn parse(pairs: &[(&str, &str)]) -> Result<ForecastQuery, QueryError> {
         let v: Vec<(String, String)> = pairs
