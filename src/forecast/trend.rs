@@ -17,9 +17,25 @@
 //!   such pairs sits on the net rate, while short pairs (mostly noise and the
 //!   steep part of a tooth) are left out.
 //!
-//! The comparison with augurs' AutoETS and MSTL+ETS on the same synthetic series is
-//! `cargo run --release --example forecast_compare`; the figures are in
-//! `examples/forecast_compare.rs` and the README.
+//! Measured, not assumed: `cargo run --release --manifest-path
+//! examples/forecast-compare/Cargo.toml` runs this file against augurs 0.10 (AutoETS,
+//! and MSTL with an AutoETS trend) on synthetic disks, 20 seeds each. Relative error
+//! of the time to full, median / worst (how often no crossing was forecast at all):
+//!
+//! | case | this trend | AutoETS | MSTL + AutoETS |
+//! |---|---|---|---|
+//! | 1 h of history, 2 %/h | 1.3 / 3.5 % | 1.6 / 4.4 % | needs 2 periods |
+//! | 1 h of history, 10 %/h | 0.4 / 1.6 % | 1.5 / 2.5 % | needs 2 periods |
+//! | 12 h, 0.5 %/h, 2 h rotation | 1.8 / 2.4 % | never crosses (20/20) | 1.4 / 2.8 % (told the period) |
+//! | 12 h, 2 %/h, 2 h rotation | 1.1 / 1.8 % | 3.7 / 5.4 % | 1.9 / 2.6 % (told the period) |
+//! | 3 d, 0.3 %/h, daily cycle ±3 % + daily rotation | 0.4 / 1.7 % | never crosses (20/20) | 1.9 / 5.2 % |
+//! | 3 d, 0.5 %/h, same | 0.6 / 2.1 % | never crosses (20/20) | 2.7 / 7.3 % |
+//!
+//! Per fit: 0.01-0.4 ms here, 1-13 ms for AutoETS, 11-14 ms for MSTL. AutoETS picks a
+//! damped or flat trend on a saw-tooth and so never forecasts "full"; MSTL matches
+//! this trend only when it is told the rotation period and has two periods of data.
+//! So the product keeps this trend and does not depend on augurs (the comparison is
+//! a crate of its own, never built with the product).
 
 /// Buckets wider than this many are merged: Theil–Sen is O(n²) in pairs.
 pub const MAX_BUCKETS: usize = 240;
