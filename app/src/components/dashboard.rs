@@ -9,6 +9,7 @@ use lookout::model::{AnomalyEvent, Snapshot};
 use crate::anomaly::ModelView;
 use crate::components::alerts::AlertsPanel;
 use crate::components::anomalies::{Events, ModelPanel};
+use crate::components::forecasts::ForecastCards;
 use crate::components::logs::LogsPanel;
 use crate::components::scope::{ScopeBadge, ScopeCards};
 
@@ -143,6 +144,7 @@ fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings, me: Me) -> imp
         </header>
         <main class="dashboard">
             <Cards live/>
+            <ForecastCards live/>
             <ScopeCards live/>
             <Charts live/>
             <div class="detect">
