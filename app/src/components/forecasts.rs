@@ -4,7 +4,6 @@
 //! forecast reads hours of history, which the page's first render should not wait for.
 
 use leptos::prelude::*;
-use lookout::model::Forecast;
 #[cfg(feature = "hydrate")]
 use lookout::model::ForecastReport;
 
@@ -16,9 +15,7 @@ pub const FORECAST_URL: &str = "/api/forecast?metric=all&horizon=24h";
 
 #[component]
 pub fn ForecastCards(live: DashboardState) -> impl IntoView {
-    let forecasts = RwSignal::new(None::<Result<Vec<Forecast>, String>>);
-    #[cfg(not(feature = "hydrate"))]
-    let _ = live;
+    let forecasts = live.forecasts;
     #[cfg(feature = "hydrate")]
     {
         let load = move || {
