@@ -12,7 +12,9 @@
 //! `horizon` is a duration from 10m to 30d (default 24h).
 
 use super::{forecast, lookback_ms, Subject, MAX_HORIZON_MS, MIN_HORIZON_MS};
-use crate::model::{metric_def, ForecastReport, Snapshot, TimestampMs, Unit};
+use crate::model::{
+    metric_def, Forecast, ForecastReport, ForecastStatus, Snapshot, TimestampMs, Unit,
+};
 use crate::store::{HistoryQuery, QueryError, Store, StoreError};
 
 /// The forecast selectors besides `filesystem:<mount>`.
@@ -202,7 +204,28 @@ pub fn report(
             continue;
         }
         let pts = scalar_points(store, name, from, now)?;
-        forecasts.push(forecast(&subject, &pts, now, q.horizon_ms));
+        let mut f = forecast(&subject, &pts, now, q.horizon_ms);
+        if subject.rising && subject.bound <= 0.0 {
+            // Nothing to fill (no swap, or no sample to read the total from).
+            f = Forecast {
+                status: ForecastStatus::NotApproaching,
+                message: format!("{}: nothing to fill (total is 0)", subject.label),
+                line: Vec::new(),
+                ..Forecast {
+                    metric: f.metric,
+                    label: f.label,
+                    unit: f.unit,
+                    bound: f.bound,
+                    rising: true,
+                    current: f.current,
+                    history_secs: f.history_secs,
+                    required_history_secs: f.required_history_secs,
+                    leak_suspected: Some(false),
+                    ..Forecast::default()
+                }
+            };
+        }
+        forecasts.push(f);
     }
     Ok(ForecastReport {
         generated_at: now,
@@ -315,6 +338,17 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // No swap on this host: asked for anyway, it says so.
+        let swap = ForecastQuery {
+            metric: "swap_used_bytes".into(),
+            horizon_ms: 3_600_000,
+        };
+        let r = report(&store, &swap, now).unwrap();
+        assert_eq!(
+            r.forecasts[0].message,
+            "swap used: nothing to fill (total is 0)"
+        );
+        assert!(r.forecasts[0].time_to_bound_secs.is_none());
         // Twelve minutes of history only.
         let r = report(&store, &q, now - 108 * 60_000).unwrap();
         assert_eq!(
