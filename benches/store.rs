@@ -1,4 +1,5 @@
-//! Store throughput and query latency. `cargo bench -p lookout --bench store`
+//! Store throughput and query latency, and the forecast's cost on that store.
+//! `cargo bench -p lookout --bench store`
 //!
 //! A plain timing harness (not criterion) because the interesting setup, a week of
 //! 1-second samples, takes far longer than the measured operations and must run
@@ -170,6 +171,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     report(
         "latest()",
         time(200, || drop(store.latest().expect("latest"))),
+    );
+    // GET /api/forecast's work: every filesystem's history (one JSON read per bucket)
+    // and memory and swap history over three days, then the robust trends.
+    let fq = lookout::forecast::source::ForecastQuery {
+        metric: "all".into(),
+        horizon_ms: DAY,
+    };
+    report(
+        "forecast report, all, 24 h horizon (3 d history)",
+        time(10, || {
+            drop(lookout::forecast::source::report(&store, &fq, now).expect("forecast"))
+        }),
+    );
+    // A forecast rule's work once a minute: 3 days of minute means.
+    let minutes: Vec<(TimestampMs, f64)> = (0..3 * 1440)
+        .map(|i| {
+            (
+                now - 3 * DAY + i * 60_000,
+                50.0 + i as f64 * 0.01 + (i % 7) as f64,
+            )
+        })
+        .collect();
+    let subject = lookout::forecast::Subject::crossing("disk_free_percent", "<", 5.0);
+    report(
+        "forecast of 3 d of minute means (a rule's minute)",
+        time(50, || {
+            drop(lookout::forecast::forecast(&subject, &minutes, now, DAY));
+        }),
     );
     let m = Instant::now();
     let r = store.maintain(now)?;

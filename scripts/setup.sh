@@ -89,6 +89,8 @@ APT_PKGS=(rustc-web rust-web-src rust-web-llvm lld-22 pkg-config)
 [ "$WITH_E2E" = 1 ] && APT_PKGS+=(chromium)
 # server/tests/cgroup_limits.rs (and scripts/record-trace.sh) load a cgroup with it.
 [ "$TOOLCHAIN_ONLY" = 0 ] && APT_PKGS+=(stress-ng)
+# tests/forecast_real_disk.rs makes an ext4 image and loop-mounts it.
+[ "$TOOLCHAIN_ONLY" = 0 ] && APT_PKGS+=(e2fsprogs mount)
 # No rustup in the image: Debian's cargo, a C toolchain and Debian's node for npm's binaryen.
 [ "$TOOLCHAIN_ONLY" = 1 ] && APT_PKGS+=(cargo-web gcc libc6-dev nodejs npm ca-certificates)
 if step apt; then

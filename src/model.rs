@@ -16,6 +16,7 @@ pub mod alerts;
 pub mod anomaly;
 pub mod container;
 pub mod detector;
+pub mod forecast;
 pub mod history;
 pub mod logs;
 pub mod metrics;
@@ -25,6 +26,7 @@ pub use alerts::*;
 pub use anomaly::*;
 pub use container::*;
 pub use detector::*;
+pub use forecast::*;
 pub use history::*;
 pub use logs::*;
 pub use metrics::*;
@@ -186,6 +188,8 @@ api_bodies!(
     // metrics and history
     Snapshot,
     History,
+    // forecasts
+    ForecastReport,
     // anomalies and the detector
     AnomalyList,
     ExpectedRequest,

@@ -184,6 +184,9 @@ pub struct Marks {
     pub bands: Vec<(usize, usize)>,
     /// The score chart's decision threshold.
     pub threshold: Option<f64>,
+    /// The dashed forecast line and its band past the newest point (charts with a
+    /// `forecast` in their spec).
+    pub forecast: Option<crate::chart_spec::ForecastSeries>,
 }
 
 fn set_marks(chart: &Chart, marks: &Marks) {
@@ -230,8 +233,10 @@ pub fn show(chart: &Chart, spec: &ChartSpec, timeline: &Timeline, style: TimeSty
     let offset_min = timeline.last_time().map_or(0, |t| {
         -(js_sys::Date::new(&JsValue::from_f64(t as f64)).get_timezone_offset() as i32)
     });
+    let future = marks.forecast.as_ref().map_or(&[][..], |f| &f.future[..]);
     let labels: Array = timeline
         .times()
+        .chain(future.iter().copied())
         .map(|t| JsValue::from_str(&format::time_label(t, offset_min, style)))
         .collect();
     let data = chart.data();
@@ -252,7 +257,32 @@ pub fn show(chart: &Chart, spec: &ChartSpec, timeline: &Timeline, style: TimeSty
                 }
             })
             .collect();
+        // Nothing drawn over the forecast's future part of the axis.
+        for _ in future {
+            column.push(&JsValue::NULL);
+        }
         let _ = Reflect::set(&datasets.get(i as u32), &JsValue::from_str("data"), &column);
+    }
+    if spec.forecast.is_some() {
+        let n = spec.lines.len() as u32;
+        let f = marks.forecast.clone().unwrap_or_default();
+        for (k, values) in [f.low, f.high, f.line].iter().enumerate() {
+            let column: Array = values
+                .iter()
+                .map(|v| {
+                    if v.is_finite() {
+                        JsValue::from_f64(*v)
+                    } else {
+                        JsValue::NULL
+                    }
+                })
+                .collect();
+            let _ = Reflect::set(
+                &datasets.get(n + k as u32),
+                &JsValue::from_str("data"),
+                &column,
+            );
+        }
     }
     chart.update("none");
 }

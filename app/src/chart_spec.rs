@@ -1,7 +1,7 @@
 //! What each chart draws and its Chart.js configuration, built as JSON. Kept apart from
 //! the wasm binding (`chart.rs`, browser only) so the config is unit tested on the host.
 
-use lookout::model::Unit;
+use lookout::model::{Forecast, Unit};
 // `Value` here is not the server's API: it is the Chart.js configuration object, a
 // free-form structure of a JavaScript library, handed to `JSON.parse` in chart.rs.
 use serde_json::{json, Value};
@@ -17,6 +17,10 @@ pub struct ChartSpec {
     pub unit: Unit,
     /// Fixed y maximum (percentages); otherwise Chart.js scales to the data.
     pub y_max: Option<f64>,
+    /// The forecast (a `/api/forecast` metric) drawn dashed, with its band, past the
+    /// newest point, in the chart's unit: `memory_used_bytes` on the memory chart is
+    /// scaled to percent of its bound (memory total).
+    pub forecast: Option<&'static str>,
 }
 
 pub const CHARTS: &[ChartSpec] = &[
@@ -26,6 +30,7 @@ pub const CHARTS: &[ChartSpec] = &[
         lines: &[("cpu_usage", "CPU busy")],
         unit: Unit::Percent,
         y_max: Some(100.0),
+        forecast: None,
     },
     ChartSpec {
         id: "memory",
@@ -33,6 +38,7 @@ pub const CHARTS: &[ChartSpec] = &[
         lines: &[("memory_usage", "memory used")],
         unit: Unit::Percent,
         y_max: Some(100.0),
+        forecast: Some("memory_used_bytes"),
     },
     ChartSpec {
         id: "load",
@@ -44,6 +50,7 @@ pub const CHARTS: &[ChartSpec] = &[
         ],
         unit: Unit::Load,
         y_max: None,
+        forecast: None,
     },
     ChartSpec {
         id: "disk",
@@ -54,6 +61,7 @@ pub const CHARTS: &[ChartSpec] = &[
         ],
         unit: Unit::BytesPerSec,
         y_max: None,
+        forecast: None,
     },
     ChartSpec {
         id: "network",
@@ -64,6 +72,7 @@ pub const CHARTS: &[ChartSpec] = &[
         ],
         unit: Unit::BytesPerSec,
         y_max: None,
+        forecast: None,
     },
     ChartSpec {
         id: "pressure",
@@ -75,6 +84,7 @@ pub const CHARTS: &[ChartSpec] = &[
         ],
         unit: Unit::Percent,
         y_max: Some(100.0),
+        forecast: None,
     },
 ];
 
@@ -86,6 +96,7 @@ pub const SCORE_CHART: ChartSpec = ChartSpec {
     lines: &[("anomaly_score", "score")],
     unit: Unit::Load,
     y_max: None,
+    forecast: None,
 };
 
 /// Colours that read on the page's light or dark background (see style/main.css).
@@ -97,6 +108,8 @@ pub struct Palette {
     /// Shaded anomaly periods and the threshold line.
     pub band: &'static str,
     pub threshold: &'static str,
+    /// The forecast's band (the dashed line takes the first line's colour).
+    pub forecast_band: &'static str,
 }
 
 pub const LIGHT: Palette = Palette {
@@ -105,6 +118,7 @@ pub const LIGHT: Palette = Palette {
     lines: ["#2563eb", "#db2777", "#059669"],
     band: "rgba(220,38,38,0.14)",
     threshold: "#dc2626",
+    forecast_band: "rgba(37,99,235,0.12)",
 };
 
 pub const DARK: Palette = Palette {
@@ -113,6 +127,7 @@ pub const DARK: Palette = Palette {
     lines: ["#60a5fa", "#f472b6", "#34d399"],
     band: "rgba(248,113,113,0.20)",
     threshold: "#f87171",
+    forecast_band: "rgba(96,165,250,0.18)",
 };
 
 /// The Chart.js config for a spec, with empty data. Animation is off: live updates come
@@ -138,6 +153,33 @@ pub fn config(spec: &ChartSpec, palette: &Palette) -> Value {
             })
         })
         .collect();
+    let mut datasets = datasets;
+    if spec.forecast.is_some() {
+        // Three more datasets after the lines: the band's low edge (invisible), its
+        // high edge filled down to it, and the dashed forecast line.
+        let base = json!({
+            "data": [],
+            "pointRadius": 0,
+            "pointHitRadius": 0,
+            "tension": 0,
+            "spanGaps": false,
+            "borderWidth": 0,
+            "borderColor": "transparent",
+            "backgroundColor": palette.forecast_band,
+            "fill": false,
+        });
+        let mut low = base.clone();
+        low["label"] = json!("forecast low");
+        let mut high = base.clone();
+        high["label"] = json!("forecast high");
+        high["fill"] = json!("-1");
+        let mut line = base;
+        line["label"] = json!("forecast");
+        line["borderWidth"] = json!(1.5);
+        line["borderColor"] = json!(palette.lines[0]);
+        line["borderDash"] = json!([6, 4]);
+        datasets.extend([low, high, line]);
+    }
     let mut y = json!({
         "beginAtZero": true,
         "min": 0,
@@ -184,6 +226,62 @@ pub fn config(spec: &ChartSpec, palette: &Palette) -> Value {
     })
 }
 
+/// The forecast part of a chart: the future axis times, and the band's edges and the
+/// dashed line over the whole axis (past and future; NaN where nothing is drawn).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ForecastSeries {
+    pub future: Vec<i64>,
+    pub low: Vec<f64>,
+    pub high: Vec<f64>,
+    pub line: Vec<f64>,
+}
+
+/// Extends a chart's axis `times` (oldest first) with a third more points at the
+/// axis's own spacing, and reads the forecast there (linear between its points; the
+/// trend is a line). The dashed line starts at the newest value `last` so it joins the
+/// drawn line. `scale` converts the forecast's unit to the chart's (100 / memory total
+/// for bytes drawn as percent). None when there is nothing to draw.
+pub fn forecast_series(
+    times: &[i64],
+    last: Option<f64>,
+    f: &Forecast,
+    scale: f64,
+) -> Option<ForecastSeries> {
+    let (&first, &newest) = (times.first()?, times.last()?);
+    if times.len() < 4 || f.line.len() < 2 || !scale.is_finite() {
+        return None;
+    }
+    let step = ((newest - first) / (times.len() as i64 - 1)).max(1);
+    let future: Vec<i64> = (1..=times.len() as i64 / 3)
+        .map(|k| newest + k * step)
+        .collect();
+    let at = |t: i64, pick: fn(&lookout::model::ForecastPoint) -> f64| -> f64 {
+        let l = &f.line;
+        let i = l.partition_point(|p| p.t <= t).clamp(1, l.len() - 1);
+        let (a, b) = (&l[i - 1], &l[i]);
+        let w = if b.t == a.t {
+            0.0
+        } else {
+            (t - a.t) as f64 / (b.t - a.t) as f64
+        };
+        (pick(a) + (pick(b) - pick(a)) * w) * scale
+    };
+    let past = times.len();
+    let mut s = ForecastSeries {
+        low: vec![f64::NAN; past],
+        high: vec![f64::NAN; past],
+        line: vec![f64::NAN; past],
+        future: future.clone(),
+    };
+    s.line[past - 1] = last.unwrap_or_else(|| at(newest, |p| p.v));
+    for &t in &future {
+        s.low.push(at(t, |p| p.low));
+        s.high.push(at(t, |p| p.high));
+        s.line.push(at(t, |p| p.v));
+    }
+    Some(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +295,46 @@ mod tests {
             .flat_map(|c| c.lines.iter().map(|l| l.0))
             .collect();
         assert_eq!(charted, CHART_METRICS);
+    }
+
+    #[test]
+    fn the_memory_chart_draws_a_dashed_forecast_with_a_band() {
+        let c = config(&CHARTS[1], &LIGHT);
+        let ds = c["data"]["datasets"].as_array().unwrap();
+        assert_eq!(ds.len(), 4);
+        assert_eq!(ds[2]["fill"], "-1");
+        assert_eq!(ds[3]["label"], "forecast");
+        assert_eq!(ds[3]["borderDash"], json!([6, 4]));
+        assert_eq!(
+            config(&CHARTS[0], &LIGHT)["data"]["datasets"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+
+        use lookout::model::ForecastPoint;
+        // 10 % of memory (of 1000 units) now, rising 1 unit per second.
+        let f = Forecast {
+            line: (0..3)
+                .map(|k| ForecastPoint {
+                    t: 100_000 + k * 100_000,
+                    v: 100.0 + k as f64 * 100.0,
+                    low: 90.0 + k as f64 * 90.0,
+                    high: 110.0 + k as f64 * 110.0,
+                })
+                .collect(),
+            ..Forecast::default()
+        };
+        let times: Vec<i64> = (0..=10).map(|k| k * 10_000).collect();
+        let s = forecast_series(&times, Some(9.5), &f, 0.1).unwrap();
+        assert_eq!(s.future, vec![110_000, 120_000, 130_000]);
+        assert_eq!(s.line.len(), 14);
+        assert!(s.line[..10].iter().all(|v| v.is_nan()));
+        assert_eq!(s.line[10], 9.5);
+        assert!((s.line[11] - 11.0).abs() < 1e-9, "{:?}", s.line);
+        assert!(s.low[11] < s.line[11] && s.line[11] < s.high[11]);
+        assert!(forecast_series(&times[..2], None, &f, 0.1).is_none());
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod chart_spec;
 pub mod components;
 pub mod controls;
+pub mod forecast_view;
 pub mod format;
 pub mod state;
 pub mod timeline;

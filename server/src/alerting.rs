@@ -36,6 +36,18 @@ pub struct Alerting {
 /// the oldest go, with an error in the log (at one a minute per rule this is days).
 pub const MAX_UNSENT: usize = 10_000;
 
+/// Fills the forecast rules' buffers from stored history (the engine keeps them in
+/// memory only), so a forecast rule judges at once instead of after an hour.
+fn seed_forecasts(engine: &mut AlertEngine, store: &Store) {
+    let now = now_ms();
+    for (metric, keep) in engine.forecast_metrics() {
+        match lookout::forecast::source::scalar_points(store, &metric, now - keep, now) {
+            Ok(points) => engine.seed_trend("", &metric, &points),
+            Err(e) => tracing::warn!(error = %e, metric, "cannot read history for a forecast rule"),
+        }
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -69,6 +81,7 @@ impl Alerting {
                 saved.clear();
             }
         }
+        seed_forecasts(&mut engine, &store);
         tracing::info!(
             rules = engine.rules().len(),
             channels = notifiers.len(),
@@ -256,7 +269,11 @@ impl Alerting {
             .save_alert_rule(name, &rule, now_ms())
             .map_err(|e| e.to_string())?;
         let parsed = rules.iter().find(|r| r.name == name).cloned();
-        lock(&self.engine).set_rules(rules);
+        {
+            let mut engine = lock(&self.engine);
+            engine.set_rules(rules);
+            seed_forecasts(&mut engine, &self.store);
+        }
         *lock(&self.saved) = saved;
         parsed.ok_or_else(|| format!("rule {name:?} not found after saving"))
     }

@@ -47,6 +47,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep("GET", "/api/history", Developer, None, || {
         get(handlers::history)
     }),
+    // Forecasts (time until full, leaks) for scripts and the dashboard's cards.
+    ep("GET", "/api/forecast", Viewer, None, || {
+        get(handlers::forecast)
+    }),
     // The dashboard's live feed.
     ep("GET", "/api/stream", Viewer, None, || get(handlers::stream)),
     ep("GET", "/api/anomalies", Viewer, None, || {

@@ -63,6 +63,31 @@ pub async fn history(
     }
 }
 
+/// `GET /api/forecast?metric=..&horizon=..`: when filesystems fill, memory or swap
+/// run out, at the current trend (see `lookout::forecast`). Too little history or a
+/// flat trend is said in words in each forecast's `message`, not as an error.
+pub async fn forecast(
+    State(services): State<Services>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Response {
+    use lookout::forecast::source::{self, ForecastQuery, SourceError};
+    let query = match ForecastQuery::parse(&params) {
+        Ok(q) => q,
+        Err(e) => return query_error(e),
+    };
+    let store = services.store.clone();
+    let now = now_ms();
+    match tokio::task::spawn_blocking(move || source::report(&store, &query, now)).await {
+        Ok(Ok(r)) => Json(r).into_response(),
+        Ok(Err(SourceError::Query(e))) => query_error(e),
+        Ok(Err(SourceError::Store(e))) => {
+            tracing::error!(error = %e, "forecast query failed");
+            fail(StatusCode::INTERNAL_SERVER_ERROR, "forecast query failed")
+        }
+        Err(_) => fail(StatusCode::INTERNAL_SERVER_ERROR, "forecast query failed"),
+    }
+}
+
 /// How often a live stream checks that its caller's token or session is still valid.
 const STREAM_RECHECK: Duration = Duration::from_secs(1);
 

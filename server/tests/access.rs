@@ -114,6 +114,13 @@ fn table() -> Vec<Row> {
             DEV,
         ),
         row("GET", "/api/stream", None, S::None, VIEW),
+        row(
+            "GET",
+            "/api/forecast?metric=all&horizon=24h",
+            None,
+            S::None,
+            VIEW,
+        ),
         row("GET", "/api/anomalies", None, S::None, VIEW),
         row("GET", "/api/model", None, S::None, VIEW),
         row("GET", "/api/alerts", None, S::None, VIEW),

@@ -199,6 +199,37 @@ fn serves_metrics_history_health_and_keeps_history_across_restart() {
     );
     let (s, e) = server.get("/api/history");
     assert_eq!((s, e["param"].as_str()), (400, Some("metric")));
+
+    // forecasts: minutes of history only, so each says so in words, not a number.
+    let (s, f) = server.get("/api/forecast?metric=all&horizon=24h");
+    assert_eq!(s, 200, "{f}");
+    let list = f["forecasts"].as_array().unwrap();
+    assert!(
+        list.iter().any(|x| x["metric"] == "memory_used_bytes"),
+        "{f}"
+    );
+    for x in list {
+        assert_eq!(x["status"], "not_enough_history", "{x}");
+        assert!(
+            x["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("not enough history: ")
+                && x["message"].as_str().unwrap().ends_with(" of 60 minutes"),
+            "{x}"
+        );
+        assert!(x["time_to_bound_secs"].is_null());
+    }
+    let (s, e) = server.get("/api/forecast?metric=cpu_usage");
+    assert_eq!((s, e["param"].as_str()), (400, Some("metric")), "{e}");
+    let (s, e) = server.get("/api/forecast?horizon=90d");
+    assert_eq!((s, e["param"].as_str()), (400, Some("horizon")), "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("out of range"),
+        "{e}"
+    );
+    let (s, e) = server.get("/api/forecast?metric=filesystem:/no/such/mount");
+    assert_eq!((s, e["param"].as_str()), (400, Some("metric")), "{e}");
     let (s, e) = server.get("/api/history?metric=cpu_usage&from=100&to=50");
     assert_eq!(s, 400, "{e}");
 

@@ -24,6 +24,7 @@
 use super::inhibit::{AlertRef, InhibitRule};
 use super::notification::{DigestEntry, MetricValue, Notification, NotificationKind, Silence};
 use super::rules::{Rule, RuleKind};
+use crate::forecast::buffer::MinuteBuffer;
 pub use crate::model::alerts::ActiveAlert;
 use crate::model::{AnomalyEvent, Explanation, Snapshot, TimestampMs};
 use serde::{Deserialize, Serialize};
@@ -84,6 +85,9 @@ struct AlertState {
     /// (one per firing, not one per tick).
     #[serde(default)]
     inhibition_noted: Option<TimestampMs>,
+    /// Forecast rules: the latest forecast in words.
+    #[serde(default)]
+    forecast: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -118,6 +122,13 @@ pub struct AlertEngine {
     held: Vec<DigestEntry>,
     held_since: Option<TimestampMs>,
     last_digest_at: Option<TimestampMs>,
+    /// Per (host, metric): minute means for forecast rules (not persisted: the
+    /// server seeds them from the store at start, [`AlertEngine::seed_trend`]).
+    trends: BTreeMap<(String, String), MinuteBuffer>,
+    /// Per (rule condition, host): the minute of the last forecast and the forecast.
+    /// A trend over hours does not change within a minute, and a forecast costs about
+    /// a millisecond, so at 1 s sampling it is worked out once a minute.
+    forecasts: BTreeMap<(String, String), (i64, Option<crate::forecast::Forecast>)>,
 }
 
 /// What a rule says about one sample, judged exactly as the state machine judges it
@@ -138,6 +149,8 @@ struct Verdict {
     enter: bool,
     clear: bool,
     values: Vec<MetricValue>,
+    /// Forecast rules: the forecast in words, for the message.
+    forecast: Option<String>,
 }
 
 impl AlertEngine {
@@ -154,6 +167,8 @@ impl AlertEngine {
             held: Vec::new(),
             held_since: None,
             last_digest_at: None,
+            trends: BTreeMap::new(),
+            forecasts: BTreeMap::new(),
         }
     }
 
@@ -177,6 +192,7 @@ impl AlertEngine {
             .collect();
         self.alerts
             .retain(|(rule, _), _| live.contains(&rule.as_str()));
+        self.forecasts.clear();
     }
 
     /// Replaces the inhibit rules (an empty list turns inhibition off).
@@ -210,6 +226,25 @@ impl AlertEngine {
         }
         h.anomalous = s.anomaly;
         h.score = s.anomaly_score;
+        for (metric, keep) in self.forecast_metrics() {
+            if let Some(v) = s.metric(&metric) {
+                self.trends
+                    .entry((host.clone(), metric))
+                    .or_default()
+                    .push(s.timestamp, v, keep);
+            }
+        }
+        let minute = s.timestamp.div_euclid(60_000);
+        for i in 0..self.rules.len() {
+            let RuleKind::Forecast(f) = &self.rules[i].kind else {
+                continue;
+            };
+            let key = (self.rules[i].describe(), host.clone());
+            if self.forecasts.get(&key).map(|c| c.0) != Some(minute) {
+                let fc = self.forecast_for(f, &host, s.timestamp);
+                self.forecasts.insert(key, (minute, fc));
+            }
+        }
         let mut out = Vec::new();
         for i in 0..self.rules.len() {
             if !self.rules[i].enabled {
@@ -220,6 +255,64 @@ impl AlertEngine {
         }
         self.flush(now, &mut out);
         out
+    }
+
+    /// The metrics forecast rules read, with the history each needs (the longest
+    /// lookback among its rules).
+    pub fn forecast_metrics(&self) -> Vec<(String, i64)> {
+        let mut out: Vec<(String, i64)> = Vec::new();
+        for r in self.rules.iter().filter(|r| r.enabled) {
+            if let RuleKind::Forecast(f) = &r.kind {
+                let keep = crate::forecast::lookback_ms(f.within_ms);
+                match out.iter_mut().find(|(m, _)| *m == f.metric) {
+                    Some(e) => e.1 = e.1.max(keep),
+                    None => out.push((f.metric.clone(), keep)),
+                }
+            }
+        }
+        out
+    }
+
+    /// Loads stored history of `metric` for `host` (empty = this host) into its
+    /// forecast buffer, oldest first, so forecast rules work at once after a restart
+    /// or a rule edit. A buffer that already holds samples is left as it is.
+    pub fn seed_trend(&mut self, host: &str, metric: &str, points: &[(TimestampMs, f64)]) {
+        let host = self.host_name(host);
+        let keep = self
+            .forecast_metrics()
+            .into_iter()
+            .find(|(m, _)| m == metric)
+            .map_or(
+                crate::forecast::lookback_ms(crate::forecast::MAX_HORIZON_MS),
+                |e| e.1,
+            );
+        let b = self.trends.entry((host, metric.to_string())).or_default();
+        if !b.is_empty() {
+            return;
+        }
+        for &(t, v) in points {
+            b.push(t, v, keep);
+        }
+    }
+
+    /// The forecast a forecast rule sees now for `host` (None: no samples buffered).
+    pub fn forecast_for(
+        &self,
+        f: &super::rules::ForecastRule,
+        host: &str,
+        now: TimestampMs,
+    ) -> Option<crate::forecast::Forecast> {
+        let b = self.trends.get(&(self.host_name(host), f.metric.clone()))?;
+        if b.is_empty() {
+            return None;
+        }
+        let subject = crate::forecast::Subject::crossing(&f.metric, f.op.as_str(), f.value);
+        Some(crate::forecast::forecast(
+            &subject,
+            &b.points(),
+            now,
+            f.within_ms,
+        ))
     }
 
     /// Advances time without a sample: staleness, group waits, repeats, digests,
@@ -244,6 +337,7 @@ impl AlertEngine {
                 let age = now - h.last_seen;
                 let stale = age > i64::from(intervals) * interval;
                 let verdict = Verdict {
+                    forecast: None,
                     enter: stale,
                     clear: !stale,
                     values: vec![plain("seconds_since_last_sample", age as f64 / 1000.0)],
@@ -297,6 +391,7 @@ impl AlertEngine {
             channels: vec![channel.to_string()],
             digest: Vec::new(),
             inhibited_by: None,
+            forecast: None,
         }
     }
 
@@ -331,11 +426,15 @@ impl AlertEngine {
             RuleKind::Threshold(t) => s.metric(&t.metric),
             RuleKind::Anomaly { .. } => s.anomaly_score,
             RuleKind::Stale { .. } => None,
+            RuleKind::Forecast(f) => s.metric(&f.metric),
         };
         let judgeable = match &rule.kind {
             RuleKind::Threshold(_) => value.is_some(),
             RuleKind::Anomaly { .. } => true,
             RuleKind::Stale { .. } => false,
+            // Only once samples of its metric are buffered (a saved rule, or one on a
+            // metric a saved rule watches).
+            RuleKind::Forecast(f) => self.forecast_for(f, &host, s.timestamp).is_some(),
         };
         let verdict = self.judge_sample(rule, &host, s);
         Judgement {
@@ -381,6 +480,7 @@ impl AlertEngine {
                     });
                 let hit = !expected && (sample_hit || event_hit);
                 Verdict {
+                    forecast: None,
                     enter: hit,
                     clear: !hit,
                     values: vec![plain("anomaly_score", score)],
@@ -389,6 +489,7 @@ impl AlertEngine {
             RuleKind::Threshold(t) => {
                 let Some(v) = s.metric(&t.metric) else {
                     return Verdict {
+                        forecast: None,
                         enter: false,
                         clear: true,
                         values: Vec::new(),
@@ -397,6 +498,7 @@ impl AlertEngine {
                 let gate = !t.and_anomalous || anomalous;
                 let band = self.band(host, &t.metric);
                 Verdict {
+                    forecast: None,
                     enter: gate && t.triggered(v),
                     clear: t.cleared(v) || !gate,
                     values: vec![MetricValue {
@@ -408,8 +510,35 @@ impl AlertEngine {
                     }],
                 }
             }
+            RuleKind::Forecast(f) => {
+                let key = (rule.describe(), host.to_string());
+                let fc = match self.forecasts.get(&key) {
+                    Some((m, fc)) if *m == s.timestamp.div_euclid(60_000) => fc.clone(),
+                    _ => self.forecast_for(f, host, s.timestamp),
+                };
+                let hit = fc.as_ref().is_some_and(|fc| {
+                    fc.status == crate::model::ForecastStatus::Reaches && fc.within_horizon
+                });
+                Verdict {
+                    forecast: fc.as_ref().map(crate::forecast::describe),
+                    enter: hit,
+                    clear: !hit,
+                    values: s
+                        .metric(&f.metric)
+                        .map(|v| MetricValue {
+                            metric: f.metric.clone(),
+                            value: v,
+                            threshold: Some(f.value),
+                            normal_low: None,
+                            normal_high: None,
+                        })
+                        .into_iter()
+                        .collect(),
+                }
+            }
             // A sample just arrived, so the host is not stale.
             RuleKind::Stale { .. } => Verdict {
+                forecast: None,
                 enter: false,
                 clear: true,
                 values: vec![plain("seconds_since_last_sample", 0.0)],
@@ -435,7 +564,7 @@ impl AlertEngine {
         let for_ms = match &rule.kind {
             RuleKind::Anomaly { for_ms, .. } => *for_ms,
             RuleKind::Threshold(t) => t.for_ms,
-            RuleKind::Stale { .. } => 0,
+            RuleKind::Stale { .. } | RuleKind::Forecast(_) => 0,
         };
         let key = (rule.name.clone(), host.to_string());
         let explanation = self.relevant_explanation(host, now);
@@ -445,8 +574,10 @@ impl AlertEngine {
             values: Vec::new(),
             explanation: None,
             inhibition_noted: None,
+            forecast: None,
         });
         a.values = v.values;
+        a.forecast = v.forecast;
         if explanation.is_some() {
             a.explanation = explanation;
         }
@@ -554,6 +685,7 @@ impl AlertEngine {
                 channels: Vec::new(),
                 digest,
                 inhibited_by: None,
+                forecast: None,
             });
         }
     }
@@ -672,6 +804,7 @@ impl AlertEngine {
             channels: rule.channels.clone(),
             digest: Vec::new(),
             inhibited_by: None,
+            forecast: a.and_then(|a| a.forecast.clone()),
         }
     }
 

@@ -45,7 +45,7 @@ impl Label {
 pub struct Matcher {
     pub rules: Option<Vec<String>>,
     pub severities: Option<Vec<Severity>>,
-    /// "threshold", "anomaly", "stale".
+    /// "threshold", "anomaly", "stale", "forecast".
     pub kinds: Option<Vec<String>>,
 }
 
@@ -117,6 +117,7 @@ pub fn kind_name(rule: &Rule) -> &'static str {
         RuleKind::Anomaly { .. } => "anomaly",
         RuleKind::Threshold(_) => "threshold",
         RuleKind::Stale { .. } => "stale",
+        RuleKind::Forecast(_) => "forecast",
     }
 }
 
@@ -200,13 +201,12 @@ pub fn parse(index: usize, t: &toml::Table) -> Result<InhibitRule, InhibitError>
                     m.severities = Some(out);
                 }
                 "kind" => {
-                    if let Some(bad) = values
-                        .iter()
-                        .find(|s| !["threshold", "anomaly", "stale"].contains(&s.as_str()))
-                    {
+                    if let Some(bad) = values.iter().find(|s| {
+                        !["threshold", "anomaly", "stale", "forecast"].contains(&s.as_str())
+                    }) {
                         return Err(err(
                             &f,
-                            format!("{bad:?} is not one of threshold, anomaly, stale"),
+                            format!("{bad:?} is not one of threshold, anomaly, stale, forecast"),
                         ));
                     }
                     m.kinds = Some(values);

@@ -8,6 +8,8 @@
 //! blocking or pure; no async, no web code.
 
 pub mod engine;
+#[cfg(test)]
+mod forecast_tests;
 pub mod inhibit;
 pub mod merge;
 pub mod notification;

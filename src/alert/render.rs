@@ -86,6 +86,9 @@ fn lines(n: &Notification) -> Vec<String> {
         )),
     }
     out.push(format!("Rule: {} (severity {})", n.condition, n.severity));
+    if let Some(f) = &n.forecast {
+        out.push(format!("Forecast: {f}"));
+    }
     for v in &n.values {
         let mut s = format!("Value: {} = {}", v.metric, num(v.value));
         if let Some(t) = v.threshold {

@@ -19,12 +19,19 @@
 //! for = "1m"
 //!
 //! [[rules]]
+//! name = "disk-filling"
+//! kind = "forecast"               # implied by `within`
+//! condition = "disk_free_percent < 5 within 24h"
+//!
+//! [[rules]]
 //! name = "sampler-stalled"
 //! kind = "stale"
 //! intervals = 5                   # no sample for 5 sampling intervals
 //! ```
 
-pub use crate::model::alerts::{Op, Rule, RuleConfig, RuleKind, Severity, ThresholdRule};
+pub use crate::model::alerts::{
+    ForecastRule, Op, Rule, RuleConfig, RuleKind, Severity, ThresholdRule,
+};
 use crate::model::{self, TimestampMs};
 
 impl Op {
@@ -87,6 +94,13 @@ impl Rule {
                 s
             }
             RuleKind::Stale { intervals } => format!("no sample for {intervals} intervals"),
+            RuleKind::Forecast(f) => format!(
+                "{} {} {} within {} (forecast)",
+                f.metric,
+                f.op.as_str(),
+                f.value,
+                format_duration(f.within_ms)
+            ),
         }
     }
 }
@@ -134,10 +148,10 @@ impl RuleConfig {
             Some(s) => parse_duration(s).map_err(|m| err("for", m))?,
             None => 0,
         };
-        let kind_name = self.kind.as_deref().unwrap_or(if self.condition.is_some() {
-            "threshold"
-        } else {
-            ""
+        let kind_name = self.kind.as_deref().unwrap_or(match &self.condition {
+            Some(c) if c.split_whitespace().any(|w| w == "within") => "forecast",
+            Some(_) => "threshold",
+            None => "",
         });
         let kind = match kind_name {
             "threshold" => {
@@ -198,6 +212,24 @@ impl RuleConfig {
                 }
                 RuleKind::Stale { intervals }
             }
+            "forecast" => {
+                let text = self
+                    .condition
+                    .as_deref()
+                    .ok_or_else(|| err("condition", "a forecast rule needs a condition".into()))?;
+                if self.for_.is_some() || self.resolve.is_some() {
+                    let field = if self.for_.is_some() {
+                        "for"
+                    } else {
+                        "resolve"
+                    };
+                    return Err(err(
+                        field,
+                        "not used by forecast rules: the trend already ignores blips".into(),
+                    ));
+                }
+                RuleKind::Forecast(parse_forecast_condition(text).map_err(|m| err("condition", m))?)
+            }
             "" => {
                 return Err(err(
                     "kind",
@@ -207,7 +239,7 @@ impl RuleConfig {
             other => {
                 return Err(err(
                     "kind",
-                    format!("{other:?} is not one of threshold, anomaly, stale"),
+                    format!("{other:?} is not one of threshold, forecast, anomaly, stale"),
                 ))
             }
         };
@@ -274,6 +306,35 @@ pub fn parse_condition(text: &str) -> Result<ThresholdRule, String> {
     Ok(t)
 }
 
+/// Parses `metric op value within duration` (a forecast rule's condition).
+pub fn parse_forecast_condition(text: &str) -> Result<ForecastRule, String> {
+    let usage =
+        "expected `metric op value within horizon`, e.g. `disk_free_percent < 5 within 24h`";
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let [m, op, v, "within", h] = words.as_slice() else {
+        return Err(format!("{text:?}: {usage}"));
+    };
+    let t = parse_condition(&format!("{m} {op} {v}"))?;
+    let within_ms = parse_duration(h)?;
+    let (lo, hi) = (
+        crate::forecast::MIN_HORIZON_MS,
+        crate::forecast::MAX_HORIZON_MS,
+    );
+    if !(lo..=hi).contains(&within_ms) {
+        return Err(format!(
+            "horizon {h} is out of range: from {} to {}",
+            format_duration(lo),
+            format_duration(hi)
+        ));
+    }
+    Ok(ForecastRule {
+        metric: t.metric,
+        op: t.op,
+        value: t.value,
+        within_ms,
+    })
+}
+
 /// Parses a duration into milliseconds: the one grammar of [`crate::time`] (`30s`,
 /// `5m`, `1h30m`, `2w`; a unit is required), with its message as the error.
 pub fn parse_duration(s: &str) -> Result<i64, String> {
@@ -336,6 +397,29 @@ mod tests {
         assert_eq!(e.field, "kind");
         let e = rule("name = \"c\"\ncondition = \"cpu_usage >> 1\"").unwrap_err();
         assert_eq!(e.field, "condition");
+    }
+
+    #[test]
+    fn forecast_rules_parse_and_say_what_is_wrong() {
+        let r = rule("name = \"f\"\ncondition = \"disk_free_percent < 5 within 24h\"").unwrap();
+        let RuleKind::Forecast(f) = &r.kind else {
+            panic!("{r:?}")
+        };
+        assert_eq!((f.op, f.value, f.within_ms), (Op::Lt, 5.0, 86_400_000));
+        assert_eq!(r.describe(), "disk_free_percent < 5 within 1d (forecast)");
+        let r =
+            rule("name = \"f\"\nkind = \"forecast\"\ncondition = \"swap_usage > 90 within 6h\"");
+        assert!(matches!(r.unwrap().kind, RuleKind::Forecast(_)));
+        let e = rule("name = \"f\"\nkind = \"forecast\"\ncondition = \"disk_free_percent < 5\"")
+            .unwrap_err();
+        assert!(e.message.contains("within horizon"), "{e}");
+        let e = rule("name = \"f\"\ncondition = \"disk_free_percent < 5 within 90d\"").unwrap_err();
+        assert!(e.message.contains("out of range"), "{e}");
+        let e = rule("name = \"f\"\ncondition = \"disk_free < 5 within 1d\"").unwrap_err();
+        assert!(e.message.contains("unknown metric"), "{e}");
+        let e = rule("name = \"f\"\ncondition = \"disk_free_percent < 5 within 1d\"\nfor = \"5m\"")
+            .unwrap_err();
+        assert_eq!(e.field, "for");
     }
 
     #[test]

@@ -62,6 +62,17 @@ pub struct ThresholdRule {
     pub and_anomalous: bool,
 }
 
+/// `metric op value within horizon`: fires when the metric's robust trend (see
+/// `lookout::forecast`) crosses `value` inside `within_ms`, e.g.
+/// `disk_free_percent < 5 within 24h`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastRule {
+    pub metric: String,
+    pub op: Op,
+    pub value: f64,
+    pub within_ms: i64,
+}
+
 /// What a rule watches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -77,6 +88,8 @@ pub enum RuleKind {
     Stale {
         intervals: u32,
     },
+    /// The trend reaches a threshold within a horizon.
+    Forecast(ForecastRule),
 }
 
 /// A parsed, validated rule.
@@ -99,7 +112,8 @@ pub struct RuleConfig {
     pub name: Option<String>,
     pub severity: Option<String>,
     pub enabled: Option<bool>,
-    /// "threshold" (default when `condition` is set), "anomaly" or "stale".
+    /// "threshold" (default when `condition` is set), "forecast" (default when the
+    /// condition says `within`), "anomaly" or "stale".
     pub kind: Option<String>,
     pub condition: Option<String>,
     pub resolve: Option<f64>,
@@ -187,6 +201,10 @@ pub struct Notification {
     /// For `inhibited` entries: the source alert, `"rule on host"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inhibited_by: Option<String>,
+    /// Forecast rules: the forecast in words, e.g. `disk_free_percent < 5 in ~3 h 10 m
+    /// (~2 h 40 m to ~4 h 5 m), trend -0.79 per hour`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<String>,
 }
 
 /// Holds back notifications for a rule and/or host until `ends_at`.
@@ -370,6 +388,7 @@ fn example_notification() -> Notification {
         channels: vec!["ops-mail".into()],
         digest: vec![],
         inhibited_by: None,
+        forecast: None,
     }
 }
 

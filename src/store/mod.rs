@@ -19,6 +19,7 @@ mod alerts;
 pub mod auth;
 mod error;
 mod events;
+mod filesystems;
 mod history;
 mod query;
 mod resolution;

@@ -31,6 +31,31 @@ fn LineChart(spec: ChartSpec, live: DashboardState) -> impl IntoView {
                     } else {
                         None
                     },
+                    forecast: spec.forecast.and_then(|metric| {
+                        live.forecasts.with(|all| {
+                            let f = all
+                                .as_ref()?
+                                .as_ref()
+                                .ok()?
+                                .iter()
+                                .find(|f| f.metric == metric)?;
+                            // Bytes drawn on a percent chart: scaled by the bound (the total).
+                            let scale = match (spec.unit, f.unit, f.bound) {
+                                (
+                                    lookout::model::Unit::Percent,
+                                    Some(lookout::model::Unit::Bytes),
+                                    Some(b),
+                                ) if b > 0.0 => 100.0 / b,
+                                _ => 1.0,
+                            };
+                            let last = d
+                                .timeline
+                                .column(spec.lines[0].0)
+                                .and_then(|c| c.back().copied())
+                                .filter(|v| v.is_finite());
+                            crate::chart_spec::forecast_series(&times, last, f, scale)
+                        })
+                    }),
                 };
                 chart.update_value(|c| {
                     if c.is_none() {

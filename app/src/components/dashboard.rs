@@ -9,6 +9,7 @@ use lookout::model::{AnomalyEvent, Snapshot};
 use crate::anomaly::ModelView;
 use crate::components::alerts::AlertsPanel;
 use crate::components::anomalies::{Events, ModelPanel};
+use crate::components::forecasts::ForecastCards;
 use crate::components::logs::LogsPanel;
 use crate::components::scope::{ScopeBadge, ScopeCards};
 
@@ -58,6 +59,9 @@ pub struct DashboardState {
     pub events_error: RwSignal<Option<String>>,
     /// The detector's state (from `/api/model`); None until loaded.
     pub model: RwSignal<Option<ModelView>>,
+    /// Forecasts (from `/api/forecast`, see `forecasts`): the cards and the charts'
+    /// dashed lines. None until loaded.
+    pub forecasts: RwSignal<Option<Result<Vec<lookout::model::Forecast>, String>>>,
 }
 
 impl DashboardState {
@@ -124,6 +128,7 @@ fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings, me: Me) -> imp
         events_loaded: RwSignal::new(false),
         events_error: RwSignal::new(None),
         model: RwSignal::new(None),
+        forecasts: RwSignal::new(None),
     };
     #[cfg(feature = "hydrate")]
     wire::start(live, (settings.sample_interval_secs * 1000.0) as i64);
@@ -159,6 +164,7 @@ fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings, me: Me) -> imp
         </header>
         <main class="dashboard">
             <Cards live/>
+            <ForecastCards live/>
             <ScopeCards live/>
             <Charts live/>
             <div class="detect">

@@ -9,6 +9,7 @@ pub mod charts;
 pub mod controls;
 pub mod cores;
 pub mod dashboard;
+pub mod forecasts;
 pub mod login;
 pub mod logs;
 pub mod processes;

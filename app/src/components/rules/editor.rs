@@ -34,6 +34,8 @@ pub fn RuleEditor(
     let (for_v, for_in) = field(|f| &mut f.for_);
     let (int_v, int_in) = field(|f| &mut f.intervals);
     let kind_is = move |k: &'static str| move || form.with(|f| f.kind != k);
+    // The condition is a threshold's or a forecast's (`disk_free_percent < 5 within 24h`).
+    let has_condition = move || form.with(|f| f.kind != "threshold" && f.kind != "forecast");
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         on_save.run(());
@@ -53,6 +55,7 @@ pub fn RuleEditor(
                 <label>"Kind "
                     <select name="kind" prop:value=kind_v on:change=kind_in>
                         <option value="threshold">"threshold"</option>
+                        <option value="forecast">"forecast"</option>
                         <option value="anomaly">"anomaly"</option>
                         <option value="stale">"stale"</option>
                     </select>
@@ -64,7 +67,7 @@ pub fn RuleEditor(
                         <option value="critical">"critical"</option>
                     </select>
                 </label>
-                <label class="wide" hidden=kind_is("threshold")>"Condition "
+                <label class="wide" hidden=has_condition>"Condition "
                     <input name="condition" prop:value=cond_v on:input=cond_in
                         placeholder="cpu_usage > 90 for 5m" autocomplete="off"/>
                 </label>

@@ -8,7 +8,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RuleForm {
     pub name: String,
-    /// "threshold", "anomaly" or "stale".
+    /// "threshold", "forecast", "anomaly" or "stale".
     pub kind: String,
     pub severity: String,
     pub condition: String,
@@ -37,12 +37,11 @@ impl RuleForm {
 
     /// Fills the form from a listed rule's editable `config` (the TOML keys).
     pub fn from_config(name: &str, c: &RuleConfig) -> RuleForm {
-        let kind = c.kind.clone().unwrap_or_else(|| {
-            if c.condition.is_some() {
-                "threshold".into()
-            } else {
-                String::new()
-            }
+        // As the server reads it: `within` in a condition makes a forecast rule.
+        let kind = c.kind.clone().unwrap_or_else(|| match &c.condition {
+            Some(t) if t.split_whitespace().any(|w| w == "within") => "forecast".into(),
+            Some(_) => "threshold".into(),
+            None => String::new(),
         });
         let mut condition = c.condition.clone().unwrap_or_default();
         // A threshold rule's `for` may be its own key; the form keeps it in the condition.
@@ -99,6 +98,7 @@ impl RuleForm {
                 rule.condition = Some(self.condition.trim().into());
                 rule.resolve = number("resolve", &self.resolve)?;
             }
+            "forecast" => rule.condition = Some(self.condition.trim().into()),
             "anomaly" => {
                 rule.min_score = number("min_score", &self.min_score)?;
                 let f = self.for_.trim();

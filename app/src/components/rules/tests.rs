@@ -63,6 +63,20 @@ fn a_form_round_trips_through_the_rule_config() {
 }
 
 #[test]
+fn a_forecast_rule_keeps_its_condition() {
+    let f = RuleForm::from_config(
+        "fill",
+        &config(|c| c.condition = Some("disk_free_percent < 5 within 24h".into())),
+    );
+    assert_eq!(f.kind, "forecast");
+    let b = f.body(&RuleConfig::default()).unwrap();
+    assert_eq!(
+        serde_json::to_string(&SparseRule(&b)).unwrap(),
+        r#"{"name":"fill","severity":"warning","enabled":true,"kind":"forecast","condition":"disk_free_percent < 5 within 24h"}"#
+    );
+}
+
+#[test]
 fn bad_numbers_name_the_field() {
     let mut f = RuleForm::empty();
     f.name = "x".into();
