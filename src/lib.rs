@@ -15,4 +15,6 @@ pub mod collect;
 #[cfg(feature = "engine")]
 pub mod detect;
 #[cfg(feature = "engine")]
+pub mod export;
+#[cfg(feature = "engine")]
 pub mod store;

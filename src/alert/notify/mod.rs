@@ -7,6 +7,7 @@ mod secret;
 mod webhook;
 
 pub use email::{EmailConfig, EmailNotifier, TlsMode};
+pub(crate) use secret::read_file as read_secret_file;
 pub use secret::Secret;
 pub use webhook::{sign, WebhookConfig, WebhookFormat, WebhookNotifier, SIGNATURE_HEADER};
 
