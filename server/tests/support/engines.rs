@@ -138,7 +138,11 @@ pub fn victoria_metrics(bin: &Path, dir: &Path, port: u16) -> Engine {
 
 /// Alertmanager with a config that routes everything to a null receiver.
 pub fn alertmanager(bin: &Path, dir: &Path) -> Engine {
-    let port = free_port();
+    alertmanager_on(bin, dir, free_port())
+}
+
+/// [`alertmanager`] on a given port.
+pub fn alertmanager_on(bin: &Path, dir: &Path, port: u16) -> Engine {
     let cluster = free_port();
     let cfg = dir.join("alertmanager.yml");
     std::fs::write(
