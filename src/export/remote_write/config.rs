@@ -22,7 +22,7 @@ pub struct RemoteWriteConfig {
     /// Samples per request (default 500).
     pub batch_size: Option<usize>,
     /// Samples held while the receiver is away; past it the oldest are dropped and
-    /// counted (default 100,000: about 15 min of one host's ~110 series at 1 s).
+    /// counted (default 100,000: about 25 min of a small host's ~70 series at 1 s).
     pub queue_max_samples: Option<usize>,
     /// First retry delay, doubled per failure up to `max_backoff` (defaults 500ms, 30s).
     pub min_backoff: Option<String>,
