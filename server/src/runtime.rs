@@ -68,7 +68,7 @@ impl Tasks {
             let _ = h.await;
         }
         let _ = self.writer.await;
-        if let Some(sink) = self.services.remote_write.and_then(|s| Arc::into_inner(s)) {
+        if let Some(sink) = self.services.remote_write.and_then(Arc::into_inner) {
             // What is still queued gets one last bounded try.
             let _ =
                 tokio::task::spawn_blocking(move || sink.shutdown(Duration::from_secs(2))).await;
