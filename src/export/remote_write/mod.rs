@@ -425,6 +425,79 @@ mod tests {
         assert_eq!(ts, [1000, 2000]);
     }
 
+    /// Accepts one request on a loopback port, answers 204, returns (head, body).
+    fn one_request() -> (String, std::thread::JoinHandle<(String, Vec<u8>)>) {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/api/v1/write", listener.local_addr().unwrap());
+        let handle = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line == "\r\n" || line.is_empty() {
+                    break;
+                }
+                head.push_str(&line.to_ascii_lowercase());
+            }
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |v| v.trim().parse().unwrap());
+            let mut body = vec![0; len];
+            reader.read_exact(&mut body).unwrap();
+            let mut stream = stream;
+            stream
+                .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            (head, body)
+        });
+        (url, handle)
+    }
+
+    #[test]
+    fn requests_carry_the_auth_header_and_a_snappy_protobuf_body() {
+        for (auth, expected) in [
+            (
+                RemoteAuth::Bearer(crate::alert::notify::Secret::new("t0k")),
+                "authorization: bearer t0k",
+            ),
+            (
+                RemoteAuth::Basic {
+                    username: "u".into(),
+                    password: crate::alert::notify::Secret::new("p"),
+                },
+                // base64("u:p") = "dTpw", lower-cased with the head
+                "authorization: basic dtpw",
+            ),
+        ] {
+            let (url, server) = one_request();
+            let mut o = RemoteWriteOptions::new(url);
+            o.auth = auth;
+            let sink = RemoteWriteSink::start(o);
+            let one = [Series {
+                name: "lookout_x_bytes",
+                help: "",
+                labels: vec![("host", "h".into())],
+                value: 42.0,
+            }];
+            sink.push(&one, 1_000);
+            let (head, body) = server.join().unwrap();
+            assert!(head.contains(expected), "{head}");
+            assert!(head.contains("content-encoding: snappy"), "{head}");
+            assert!(
+                head.contains("x-prometheus-remote-write-version: 0.1.0"),
+                "{head}"
+            );
+            let req = proto::decode(&body).unwrap();
+            assert_eq!(req.timeseries[0].samples[0].value, 42.0);
+            assert_eq!(req.timeseries[0].labels[0].value, "lookout_x_bytes");
+            sink.shutdown(Duration::from_secs(2));
+        }
+    }
+
     #[test]
     fn past_the_bound_the_oldest_samples_are_dropped_and_counted() {
         // Port 9 on loopback: nothing listens, every request fails and is retried.
