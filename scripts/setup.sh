@@ -91,6 +91,9 @@ APT_PKGS=(rustc-web rust-web-src rust-web-llvm lld-22 pkg-config)
 [ "$TOOLCHAIN_ONLY" = 0 ] && APT_PKGS+=(stress-ng)
 # tests/forecast_real_disk.rs makes an ext4 image and loop-mounts it.
 [ "$TOOLCHAIN_ONLY" = 0 ] && APT_PKGS+=(e2fsprogs mount)
+# server/tests/{prometheus_scrape,remote_write,alertmanager}.rs run these engines on
+# loopback ports of their own; the packages' own services must not start (below).
+[ "$TOOLCHAIN_ONLY" = 0 ] && APT_PKGS+=(prometheus prometheus-alertmanager victoria-metrics)
 # No rustup in the image: Debian's cargo, a C toolchain and Debian's node for npm's binaryen.
 [ "$TOOLCHAIN_ONLY" = 1 ] && APT_PKGS+=(cargo-web gcc libc6-dev nodejs npm ca-certificates)
 if step apt; then
@@ -101,7 +104,17 @@ done
 if ((${#missing[@]})); then
   log "apt: installing ${missing[*]}"
   $SUDO apt-get update -qq
+  # No package starts its service while installing (Prometheus and Alertmanager would
+  # take ports 9090/9093 or fail without an init system): a policy-rc.d that refuses,
+  # only for this install, unless the machine already has one.
+  own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod 755 /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ "$own_policy" = 1 ]; then $SUDO rm -f /usr/sbin/policy-rc.d; fi
 else
   log "apt: present (${APT_PKGS[*]})"
 fi

@@ -15,6 +15,8 @@ pub mod collect;
 #[cfg(feature = "engine")]
 pub mod detect;
 #[cfg(feature = "engine")]
+pub mod export;
+#[cfg(feature = "engine")]
 pub mod forecast;
 #[cfg(feature = "engine")]
 pub mod store;

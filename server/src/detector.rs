@@ -223,6 +223,11 @@ impl Detection {
     }
 
     /// The detector's state, model versions and training status, for `/api/model`.
+    /// Whether an anomaly event is open now (`lookout_anomaly_event_open`).
+    pub fn event_open(&self) -> bool {
+        lock(&self.live).open_event_id.is_some()
+    }
+
     pub fn report(&self) -> ModelReport {
         let (state, sensitivity) = {
             let live = lock(&self.live);

@@ -51,6 +51,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep("GET", "/api/forecast", Viewer, None, || {
         get(handlers::forecast)
     }),
+    // The Prometheus text exposition, for a Prometheus (or compatible) scraper.
+    ep("GET", "/metrics/prometheus", Viewer, None, || {
+        get(crate::interop::prometheus_metrics)
+    }),
     // The dashboard's live feed.
     ep("GET", "/api/stream", Viewer, None, || get(handlers::stream)),
     ep("GET", "/api/anomalies", Viewer, None, || {

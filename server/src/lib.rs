@@ -13,6 +13,7 @@ pub mod endpoints;
 pub mod error;
 pub mod export;
 pub mod handlers;
+pub mod interop;
 pub mod logging;
 pub mod runtime;
 pub mod streams;

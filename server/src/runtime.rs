@@ -10,6 +10,8 @@ use crate::alerting::Alerting;
 use crate::config::Settings;
 use crate::detector::Detection;
 use lookout::collect::{Sampler, SamplerOptions};
+use lookout::export::remote_write::RemoteWriteSink;
+use lookout::export::{host_series, HostView};
 use lookout::model::Snapshot;
 use lookout::store::Store;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -43,6 +45,9 @@ pub struct Services {
     pub alerting: Alerting,
     /// Caps on open `/api/stream`s (`server.max_streams`, `..._per_caller`).
     pub streams: Arc<crate::streams::StreamLimits>,
+    /// `[export.remote_write]`, when configured: every sample (with its anomaly
+    /// score) is queued here after scoring.
+    pub remote_write: Option<Arc<RemoteWriteSink>>,
 }
 
 pub struct Tasks {
@@ -65,6 +70,11 @@ impl Tasks {
             let _ = h.await;
         }
         let _ = self.writer.await;
+        if let Some(sink) = self.services.remote_write.and_then(Arc::into_inner) {
+            // What is still queued gets one last bounded try.
+            let _ =
+                tokio::task::spawn_blocking(move || sink.shutdown(Duration::from_secs(2))).await;
+        }
     }
 }
 
@@ -111,6 +121,10 @@ pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, crate::err
             settings.edge.max_streams,
             settings.edge.max_streams_per_caller,
         ),
+        remote_write: settings
+            .remote_write
+            .clone()
+            .map(|o| Arc::new(RemoteWriteSink::start(o))),
     };
 
     let sampler = Sampler::new(
@@ -127,6 +141,7 @@ pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, crate::err
         detection,
         alerting,
         last_sample_at: services.last_sample_at.clone(),
+        remote_write: services.remote_write.clone(),
     };
     let sampler_task = tokio::spawn(run_sampler(
         sampler,
@@ -158,6 +173,7 @@ struct Outputs {
     detection: Option<Detection>,
     alerting: Alerting,
     last_sample_at: Arc<AtomicI64>,
+    remote_write: Option<Arc<RemoteWriteSink>>,
 }
 
 async fn run_sampler(
@@ -173,6 +189,7 @@ async fn run_sampler(
         detection,
         alerting,
         last_sample_at,
+        remote_write,
     } = out;
     let mut ticker = tokio::time::interval(interval);
     // After a stall (suspended laptop), continue at the interval instead of bursting.
@@ -192,13 +209,14 @@ async fn run_sampler(
                 .map(|d| d.score(&mut snap))
                 .unwrap_or_default();
             alerting.on_sample(&snap, &events);
-            (sampler, snap)
+            let event_open = detection.as_ref().map(|d| d.event_open());
+            (sampler, snap, event_open)
         })
         .await;
-        let snap = match taken {
-            Ok((s, snap)) => {
+        let (snap, event_open) = match taken {
+            Ok((s, snap, event_open)) => {
                 sampler = s;
-                snap
+                (snap, event_open)
             }
             Err(e) => {
                 tracing::error!(error = %e, "sampler panicked; stopping the sampler");
@@ -206,6 +224,13 @@ async fn run_sampler(
             }
         };
         last_sample_at.store(snap.timestamp, Ordering::Relaxed);
+        if let Some(sink) = &remote_write {
+            let view = HostView {
+                snapshot: &snap,
+                event_open,
+            };
+            sink.push(&host_series(view), snap.timestamp);
+        }
         let shared = Arc::new(snap.clone());
         let _ = live.send(shared);
         latest.send_replace(Some(snap.clone()));

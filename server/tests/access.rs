@@ -113,6 +113,7 @@ fn table() -> Vec<Row> {
             S::None,
             DEV,
         ),
+        row("GET", "/metrics/prometheus", None, S::None, VIEW),
         row("GET", "/api/stream", None, S::None, VIEW),
         row(
             "GET",

@@ -16,6 +16,7 @@ pub fn load(
     let defaults = toml::Table::try_from(Config::default()).expect("defaults serialise");
     let mut merged = defaults.clone();
     let mut alerts = lookout::alert::AlertConfig::default();
+    let mut export = ExportSection::default();
     // `PORT` (Render, Docker) applies only when nothing set `server.bind`.
     let mut bind_explicit = env.iter().any(|(k, _)| k == "LOOKOUT_SERVER_BIND")
         || flags.iter().any(|(k, _, _)| k == "server.bind");
@@ -37,6 +38,11 @@ pub fn load(
         if let Some(section) = table.remove("alerts") {
             alerts = section.try_into().or_else(|e: toml::de::Error| {
                 err(format!("[alerts] in {}: {}", path.display(), e.message()))
+            })?;
+        }
+        if let Some(section) = table.remove("export") {
+            export = section.try_into().or_else(|e: toml::de::Error| {
+                err(format!("[export] in {}: {}", path.display(), e.message()))
             })?;
         }
         bind_explicit |= table.get("server").and_then(|s| s.get("bind")).is_some();
@@ -127,6 +133,12 @@ pub fn load(
         .settings(&settings.host)
         .map_err(|e| ConfigError(format!("[alerts] {e}")))?;
     settings.alerts = alerts;
+    if let Some(rw) = &export.remote_write {
+        settings.remote_write = Some(
+            rw.validate()
+                .map_err(|e| ConfigError(format!("[export.remote_write] {e}")))?,
+        );
+    }
     Ok(settings)
 }
 
@@ -214,4 +226,12 @@ fn parse_scalar(
         },
         _ => Ok(toml::Value::String(raw.to_string())),
     }
+}
+
+/// `[export]`: sections pushed to other engines, parsed whole like `[alerts]` (they are
+/// tables, and their secrets come from the environment by name, not `LOOKOUT_*`).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportSection {
+    remote_write: Option<lookout::export::remote_write::RemoteWriteConfig>,
 }

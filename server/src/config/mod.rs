@@ -97,4 +97,6 @@ pub struct Settings {
     /// TLS, trusted proxies, body limit (`[tls]`, `server.trusted_proxies`,
     /// `server.max_body`).
     pub edge: crate::edge::EdgeSettings,
+    /// `[export.remote_write]`, checked; None when the section is absent.
+    pub remote_write: Option<lookout::export::remote_write::RemoteWriteOptions>,
 }

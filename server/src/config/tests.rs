@@ -204,3 +204,32 @@ fn durations_parse() {
     assert!(d("3 parsecs").is_err() && d("").is_err());
     assert!(d("31d").unwrap_err().to_string().contains("out of range"));
 }
+
+#[test]
+fn export_remote_write_is_checked_at_start_with_the_key_named() {
+    let (dir, path) = with_file(
+        "[export.remote_write]\nurl = \"http://127.0.0.1:9090/api/v1/write\"\nbatch_size = 200\n",
+    );
+    let s = load(Some(&path), &tmp_store(&dir), &[]).unwrap();
+    let rw = s.remote_write.expect("the section is on");
+    assert_eq!(rw.batch_size, 200);
+    assert_eq!(rw.queue_max_samples, 100_000);
+    let none = load(None, &tmp_store(&dir), &[]).unwrap();
+    assert!(none.remote_write.is_none());
+    for (text, says) in [
+        ("url = \"prometheus:9090\"", "`url`"),
+        ("url = \"http://p/w\"\nbatch_size = 0", "`batch_size`"),
+        (
+            "url = \"http://p/w\"\nbearer_token_env = \"LOOKOUT_TEST_UNSET_TOKEN\"",
+            "LOOKOUT_TEST_UNSET_TOKEN",
+        ),
+        ("url = \"http://p/w\"\nqueue = 5", "unknown field `queue`"),
+    ] {
+        let (dir, path) = with_file(&format!("[export.remote_write]\n{text}\n"));
+        let e = load(Some(&path), &tmp_store(&dir), &[]).unwrap_err().0;
+        assert!(e.contains("export") && e.contains(says), "{text}: {e}");
+    }
+    let (dir, path) = with_file("[export.remote_wrte]\nurl = \"http://p/w\"\n");
+    let e = load(Some(&path), &tmp_store(&dir), &[]).unwrap_err().0;
+    assert!(e.contains("remote_wrte"), "{e}");
+}

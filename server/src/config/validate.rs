@@ -132,6 +132,7 @@ impl Config {
             auth,
             insecure_no_auth: false,
             edge,
+            remote_write: None,
             config: self,
         })
     }

@@ -2,11 +2,14 @@
 //! whether it worked; retrying is the outbox's job, not the channel's, so a channel
 //! never loops or sleeps (the server calls it from `spawn_blocking`).
 
+mod alertmanager;
 mod email;
 mod secret;
 mod webhook;
 
+pub use alertmanager::{AlertmanagerConfig, AlertmanagerNotifier};
 pub use email::{EmailConfig, EmailNotifier, TlsMode};
+pub(crate) use secret::read_file as read_secret_file;
 pub use secret::Secret;
 pub use webhook::{sign, WebhookConfig, WebhookFormat, WebhookNotifier, SIGNATURE_HEADER};
 
@@ -40,6 +43,7 @@ pub trait Notifier: Send + Sync {
 pub enum ChannelConfig {
     Email(EmailConfig),
     Webhook(WebhookConfig),
+    Alertmanager(AlertmanagerConfig),
 }
 
 impl ChannelConfig {
@@ -47,6 +51,7 @@ impl ChannelConfig {
         match self {
             ChannelConfig::Email(c) => &c.name,
             ChannelConfig::Webhook(c) => &c.name,
+            ChannelConfig::Alertmanager(c) => &c.name,
         }
     }
 
@@ -56,6 +61,7 @@ impl ChannelConfig {
         Ok(match self {
             ChannelConfig::Email(c) => Box::new(EmailNotifier::new(c.clone())?),
             ChannelConfig::Webhook(c) => Box::new(WebhookNotifier::new(c.clone())?),
+            ChannelConfig::Alertmanager(c) => Box::new(AlertmanagerNotifier::new(c.clone())?),
         })
     }
 }
