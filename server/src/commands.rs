@@ -208,6 +208,7 @@ pub fn detect(train_file: Option<&Path>, events: bool, sensitivity: &str, adapt_
     };
     let options = DetectOptions {
         events,
+        surprise: false,
         config: LiveConfig {
             sensitivity,
             adapt_after_secs: adapt_after,

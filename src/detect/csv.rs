@@ -189,6 +189,10 @@ pub fn read_table<R: Read>(input: R, source: &'static str) -> Result<Table, CsvE
 pub struct DetectOptions {
     /// Print the `event` column.
     pub events: bool,
+    /// Print a `surprise` column after the score: the combined surprise of every row
+    /// (the ranking signal; the score is the alarm score, non-zero at onsets). Used by
+    /// `lookout eval` for its per-series ranking figures.
+    pub surprise: bool,
     /// The pipeline's settings (schedule, adaptation, sensitivity); the metric names
     /// come from the header and training is always inline.
     pub config: LiveConfig,
@@ -333,12 +337,9 @@ pub fn run_detect_with(
 
     writeln!(
         out,
-        "{}",
-        if options.events {
-            "timestamp,score,event"
-        } else {
-            "timestamp,score"
-        }
+        "timestamp,score{}{}",
+        if options.surprise { ",surprise" } else { "" },
+        if options.events { ",event" } else { "" }
     )
     .map_err(io)?;
     while let Some((line, ts)) = reader.next_row(&mut v)? {
@@ -346,7 +347,7 @@ pub fn run_detect_with(
         let t = parse_timestamp(&ts).ok_or_else(|| bad_time("input", line, &ts))?;
         // Empty: not scored (no values, or skipped); 0 while nothing can score yet
         // (the first minutes), as live.
-        let mut score = String::new();
+        let (mut score, mut surprise) = (String::new(), String::new());
         if !v.iter().any(|x| x.is_finite()) {
             summary.empty_rows += 1;
         } else {
@@ -363,7 +364,11 @@ pub fn run_detect_with(
                 last_ts = Some(t);
                 score = o
                     .score
+                    .as_ref()
                     .map_or("0".to_string(), |s| format!("{}", s.combined));
+                surprise = o
+                    .score
+                    .map_or("0".to_string(), |s| format!("{}", s.surprise));
             }
             summary.events += o.opened.is_some() as usize;
             summary.adaptations += o.adapted as usize;
@@ -378,11 +383,16 @@ pub fn run_detect_with(
         } else {
             ts
         };
+        let surprise = if options.surprise {
+            format!(",{surprise}")
+        } else {
+            String::new()
+        };
         if options.events {
             let open = det.open_event().is_some() as u8;
-            writeln!(out, "{ts},{score},{open}").map_err(io)?;
+            writeln!(out, "{ts},{score}{surprise},{open}").map_err(io)?;
         } else {
-            writeln!(out, "{ts},{score}").map_err(io)?;
+            writeln!(out, "{ts},{score}{surprise}").map_err(io)?;
         }
     }
     out.flush().map_err(io)?;

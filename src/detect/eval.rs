@@ -142,7 +142,12 @@ pub struct EvalReport {
 #[derive(Debug, Clone)]
 pub struct Series {
     pub name: String,
+    /// The alarm signal NAB thresholds (`lookout detect`'s score column).
     pub scores: Vec<f64>,
+    /// The ranking signal for best F1, ROC-AUC and PR-AUC when it differs from the
+    /// alarm signal (the ensemble's surprise; the alarm score is 0 off onsets, so it
+    /// cannot rank the rows of an ongoing anomaly above normal ones).
+    pub ranking: Option<Vec<f64>>,
     pub labels: Vec<bool>,
     /// Label windows as inclusive row ranges.
     pub windows: Vec<(usize, usize)>,
@@ -216,9 +221,9 @@ pub fn run_eval_with(
             Protocol::Online => 0,
             Protocol::Nab => ((0.15 * rows.len() as f64).floor() as usize).min(750),
         };
-        let scores = match (protocol, mode) {
-            (Protocol::Online, EvalMode::PlainForest) => plain_forest_online(&rows),
-            _ => score_split(&ts, &rows, split, mode).map_err(|e| EvalError::Csv {
+        let (scores, ranking) = match (protocol, mode) {
+            (Protocol::Online, EvalMode::PlainForest) => (plain_forest_online(&rows), None),
+            _ => score_split_ranked(&ts, &rows, split, mode).map_err(|e| EvalError::Csv {
                 path: path.clone(),
                 source: e,
             })?,
@@ -226,6 +231,7 @@ pub fn run_eval_with(
         series.push(Series {
             name: name.clone(),
             scores,
+            ranking,
             labels,
             windows,
         });
@@ -274,8 +280,19 @@ pub fn score_split(
     split: usize,
     mode: EvalMode,
 ) -> Result<Vec<f64>, super::csv::CsvError> {
+    score_split_ranked(ts, rows, split, mode).map(|r| r.0)
+}
+
+/// [`score_split`], with the surprise column too for the ensemble: (scores, surprises).
+pub fn score_split_ranked(
+    ts: &[String],
+    rows: &[Vec<f64>],
+    split: usize,
+    mode: EvalMode,
+) -> Result<(Vec<f64>, Option<Vec<f64>>), super::csv::CsvError> {
     let split = split.min(rows.len());
     let mut out = vec![0.0; split];
+    let mut ranking = None;
     match mode {
         EvalMode::Ensemble => {
             let width = rows.first().map_or(1, |r| r.len());
@@ -305,16 +322,27 @@ pub fn score_split(
                 train.as_ref().map(|t| t.as_bytes()),
                 test.as_bytes(),
                 &mut scored,
-                &Default::default(),
+                &super::csv::DetectOptions {
+                    surprise: true,
+                    ..Default::default()
+                },
             )?;
             let text = String::from_utf8_lossy(&scored);
-            out.extend(text.lines().skip(1).map(|l| {
+            // The last two columns: score, surprise (the timestamp may hold commas).
+            let col = |l: &str, k: usize| {
                 l.rsplit(',')
-                    .next()
+                    .nth(k)
                     .and_then(|v| v.parse::<f64>().ok())
                     .filter(|v| v.is_finite())
                     .unwrap_or(0.0)
-            }));
+            };
+            let mut rank = vec![0.0; split];
+            for l in text.lines().skip(1) {
+                out.push(col(l, 1));
+                rank.push(col(l, 0));
+            }
+            rank.resize(rows.len(), 0.0);
+            ranking = Some(rank);
         }
         EvalMode::PlainForest => {
             // The seed's plain forest: trained once on the probationary rows, frozen.
@@ -329,7 +357,7 @@ pub fn score_split(
         }
     }
     out.resize(rows.len(), 0.0);
-    Ok(out)
+    Ok((out, ranking))
 }
 
 /// Maps every score after probation to [0, 1] by one dense rank over all series
@@ -474,8 +502,9 @@ pub fn evaluate(series: &[Series], mode: EvalMode) -> EvalReport {
     let (mut det_windows, mut all_windows) = (0usize, 0usize);
     for s in series {
         let p = s.probation();
+        let rank = s.ranking.as_ref().unwrap_or(&s.scores);
         let pts: Vec<(f64, bool)> = (p..s.scores.len())
-            .map(|i| (s.scores[i], s.labels[i]))
+            .map(|i| (rank[i], s.labels[i]))
             .collect();
         let (f1, thr) = best_f1(&pts);
         let wins: Vec<(usize, usize)> = s
@@ -486,7 +515,7 @@ pub fn evaluate(series: &[Series], mode: EvalMode) -> EvalReport {
             .collect();
         let detected = wins
             .iter()
-            .filter(|&&(l, r)| (l..=r).any(|i| s.scores[i] >= thr))
+            .filter(|&&(l, r)| (l..=r).any(|i| rank[i] >= thr))
             .count();
         det_windows += detected;
         all_windows += wins.len();
@@ -688,6 +717,7 @@ mod tests {
         let s = Series {
             name: "t.csv".into(),
             scores,
+            ranking: None,
             labels,
             windows: vec![(10, 12)],
         };

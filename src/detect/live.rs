@@ -39,6 +39,7 @@ use super::ensemble::{
 };
 use super::events::{similar, EventParams, EventTracker, Sensitivity};
 use super::features::robust_center_scale;
+use super::onset::OnsetShaper;
 use super::DetectError;
 use crate::model::{AnomalyEvent, AnomalyScore, Explanation, ProcessInfo, TimestampMs, METRICS};
 
@@ -155,6 +156,8 @@ pub struct LiveDetector {
     rhythms: Vec<String>,
     /// Intervals of rhythmic events, learnt as normal by the next trainings.
     rhythmic: Vec<ExpectedInterval>,
+    /// The alarm score's episode (see [`super::onset`]).
+    onset: OnsetShaper,
 }
 
 /// (name, period, tolerance, periods looked back, matches needed).
@@ -200,6 +203,7 @@ impl LiveDetector {
             open_rhythm: None,
             rhythms: Vec::new(),
             rhythmic: Vec::new(),
+            onset: OnsetShaper::default(),
             config,
         }
     }
@@ -287,8 +291,9 @@ impl LiveDetector {
             let threshold = self.tracker.threshold();
             outcome.score = Some(AnomalyScore {
                 timestamp: ts,
-                combined: step.combined,
+                combined: self.onset.push(step.combined),
                 members: step.members,
+                surprise: step.combined,
                 anomalous: step.combined > threshold,
             });
             let (scorer, cfg) = (&self.scorer, &self.config);
@@ -383,6 +388,7 @@ impl LiveDetector {
         );
         self.adaptations += 1;
         self.retrain_now = true;
+        self.onset.reset();
         Some(event)
     }
 
@@ -1184,7 +1190,7 @@ mod tests {
             if out.adapted {
                 adapted_at = Some(i * STEP_MS / 1000);
             }
-            if out.score.as_ref().is_some_and(|s| s.combined > threshold) {
+            if out.score.as_ref().is_some_and(|s| s.surprise > threshold) {
                 last_over = Some(i * STEP_MS / 1000);
             }
             ts += STEP_MS;
@@ -1210,14 +1216,16 @@ mod tests {
         let threshold = det.state().threshold;
         // 40 % -> up by 10 points an hour, for three times adapt_after and more.
         let n = 4 * adapt * 1000 / STEP_MS;
-        let (mut adapted, mut late_over, mut late) = (false, 0, 0);
+        let (mut adapted, mut late_over, mut late, mut alarms) = (false, 0, 0, 0);
         for i in 0..n {
             let mem = 40.0 + 10.0 * (i * STEP_MS) as f64 / 3_600_000.0;
             let out = det.observe(ts, &host.sample(0.0, mem, 0.0, 1.0), &[], &[]);
             adapted |= out.adapted;
+            let s = out.score.expect("scored");
+            alarms += (s.combined > threshold) as usize;
             if i > n - 60 {
                 late += 1;
-                late_over += out.score.is_some_and(|s| s.combined > threshold) as usize;
+                late_over += (s.surprise > threshold) as usize;
             }
             ts += STEP_MS;
         }
@@ -1227,6 +1235,8 @@ mod tests {
             late_over, late,
             "still scoring over the threshold at the end"
         );
+        // The alarm score fired at the onset (and at the leak's new highs).
+        assert!(alarms >= 1, "the alarm score never fired");
     }
 
     #[test]

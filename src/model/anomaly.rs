@@ -8,12 +8,18 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct AnomalyScore {
     pub timestamp: TimestampMs,
-    /// Combined, calibrated score in [0, 1].
+    /// The alarm score: `surprise` where it is a new high of the current episode
+    /// (the onset of a change, or the change getting worse), else 0 (see
+    /// `detect::onset`). What `lookout detect` prints and the dashboard charts.
     pub combined: f64,
-    /// Each enabled ensemble member's calibrated score in [0, 1], by member name
-    /// ("baseline", "forest", "pca").
+    /// Each enabled ensemble member's surprise, by member name ("baseline",
+    /// "forest", "pca").
     pub members: Vec<MemberScore>,
-    /// `combined` is over the decision threshold.
+    /// The combined surprise, -log10 of the Bonferroni-corrected smallest member
+    /// p-value: how unusual this sample is, whether or not it is news.
+    #[serde(default)]
+    pub surprise: f64,
+    /// `surprise` is over the decision threshold.
     pub anomalous: bool,
 }
 

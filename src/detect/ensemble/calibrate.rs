@@ -33,11 +33,7 @@ impl Calibrator {
             .map(|v| v - tail_u)
             .collect();
         let spread = (quantile_sorted(&s, 0.75) - quantile_sorted(&s, 0.25)).abs();
-        let mean_exc = if exc.is_empty() {
-            0.0
-        } else {
-            exc.iter().sum::<f64>() / exc.len() as f64
-        };
+        let mean_exc = trimmed_scale(&exc);
         // The scale never collapses: training scores that are all alike (a flat
         // series) would otherwise make any later difference astronomically surprising.
         let tail_beta = mean_exc.max(0.05 * spread).max(0.01 * (1.0 + tail_u.abs()));
@@ -105,6 +101,32 @@ impl Calibrator {
         Ok(())
     }
 }
+
+/// The exponential scale of sorted exceedances, robust to one past incident: the
+/// mean of the lowest 90 % of them divided by its expectation under an exponential
+/// (0.7441 beta). The plain mean is set by the few largest exceedances, so one
+/// incident left in the training window (a spike of 100 sigmas, a few rows) inflated
+/// the scale many-fold and a later 20-sigma level shift scored as one in a hundred;
+/// the median excess (0.5 of them) is robust too but assumes the exponential shape
+/// deep into the tail, which heavy-tailed metrics (bursty rates) do not have.
+fn trimmed_scale(exc: &[f64]) -> f64 {
+    if exc.is_empty() {
+        return 0.0;
+    }
+    let keep = ((exc.len() as f64 * (1.0 - TAIL_TRIM)).ceil() as usize).clamp(1, exc.len());
+    let mean = exc[..keep].iter().sum::<f64>() / keep as f64;
+    if keep == exc.len() {
+        mean
+    } else {
+        // E[X | X below its (1 - TAIL_TRIM) quantile] for X ~ Exp(1).
+        let q = TAIL_TRIM;
+        let expect = (1.0 - q * (1.0 - q.ln())) / (1.0 - q);
+        mean / expect
+    }
+}
+
+/// Share of the largest exceedances left out of the tail scale (see [`trimmed_scale`]).
+const TAIL_TRIM: f64 = 0.1;
 
 /// Bonferroni-corrected min-p combination of member surprises (see the module docs).
 pub fn combine(surprises: &[f64]) -> f64 {
