@@ -57,9 +57,9 @@ fn main() {
                     let s = o.score.unwrap();
                     if kind == "shift" {
                         shift_alarm_rows += (s.combined > 3.0) as usize;
-                        shift_over_rows += (s.surprise > 3.0) as usize;
+                        shift_over_rows += (s.combined > 3.0) as usize;
                     } else if i > n - 120 {
-                        ramp_late_over += (s.surprise > 3.0) as usize;
+                        ramp_late_over += (s.combined > 3.0) as usize;
                     }
                 }
                 if kind == "shift" {

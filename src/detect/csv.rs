@@ -365,10 +365,10 @@ pub fn run_detect_with(
                 score = o
                     .score
                     .as_ref()
-                    .map_or("0".to_string(), |s| format!("{}", s.combined));
+                    .map_or("0".to_string(), |s| format!("{}", s.alarm));
                 surprise = o
                     .score
-                    .map_or("0".to_string(), |s| format!("{}", s.surprise));
+                    .map_or("0".to_string(), |s| format!("{}", s.combined));
             }
             summary.events += o.opened.is_some() as usize;
             summary.adaptations += o.adapted as usize;

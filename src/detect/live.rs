@@ -291,9 +291,9 @@ impl LiveDetector {
             let threshold = self.tracker.threshold();
             outcome.score = Some(AnomalyScore {
                 timestamp: ts,
-                combined: self.onset.push(step.combined),
+                combined: step.combined,
                 members: step.members,
-                surprise: step.combined,
+                alarm: self.onset.push(step.combined),
                 anomalous: step.combined > threshold,
             });
             let (scorer, cfg) = (&self.scorer, &self.config);
@@ -1190,7 +1190,7 @@ mod tests {
             if out.adapted {
                 adapted_at = Some(i * STEP_MS / 1000);
             }
-            if out.score.as_ref().is_some_and(|s| s.surprise > threshold) {
+            if out.score.as_ref().is_some_and(|s| s.combined > threshold) {
                 last_over = Some(i * STEP_MS / 1000);
             }
             ts += STEP_MS;
@@ -1222,10 +1222,10 @@ mod tests {
             let out = det.observe(ts, &host.sample(0.0, mem, 0.0, 1.0), &[], &[]);
             adapted |= out.adapted;
             let s = out.score.expect("scored");
-            alarms += (s.combined > threshold) as usize;
+            alarms += (s.alarm > threshold) as usize;
             if i > n - 60 {
                 late += 1;
-                late_over += (s.surprise > threshold) as usize;
+                late_over += (s.combined > threshold) as usize;
             }
             ts += STEP_MS;
         }

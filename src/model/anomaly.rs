@@ -8,18 +8,19 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct AnomalyScore {
     pub timestamp: TimestampMs,
-    /// The alarm score: `surprise` where it is a new high of the current episode
-    /// (the onset of a change, or the change getting worse), else 0 (see
-    /// `detect::onset`). What `lookout detect` prints and the dashboard charts.
+    /// The combined surprise, -log10 of the Bonferroni-corrected smallest member
+    /// p-value: how unusual this sample is, whether or not it is news. What events,
+    /// anomaly alert rules, the stored `anomaly_score` and the dashboard's chart use.
     pub combined: f64,
     /// Each enabled ensemble member's surprise, by member name ("baseline",
     /// "forest", "pca").
     pub members: Vec<MemberScore>,
-    /// The combined surprise, -log10 of the Bonferroni-corrected smallest member
-    /// p-value: how unusual this sample is, whether or not it is news.
+    /// The alarm score: `combined` where it is a new high of the current episode (the
+    /// onset of a change, or the change getting worse), else 0 (see `detect::onset`).
+    /// What `lookout detect` prints as its score: one alarm per change, at its start.
     #[serde(default)]
-    pub surprise: f64,
-    /// `surprise` is over the decision threshold.
+    pub alarm: f64,
+    /// `combined` is over the decision threshold.
     pub anomalous: bool,
 }
 
