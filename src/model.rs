@@ -17,6 +17,7 @@ pub mod anomaly;
 pub mod container;
 pub mod detector;
 pub mod history;
+pub mod ingest;
 pub mod logs;
 pub mod metrics;
 
@@ -26,6 +27,7 @@ pub use anomaly::*;
 pub use container::*;
 pub use detector::*;
 pub use history::*;
+pub use ingest::*;
 pub use logs::*;
 pub use metrics::*;
 
@@ -220,6 +222,9 @@ api_bodies!(
     AuditLog,
     // logs
     LogsResponse,
+    // agents and a hub
+    IngestBatch,
+    IngestReply,
 );
 
 impl ApiBody for ApiError {

@@ -13,6 +13,7 @@ pub mod endpoints;
 pub mod error;
 pub mod export;
 pub mod handlers;
+pub mod ingest;
 pub mod logging;
 pub mod runtime;
 

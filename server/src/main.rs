@@ -164,7 +164,8 @@ enum TokenAction {
     Create {
         #[arg(long)]
         name: String,
-        /// read (viewer GETs, e.g. /metrics) or admin (everything).
+        /// read (viewer GETs, e.g. /metrics), admin (everything) or ingest (an agent:
+        /// only POST /api/ingest, for the one host its first batch names).
         #[arg(long)]
         scope: String,
     },

@@ -41,6 +41,8 @@ pub struct Services {
     /// None when `detector.enabled` is false.
     pub detection: Option<Detection>,
     pub alerting: Alerting,
+    /// `[ingest]`: limits of agents' batches (`POST /api/ingest`).
+    pub ingest: crate::config::IngestSettings,
 }
 
 pub struct Tasks {
@@ -105,6 +107,7 @@ pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, crate::err
         stopping: shutdown_rx.clone(),
         detection: detection.clone(),
         alerting: alerting.clone(),
+        ingest: settings.ingest,
     };
 
     let sampler = Sampler::new(

@@ -18,6 +18,7 @@ pub mod auth;
 mod error;
 mod events;
 mod history;
+pub mod ingest;
 mod query;
 mod resolution;
 mod rollup;
@@ -27,6 +28,7 @@ mod schema;
 mod tests;
 
 pub use error::{Result, StoreError};
+pub use ingest::{Binding, IngestCounts};
 pub use query::{parse_range, HistoryQuery, QueryError};
 pub use resolution::{choose as choose_resolution, Resolution};
 pub use rollup::MaintenanceReport;

@@ -144,7 +144,7 @@ pub fn user_passwd(settings: &Settings, name: &str, password_stdin: bool) -> u8 
     })
 }
 
-/// `lookout token create --name NAME --scope read|admin`: prints only the token, on
+/// `lookout token create --name NAME --scope read|admin|ingest`: prints only the token, on
 /// its own line, so scripts can capture it. It is never shown again.
 pub fn token_create(settings: &Settings, name: &str, scope: &str) -> u8 {
     exit_code(|| {

@@ -154,6 +154,8 @@ pub enum Principal {
         csrf_token: String,
     },
     Token {
+        /// The token's row id (an ingest token is bound to a host by it).
+        id: i64,
         name: String,
         scope: Scope,
     },
@@ -165,7 +167,7 @@ impl Principal {
         match self {
             Principal::Anonymous => None,
             Principal::User { role, .. } => Some(*role),
-            Principal::Token { scope, .. } => Some(scope.role()),
+            Principal::Token { scope, .. } => scope.role(),
         }
     }
 
@@ -309,6 +311,7 @@ impl Auth {
         if let Some(token) = bearer {
             return match store.find_token(token, now) {
                 Ok(Some(t)) => Principal::Token {
+                    id: t.id,
                     name: t.name,
                     scope: t.scope,
                 },

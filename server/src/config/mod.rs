@@ -14,12 +14,14 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod fleet;
 mod load;
 mod sections;
 #[cfg(test)]
 mod tests;
 mod validate;
 
+pub use fleet::*;
 pub use load::load;
 pub use sections::*;
 
@@ -37,6 +39,7 @@ pub struct Config {
     pub detector: DetectorSection,
     pub auth: AuthSection,
     pub tls: TlsSection,
+    pub ingest: IngestSection,
 }
 
 /// A configuration problem, phrased for the person who has to fix it.
@@ -97,4 +100,6 @@ pub struct Settings {
     /// TLS, trusted proxies, body limit (`[tls]`, `server.trusted_proxies`,
     /// `server.max_body`).
     pub edge: crate::edge::EdgeSettings,
+    /// `[ingest]`: the limits of `POST /api/ingest` (agents' batches).
+    pub ingest: IngestSettings,
 }
