@@ -2,6 +2,7 @@
 //! router (Leptos pages and server functions, plus plain JSON/SSE endpoints).
 //! The router lives here rather than in main.rs so integration tests can build it.
 
+pub mod agent;
 pub mod alerting;
 pub mod assets;
 pub mod auth;
@@ -256,7 +257,8 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
     served
 }
 
-async fn shutdown_signal() {
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

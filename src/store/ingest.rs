@@ -100,6 +100,17 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The timestamps of `host`'s raw samples, oldest first (empty for an unknown host).
+    pub fn host_history_timestamps(&self, host: &str) -> Result<Vec<TimestampMs>> {
+        let conn = self.reader();
+        let mut st = conn.prepare_cached(
+            "SELECT s.ts FROM samples s JOIN hosts h ON h.id = s.host_id
+             WHERE h.name = ?1 ORDER BY s.ts",
+        )?;
+        let rows = st.query_map([host], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Number of raw samples stored for `host` (0 for an unknown host).
     pub fn host_sample_count(&self, host: &str) -> Result<u64> {
         let n: i64 = self.reader().query_row(

@@ -179,8 +179,14 @@ pub fn token_list(settings: &Settings) -> u8 {
             "id", "name", "scope", "prefix", "created (UTC)", "last used (UTC)"
         );
         for t in tokens {
+            // An ingest token's host, once its first batch has bound it.
+            let host = t
+                .host
+                .as_deref()
+                .map(|h| format!(" (host {h})"))
+                .unwrap_or_default();
             println!(
-                "{:>4}  {:<20}  {:<6}  {:<12}  {:<19}  {:<19}  {}",
+                "{:>4}  {:<20}  {:<6}  {:<12}  {:<19}  {:<19}  {}{host}",
                 t.id,
                 t.name,
                 t.scope.as_str(),

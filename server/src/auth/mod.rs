@@ -25,8 +25,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Environment variables that are not configuration keys but are read by Lookout:
-/// the first admin at start-up, and the password for `lookout user add`.
+/// the agent's ingest token, the first admin at start-up, and the password for
+/// `lookout user add`.
 pub const EXTRA_ENV: &[&str] = &[
+    crate::config::AGENT_TOKEN_ENV,
     "LOOKOUT_ADMIN_USER",
     "LOOKOUT_ADMIN_PASSWORD",
     "LOOKOUT_PASSWORD",

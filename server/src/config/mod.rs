@@ -40,6 +40,7 @@ pub struct Config {
     pub auth: AuthSection,
     pub tls: TlsSection,
     pub ingest: IngestSection,
+    pub agent: AgentSection,
 }
 
 /// A configuration problem, phrased for the person who has to fix it.
