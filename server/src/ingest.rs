@@ -183,13 +183,17 @@ pub async fn ingest(
         );
     }
     let IngestBatch { host, samples } = batch;
-    let (kept, refused, refused_reason) = screen(samples, &limits, now_ms());
+    let (mut kept, refused, refused_reason) = screen(samples, &limits, now_ms());
+    let alerting = services.alerting.clone();
     let stored = tokio::task::spawn_blocking(move || {
         match store.bind_token_host(token_id, &host)? {
             Binding::Bound => {}
             other => return Ok((host, Err(other))),
         }
         let counts = store.ingest(&host, &kept)?;
+        // Stored first: then the host's alert rules (its stale alert among them).
+        kept.sort_by_key(|s| s.timestamp);
+        alerting.on_batch(&host, &kept);
         Ok::<_, lookout::store::StoreError>((host, Ok(counts)))
     })
     .await;

@@ -359,3 +359,51 @@ fn samples_from_the_far_future_or_past_are_refused_one_by_one() {
     assert!(r.refused_reason.unwrap().contains("ingest.max_future"));
     assert_eq!(store(dir.path()).host_sample_count("web-2").unwrap(), 3);
 }
+
+/// The alerts active for `rule` on `host` now (`GET /api/alerts`).
+fn alert_state(s: &Server, rule: &str, host: &str) -> Option<String> {
+    let v: serde_json::Value = client()
+        .get(s.url("/api/alerts"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    v["active"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["rule"] == rule && a["host"] == host)
+        .map(|a| a["state"].as_str().unwrap_or_default().to_string())
+}
+
+#[test]
+fn a_host_that_stops_sending_goes_stale_and_coming_back_resolves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = token(dir.path(), "agent-1", Scope::Ingest);
+    let config = dir.path().join("lookout.toml");
+    std::fs::write(
+        &config,
+        "[alerts]\ngroup_wait = \"0s\"\ncooldown = \"0s\"\n\n[[alerts.rules]]\nname = \"host-stale\"\nkind = \"stale\"\nintervals = 2\n",
+    )
+    .unwrap();
+    let s = Server::start(dir.path(), &[("LOOKOUT_CONFIG", config.to_str().unwrap())]);
+    // Two samples at 1 s: a 2 s cadence, stale after 2 x 2 s without a batch.
+    let now = now_ms();
+    assert_eq!(post(&s, &t, &batch("web-2", now - 2_000, 2)).0, 200);
+    assert_eq!(alert_state(&s, "host-stale", "web-2"), None);
+    // The hub's engine ticks every 5 s: within 15 s the host is stale, and only it
+    // (the hub samples itself every second).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while alert_state(&s, "host-stale", "web-2").is_none() {
+        assert!(Instant::now() < deadline, "web-2 never went stale");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(
+        alert_state(&s, "host-stale", "web-2").as_deref(),
+        Some("firing")
+    );
+    assert_eq!(alert_state(&s, "host-stale", HUB), None);
+    // Back: the next batch resolves it at once.
+    assert_eq!(post(&s, &t, &batch("web-2", now_ms() - 2_000, 2)).0, 200);
+    assert_eq!(alert_state(&s, "host-stale", "web-2"), None);
+}
