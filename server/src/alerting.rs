@@ -105,9 +105,15 @@ impl Alerting {
 
     /// Feeds an agent's batch for `host`, as arriving now (see
     /// `AlertEngine::observe_batch`). Blocking.
-    pub fn on_batch(&self, host: &str, samples: &[Snapshot]) {
+    pub fn on_batch(&self, host: &str, samples: &[Snapshot], events: &[AnomalyEvent]) {
         let now = now_ms();
-        let notifications = lock(&self.engine).observe_batch(host, samples, now);
+        let notifications = {
+            let mut engine = lock(&self.engine);
+            for e in events {
+                engine.observe_event(e);
+            }
+            engine.observe_batch(host, samples, now)
+        };
         self.enqueue(&notifications, now);
     }
 

@@ -25,7 +25,8 @@ use std::io::Read;
 
 /// Host names an agent may send: what a DNS name or a `host.name` setting holds.
 pub fn check_host_name(host: &str) -> Result<(), String> {
-    let ok = !host.is_empty()
+    // A leading letter or digit: the name is also a folder (a host's model files).
+    let ok = host.starts_with(|c: char| c.is_ascii_alphanumeric())
         && host.len() <= 253
         && host
             .chars()
@@ -34,7 +35,7 @@ pub fn check_host_name(host: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "host {host:?} is not allowed: use 1 to 253 letters, digits, '.', '-', '_', ':'"
+            "host {host:?} is not allowed: use 1 to 253 letters, digits, '.', '-', '_', ':', starting with a letter or digit"
         ))
     }
 }
@@ -185,15 +186,22 @@ pub async fn ingest(
     let IngestBatch { host, samples } = batch;
     let (mut kept, refused, refused_reason) = screen(samples, &limits, now_ms());
     let alerting = services.alerting.clone();
+    let detectors = services.hub.clone();
     let stored = tokio::task::spawn_blocking(move || {
         match store.bind_token_host(token_id, &host)? {
             Binding::Bound => {}
             other => return Ok((host, Err(other))),
         }
+        // The host's own detector scores the new samples before they are stored, so
+        // the stored rows carry their scores (hub.rs).
+        kept.sort_by_key(|s| s.timestamp);
+        let events = detectors
+            .as_ref()
+            .map(|d| d.score_batch(&host, &mut kept))
+            .unwrap_or_default();
         let counts = store.ingest(&host, &kept)?;
         // Stored first: then the host's alert rules (its stale alert among them).
-        kept.sort_by_key(|s| s.timestamp);
-        alerting.on_batch(&host, &kept);
+        alerting.on_batch(&host, &kept, &events);
         Ok::<_, lookout::store::StoreError>((host, Ok(counts)))
     })
     .await;
@@ -242,6 +250,8 @@ mod tests {
         assert!(check_host_name("web-2.example.com").is_ok());
         assert!(check_host_name("").is_err());
         assert!(check_host_name("a b").is_err());
+        assert!(check_host_name("..").is_err() && check_host_name(".x").is_err());
+        assert!(check_host_name("a/b").is_err());
         assert!(check_host_name(&"a".repeat(254)).is_err());
         let mut b = IngestBatch {
             host: "web-2".into(),

@@ -14,6 +14,7 @@ pub mod endpoints;
 pub mod error;
 pub mod export;
 pub mod handlers;
+pub mod hub;
 pub mod ingest;
 pub mod logging;
 pub mod runtime;

@@ -43,6 +43,8 @@ pub struct Services {
     pub alerting: Alerting,
     /// `[ingest]`: limits of agents' batches (`POST /api/ingest`).
     pub ingest: crate::config::IngestSettings,
+    /// One detector per agent host (None when `detector.enabled` is false).
+    pub hub: Option<crate::hub::HubDetectors>,
 }
 
 pub struct Tasks {
@@ -108,6 +110,7 @@ pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, crate::err
         detection: detection.clone(),
         alerting: alerting.clone(),
         ingest: settings.ingest,
+        hub: crate::hub::HubDetectors::new(settings, shutdown_rx.clone()),
     };
 
     let sampler = Sampler::new(

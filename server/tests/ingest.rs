@@ -41,7 +41,8 @@ impl Server {
             .env("LOOKOUT_DETECTOR_ENABLED", "false")
             .envs(extra_env.iter().copied())
             .current_dir(data)
-            .stdout(Stdio::null())
+            .env("NO_COLOR", "1")
+            .stdout(std::fs::File::create(data.join("server.log")).unwrap())
             .stderr(Stdio::null())
             .spawn()
             .expect("start lookout");
@@ -406,4 +407,74 @@ fn a_host_that_stops_sending_goes_stale_and_coming_back_resolves_it() {
     // Back: the next batch resolves it at once.
     assert_eq!(post(&s, &t, &batch("web-2", now_ms() - 2_000, 2)).0, 200);
     assert_eq!(alert_state(&s, "host-stale", "web-2"), None);
+}
+
+#[test]
+fn each_agent_host_gets_its_own_detector_scores_and_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = token(dir.path(), "agent-1", Scope::Ingest);
+    let models = dir.path().join("models");
+    let s = Server::start(
+        dir.path(),
+        &[
+            ("LOOKOUT_DETECTOR_ENABLED", "true"),
+            ("LOOKOUT_DETECTOR_MODELS_DIR", models.to_str().unwrap()),
+            ("LOOKOUT_DETECTOR_MIN_HISTORY", "1m"),
+        ],
+    );
+    // 100 s of a host's history, in 10 s batches, a little noise on the CPU.
+    let from = now_ms() - 100_000;
+    for b in 0..10 {
+        let mut batch = batch("web-2", from + b * 10_000, 10);
+        for (i, smp) in batch.samples.iter_mut().enumerate() {
+            let v = 10.0 + ((b as usize * 10 + i) % 7) as f64;
+            smp.cpu_usage = v;
+            smp.cpu.total = v;
+            smp.memory.total_bytes = 8 << 30;
+            smp.memory.used_bytes = 2 << 30;
+        }
+        let r = reply(post(&s, &t, &batch).1);
+        assert_eq!(r.accepted, 10);
+    }
+    // Its own model, trained on its own history, in its own folder (within the
+    // training task's 30 s tick).
+    let own = models.join("hosts").join("web-2");
+    let deadline = Instant::now() + Duration::from_secs(45);
+    loop {
+        let files = std::fs::read_dir(&own).map(|d| d.count()).unwrap_or(0);
+        if files > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no model for web-2 in {}",
+            own.display()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // The hub's own host has too little history for a model of its own yet.
+    let hub_models = std::fs::read_dir(&models)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().is_file())
+        .count();
+    assert_eq!(hub_models, 0, "web-2's model is not the hub's");
+    // From now on web-2's samples are scored by its model as they arrive, and stored
+    // with their scores.
+    let mut next = batch("web-2", now_ms() - 1_000, 1);
+    next.samples[0].cpu.total = 12.0;
+    assert_eq!(reply(post(&s, &t, &next).1).accepted, 1);
+    let web2 = Store::open(
+        &dir.path().join("lookout.db"),
+        StoreOptions {
+            host: "web-2".into(),
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    let latest = web2.latest().unwrap().unwrap();
+    assert!(
+        latest.anomaly_score.is_some(),
+        "web-2's newest sample is scored; log: {}",
+        std::fs::read_to_string(dir.path().join("server.log")).unwrap()
+    );
 }
