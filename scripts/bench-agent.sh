@@ -9,7 +9,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SECS="${1:-300}"
 PORT="${PORT_BENCH:-3191}"
-BIN="${LOOKOUT_BIN:-$ROOT/target/release/lookout}"
+BIN="${BENCH_BIN:-$ROOT/target/release/lookout}"
 [ -x "$BIN" ] || { echo "build first: cargo build --release -p lookout-server" >&2; exit 1; }
 TMP="$(mktemp -d)"
 cleanup() { kill "${AGENT:-}" "${HUB:-}" 2>/dev/null || true; rm -rf "$TMP"; }
@@ -64,5 +64,5 @@ t2=$(ticks)
 echo "  agent CPU ticks while the hub was down (35 s): $((t2 - t1))"
 start_hub
 sleep 5
-left=$(ls "$TMP"/buffer/*.batch.gz 2>/dev/null | wc -l)
+left=$( (ls "$TMP"/buffer/*.batch.gz 2>/dev/null || true) | wc -l)
 echo "hub back: ${left} batches left in the buffer 5 s later"
