@@ -211,6 +211,14 @@ impl Cli {
         if let Some(h) = hub {
             flags.push(("agent.hub".to_string(), h, "--hub".to_string()));
         }
+        if matches!(self.command, Some(Command::Agent { .. })) {
+            // An agent runs no detector: its models folder is neither checked nor made.
+            flags.push((
+                "detector.enabled".to_string(),
+                "false".to_string(),
+                "agent".to_string(),
+            ));
+        }
         for (key, value, flag) in named {
             if let Some(v) = value {
                 flags.push((key.to_string(), v.clone(), flag.to_string()));

@@ -230,3 +230,48 @@ fn an_agent_killed_with_sigkill_loses_at_most_one_batch() {
     assert!(g.len() <= 1, "{g:?}");
     assert_eq!(buffered_batches(d), 0);
 }
+
+#[test]
+fn an_agent_without_a_hub_or_a_token_says_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_lookout"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(env.iter().copied())
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, err) = run(&["agent"], &[("LOOKOUT_AGENT_TOKEN", "lk_1")]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--hub"), "{err}");
+    let (code, err) = run(&["agent", "--hub", "http://127.0.0.1:9"], &[]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("LOOKOUT_AGENT_TOKEN"), "{err}");
+    let (code, err) = run(
+        &["agent", "--hub", "ftp://x"],
+        &[("LOOKOUT_AGENT_TOKEN", "lk_1")],
+    );
+    assert_eq!(code, Some(2));
+    assert!(err.contains("agent.hub"), "{err}");
+    let (code, err) = run(
+        &[
+            "agent",
+            "--hub",
+            "http://127.0.0.1:9",
+            "--set",
+            "agent.buffer_max=1KiB",
+        ],
+        &[("LOOKOUT_AGENT_TOKEN", "lk_1")],
+    );
+    assert_eq!(code, Some(2));
+    assert!(err.contains("agent.buffer_max"), "{err}");
+    // Nothing of a server's was made: no models folder, no store.
+    assert!(!dir.path().join("models").exists());
+}
