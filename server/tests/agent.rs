@@ -40,18 +40,35 @@ fn base(dir: &Path, log: &str) -> Command {
 }
 
 fn start_hub(dir: &Path, port: u16) -> Proc {
+    start_hub_with(dir, port, &[], None)
+}
+
+/// A hub with extra settings; `root`: it serves https with a certificate of that CA.
+fn start_hub_with(
+    dir: &Path,
+    port: u16,
+    env: &[(&str, String)],
+    root: Option<reqwest::Certificate>,
+) -> Proc {
     let child = base(dir, "hub.log")
         .env("LOOKOUT_SERVER_BIND", format!("127.0.0.1:{port}"))
         .env("LOOKOUT_STORE_PATH", dir.join("hub.db"))
         .env("LOOKOUT_HOST_NAME", HUB)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .arg("serve")
         .spawn()
         .unwrap();
     let mut hub = Proc(child);
-    let url = format!("http://127.0.0.1:{port}/healthz");
+    let scheme = if root.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://127.0.0.1:{port}/healthz");
+    let mut client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(5));
+    if let Some(r) = root {
+        client = client.add_root_certificate(r);
+    }
+    let client = client.build().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if reqwest::blocking::get(&url).is_ok_and(|r| r.status() == 200) {
+        if client.get(&url).send().is_ok_and(|r| r.status() == 200) {
             return hub;
         }
         if let Ok(Some(s)) = hub.0.try_wait() {
@@ -63,13 +80,18 @@ fn start_hub(dir: &Path, port: u16) -> Proc {
 }
 
 fn start_agent(dir: &Path, port: u16, token: &str) -> Proc {
+    start_agent_to(dir, &format!("http://127.0.0.1:{port}"), token, &[])
+}
+
+fn start_agent_to(dir: &Path, hub: &str, token: &str, env: &[(&str, String)]) -> Proc {
     let child = base(dir, "agent.log")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .env("LOOKOUT_AGENT_TOKEN", token)
         .env("LOOKOUT_HOST_NAME", AGENT_HOST)
         .env("LOOKOUT_AGENT_BATCH", format!("{BATCH_SECS}s"))
         .env("LOOKOUT_AGENT_BUFFER_DIR", buffer_dir(dir))
         .env("LOOKOUT_AGENT_TIMEOUT", "2s")
-        .args(["agent", "--hub", &format!("http://127.0.0.1:{port}")])
+        .args(["agent", "--hub", hub])
         .spawn()
         .unwrap();
     Proc(child)
@@ -274,4 +296,38 @@ fn an_agent_without_a_hub_or_a_token_says_what_is_missing() {
     assert!(err.contains("agent.buffer_max"), "{err}");
     // Nothing of a server's was made: no models folder, no store.
     assert!(!dir.path().join("models").exists());
+}
+
+#[test]
+fn an_agent_ships_over_tls_to_a_hub_whose_ca_it_is_given() {
+    let (dir, port, token) = setup();
+    let d = dir.path();
+    let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+    let (cert, key) = (d.join("cert.pem"), d.join("key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    let root = reqwest::Certificate::from_pem(ck.cert.pem().as_bytes()).unwrap();
+    let tls = [
+        ("LOOKOUT_TLS_CERT", cert.display().to_string()),
+        ("LOOKOUT_TLS_KEY", key.display().to_string()),
+    ];
+    let _hub = start_hub_with(d, port, &tls, Some(root));
+    let url = format!("https://127.0.0.1:{port}");
+    // Without the CA the certificate is not trusted: nothing arrives, all is buffered.
+    let mut untrusting = start_agent_to(d, &url, &token, &[]);
+    std::thread::sleep(Duration::from_secs(BATCH_SECS as u64 * 2 + 1));
+    assert!(
+        stored(d).is_empty(),
+        "an untrusted certificate was accepted"
+    );
+    assert!(buffered_batches(d) >= 1);
+    untrusting.0.kill().unwrap();
+    untrusting.0.wait().unwrap();
+    // With `agent.ca_file`: delivered, the earlier batches included.
+    let ca = [("LOOKOUT_AGENT_CA_FILE", cert.display().to_string())];
+    let agent = start_agent_to(d, &url, &token, &ca);
+    wait_until("samples over TLS and an empty buffer", 60, || {
+        stored(d).len() >= 2 * BATCH_SECS as usize && buffered_batches(d) == 0
+    });
+    drop(agent);
 }
