@@ -137,9 +137,10 @@ pub fn run(opts: AgentOptions, stop: mpsc::Receiver<()>) -> Result<(), String> {
         // The hub names the host; the per-sample copy would only repeat it.
         snap.host.clear();
         pending.push(snap);
-        if now - pending[0].timestamp
-            >= batch_ms.saturating_sub(opts.interval.as_millis() as i64 / 2)
-        {
+        // The pending samples cover (newest - oldest) + one interval; half an interval
+        // of slack absorbs timer jitter, so 10 s at 1 s is 10 samples, not 11.
+        let interval_ms = opts.interval.as_millis() as i64;
+        if now - pending[0].timestamp + interval_ms + interval_ms / 2 >= batch_ms {
             write_batch(&mut pending);
         }
         next += opts.interval;
