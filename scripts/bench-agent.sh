@@ -63,6 +63,10 @@ fi
 t2=$(ticks)
 echo "  agent CPU ticks while the hub was down (35 s): $((t2 - t1))"
 start_hub
-sleep 5
-left=$( (ls "$TMP"/buffer/*.batch.gz 2>/dev/null || true) | wc -l)
-echo "hub back: ${left} batches left in the buffer 5 s later"
+# The agent retries at its backoff (up to 60 s) or at its next batch, whichever is first.
+for waited in $(seq 0 30); do
+  left=$( (ls "$TMP"/buffer/*.batch.gz 2>/dev/null || true) | wc -l)
+  [ "$left" = 0 ] && break
+  sleep 1
+done
+echo "hub back: buffer empty after ${waited} s (${left} batches left)"
