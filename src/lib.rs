@@ -9,6 +9,8 @@ pub mod time;
 #[cfg(feature = "engine")]
 pub mod access;
 #[cfg(feature = "engine")]
+pub mod agent;
+#[cfg(feature = "engine")]
 pub mod alert;
 #[cfg(feature = "engine")]
 pub mod collect;

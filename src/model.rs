@@ -18,6 +18,7 @@ pub mod container;
 pub mod detector;
 pub mod forecast;
 pub mod history;
+pub mod ingest;
 pub mod logs;
 pub mod metrics;
 
@@ -28,6 +29,7 @@ pub use container::*;
 pub use detector::*;
 pub use forecast::*;
 pub use history::*;
+pub use ingest::*;
 pub use logs::*;
 pub use metrics::*;
 
@@ -224,6 +226,9 @@ api_bodies!(
     AuditLog,
     // logs
     LogsResponse,
+    // agents and a hub
+    IngestBatch,
+    IngestReply,
 );
 
 impl ApiBody for ApiError {

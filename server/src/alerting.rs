@@ -73,6 +73,18 @@ impl Alerting {
             Err(e) => tracing::warn!(error = %e, "cannot restore alert state; starting fresh"),
         }
         engine.set_silences(store.silences(None).map_err(|e| e.to_string())?);
+        // Every host with samples (agents of a hub), so one that stopped sending while
+        // the hub was down still goes stale.
+        match store.hosts() {
+            Ok(hosts) => {
+                for (name, last) in hosts {
+                    if let Some(last) = last {
+                        engine.seed_host(&name, last);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot list the stored hosts"),
+        }
         let mut saved = store.saved_alert_rules().map_err(|e| e.to_string())?;
         match cfg.with_saved(&saved) {
             Ok(rules) => engine.set_rules(rules),
@@ -109,6 +121,20 @@ impl Alerting {
                 engine.observe_event(e);
             }
             engine.observe_snapshot(snap, now)
+        };
+        self.enqueue(&notifications, now);
+    }
+
+    /// Feeds an agent's batch for `host`, as arriving now (see
+    /// `AlertEngine::observe_batch`). Blocking.
+    pub fn on_batch(&self, host: &str, samples: &[Snapshot], events: &[AnomalyEvent]) {
+        let now = now_ms();
+        let notifications = {
+            let mut engine = lock(&self.engine);
+            for e in events {
+                engine.observe_event(e);
+            }
+            engine.observe_batch(host, samples, now)
         };
         self.enqueue(&notifications, now);
     }

@@ -37,7 +37,7 @@ const fn ep(
     }
 }
 
-use Access::{Admin, Developer, Public, Viewer};
+use Access::{Admin, Developer, Ingest, Public, Viewer};
 
 pub const ENDPOINTS: &[Endpoint] = &[
     // Probes: load balancers call them without credentials.
@@ -145,6 +145,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         delete(auth::revoke_token)
     }),
     ep("GET", "/api/audit", Admin, None, || get(auth::audit_log)),
+    // Agents' batches (ingest.rs): an ingest token only, bound to its host.
+    ep("POST", "/api/ingest", Ingest, None, || {
+        post(crate::ingest::ingest)
+    }),
     // The developer logs view: recent log lines from memory (logging.rs).
     ep("GET", "/api/logs", Developer, None, || {
         get(crate::logging::logs_api)

@@ -2,6 +2,7 @@
 //! router (Leptos pages and server functions, plus plain JSON/SSE endpoints).
 //! The router lives here rather than in main.rs so integration tests can build it.
 
+pub mod agent;
 pub mod alerting;
 pub mod assets;
 pub mod auth;
@@ -13,6 +14,8 @@ pub mod endpoints;
 pub mod error;
 pub mod export;
 pub mod handlers;
+pub mod hub;
+pub mod ingest;
 pub mod interop;
 pub mod logging;
 pub mod runtime;
@@ -257,7 +260,8 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
     served
 }
 
-async fn shutdown_signal() {
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -45,6 +45,14 @@ enum Command {
     Serve,
     /// Check the configuration and print the effective settings.
     Config,
+    /// Sample this host and ship the samples to a hub (`lookout serve` elsewhere):
+    /// no dashboard, no store, only an on-disk buffer while the hub is unreachable.
+    /// The ingest token comes from LOOKOUT_AGENT_TOKEN or `agent.token_file`.
+    Agent {
+        /// The hub's URL, e.g. https://hub.example.com:3000 (agent.hub).
+        #[arg(long)]
+        hub: Option<String>,
+    },
     /// Score a CSV offline with the server's pipeline: `lookout detect [--train TRAIN.csv]
     /// [--events] < TEST.csv > SCORES.csv`. First column `timestamp`, every other column
     /// numeric; output `timestamp,score` (score = surprise, -log10 of a probability).
@@ -164,7 +172,8 @@ enum TokenAction {
     Create {
         #[arg(long)]
         name: String,
-        /// read (viewer GETs, e.g. /metrics) or admin (everything).
+        /// read (viewer GETs, e.g. /metrics), admin (everything) or ingest (an agent:
+        /// only POST /api/ingest, for the one host its first batch names).
         #[arg(long)]
         scope: String,
     },
@@ -195,6 +204,21 @@ impl Cli {
             ("store.path", &self.db, "--db"),
             ("log.format", &self.log_format, "--log-format"),
         ];
+        let hub = match &self.command {
+            Some(Command::Agent { hub }) => hub.clone(),
+            _ => None,
+        };
+        if let Some(h) = hub {
+            flags.push(("agent.hub".to_string(), h, "--hub".to_string()));
+        }
+        if matches!(self.command, Some(Command::Agent { .. })) {
+            // An agent runs no detector: its models folder is neither checked nor made.
+            flags.push((
+                "detector.enabled".to_string(),
+                "false".to_string(),
+                "agent".to_string(),
+            ));
+        }
         for (key, value, flag) in named {
             if let Some(v) = value {
                 flags.push((key.to_string(), v.clone(), flag.to_string()));
@@ -250,6 +274,7 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Detect { .. } | Command::Eval { .. } => unreachable!("handled above"),
         Command::Healthcheck => ExitCode::from(commands::healthcheck(&settings)),
+        Command::Agent { .. } => ExitCode::from(lookout_server::agent::run(&settings)),
         Command::Model { action } => ExitCode::from(match action {
             ModelAction::List => commands::model_list(&settings),
             ModelAction::Show { version } => commands::model_show(&settings, version),

@@ -48,6 +48,10 @@ pub struct Services {
     /// `[export.remote_write]`, when configured: every sample (with its anomaly
     /// score) is queued here after scoring.
     pub remote_write: Option<Arc<RemoteWriteSink>>,
+    /// `[ingest]`: limits of agents' batches (`POST /api/ingest`).
+    pub ingest: crate::config::IngestSettings,
+    /// One detector per agent host (None when `detector.enabled` is false).
+    pub hub: Option<crate::hub::HubDetectors>,
 }
 
 pub struct Tasks {
@@ -125,6 +129,8 @@ pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, crate::err
             .remote_write
             .clone()
             .map(|o| Arc::new(RemoteWriteSink::start(o))),
+        ingest: settings.ingest,
+        hub: crate::hub::HubDetectors::new(settings, shutdown_rx.clone()),
     };
 
     let sampler = Sampler::new(

@@ -205,6 +205,15 @@ fn table() -> Vec<Row> {
         ),
         row("DELETE", "/api/tokens/{x}", None, S::Token, admin(200)),
         row("GET", "/api/audit", None, S::None, admin(200)),
+        // Agents' batches: an ingest token only, never a user or another token
+        // (tests/ingest.rs sends real batches).
+        row(
+            "POST",
+            "/api/ingest",
+            Some("{}"),
+            S::None,
+            [401, 403, 403, 403, 403, 403],
+        ),
         // Server functions.
         row("GET", "/metrics", None, S::None, VIEW),
         row(

@@ -273,6 +273,34 @@ impl AlertEngine {
         out
     }
 
+    /// Feeds a batch an agent sent for `host` (a hub's `POST /api/ingest`), oldest
+    /// first, all judged as arriving `now` (the hub's clock: an agent's clock may be
+    /// off, and a backfilled batch is old). Staleness then counts in the host's
+    /// delivery cadence, the span one batch covers: an agent sending every 10 s is
+    /// stale after `intervals` x 10 s without a batch, not x 1 s between batches.
+    pub fn observe_batch(
+        &mut self,
+        host: &str,
+        samples: &[Snapshot],
+        now: TimestampMs,
+    ) -> Vec<Notification> {
+        let mut out = Vec::new();
+        let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+            return out;
+        };
+        let interval_ms = (last.interval_secs.max(0.0) * 1000.0).round() as i64;
+        let cadence = (last.timestamp - first.timestamp + interval_ms).max(interval_ms);
+        for s in samples {
+            let mut s = s.clone();
+            s.host = host.to_string();
+            out.extend(self.observe_snapshot(&s, now));
+        }
+        if let Some(h) = self.hosts.get_mut(host) {
+            h.interval_ms = h.interval_ms.max(cadence);
+        }
+        out
+    }
+
     /// Loads stored history of `metric` for `host` (empty = this host) into its
     /// forecast buffer, oldest first, so forecast rules work at once after a restart
     /// or a rule edit. A buffer that already holds samples is left as it is.
@@ -313,6 +341,18 @@ impl AlertEngine {
             now,
             f.within_ms,
         ))
+    }
+
+    /// Makes a host known (a hub restarting: the hosts its store holds, each with
+    /// its newest sample's time), so one that never sends again still goes stale.
+    /// A host already known is left as it is.
+    pub fn seed_host(&mut self, host: &str, last_seen: TimestampMs) {
+        self.hosts
+            .entry(host.to_string())
+            .or_insert_with(|| HostState {
+                last_seen,
+                ..HostState::default()
+            });
     }
 
     /// Advances time without a sample: staleness, group waits, repeats, digests,

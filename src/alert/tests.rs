@@ -292,6 +292,43 @@ fn staleness_fires_without_samples_and_clears_on_the_next() {
 }
 
 #[test]
+fn an_agent_host_goes_stale_per_host_in_its_batch_cadence() {
+    let mut e = AlertEngine::new(
+        rules("[[rules]]\nname = \"stalled\"\nkind = \"stale\"\nintervals = 3\n"),
+        settings(),
+    );
+    // Batches of 10 samples at 1 s: the host's cadence is 10 s.
+    let batch = |from: i64| -> Vec<Snapshot> {
+        (0..10)
+            .map(|i| {
+                let mut s = snap(1.0, from + i * S);
+                s.host = "agent-1".into();
+                s.interval_secs = 1.0;
+                s
+            })
+            .collect()
+    };
+    assert!(e.observe_batch("web-9", &batch(T0), T0 + 10 * S).is_empty());
+    // 25 s without a batch: within 3 x 10 s, not stale (1 s sampling would say so).
+    assert!(e.tick(T0 + 35 * S).is_empty());
+    let out = e.tick(T0 + 41 * S);
+    assert_eq!(kinds(&out), [NotificationKind::Firing]);
+    assert_eq!(
+        out[0].host, "web-9",
+        "the batch's host, not the samples' own"
+    );
+    assert!(e.tick(T0 + 50 * S).is_empty());
+    let out = e.observe_batch("web-9", &batch(T0 + 40 * S), T0 + 60 * S);
+    assert_eq!(kinds(&out), [NotificationKind::Resolved]);
+    // A host known only from the store (a hub restart) goes stale too.
+    e.seed_host("web-8", T0);
+    let out = e.tick(T0 + 61 * S);
+    assert!(out
+        .iter()
+        .any(|n| n.host == "web-8" && n.kind == NotificationKind::Firing));
+}
+
+#[test]
 fn state_survives_export_and_import() {
     let mut e = cpu_engine("", settings());
     assert_eq!(run(&mut e, 95.0, T0, T0 + 2 * M).len(), 1);

@@ -47,12 +47,14 @@ impl fmt::Display for Role {
     }
 }
 
-/// What an API token may do: `Read` is a viewer's GETs, `Admin` is everything.
+/// What an API token may do: `Read` is a viewer's GETs, `Admin` is everything,
+/// `Ingest` is an agent's: only `POST /api/ingest`, for the one host it is bound to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     Read,
     Admin,
+    Ingest,
 }
 
 impl Scope {
@@ -60,6 +62,7 @@ impl Scope {
         match self {
             Scope::Read => "read",
             Scope::Admin => "admin",
+            Scope::Ingest => "ingest",
         }
     }
 
@@ -67,17 +70,20 @@ impl Scope {
         match s.trim().to_ascii_lowercase().as_str() {
             "read" => Ok(Scope::Read),
             "admin" => Ok(Scope::Admin),
+            "ingest" => Ok(Scope::Ingest),
             other => Err(format!(
-                "unknown token scope {other:?}; allowed: read, admin"
+                "unknown token scope {other:?}; allowed: read, admin, ingest"
             )),
         }
     }
 
-    /// The role a request with this token acts as.
-    pub fn role(self) -> Role {
+    /// The role a request with this token acts as; None for an ingest token, which
+    /// reads nothing and may only send samples (`POST /api/ingest`).
+    pub fn role(self) -> Option<Role> {
         match self {
-            Scope::Read => Role::Viewer,
-            Scope::Admin => Role::Admin,
+            Scope::Read => Some(Role::Viewer),
+            Scope::Admin => Some(Role::Admin),
+            Scope::Ingest => None,
         }
     }
 }
@@ -102,6 +108,10 @@ pub struct ApiToken {
     pub created_at: TimestampMs,
     pub last_used_at: Option<TimestampMs>,
     pub revoked_at: Option<TimestampMs>,
+    /// An ingest token's host, set by its first batch (absent until then, and for
+    /// other scopes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -194,7 +204,7 @@ pub struct TokenList {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct NewToken {
     pub name: String,
-    /// "read" or "admin".
+    /// "read", "admin" or "ingest".
     pub scope: String,
 }
 
@@ -284,6 +294,7 @@ impl ApiBody for ApiToken {
             created_at: 1_764_085_000_000,
             last_used_at: Some(1_764_085_060_000),
             revoked_at: Some(1_764_171_400_000),
+            host: None,
         }
     }
 }

@@ -60,12 +60,13 @@ fn token_row(r: &rusqlite::Row) -> rusqlite::Result<ApiToken> {
         created_at: r.get(5)?,
         last_used_at: r.get(6)?,
         revoked_at: r.get(7)?,
+        host: r.get(8)?,
     })
 }
 
 const USER_COLS: &str = "id, name, role, created_at, password_hash";
 const TOKEN_COLS: &str =
-    "id, name, scope, prefix, created_by, created_at, last_used_at, revoked_at";
+    "id, name, scope, prefix, created_by, created_at, last_used_at, revoked_at, host";
 
 impl Store {
     // ------------------------------------------------------------ users
@@ -295,6 +296,7 @@ impl Store {
             created_at: now,
             last_used_at: None,
             revoked_at: None,
+            host: None,
         };
         Ok((meta, token))
     }

@@ -21,6 +21,7 @@ mod error;
 mod events;
 mod filesystems;
 mod history;
+pub mod ingest;
 mod query;
 mod resolution;
 mod rollup;
@@ -30,6 +31,7 @@ mod schema;
 mod tests;
 
 pub use error::{Result, StoreError};
+pub use ingest::{Binding, IngestCounts};
 pub use query::{parse_range, HistoryQuery, QueryError};
 pub use resolution::{choose as choose_resolution, Resolution};
 pub use rollup::MaintenanceReport;

@@ -17,16 +17,34 @@ fn real(v: f64) -> Value {
 }
 
 fn insert_sample_sql() -> String {
+    insert_sample_sql_with("INSERT OR REPLACE", "")
+}
+
+/// `{verb} INTO samples (host_id, ts, every column) VALUES (?1, ?2, ...) {tail}`.
+pub(super) fn insert_sample_sql_with(verb: &str, tail: &str) -> String {
     let names: Vec<&str> = schema::columns().map(|c| c.name).collect();
     let marks: Vec<String> = (0..names.len()).map(|i| format!("?{}", i + 3)).collect();
     format!(
-        "INSERT OR REPLACE INTO samples (host_id, ts, {}) VALUES (?1, ?2, {})",
+        "{verb} INTO samples (host_id, ts, {}) VALUES (?1, ?2, {}) {tail}",
         names.join(", "),
         marks.join(", ")
     )
 }
 
-fn host_id(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
+/// The parameters of [`insert_sample_sql_with`] for one snapshot.
+pub(super) fn sample_values(host: i64, s: &Snapshot) -> Vec<Value> {
+    let mut values = vec![Value::Integer(host), Value::Integer(s.timestamp)];
+    values.extend(schema::columns().map(|c| {
+        if c.name == SCORE_COLUMN {
+            s.anomaly_score.map_or(Value::Null, real)
+        } else {
+            s.metric(c.name).map_or(Value::Null, real)
+        }
+    }));
+    values
+}
+
+pub(super) fn host_id(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
     conn.prepare_cached("INSERT INTO hosts (name) VALUES (?1) ON CONFLICT (name) DO NOTHING")?
         .execute([name])?;
     conn.prepare_cached("SELECT id FROM hosts WHERE name = ?1")?
@@ -76,15 +94,7 @@ impl Store {
                 } else {
                     host_id(&tx, &s.host)?
                 };
-                let mut values = vec![Value::Integer(host), Value::Integer(s.timestamp)];
-                values.extend(schema::columns().map(|c| {
-                    if c.name == SCORE_COLUMN {
-                        s.anomaly_score.map_or(Value::Null, real)
-                    } else {
-                        s.metric(c.name).map_or(Value::Null, real)
-                    }
-                }));
-                ins.execute(params_from_iter(values))?;
+                ins.execute(params_from_iter(sample_values(host, s)))?;
                 det.execute(params![host, s.timestamp, serde_json::to_string(s)?])?;
             }
         }

@@ -55,7 +55,7 @@ pub fn column(name: &str) -> Option<Column> {
 
 /// Ordered migrations; index i migrates from version i to i + 1.
 const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] =
-    &[v1_initial, v2_alerts, v3_alert_rules, v4_auth];
+    &[v1_initial, v2_alerts, v3_alert_rules, v4_auth, v5_ingest];
 
 /// The schema version this build writes.
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -144,6 +144,12 @@ fn v4_auth(tx: &Transaction) -> rusqlite::Result<()> {
              target TEXT NOT NULL,
              detail TEXT NOT NULL);",
     )
+}
+
+/// Agents and a hub (store/ingest.rs): an ingest token is bound to the host of its
+/// first batch, so it cannot write another host's samples.
+fn v5_ingest(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch("ALTER TABLE api_tokens ADD COLUMN host TEXT;")
 }
 
 fn v2_alerts(tx: &Transaction) -> rusqlite::Result<()> {

@@ -144,7 +144,7 @@ pub fn user_passwd(settings: &Settings, name: &str, password_stdin: bool) -> u8 
     })
 }
 
-/// `lookout token create --name NAME --scope read|admin`: prints only the token, on
+/// `lookout token create --name NAME --scope read|admin|ingest`: prints only the token, on
 /// its own line, so scripts can capture it. It is never shown again.
 pub fn token_create(settings: &Settings, name: &str, scope: &str) -> u8 {
     exit_code(|| {
@@ -179,8 +179,14 @@ pub fn token_list(settings: &Settings) -> u8 {
             "id", "name", "scope", "prefix", "created (UTC)", "last used (UTC)"
         );
         for t in tokens {
+            // An ingest token's host, once its first batch has bound it.
+            let host = t
+                .host
+                .as_deref()
+                .map(|h| format!(" (host {h})"))
+                .unwrap_or_default();
             println!(
-                "{:>4}  {:<20}  {:<6}  {:<12}  {:<19}  {:<19}  {}",
+                "{:>4}  {:<20}  {:<6}  {:<12}  {:<19}  {:<19}  {}{host}",
                 t.id,
                 t.name,
                 t.scope.as_str(),

@@ -9,6 +9,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use lookout::store::auth::Scope;
 use std::net::IpAddr;
 
 /// Largest body the audit log or the CSRF form check reads (the edge limits bodies
@@ -82,6 +83,31 @@ use crate::error::api_error as json_error;
 
 /// The answer to a caller who may not pass. Carries nothing but the reason.
 fn deny(rule: &AccessRule, principal: &Principal, had_token: bool, req: &Request) -> Response {
+    if let Principal::Token {
+        scope: Scope::Ingest,
+        ..
+    } = principal
+    {
+        return json_error(
+            StatusCode::FORBIDDEN,
+            "forbidden: an ingest token may only send samples (POST /api/ingest)",
+        );
+    }
+    if rule.access == Access::Ingest {
+        let msg = if principal.role().is_some() {
+            "forbidden: this needs an ingest token (lookout token create --scope ingest)"
+        } else if had_token {
+            "authentication required: the ingest token is unknown or revoked"
+        } else {
+            "authentication required: send an ingest token (Authorization: Bearer ...)"
+        };
+        let status = if principal.role().is_some() {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        return json_error(status, msg);
+    }
     if principal.role().is_none() {
         if rule.page {
             let target = req
@@ -153,9 +179,11 @@ pub async fn enforce(State(auth): State<Auth>, req: Request, next: Next) -> Resp
     let had_token = token.is_some();
     let credentials = (token.clone(), session.clone());
     let a = auth.clone();
+    let ingest = rule.access == Access::Ingest;
     let resolved = tokio::task::spawn_blocking(move || {
         let enforced = a.enforced_blocking();
-        let principal = if enforced {
+        // Ingest always needs its token, auth on or off: the token names the host.
+        let principal = if enforced || ingest {
             a.identify_blocking(token.as_deref(), session.as_deref())
         } else {
             Principal::Anonymous
@@ -167,6 +195,26 @@ pub async fn enforce(State(auth): State<Auth>, req: Request, next: Next) -> Resp
         return json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
     };
     let (ip, https) = client_of(req.extensions());
+    if ingest {
+        let is_ingest_token = matches!(
+            principal,
+            Principal::Token {
+                scope: Scope::Ingest,
+                ..
+            }
+        );
+        if !is_ingest_token {
+            return deny(&rule, &principal, had_token, &req);
+        }
+        let mut req = req;
+        req.extensions_mut().insert(Caller {
+            principal,
+            enforced,
+            ip,
+            https,
+        });
+        return next.run(req).await;
+    }
     if !enforced && auth.loopback_bind() {
         let untrusted = req
             .extensions()

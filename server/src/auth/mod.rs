@@ -25,8 +25,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Environment variables that are not configuration keys but are read by Lookout:
-/// the first admin at start-up, and the password for `lookout user add`.
+/// the agent's ingest token, the first admin at start-up, and the password for
+/// `lookout user add`.
 pub const EXTRA_ENV: &[&str] = &[
+    crate::config::AGENT_TOKEN_ENV,
     "LOOKOUT_ADMIN_USER",
     "LOOKOUT_ADMIN_PASSWORD",
     "LOOKOUT_PASSWORD",
@@ -154,6 +156,8 @@ pub enum Principal {
         csrf_token: String,
     },
     Token {
+        /// The token's row id (an ingest token is bound to a host by it).
+        id: i64,
         name: String,
         scope: Scope,
     },
@@ -165,7 +169,7 @@ impl Principal {
         match self {
             Principal::Anonymous => None,
             Principal::User { role, .. } => Some(*role),
-            Principal::Token { scope, .. } => Some(scope.role()),
+            Principal::Token { scope, .. } => scope.role(),
         }
     }
 
@@ -309,6 +313,7 @@ impl Auth {
         if let Some(token) = bearer {
             return match store.find_token(token, now) {
                 Ok(Some(t)) => Principal::Token {
+                    id: t.id,
                     name: t.name,
                     scope: t.scope,
                 },

@@ -19,6 +19,9 @@ pub enum Access {
     Viewer,
     Developer,
     Admin,
+    /// Only an `ingest` token (an agent), whether auth is enforced or not: the
+    /// token names the one host the caller may write. No role passes.
+    Ingest,
 }
 
 impl Access {
@@ -26,6 +29,7 @@ impl Access {
     pub fn allows(self, role: Option<Role>) -> bool {
         let needed = match self {
             Access::Public => return true,
+            Access::Ingest => return false,
             Access::Viewer => Role::Viewer,
             Access::Developer => Role::Developer,
             Access::Admin => Role::Admin,

@@ -14,12 +14,14 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod fleet;
 mod load;
 mod sections;
 #[cfg(test)]
 mod tests;
 mod validate;
 
+pub use fleet::*;
 pub use load::load;
 pub use sections::*;
 
@@ -37,6 +39,8 @@ pub struct Config {
     pub detector: DetectorSection,
     pub auth: AuthSection,
     pub tls: TlsSection,
+    pub ingest: IngestSection,
+    pub agent: AgentSection,
 }
 
 /// A configuration problem, phrased for the person who has to fix it.
@@ -99,4 +103,6 @@ pub struct Settings {
     pub edge: crate::edge::EdgeSettings,
     /// `[export.remote_write]`, checked; None when the section is absent.
     pub remote_write: Option<lookout::export::remote_write::RemoteWriteOptions>,
+    /// `[ingest]`: the limits of `POST /api/ingest` (agents' batches).
+    pub ingest: IngestSettings,
 }

@@ -111,6 +111,7 @@ impl Config {
         }
         let detector = self.detector.validate()?;
         let edge = self.tls.validate(&self.server)?;
+        let ingest = self.ingest.validate(raw_retention)?;
         let auth = crate::auth::AuthSettings::from_section(&self.auth).map_err(ConfigError)?;
         let host = if self.host.name.trim().is_empty() {
             sysinfo_host_name()
@@ -133,6 +134,7 @@ impl Config {
             insecure_no_auth: false,
             edge,
             remote_write: None,
+            ingest,
             config: self,
         })
     }

@@ -93,6 +93,11 @@ pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response<Body> {
 /// Error bodies larger than this are passed through untouched (they are not ours).
 const SCRUB_LIMIT: usize = 64 * 1024;
 
+/// Marks a 413 a handler gave for a limit of its own (such as the decompressed size
+/// of an ingest batch), so [`error_bodies`] does not call it `server.max_body`.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnLimit;
+
 /// Middleware over every response with status >= 400: a 413 becomes a JSON error
 /// naming the limit; a JSON or text body has file
 /// paths and source locations replaced by `[redacted]`.
@@ -131,8 +136,9 @@ pub async fn error_bodies(max_body: usize, req: Request, next: Next) -> Response
         return res;
     }
     // Whoever noticed it (the limit layer, an extractor, a layer reading the body),
-    // a 413 here is `server.max_body` at work: say so, the same way each time.
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
+    // a 413 here is `server.max_body` at work: say so, the same way each time. A
+    // handler's own limit (marked [`OwnLimit`], e.g. `ingest.max_batch`) keeps its words.
+    if status == StatusCode::PAYLOAD_TOO_LARGE && res.extensions().get::<OwnLimit>().is_none() {
         return too_large(max_body);
     }
     let textual = res

@@ -1,0 +1,480 @@
+//! `POST /api/ingest` against the real `lookout` binary on a loopback port and its
+//! real SQLite file: idempotent batches, the ingest token bound to one host, bad
+//! input refused whole with nothing stored, out-of-window timestamps refused one by
+//! one. Every test is bounded in time and in requests.
+
+mod support;
+use support::free_port;
+
+use lookout::model::{IngestBatch, IngestReply, Snapshot};
+use lookout::store::auth::Scope;
+use lookout::store::{Store, StoreOptions};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const HUB: &str = "hub-under-test";
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(data: &Path, extra_env: &[(&str, &str)]) -> Server {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_lookout"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("LOOKOUT_SERVER_BIND", format!("127.0.0.1:{port}"))
+            .env("LOOKOUT_STORE_PATH", data.join("lookout.db"))
+            .env("LOOKOUT_HOST_NAME", HUB)
+            .env("LOOKOUT_SAMPLER_INTERVAL", "1s")
+            .env("LOOKOUT_DETECTOR_ENABLED", "false")
+            .envs(extra_env.iter().copied())
+            .current_dir(data)
+            .env("NO_COLOR", "1")
+            .stdout(std::fs::File::create(data.join("server.log")).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start lookout");
+        let mut s = Server { child, port };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = client().get(s.url("/healthz")).send() {
+                if r.status() == 200 {
+                    return s;
+                }
+            }
+            if let Ok(Some(status)) = s.child.try_wait() {
+                panic!("lookout exited early: {status}");
+            }
+            assert!(Instant::now() < deadline, "no /healthz within 60 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+fn store(data: &Path) -> Store {
+    Store::open(
+        &data.join("lookout.db"),
+        StoreOptions {
+            host: HUB.into(),
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+fn token(data: &Path, name: &str, scope: Scope) -> String {
+    store(data).create_token(name, scope, "test", 0).unwrap().1
+}
+
+fn now_ms() -> i64 {
+    lookout::time::now_ms()
+}
+
+fn sample(host: &str, ts: i64) -> Snapshot {
+    let mut s = Snapshot {
+        host: host.into(),
+        timestamp: ts,
+        interval_secs: 1.0,
+        cpu_usage: 12.5,
+        ..Snapshot::default()
+    };
+    s.cpu.total = 12.5;
+    s
+}
+
+fn batch(host: &str, from: i64, n: i64) -> IngestBatch {
+    IngestBatch {
+        host: host.into(),
+        samples: (0..n).map(|i| sample(host, from + i * 1000)).collect(),
+    }
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+/// Sends raw bytes as a gzip batch; returns the status and the JSON body.
+fn post_raw(
+    s: &Server,
+    token: Option<&str>,
+    body: Vec<u8>,
+    encoding: &str,
+) -> (u16, serde_json::Value) {
+    let mut req = client()
+        .post(s.url("/api/ingest"))
+        .header("content-type", "application/json")
+        .header("content-encoding", encoding)
+        .body(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().unwrap_or(serde_json::Value::Null))
+}
+
+fn post(s: &Server, token: &str, b: &IngestBatch) -> (u16, serde_json::Value) {
+    post_raw(
+        s,
+        Some(token),
+        gzip(&serde_json::to_vec(b).unwrap()),
+        "gzip",
+    )
+}
+
+fn reply(v: serde_json::Value) -> IngestReply {
+    serde_json::from_value(v).unwrap()
+}
+
+#[test]
+fn a_batch_is_stored_once_however_often_it_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = token(dir.path(), "agent-1", Scope::Ingest);
+    let s = Server::start(dir.path(), &[]);
+    let from = now_ms() - 60_000;
+    let b = batch("web-2", from, 30);
+
+    let (status, body) = post(&s, &t, &b);
+    assert_eq!(status, 200, "{body}");
+    let r = reply(body);
+    assert_eq!(
+        (r.host.as_str(), r.accepted, r.duplicate, r.refused),
+        ("web-2", 30, 0, 0)
+    );
+
+    // The agent did not hear the answer and sends it again, plus 10 new ones.
+    let (status, body) = post(&s, &t, &b);
+    assert_eq!(status, 200);
+    let r = reply(body);
+    assert_eq!((r.accepted, r.duplicate), (0, 30));
+    let b1 = gzip(&serde_json::to_vec(&batch("web-2", from, 1)).unwrap());
+    assert_eq!(post_raw(&s, None, b1, "gzip").0, 401);
+    let mut more = batch("web-2", from, 40);
+    more.samples.rotate_left(5);
+    let r = reply(post(&s, &t, &more).1);
+    assert_eq!((r.accepted, r.duplicate), (10, 30));
+
+    // In the server's own SQLite file, under the host's name, each sample once.
+    let st = store(dir.path());
+    assert_eq!(st.host_sample_count("web-2").unwrap(), 40);
+    let hosts = st.hosts().unwrap();
+    assert!(
+        hosts.iter().any(|(h, at)| h == "web-2" && at.is_some()),
+        "{hosts:?}"
+    );
+    // The token is now bound to web-2 (shown in the token list).
+    let bound = st
+        .tokens()
+        .unwrap()
+        .into_iter()
+        .find(|x| x.name == "agent-1")
+        .unwrap();
+    assert_eq!(bound.host.as_deref(), Some("web-2"));
+}
+
+#[test]
+fn a_token_writes_one_host_and_only_ingest() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = token(dir.path(), "agent-1", Scope::Ingest);
+    let read = token(dir.path(), "reader", Scope::Read);
+    let admin = token(dir.path(), "adm", Scope::Admin);
+    // Auth on (a first admin): an ingest token must not pass as anyone else.
+    let s = Server::start(
+        dir.path(),
+        &[
+            ("LOOKOUT_ADMIN_USER", "admin"),
+            ("LOOKOUT_ADMIN_PASSWORD", "password-for-tests"),
+        ],
+    );
+    let now = now_ms();
+
+    assert_eq!(post(&s, &t, &batch("web-2", now - 5_000, 3)).0, 200);
+    // A second host under the bound token: 403, nothing stored for it.
+    let (status, body) = post(&s, &t, &batch("web-3", now - 5_000, 3));
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("bound to host \"web-2\""),
+        "{body}"
+    );
+    // A second token may write another host (unknown hosts are created).
+    let t2 = token(dir.path(), "agent-2", Scope::Ingest);
+    assert_eq!(post(&s, &t2, &batch("web-3", now - 5_000, 2)).0, 200);
+    // Nobody writes as the hub itself.
+    let t3 = token(dir.path(), "agent-3", Scope::Ingest);
+    let (status, body) = post(&s, &t3, &batch(HUB, now - 5_000, 2));
+    assert_eq!(status, 403, "{body}");
+
+    // No token, an unknown one, a read or admin token: refused.
+    let b = gzip(&serde_json::to_vec(&batch("web-9", now, 1)).unwrap());
+    assert_eq!(post_raw(&s, None, b.clone(), "gzip").0, 401);
+    assert_eq!(post_raw(&s, Some("lk_0000"), b.clone(), "gzip").0, 401);
+    assert_eq!(post_raw(&s, Some(&read), b.clone(), "gzip").0, 403);
+    assert_eq!(post_raw(&s, Some(&admin), b.clone(), "gzip").0, 403);
+    // An ingest token reads nothing.
+    let r = client()
+        .get(s.url("/api/anomalies"))
+        .bearer_auth(&t)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+
+    // Revoked: refused at once.
+    store(dir.path())
+        .revoke_token("agent-1", now_ms())
+        .unwrap()
+        .unwrap();
+    assert_eq!(post(&s, &t, &batch("web-2", now, 1)).0, 401);
+
+    let st = store(dir.path());
+    assert_eq!(st.host_sample_count("web-2").unwrap(), 3);
+    assert_eq!(st.host_sample_count("web-3").unwrap(), 2);
+    assert_eq!(st.host_sample_count("web-9").unwrap(), 0);
+}
+
+#[test]
+fn bad_batches_are_refused_whole_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = token(dir.path(), "agent-1", Scope::Ingest);
+    let s = Server::start(
+        dir.path(),
+        &[
+            ("LOOKOUT_INGEST_MAX_BATCH", "64KiB"),
+            ("LOOKOUT_SERVER_MAX_BODY", "32KiB"),
+        ],
+    );
+    let now = now_ms();
+    let json = serde_json::to_vec(&batch("web-2", now - 10_000, 5)).unwrap();
+    let check = |(status, body): (u16, serde_json::Value), want: u16, says: &str| {
+        assert_eq!(status, want, "{body}");
+        let msg = body["error"].as_str().unwrap_or_default().to_string();
+        assert!(msg.contains(says), "{msg:?} should say {says:?}");
+    };
+
+    check(
+        post_raw(&s, Some(&t), b"not gzip at all".to_vec(), "gzip"),
+        400,
+        "not valid gzip",
+    );
+    check(
+        post_raw(&s, Some(&t), gzip(b"{\"host\": 7}"), "gzip"),
+        400,
+        "not a valid IngestBatch",
+    );
+    // Cut short: the end of the compressed stream is missing.
+    let mut cut = gzip(&json);
+    cut.truncate(cut.len() / 2);
+    check(post_raw(&s, Some(&t), cut, "gzip"), 400, "gzip");
+    check(
+        post_raw(&s, Some(&t), gzip(&json), "br"),
+        415,
+        "not supported",
+    );
+    let mut mixed = batch("web-2", now - 10_000, 5);
+    mixed.samples[3].host = "web-3".into();
+    check(post(&s, &t, &mixed), 400, "one host per batch");
+    let mut bad_host = batch("web 2", now - 10_000, 1);
+    bad_host.samples.clear();
+    check(post(&s, &t, &bad_host), 400, "not allowed");
+    // A small body that inflates past `ingest.max_batch`: a zip bomb is refused.
+    let mut bomb = batch("web-2", now - 10_000, 1);
+    bomb.samples[0].processes.top_cpu = vec![
+        lookout::model::ProcessInfo {
+            name: "x".repeat(100_000),
+            ..Default::default()
+        };
+        1
+    ];
+    let big = gzip(&serde_json::to_vec(&bomb).unwrap());
+    assert!(big.len() < 32 * 1024);
+    check(post_raw(&s, Some(&t), big, "gzip"), 413, "ingest.max_batch");
+    // A compressed body past `server.max_body`.
+    let noise: Vec<u8> = (0..40_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    check(
+        post_raw(&s, Some(&t), noise, "gzip"),
+        413,
+        "server.max_body",
+    );
+
+    // Nothing of any of them was stored, and the token is still unbound (the mixed
+    // and oversized batches never reached the store).
+    let st = store(dir.path());
+    assert_eq!(st.host_sample_count("web-2").unwrap(), 0);
+    assert_eq!(st.host_sample_count("web-3").unwrap(), 0);
+    // A good batch afterwards goes through.
+    assert_eq!(
+        reply(post(&s, &t, &batch("web-2", now - 10_000, 5)).1).accepted,
+        5
+    );
+}
+
+#[test]
+fn samples_from_the_far_future_or_past_are_refused_one_by_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = token(dir.path(), "agent-1", Scope::Ingest);
+    let s = Server::start(
+        dir.path(),
+        &[
+            ("LOOKOUT_INGEST_MAX_FUTURE", "1m"),
+            ("LOOKOUT_STORE_RAW_RETENTION", "1h"),
+        ],
+    );
+    let now = now_ms();
+    let mut b = batch("web-2", now - 10_000, 3);
+    b.samples.push(sample("web-2", now + 10 * 60_000));
+    b.samples.push(sample("", now + 20 * 60_000));
+    b.samples.push(sample("web-2", now - 2 * 3_600_000));
+    let (status, body) = post(&s, &t, &b);
+    assert_eq!(status, 200, "{body}");
+    let r = reply(body);
+    assert_eq!((r.accepted, r.duplicate, r.refused), (3, 0, 3));
+    assert!(r.refused_reason.unwrap().contains("ingest.max_future"));
+    assert_eq!(store(dir.path()).host_sample_count("web-2").unwrap(), 3);
+}
+
+/// The alerts active for `rule` on `host` now (`GET /api/alerts`).
+fn alert_state(s: &Server, rule: &str, host: &str) -> Option<String> {
+    let v: serde_json::Value = client()
+        .get(s.url("/api/alerts"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    v["active"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["rule"] == rule && a["host"] == host)
+        .map(|a| a["state"].as_str().unwrap_or_default().to_string())
+}
+
+#[test]
+fn a_host_that_stops_sending_goes_stale_and_coming_back_resolves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = token(dir.path(), "agent-1", Scope::Ingest);
+    let config = dir.path().join("lookout.toml");
+    std::fs::write(
+        &config,
+        "[alerts]\ngroup_wait = \"0s\"\ncooldown = \"0s\"\n\n[[alerts.rules]]\nname = \"host-stale\"\nkind = \"stale\"\nintervals = 2\n",
+    )
+    .unwrap();
+    let s = Server::start(dir.path(), &[("LOOKOUT_CONFIG", config.to_str().unwrap())]);
+    // Two samples at 1 s: a 2 s cadence, stale after 2 x 2 s without a batch.
+    let now = now_ms();
+    assert_eq!(post(&s, &t, &batch("web-2", now - 2_000, 2)).0, 200);
+    assert_eq!(alert_state(&s, "host-stale", "web-2"), None);
+    // The hub's engine ticks every 5 s: within 15 s the host is stale, and only it
+    // (the hub samples itself every second).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while alert_state(&s, "host-stale", "web-2").is_none() {
+        assert!(Instant::now() < deadline, "web-2 never went stale");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(
+        alert_state(&s, "host-stale", "web-2").as_deref(),
+        Some("firing")
+    );
+    assert_eq!(alert_state(&s, "host-stale", HUB), None);
+    // Back: the next batch resolves it at once.
+    assert_eq!(post(&s, &t, &batch("web-2", now_ms() - 2_000, 2)).0, 200);
+    assert_eq!(alert_state(&s, "host-stale", "web-2"), None);
+}
+
+#[test]
+fn each_agent_host_gets_its_own_detector_scores_and_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = token(dir.path(), "agent-1", Scope::Ingest);
+    let models = dir.path().join("models");
+    let s = Server::start(
+        dir.path(),
+        &[
+            ("LOOKOUT_DETECTOR_ENABLED", "true"),
+            ("LOOKOUT_DETECTOR_MODELS_DIR", models.to_str().unwrap()),
+            ("LOOKOUT_DETECTOR_MIN_HISTORY", "1m"),
+        ],
+    );
+    // 100 s of a host's history, in 10 s batches, a little noise on the CPU.
+    let from = now_ms() - 100_000;
+    for b in 0..10 {
+        let mut batch = batch("web-2", from + b * 10_000, 10);
+        for (i, smp) in batch.samples.iter_mut().enumerate() {
+            let v = 10.0 + ((b as usize * 10 + i) % 7) as f64;
+            smp.cpu_usage = v;
+            smp.cpu.total = v;
+            smp.memory.total_bytes = 8 << 30;
+            smp.memory.used_bytes = 2 << 30;
+        }
+        let r = reply(post(&s, &t, &batch).1);
+        assert_eq!(r.accepted, 10);
+    }
+    // Its own model, trained on its own history, in its own folder (within the
+    // training task's 30 s tick).
+    let own = models.join("hosts").join("web-2");
+    let deadline = Instant::now() + Duration::from_secs(45);
+    loop {
+        let files = std::fs::read_dir(&own).map(|d| d.count()).unwrap_or(0);
+        if files > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no model for web-2 in {}",
+            own.display()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // The hub's own host has too little history for a model of its own yet.
+    let hub_models = std::fs::read_dir(&models)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().is_file())
+        .count();
+    assert_eq!(hub_models, 0, "web-2's model is not the hub's");
+    // From now on web-2's samples are scored by its model as they arrive, and stored
+    // with their scores.
+    let mut next = batch("web-2", now_ms() - 1_000, 1);
+    next.samples[0].cpu.total = 12.0;
+    assert_eq!(reply(post(&s, &t, &next).1).accepted, 1);
+    let web2 = Store::open(
+        &dir.path().join("lookout.db"),
+        StoreOptions {
+            host: "web-2".into(),
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    let latest = web2.latest().unwrap().unwrap();
+    assert!(
+        latest.anomaly_score.is_some(),
+        "web-2's newest sample is scored; log: {}",
+        std::fs::read_to_string(dir.path().join("server.log")).unwrap()
+    );
+}
