@@ -96,6 +96,13 @@ impl HubDetectors {
             .clone())
     }
 
+    /// Whether `host` has an anomaly event open (None: no detector for it yet).
+    pub fn event_open(&self, host: &str) -> Option<bool> {
+        let d = lock(&self.hosts).get(host).cloned()?;
+        let open = lock(&d).detection.event_open();
+        Some(open)
+    }
+
     /// Scores `samples` (sorted by time) of `host` in place; returns the anomaly events
     /// opened, updated or closed (stored already, for alerting). Blocking.
     pub fn score_batch(&self, host: &str, samples: &mut [Snapshot]) -> Vec<AnomalyEvent> {

@@ -187,6 +187,7 @@ pub async fn ingest(
     let (mut kept, refused, refused_reason) = screen(samples, &limits, now_ms());
     let alerting = services.alerting.clone();
     let detectors = services.hub.clone();
+    let fleet = services.fleet.clone();
     let stored = tokio::task::spawn_blocking(move || {
         match store.bind_token_host(token_id, &host)? {
             Binding::Bound => {}
@@ -202,6 +203,14 @@ pub async fn ingest(
         let counts = store.ingest(&host, &kept)?;
         // Stored first: then the host's alert rules (its stale alert among them).
         alerting.on_batch(&host, &kept, &events);
+        if let Some(newest) = kept.last() {
+            let mut fleet = fleet.lock().unwrap_or_else(|p| p.into_inner());
+            let entry = fleet.entry(host.clone()).or_insert_with(|| newest.clone());
+            if newest.timestamp >= entry.timestamp {
+                *entry = newest.clone();
+                entry.host = host.clone();
+            }
+        }
         Ok::<_, lookout::store::StoreError>((host, Ok(counts)))
     })
     .await;

@@ -52,6 +52,9 @@ pub struct Services {
     pub ingest: crate::config::IngestSettings,
     /// One detector per agent host (None when `detector.enabled` is false).
     pub hub: Option<crate::hub::HubDetectors>,
+    /// The newest sample of each agent host (a hub's `/metrics/prometheus` lists
+    /// every host, not only its own).
+    pub fleet: Arc<std::sync::Mutex<std::collections::BTreeMap<String, Snapshot>>>,
 }
 
 pub struct Tasks {
@@ -131,6 +134,7 @@ pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, crate::err
             .map(|o| Arc::new(RemoteWriteSink::start(o))),
         ingest: settings.ingest,
         hub: crate::hub::HubDetectors::new(settings, shutdown_rx.clone()),
+        fleet: Arc::default(),
     };
 
     let sampler = Sampler::new(

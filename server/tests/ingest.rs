@@ -187,6 +187,16 @@ fn a_batch_is_stored_once_however_often_it_is_sent() {
         hosts.iter().any(|(h, at)| h == "web-2" && at.is_some()),
         "{hosts:?}"
     );
+    // The hub's exposition lists the agent host next to its own (issue 13: "on a
+    // hub, every host").
+    let text = client()
+        .get(s.url("/metrics/prometheus"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(text.contains(r#"host="web-2""#), "{text}");
+    assert!(text.contains(&format!(r#"host="{HUB}""#)), "{text}");
     // The token is now bound to web-2 (shown in the token list).
     let bound = st
         .tokens()
