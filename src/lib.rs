@@ -11,6 +11,8 @@ pub mod access;
 #[cfg(feature = "engine")]
 pub mod alert;
 #[cfg(feature = "engine")]
+pub mod analysis;
+#[cfg(feature = "engine")]
 pub mod collect;
 #[cfg(feature = "engine")]
 pub mod detect;

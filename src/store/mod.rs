@@ -15,6 +15,7 @@
 
 mod alerts;
 pub mod auth;
+mod cores;
 mod error;
 mod events;
 mod history;
