@@ -45,10 +45,12 @@ pub struct Click {
 }
 
 type Handler = std::rc::Rc<dyn Fn(Click)>;
+/// A click listener as ECharts holds it.
+type Listener = Closure<dyn FnMut(JsValue)>;
 
 thread_local! {
     /// The click closure of each chart (by element id), kept alive while it is bound.
-    static CLICKS: RefCell<HashMap<String, Closure<dyn FnMut(JsValue)>>> = RefCell::new(HashMap::new());
+    static CLICKS: RefCell<HashMap<String, Listener>> = RefCell::new(HashMap::new());
 }
 
 /// Tries for about 10 s: the ECharts script loads asynchronously when the page was
@@ -96,7 +98,7 @@ fn draw_try(id: String, option: String, on_click: Option<Handler>, tries: u32) {
     chart.set_option(&parsed, true);
     chart.off("click");
     if let Some(handler) = on_click {
-        let closure = Closure::<dyn FnMut(JsValue)>::new(move |p: JsValue| {
+        let closure = Listener::new(move |p: JsValue| {
             let num = |k: &str| {
                 js_sys::Reflect::get(&p, &JsValue::from_str(k))
                     .ok()

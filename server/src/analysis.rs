@@ -14,12 +14,14 @@ use serde::Serialize;
 use std::sync::Arc;
 
 type Params = Query<Vec<(String, String)>>;
+/// An engine query's parser: URL pairs and now -> the query, or the bad parameter.
+type Parse<Q> = fn(&[(String, String)], i64) -> Result<Q, QueryError>;
 
 /// Parses with `parse`, computes with `run` off the async threads, answers JSON.
 async fn answer<Q, T>(
     services: Services,
     params: Vec<(String, String)>,
-    parse: fn(&[(String, String)], i64) -> Result<Q, QueryError>,
+    parse: Parse<Q>,
     run: fn(&Store, &Q) -> lookout::store::Result<T>,
 ) -> Response
 where

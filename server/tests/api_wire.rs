@@ -214,7 +214,10 @@ url = "http://127.0.0.1:{dead_port}/alert"
         ("/api/analysis/rhythm?tz_offset_min=900", "tz_offset_min"),
         ("/api/analysis/correlation?metric=cpu_usage", "metric"),
         ("/api/analysis/correlation?metric=cpu_usage,nope", "metric"),
-        ("/api/analysis/correlation?metric=cpu_usage,load_1&points=5", "points"),
+        (
+            "/api/analysis/correlation?metric=cpu_usage,load_1&points=5",
+            "points",
+        ),
     ] {
         let e = s.expect("GET", path, None, 400, "ApiError");
         assert_eq!(e["param"], param, "{path}: {e}");

@@ -57,7 +57,9 @@ pub fn round1(v: f64) -> f64 {
 /// The heatmap's style of time label for a range.
 pub fn style(range: Range) -> TimeStyle {
     match range {
-        Range::Live | Range::Hour | Range::Day => TimeStyle::Minutes,
+        // 15-second buckets: minutes alone would repeat.
+        Range::Live => TimeStyle::Seconds,
+        Range::Hour | Range::Day => TimeStyle::Minutes,
         Range::Week => TimeStyle::DayMinutes,
     }
 }
