@@ -4,10 +4,10 @@ use charming::component::{Axis, Grid, VisualMap};
 use charming::datatype::DataPoint;
 use charming::element::{AxisType, Orient, Tooltip, Trigger};
 use charming::series::Heatmap;
-use charming::Chart;
 use leptos::prelude::*;
 use lookout::model::CoreHeatmap;
 
+use super::options::{Options, Series};
 use super::{data, AnalysisState, ChartPanel};
 use crate::controls::Range;
 use crate::format::{percent, TimeStyle};
@@ -18,7 +18,7 @@ pub const CHART_ID: &str = "chart-cores";
 pub const HEAT: [&str; 3] = ["#f0f4ff", "#f59e0b", "#b91c1c"];
 
 /// The heatmap's options: x = the bucket's time label, y = `cpuN`, colour = use (0-100 %).
-pub fn options(h: &CoreHeatmap, label: impl Fn(i64) -> String) -> Chart {
+pub fn options(h: &CoreHeatmap, label: impl Fn(i64) -> String) -> Options {
     let x: Vec<String> = h.times.iter().map(|t| label(*t)).collect();
     let y: Vec<String> = (0..h.cores.len()).map(|i| format!("cpu{i}")).collect();
     let cells: Vec<Vec<DataPoint>> = h
@@ -31,23 +31,23 @@ pub fn options(h: &CoreHeatmap, label: impl Fn(i64) -> String) -> Chart {
             })
         })
         .collect();
-    Chart::new()
-        .animation(false)
-        .tooltip(Tooltip::new().trigger(Trigger::Item))
-        .grid(Grid::new().left(56).right(16).top(8).bottom(72))
-        .x_axis(Axis::new().type_(AxisType::Category).data(x))
-        .y_axis(Axis::new().type_(AxisType::Category).data(y))
-        .visual_map(
-            VisualMap::new()
-                .min(0.0)
-                .max(100.0)
-                .calculable(true)
-                .orient(Orient::Horizontal)
-                .left("center")
-                .bottom(0)
-                .in_range(charming::component::VisualMapChannel::new().color(HEAT.to_vec())),
-        )
-        .series(Heatmap::new().name("CPU %").data(cells))
+    Options::new(
+        Tooltip::new().trigger(Trigger::Item),
+        Grid::new().left(56).right(16).top(8).bottom(72),
+        Axis::new().type_(AxisType::Category).data(x),
+        Axis::new().type_(AxisType::Category).data(y),
+    )
+    .visual_map(
+        VisualMap::new()
+            .min(0.0)
+            .max(100.0)
+            .calculable(true)
+            .orient(Orient::Horizontal)
+            .left("center")
+            .bottom(0)
+            .in_range(charming::component::VisualMapChannel::new().color(HEAT.to_vec())),
+    )
+    .series(Series::Heatmap(Heatmap::new().name("CPU %").data(cells)))
 }
 
 pub fn round1(v: f64) -> f64 {
@@ -72,8 +72,7 @@ pub fn CoresPanel(st: AnalysisState) -> impl IntoView {
         let tz = st.tz_offset.get();
         if let (Some(Ok(h)), Some(_)) = (heat.get(), tz) {
             let s = style(st.range.get_untracked());
-            let json =
-                serde_json::to_string(&options(&h, |t| st.axis_label(t, s))).unwrap_or_default();
+            let json = options(&h, |t| st.axis_label(t, s)).to_json();
             crate::echarts::draw(CHART_ID, json, None);
         }
     });
@@ -142,8 +141,11 @@ mod tests {
             cores: vec![vec![Some(12.345), None], vec![Some(3.0), Some(99.96)]],
         };
         let json = serde_json::to_value(options(&h, |t| format!("t{}", t / 1000))).unwrap();
-        assert_eq!(json["xAxis"]["data"], serde_json::json!(["t0", "t60"]));
-        assert_eq!(json["yAxis"]["data"], serde_json::json!(["cpu0", "cpu1"]));
+        assert_eq!(json["xAxis"][0]["data"], serde_json::json!(["t0", "t60"]));
+        assert_eq!(
+            json["yAxis"][0]["data"],
+            serde_json::json!(["cpu0", "cpu1"])
+        );
         assert_eq!(json["series"][0]["type"], "heatmap");
         assert_eq!(
             json["series"][0]["data"],

@@ -6,10 +6,10 @@ use charming::component::{Axis, Grid, Legend, VisualMap, VisualMapChannel};
 use charming::datatype::{CompositeValue, DataPoint};
 use charming::element::{AxisType, Label, Orient, Tooltip, Trigger};
 use charming::series::{Heatmap, Line};
-use charming::Chart;
 use leptos::prelude::*;
 use lookout::model::{Correlation, History};
 
+use super::options::{Options, Series};
 use super::{data, AnalysisState, ChartPanel};
 
 pub const CHART_ID: &str = "chart-correlation";
@@ -20,7 +20,7 @@ const DIVERGING: [&str; 3] = ["#2563eb", "#f8fafc", "#dc2626"];
 
 /// The matrix as a heatmap: x = `metrics[j]`, y = `metrics[i]`, value = r (2
 /// decimals), labelled in the cell; cells without an r are left out.
-pub fn options(c: &Correlation) -> Chart {
+pub fn options(c: &Correlation) -> Options {
     let cells: Vec<Vec<DataPoint>> = c
         .cells
         .iter()
@@ -37,38 +37,34 @@ pub fn options(c: &Correlation) -> Chart {
             })
         })
         .collect();
-    Chart::new()
-        .animation(false)
-        .tooltip(Tooltip::new().trigger(Trigger::Item))
-        .grid(Grid::new().left(150).right(16).top(8).bottom(130))
-        .x_axis(
-            Axis::new()
-                .type_(AxisType::Category)
-                .axis_label(charming::element::AxisLabel::new().rotate(45))
-                .data(c.metrics.clone()),
-        )
-        .y_axis(
-            Axis::new()
-                .type_(AxisType::Category)
-                .inverse(true)
-                .data(c.metrics.clone()),
-        )
-        .visual_map(
-            VisualMap::new()
-                .min(-1.0)
-                .max(1.0)
-                .calculable(true)
-                .orient(Orient::Horizontal)
-                .left("center")
-                .bottom(0)
-                .in_range(VisualMapChannel::new().color(DIVERGING.to_vec())),
-        )
-        .series(
-            Heatmap::new()
-                .name("Pearson r")
-                .label(Label::new().show(true))
-                .data(cells),
-        )
+    Options::new(
+        Tooltip::new().trigger(Trigger::Item),
+        Grid::new().left(150).right(16).top(8).bottom(130),
+        Axis::new()
+            .type_(AxisType::Category)
+            .axis_label(charming::element::AxisLabel::new().rotate(45))
+            .data(c.metrics.clone()),
+        Axis::new()
+            .type_(AxisType::Category)
+            .inverse(true)
+            .data(c.metrics.clone()),
+    )
+    .visual_map(
+        VisualMap::new()
+            .min(-1.0)
+            .max(1.0)
+            .calculable(true)
+            .orient(Orient::Horizontal)
+            .left("center")
+            .bottom(0)
+            .in_range(VisualMapChannel::new().color(DIVERGING.to_vec())),
+    )
+    .series(Series::Heatmap(
+        Heatmap::new()
+            .name("Pearson r")
+            .label(Label::new().show(true))
+            .data(cells),
+    ))
 }
 
 /// The metrics of the heatmap cell clicked (the `index`-th item of [`options`]' data).
@@ -87,15 +83,17 @@ pub fn pair_at(c: &Correlation, index: usize) -> Option<(String, String)> {
 }
 
 /// Both series on one time axis, each on its own y axis (their units differ).
-pub fn overlay_options(h: &History) -> Chart {
-    let mut chart = Chart::new()
-        .animation(false)
-        .tooltip(Tooltip::new().trigger(Trigger::Axis))
-        .legend(Legend::new().top(0))
-        .grid(Grid::new().left(64).right(64).top(32).bottom(32))
-        .x_axis(Axis::new().type_(AxisType::Time));
+pub fn overlay_options(h: &History) -> Options {
+    let mut chart = Options::new(
+        Tooltip::new().trigger(Trigger::Axis),
+        Grid::new().left(64).right(64).top(32).bottom(32),
+        Axis::new().type_(AxisType::Time),
+        Axis::new(),
+    );
+    chart.legend = Some(Legend::new().top(0));
+    chart.y_axis.clear();
     for (k, s) in h.series.iter().enumerate().take(2) {
-        chart = chart.y_axis(
+        chart.y_axis.push(
             Axis::new()
                 .type_(AxisType::Value)
                 .name(s.metric.clone())
@@ -111,13 +109,13 @@ pub fn overlay_options(h: &History) -> Chart {
                 ]))
             })
             .collect();
-        chart = chart.series(
+        chart = chart.series(Series::Line(
             Line::new()
                 .name(s.metric.clone())
                 .show_symbol(false)
                 .y_axis_index(k as f64)
                 .data(points),
-        );
+        ));
     }
     chart
 }
@@ -130,7 +128,7 @@ pub fn CorrelationPanel(st: AnalysisState) -> impl IntoView {
     {
         Effect::new(move |_| {
             if let (Some(Ok(c)), true) = (matrix.get(), st.hydrated.get()) {
-                let json = serde_json::to_string(&options(&c)).unwrap_or_default();
+                let json = options(&c).to_json();
                 let on_click = std::rc::Rc::new(move |click: crate::echarts::Click| {
                     if let Some(p) = pair_at(&c, click.index) {
                         pair.set(Some(p));
@@ -158,7 +156,7 @@ pub fn CorrelationPanel(st: AnalysisState) -> impl IntoView {
                 }
                 match answer {
                     Ok(h) => {
-                        let json = serde_json::to_string(&overlay_options(&h)).unwrap_or_default();
+                        let json = overlay_options(&h).to_json();
                         crate::echarts::draw(OVERLAY_CHART_ID, json, None);
                     }
                     Err(e) => leptos::logging::warn!("overlay: {e}"),

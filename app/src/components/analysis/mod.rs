@@ -10,6 +10,7 @@
 pub mod cores;
 pub mod correlation;
 pub mod data;
+pub mod options;
 pub mod rhythm;
 pub mod timeline;
 

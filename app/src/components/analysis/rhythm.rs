@@ -5,11 +5,11 @@ use charming::component::{Axis, Grid, VisualMap, VisualMapChannel};
 use charming::datatype::DataPoint;
 use charming::element::{AxisType, Orient, Tooltip, Trigger};
 use charming::series::Heatmap;
-use charming::Chart;
 use leptos::prelude::*;
 use lookout::model::{metric_def, RhythmGrid, Unit};
 
 use super::cores::{round1, HEAT};
+use super::options::{Options, Series};
 use super::{data, AnalysisState};
 use crate::format::by_unit;
 
@@ -25,7 +25,7 @@ fn unit_of(metric: &str) -> Unit {
 
 /// The grid's heatmap: x = hour, y = day (Monday on top), colour from 0 to the largest
 /// mean (1 for the score, 100 for percentages).
-pub fn options(g: &RhythmGrid) -> Chart {
+pub fn options(g: &RhythmGrid) -> Options {
     let hours: Vec<String> = (0..24).map(|h| format!("{h:02}")).collect();
     let mut top = 0.0_f64;
     let cells: Vec<Vec<DataPoint>> = g
@@ -52,28 +52,28 @@ pub fn options(g: &RhythmGrid) -> Chart {
         _ if g.metric == crate::api::SCORE_METRIC => 1.0,
         _ => top.max(f64::MIN_POSITIVE),
     };
-    Chart::new()
-        .animation(false)
-        .tooltip(Tooltip::new().trigger(Trigger::Item))
-        .grid(Grid::new().left(48).right(16).top(8).bottom(72))
-        .x_axis(Axis::new().type_(AxisType::Category).data(hours))
-        .y_axis(
-            Axis::new()
-                .type_(AxisType::Category)
-                .inverse(true)
-                .data(DAYS.iter().map(|d| d.to_string()).collect()),
-        )
-        .visual_map(
-            VisualMap::new()
-                .min(0.0)
-                .max(max)
-                .calculable(true)
-                .orient(Orient::Horizontal)
-                .left("center")
-                .bottom(0)
-                .in_range(VisualMapChannel::new().color(HEAT.to_vec())),
-        )
-        .series(Heatmap::new().name(g.metric.clone()).data(cells))
+    Options::new(
+        Tooltip::new().trigger(Trigger::Item),
+        Grid::new().left(48).right(16).top(8).bottom(72),
+        Axis::new().type_(AxisType::Category).data(hours),
+        Axis::new()
+            .type_(AxisType::Category)
+            .inverse(true)
+            .data(DAYS.iter().map(|d| d.to_string()).collect()),
+    )
+    .visual_map(
+        VisualMap::new()
+            .min(0.0)
+            .max(max)
+            .calculable(true)
+            .orient(Orient::Horizontal)
+            .left("center")
+            .bottom(0)
+            .in_range(VisualMapChannel::new().color(HEAT.to_vec())),
+    )
+    .series(Series::Heatmap(
+        Heatmap::new().name(g.metric.clone()).data(cells),
+    ))
 }
 
 #[component]
@@ -91,7 +91,7 @@ pub fn RhythmPanel(st: AnalysisState) -> impl IntoView {
     Effect::new(move |_| {
         if let (Some(Ok(r)), true) = (grids.get(), st.hydrated.get()) {
             for (id, g) in [(METRIC_CHART_ID, &r.metric), (SCORE_CHART_ID, &r.score)] {
-                let json = serde_json::to_string(&options(g)).unwrap_or_default();
+                let json = options(g).to_json();
                 crate::echarts::draw(id, json, None);
             }
         }
@@ -187,8 +187,8 @@ mod tests {
             json["series"][0]["data"],
             serde_json::json!([[2, 0, 92.0], [23, 6, 5.0]])
         );
-        assert_eq!(json["yAxis"]["data"][0], "Mon");
-        assert_eq!(json["xAxis"]["data"][23], "23");
+        assert_eq!(json["yAxis"][0]["data"][0], "Mon");
+        assert_eq!(json["xAxis"][0]["data"][23], "23");
         assert_eq!(json["visualMap"][0]["max"], 100.0);
         let score = RhythmGrid {
             metric: "anomaly_score".into(),

@@ -6,10 +6,10 @@ use charming::component::{Axis, Grid};
 use charming::datatype::{DataPoint, DataPointItem};
 use charming::element::{AxisType, ItemStyle, Tooltip, Trigger};
 use charming::series::Bar;
-use charming::Chart;
 use leptos::prelude::*;
 use lookout::model::{AnomalyEvent, AnomalyList};
 
+use super::options::{Options, Series};
 use super::{data, AnalysisState, ChartPanel};
 use crate::anomaly::explain_line;
 use crate::format::TimeStyle;
@@ -62,7 +62,7 @@ pub fn event_url(e: &AnomalyEvent, now: i64) -> String {
 
 /// One row per event (oldest on top), a bar from start to end on a time axis: an
 /// invisible bar up to the start with the event's bar stacked on it.
-pub fn options(list: &AnomalyList) -> Chart {
+pub fn options(list: &AnomalyList) -> Options {
     let colours = legend(&list.events);
     let colour = |m: &str| {
         colours
@@ -94,37 +94,33 @@ pub fn options(list: &AnomalyList) -> Chart {
         })
         .collect();
     let label = Tooltip::new().formatter("{b}");
-    Chart::new()
-        .animation(false)
-        .tooltip(Tooltip::new().trigger(Trigger::Item))
-        .grid(Grid::new().left(150).right(24).top(8).bottom(32))
-        .x_axis(
-            Axis::new()
-                .type_(AxisType::Time)
-                .min(list.from as f64)
-                .max(list.to as f64),
-        )
-        .y_axis(
-            Axis::new()
-                .type_(AxisType::Category)
-                .inverse(true)
-                .data(rows),
-        )
-        .series(
-            Bar::new()
-                .name("before")
-                .stack("event")
-                .item_style(ItemStyle::new().color("transparent"))
-                .tooltip(label.clone())
-                .data(base),
-        )
-        .series(
-            Bar::new()
-                .name("event")
-                .stack("event")
-                .tooltip(label)
-                .data(bars),
-        )
+    Options::new(
+        Tooltip::new().trigger(Trigger::Item),
+        Grid::new().left(150).right(24).top(8).bottom(32),
+        Axis::new()
+            .type_(AxisType::Time)
+            .min(list.from as f64)
+            .max(list.to as f64),
+        Axis::new()
+            .type_(AxisType::Category)
+            .inverse(true)
+            .data(rows),
+    )
+    .series(Series::Bar(
+        Bar::new()
+            .name("before")
+            .stack("event")
+            .item_style(ItemStyle::new().color("transparent"))
+            .tooltip(label.clone())
+            .data(base),
+    ))
+    .series(Series::Bar(
+        Bar::new()
+            .name("event")
+            .stack("event")
+            .tooltip(label)
+            .data(bars),
+    ))
 }
 
 #[component]
@@ -133,7 +129,7 @@ pub fn TimelinePanel(st: AnalysisState) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         if let (Some(Ok(l)), true) = (list.get(), st.hydrated.get()) {
-            let json = serde_json::to_string(&options(&l)).unwrap_or_default();
+            let json = options(&l).to_json();
             let on_click = std::rc::Rc::new(move |click: crate::echarts::Click| {
                 if let Some(e) = l.events.get(click.index) {
                     let url = event_url(e, l.to);
@@ -260,7 +256,7 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("cpu_usage 97.0 %"));
-        assert_eq!(json["yAxis"]["data"][1], "#2 memory_usage");
+        assert_eq!(json["yAxis"][0]["data"][1], "#2 memory_usage");
         assert_eq!(
             event_url(&list.events[1], 400_000),
             "/api/anomalies?from=100000&to=400000"
