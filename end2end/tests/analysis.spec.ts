@@ -10,7 +10,8 @@ import type { Page } from "@playwright/test";
 
 /** Charts drawn from the page's data (the overlay opens on a click). */
 const CHARTS = ["chart-cores", "chart-rhythm-metric", "chart-rhythm-score", "chart-correlation", "chart-timeline"];
-/** Charts that have data points as soon as the sampler has run a few seconds. */
+/** Charts that have data points once the sampler has run some seconds (the correlation
+ * needs 3 buckets where two metrics vary: on the 15-minute range, 3-second buckets). */
 const WITH_DATA = ["chart-cores", "chart-rhythm-metric", "chart-correlation"];
 
 async function recordViolations(page: Page) {
@@ -49,7 +50,7 @@ async function waitForAnalysis(page: Page) {
     await expect.poll(() => items(page, id), { timeout: 30_000, message: id }).toBeGreaterThanOrEqual(0);
   }
   for (const id of WITH_DATA) {
-    await expect.poll(() => items(page, id), { timeout: 30_000, message: id }).toBeGreaterThan(0);
+    await expect.poll(() => items(page, id), { timeout: 45_000, message: id }).toBeGreaterThan(0);
   }
 }
 
@@ -63,7 +64,7 @@ test.beforeEach(async ({ request }) => {
 
 test("every chart draws under the CSP with no violation", async ({ page }, info) => {
   await recordViolations(page);
-  const response = await page.goto("/analysis");
+  const response = await page.goto("/analysis?range=live");
   expect(response!.status()).toBe(200);
   const csp = response!.headers()["content-security-policy"];
   expect(csp).toContain("script-src 'self'");
@@ -156,7 +157,7 @@ test("the anomaly timeline draws each event as a bar with its explanation", asyn
 });
 
 test("clicking a correlation cell opens both series overlaid", async ({ page }) => {
-  await page.goto("/analysis");
+  await page.goto("/analysis?range=live");
   await waitForAnalysis(page);
   // An off-diagonal cell (two different metrics), at its pixel position.
   const target = await page.evaluate(() => {

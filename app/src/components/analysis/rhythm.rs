@@ -79,13 +79,17 @@ pub fn options(g: &RhythmGrid) -> Options {
 #[component]
 pub fn RhythmPanel(st: AnalysisState) -> impl IntoView {
     // The zone is the browser's once hydrated (UTC on the server): hours are local.
+    // The range is part of the source so the range control reloads it too (a source
+    // that only tracks it would compare equal and not reload).
     let grids = Resource::new(
         move || {
-            // The range control reloads it too (new days may have passed).
-            st.range.track();
-            (st.metric.get(), st.tz_offset.get().unwrap_or(0))
+            (
+                st.range.get(),
+                st.metric.get(),
+                st.tz_offset.get().unwrap_or(0),
+            )
         },
-        |(metric, tz)| data::rhythm(metric, tz),
+        |(_, metric, tz)| data::rhythm(metric, tz),
     );
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
