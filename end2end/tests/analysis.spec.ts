@@ -58,8 +58,17 @@ test.beforeEach(async ({ request }) => {
   await expect
     .poll(async () => (await request.get("/metrics")).status(), { timeout: 15_000 })
     .toBe(200);
-  // A few samples, so per-core buckets and correlations have points.
-  await new Promise((r) => setTimeout(r, 4000));
+  // Enough samples that the 15-minute range has correlations (3 buckets of 3 s where
+  // two metrics vary): the page loads its data once per range.
+  await expect
+    .poll(
+      async () => {
+        const r = await request.get("/api/analysis/correlation?metric=cpu_usage,memory_usage&from=-15m&points=300");
+        return (await r.json()).cells?.[0]?.[1]?.r ?? null;
+      },
+      { timeout: 45_000 },
+    )
+    .not.toBeNull();
 });
 
 test("every chart draws under the CSP with no violation", async ({ page }, info) => {
@@ -167,6 +176,8 @@ test("clicking a correlation cell opens both series overlaid", async ({ page }) 
     return cell ? chart.convertToPixel({ seriesIndex: 0 }, [cell[0], cell[1]]) : null;
   });
   expect(target, "an off-diagonal cell with an r").not.toBeNull();
+  // Below the fold: mouse coordinates are the viewport's.
+  await page.locator("#chart-correlation").scrollIntoViewIfNeeded();
   const box = (await page.locator("#chart-correlation").boundingBox())!;
   await page.mouse.click(box.x + target[0], box.y + target[1]);
   await expect(page.locator("#correlation-overlay")).toBeVisible();
