@@ -13,6 +13,8 @@ pub mod agent;
 #[cfg(feature = "engine")]
 pub mod alert;
 #[cfg(feature = "engine")]
+pub mod analysis;
+#[cfg(feature = "engine")]
 pub mod collect;
 #[cfg(feature = "engine")]
 pub mod detect;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod access;
 pub mod alerts;
+pub mod analysis;
 pub mod anomaly;
 pub mod container;
 pub mod detector;
@@ -24,6 +25,7 @@ pub mod metrics;
 
 pub use access::*;
 pub use alerts::*;
+pub use analysis::*;
 pub use anomaly::*;
 pub use container::*;
 pub use detector::*;
@@ -229,6 +231,10 @@ api_bodies!(
     // agents and a hub
     IngestBatch,
     IngestReply,
+    // the analysis page
+    CoreHeatmap,
+    Rhythm,
+    Correlation,
 );
 
 impl ApiBody for ApiError {

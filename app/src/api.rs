@@ -144,7 +144,7 @@ pub fn parse_metric_list(list: &str) -> Result<Vec<String>, String> {
 }
 
 #[cfg(feature = "ssr")]
-fn app_state() -> Result<crate::state::AppState, ServerFnError> {
+pub(crate) fn app_state() -> Result<crate::state::AppState, ServerFnError> {
     use_context::<crate::state::AppState>()
         .ok_or_else(|| ServerFnError::new("AppState missing from the server context"))
 }

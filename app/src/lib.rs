@@ -17,6 +17,8 @@ pub mod browser;
 #[cfg(feature = "hydrate")]
 pub mod chart;
 #[cfg(feature = "hydrate")]
+pub mod echarts;
+#[cfg(feature = "hydrate")]
 pub mod http;
 
 use leptos::prelude::*;
@@ -25,6 +27,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::components::admin::AdminPage;
+use crate::components::analysis::AnalysisPage;
 use crate::components::dashboard::Dashboard;
 use crate::components::login::LoginPage;
 
@@ -83,6 +86,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/") view=Dashboard ssr=SsrMode::Async/>
                 <Route path=path!("/dashboard") view=Dashboard ssr=SsrMode::Async/>
+                <Route path=path!("/analysis") view=AnalysisPage ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=LoginPage/>
                 <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
             </Routes>

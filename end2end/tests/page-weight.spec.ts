@@ -77,6 +77,8 @@ test("first and repeat visits: compressed, cached, and what they cost", async ({
   if (measureOnly) return;
 
   expect(statics.map((s) => s.url).some((u) => u.endsWith(".wasm"))).toBe(true);
+  // ECharts is the analysis page's: the dashboard never downloads it.
+  expect(statics.filter((s) => s.url.includes("echarts"))).toEqual([]);
   for (const s of statics) {
     expect(s.cache, s.url).toContain("immutable");
     expect(["br", "gzip"], s.url).toContain(s.encoding);

@@ -68,6 +68,16 @@ pub const ENDPOINTS: &[Endpoint] = &[
         || post(handlers::mark_expected),
     ),
     ep("GET", "/api/model", Viewer, None, || get(handlers::model)),
+    // The analysis page's data (server/src/analysis.rs).
+    ep("GET", "/api/analysis/cores", Viewer, None, || {
+        get(crate::analysis::cores)
+    }),
+    ep("GET", "/api/analysis/rhythm", Viewer, None, || {
+        get(crate::analysis::rhythm)
+    }),
+    ep("GET", "/api/analysis/correlation", Viewer, None, || {
+        get(crate::analysis::correlation)
+    }),
     ep(
         "POST",
         "/api/model/train",

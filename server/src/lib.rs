@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod alerting;
+pub mod analysis;
 pub mod assets;
 pub mod auth;
 pub mod commands;
@@ -151,9 +152,14 @@ pub fn router_with_auth(settings: &Settings, services: Services, auth: auth::Aut
         stylesheet: assets.url("/pkg/lookout.css"),
         chart: assets.url("/vendor/chart.umd.js"),
     };
+    // ECharts is the analysis page's own script (not in the shell).
+    let analysis_assets = app::components::analysis::AnalysisAssets {
+        echarts: assets.url(app::components::analysis::ECHARTS_URL),
+    };
     let context = move || {
         provide_context(app_state.clone());
         provide_context(shell_assets.clone());
+        provide_context(analysis_assets.clone());
         // The inline scripts carry the nonce the CSP header names (edge/headers.rs).
         edge::headers::provide_request_nonce();
     };

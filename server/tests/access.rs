@@ -124,6 +124,15 @@ fn table() -> Vec<Row> {
         ),
         row("GET", "/api/anomalies", None, S::None, VIEW),
         row("GET", "/api/model", None, S::None, VIEW),
+        row("GET", "/api/analysis/cores", None, S::None, VIEW),
+        row("GET", "/api/analysis/rhythm", None, S::None, VIEW),
+        row(
+            "GET",
+            "/api/analysis/correlation?metric=cpu_usage,load_1",
+            None,
+            S::None,
+            VIEW,
+        ),
         row("GET", "/api/alerts", None, S::None, VIEW),
         row("GET", "/api/alerts/history", None, S::None, VIEW),
         row("GET", "/api/silences", None, S::None, VIEW),
@@ -228,6 +237,7 @@ fn table() -> Vec<Row> {
         // Pages.
         row("GET", "/", None, S::None, PAGE),
         row("GET", "/dashboard", None, S::None, PAGE),
+        row("GET", "/analysis", None, S::None, PAGE),
         row("GET", "/login", None, S::None, OPEN),
         row(
             "GET",

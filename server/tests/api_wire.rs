@@ -159,6 +159,53 @@ url = "http://127.0.0.1:{dead_port}/alert"
     );
     s.expect("GET", "/api/history?metric=bogus", None, 400, "ApiError");
 
+    // The analysis page's data: per-core CPU from the live samples, rhythm, correlation;
+    // a bad parameter is a 400 naming it.
+    s.wait_until(|| {
+        let (_, text) = s.call("GET", "/api/analysis/cores?from=-10m&buckets=20", None);
+        text.contains("\"cores\":[[")
+    });
+    let cores = s.expect(
+        "GET",
+        "/api/analysis/cores?from=-10m&buckets=20",
+        None,
+        200,
+        "CoreHeatmap",
+    );
+    assert!(cores["times"].as_array().unwrap().len() <= 21, "{cores}");
+    let rhythm = s.expect(
+        "GET",
+        "/api/analysis/rhythm?metric=load_1&days=7&tz_offset_min=-300",
+        None,
+        200,
+        "Rhythm",
+    );
+    assert_eq!(rhythm["metric"]["means"].as_array().unwrap().len(), 7);
+    let corr = s.expect(
+        "GET",
+        "/api/analysis/correlation?metric=cpu_usage,load_1,process_count&from=-10m",
+        None,
+        200,
+        "Correlation",
+    );
+    assert_eq!(corr["cells"].as_array().unwrap().len(), 3);
+    for (path, param) in [
+        ("/api/analysis/cores?buckets=1", "buckets"),
+        ("/api/analysis/cores?from=-1h&to=-2h", "from"),
+        ("/api/analysis/rhythm?metric=bogus", "metric"),
+        ("/api/analysis/rhythm?days=29", "days"),
+        ("/api/analysis/rhythm?tz_offset_min=900", "tz_offset_min"),
+        ("/api/analysis/correlation?metric=cpu_usage", "metric"),
+        ("/api/analysis/correlation?metric=cpu_usage,nope", "metric"),
+        (
+            "/api/analysis/correlation?metric=cpu_usage,load_1&points=5",
+            "points",
+        ),
+    ] {
+        let e = s.expect("GET", path, None, 400, "ApiError");
+        assert_eq!(e["param"], param, "{path}: {e}");
+    }
+
     // Anomalies and the detector.
     s.expect("GET", "/api/anomalies?from=-1h", None, 200, "AnomalyList");
     let model = s.expect("GET", "/api/model", None, 200, "ModelReport");

@@ -17,6 +17,7 @@
 
 mod alerts;
 pub mod auth;
+mod cores;
 mod error;
 mod events;
 mod filesystems;

@@ -78,6 +78,7 @@ fn roll_up(tx: &Transaction, now: TimestampMs) -> rusqlite::Result<(u64, Option<
         return Ok((0, Some(start)));
     }
     let n = tx.execute(&rollup_sql(), params![start, target])?;
+    super::cores::roll_up(tx, start, target)?;
     tx.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -102,6 +103,11 @@ impl Store {
         let del = |sql: &str, cutoff: i64| -> rusqlite::Result<u64> {
             Ok(tx.execute(sql, [cutoff])? as u64)
         };
+        // Per-core rollups (store/cores.rs) share the rollups' retention.
+        del(
+            &format!("DELETE FROM core_rollups_1m {BY_KEY}"),
+            rollup_cutoff,
+        )?;
         let report = MaintenanceReport {
             minutes_rolled_up: minutes,
             samples_deleted: del(&format!("DELETE FROM samples {BY_KEY}"), raw_cutoff)?,

@@ -54,8 +54,14 @@ pub fn column(name: &str) -> Option<Column> {
 }
 
 /// Ordered migrations; index i migrates from version i to i + 1.
-const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] =
-    &[v1_initial, v2_alerts, v3_alert_rules, v4_auth, v5_ingest];
+const MIGRATIONS: &[fn(&Transaction) -> rusqlite::Result<()>] = &[
+    v1_initial,
+    v2_alerts,
+    v3_alert_rules,
+    v4_auth,
+    v5_ingest,
+    v6_core_rollups,
+];
 
 /// The schema version this build writes.
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -150,6 +156,20 @@ fn v4_auth(tx: &Transaction) -> rusqlite::Result<()> {
 /// first batch, so it cannot write another host's samples.
 fn v5_ingest(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch("ALTER TABLE api_tokens ADD COLUMN host TEXT;")
+}
+
+/// Per-core CPU use by minute (the analysis page's heatmap; see store/cores.rs): one
+/// row per host and minute, the cores' means as little-endian f32s (4 bytes a core),
+/// rolled up from the snapshots' `cpu.per_core` with the other rollups.
+fn v6_core_rollups(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE core_rollups_1m (
+             host_id INTEGER NOT NULL REFERENCES hosts(id),
+             ts INTEGER NOT NULL,
+             n INTEGER NOT NULL,
+             per_core BLOB NOT NULL,
+             PRIMARY KEY (host_id, ts)) WITHOUT ROWID;",
+    )
 }
 
 fn v2_alerts(tx: &Transaction) -> rusqlite::Result<()> {

@@ -499,3 +499,36 @@ fn a_damaged_file_is_reported_as_corrupt_and_left_alone() {
     );
     assert_eq!(std::fs::read(&path).unwrap(), junk);
 }
+
+#[test]
+fn per_core_history_from_rollups_and_raw_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    // 10 minutes at 1 s: 10 % for 5 minutes, then 50 % (core 1 runs at half of core 0).
+    fill(&store, T0, 600, |i| if i < 300 { 10.0 } else { 50.0 });
+    // Minutes 0-7 rolled up; 8 and 9 are read from the raw snapshots.
+    let r = store.maintain(T0 + 8 * 60_000 + 500).unwrap();
+    assert_eq!(r.rolled_up_until, Some(T0 + 8 * 60_000));
+    let rows: i64 = store
+        .reader()
+        .query_row("SELECT COUNT(*) FROM core_rollups_1m", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 8);
+    let h = store.core_history(T0, T0 + 600_000 - 1, 10).unwrap();
+    assert_eq!(h.bucket_secs, 60.0);
+    assert_eq!(h.times.len(), 10);
+    assert_eq!(h.times[0], T0);
+    assert_eq!(h.cores.len(), 2);
+    for (j, t) in h.times.iter().enumerate() {
+        let want = if *t < T0 + 300_000 { 10.0 } else { 50.0 };
+        assert_eq!(h.cores[0][j], Some(want), "bucket {j}");
+        assert_eq!(h.cores[1][j], Some(want / 2.0), "bucket {j}");
+    }
+    // A short span is bucketed finer, from raw snapshots only; a gap stays null.
+    let h = store.core_history(T0 + 290_000, T0 + 310_000, 20).unwrap();
+    assert_eq!(h.bucket_secs, 1.0);
+    assert_eq!(h.cores[0][0], Some(10.0));
+    assert_eq!(h.cores[0][15], Some(50.0));
+    let h = store.core_history(T0 + 700_000, T0 + 760_000, 10).unwrap();
+    assert!(h.cores.is_empty() && !h.times.is_empty());
+}

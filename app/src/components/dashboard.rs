@@ -158,6 +158,12 @@ fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings, me: Me) -> imp
                 <span class="host" id="host">{host}</span>
                 <span class="as-of" id="as-of">{as_of}</span>
                 <ScopeBadge live/>
+                <nav class="page-nav">
+                    // The analysis page opens on the range chosen here.
+                    <a href=move || format!("/analysis?range={}", live.range.get().key()) id="nav-analysis">
+                        "Analysis"
+                    </a>
+                </nav>
             </div>
             <Controls live/>
             <UserMenu me/>

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod alerts;
+pub mod analysis;
 pub mod anomalies;
 pub mod cards;
 pub mod charts;

@@ -53,6 +53,7 @@ pub struct AccessRule {
 pub const PAGES: &[(&str, Access)] = &[
     ("/", Access::Viewer),
     ("/dashboard", Access::Viewer),
+    ("/analysis", Access::Viewer),
     ("/login", Access::Public),
     ("/admin", Access::Admin),
 ];

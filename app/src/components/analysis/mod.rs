@@ -1,0 +1,248 @@
+//! The analysis page (`/analysis`, issue 14): per-core CPU heatmap, weekly rhythm
+//! heatmaps, correlation matrix and anomaly timeline for the chosen range.
+//!
+//! Server-rendered complete (each chart's data as a plain table, so it reads without
+//! JavaScript), then hydrated: the browser draws each chart with ECharts from options
+//! built in Rust (`charming`), and reloads the data when the range or the rhythm's
+//! metric changes. ECharts is loaded by this page's own `<script>`, not the shell, so
+//! the dashboard never downloads it. One file per chart, its options and its table.
+
+pub mod cores;
+pub mod correlation;
+pub mod data;
+pub mod options;
+pub mod rhythm;
+pub mod timeline;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::{get_settings, CHART_METRICS, SCORE_METRIC};
+use crate::auth::{get_me, provide_me, Me};
+use crate::components::login::UserMenu;
+use crate::controls::Range;
+use crate::format::{time_label, TimeStyle};
+use crate::state::UiSettings;
+
+/// The plain URL of the vendored ECharts (the server links its hashed name).
+pub const ECHARTS_URL: &str = "/vendor/echarts.min.js";
+
+/// The URLs of the analysis page's own static files, provided by the server as context
+/// (content-hashed names, like [`crate::ShellAssets`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnalysisAssets {
+    pub echarts: String,
+}
+
+impl Default for AnalysisAssets {
+    fn default() -> Self {
+        Self {
+            echarts: ECHARTS_URL.into(),
+        }
+    }
+}
+
+/// The element ids of the page's charts (for resizing and freeing them).
+pub const CHART_IDS: &[&str] = &[
+    cores::CHART_ID,
+    rhythm::METRIC_CHART_ID,
+    rhythm::SCORE_CHART_ID,
+    correlation::CHART_ID,
+    correlation::OVERLAY_CHART_ID,
+    timeline::CHART_ID,
+];
+
+/// The page's shared signals, handed to each chart.
+#[derive(Debug, Clone, Copy)]
+pub struct AnalysisState {
+    pub range: RwSignal<Range>,
+    /// The rhythm heatmap's metric.
+    pub metric: RwSignal<String>,
+    /// The browser's zone offset east of UTC in minutes; None while server-rendered
+    /// (times in UTC).
+    pub tz_offset: RwSignal<Option<i32>>,
+    /// True once hydrated: charts are drawn and the tables fold away.
+    pub hydrated: RwSignal<bool>,
+}
+
+impl AnalysisState {
+    /// A wall-clock label in the viewer's zone (UTC on the server).
+    pub fn clock(&self, t_ms: i64, style: TimeStyle) -> String {
+        match self.tz_offset.get() {
+            Some(off) => time_label(t_ms, off, style),
+            None => format!("{} UTC", time_label(t_ms, 0, style)),
+        }
+    }
+
+    /// The same, for chart labels (no zone suffix).
+    pub fn axis_label(&self, t_ms: i64, style: TimeStyle) -> String {
+        time_label(t_ms, self.tz_offset.get().unwrap_or(0), style)
+    }
+}
+
+/// Metrics the rhythm heatmap offers.
+pub fn rhythm_metrics() -> impl Iterator<Item = &'static str> {
+    CHART_METRICS.iter().copied().filter(|m| *m != SCORE_METRIC)
+}
+
+#[component]
+pub fn AnalysisPage() -> impl IntoView {
+    let settings = Resource::new(|| (), |_| get_settings());
+    let me = Resource::new(|| (), |_| get_me());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let settings = settings.await.unwrap_or_default();
+                let me = me.await.unwrap_or_default();
+                view! { <AnalysisBody settings me/> }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn AnalysisBody(settings: UiSettings, me: Me) -> impl IntoView {
+    provide_me(me.clone());
+    // `?range=..&metric=..` pick the first view (the dashboard's link carries its range;
+    // without JavaScript the form below sets them).
+    let query = use_query_map();
+    let range = query
+        .with_untracked(|q| q.get("range").and_then(|r| Range::parse(&r)))
+        .unwrap_or(Range::Hour);
+    let metric = query
+        .with_untracked(|q| q.get("metric"))
+        .filter(|m| rhythm_metrics().any(|x| x == m))
+        .unwrap_or_else(|| "cpu_usage".to_string());
+    let st = AnalysisState {
+        range: RwSignal::new(range),
+        metric: RwSignal::new(metric),
+        tz_offset: RwSignal::new(None),
+        hydrated: RwSignal::new(false),
+    };
+    #[cfg(feature = "hydrate")]
+    {
+        Effect::new(move |_| {
+            st.tz_offset.set(Some(
+                crate::browser::tz_offset_min(crate::browser::now_ms()),
+            ));
+            st.hydrated.set(true);
+        });
+        let resize = window_event_listener(leptos::ev::resize, |_| {
+            crate::echarts::resize(CHART_IDS);
+        });
+        on_cleanup(move || {
+            resize.remove();
+            crate::echarts::dispose(CHART_IDS);
+        });
+    }
+    let assets = use_context::<AnalysisAssets>().unwrap_or_default();
+    let host = settings.host.clone();
+    let title = if host.is_empty() {
+        "Analysis · Lookout".to_string()
+    } else {
+        format!("Analysis · {host} · Lookout")
+    };
+    view! {
+        <Title text=title/>
+        // ECharts for this page only (the shell does not load it).
+        <script src=assets.echarts></script>
+        <header class="topbar">
+            <div class="brand">
+                <h1>"Lookout"</h1>
+                <span class="host" id="host">{host}</span>
+                <nav class="page-nav">
+                    <a href="/" id="nav-dashboard">"Dashboard"</a>
+                    <a href="/analysis" id="nav-analysis" aria-current="page">"Analysis"</a>
+                </nav>
+            </div>
+            <AnalysisControls st/>
+            <UserMenu me/>
+        </header>
+        <main class="analysis" id="analysis">
+            <cores::CoresPanel st/>
+            <rhythm::RhythmPanel st/>
+            <correlation::CorrelationPanel st/>
+            <timeline::TimelinePanel st/>
+        </main>
+    }
+}
+
+/// The range and the rhythm's metric: applied at once with JavaScript, by the form's
+/// button without.
+#[component]
+fn AnalysisControls(st: AnalysisState) -> impl IntoView {
+    let on_range = move |ev: leptos::ev::Event| {
+        if let Some(r) = Range::parse(&event_target_value(&ev)) {
+            st.range.set(r);
+        }
+    };
+    let on_metric = move |ev: leptos::ev::Event| {
+        let m = event_target_value(&ev);
+        if rhythm_metrics().any(|x| x == m) {
+            st.metric.set(m);
+        }
+    };
+    let on_submit = move |ev: leptos::ev::SubmitEvent| ev.prevent_default();
+    view! {
+        <form class="controls" method="get" action="/analysis" on:submit=on_submit>
+            <label>
+                <span>"Range"</span>
+                <select id="range" name="range" on:change=on_range prop:value=move || st.range.get().key()>
+                    {Range::CHOICES
+                        .into_iter()
+                        .map(|r| {
+                            view! {
+                                <option value=r.key() selected=move || st.range.get() == r>
+                                    {r.label()}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <label>
+                <span>"Rhythm of"</span>
+                <select id="rhythm-metric" name="metric" on:change=on_metric prop:value=move || st.metric.get()>
+                    {rhythm_metrics()
+                        .map(|m| {
+                            view! {
+                                <option value=m selected=move || st.metric.with(|x| x == m)>{m}</option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <button type="submit" class="apply" hidden=move || st.hydrated.get()>"Show"</button>
+        </form>
+    }
+}
+
+/// A chart's frame: its title, the chart (drawn once hydrated) and its data as a table
+/// (open without JavaScript, folded away once the chart is drawn).
+#[component]
+pub fn ChartPanel(
+    st: AnalysisState,
+    id: &'static str,
+    title: &'static str,
+    chart_id: &'static str,
+    /// What the chart shows, for screen readers.
+    label: &'static str,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <section class="panel analysis-panel" id=id aria-label=title>
+            <h2>{title}</h2>
+            <div class="echart" id=chart_id role="img" aria-label=label hidden=move || !st.hydrated.get()></div>
+            <details class="table-fallback" open=move || !st.hydrated.get()>
+                <summary>"Data as a table"</summary>
+                <div class="table-scroll">{children()}</div>
+            </details>
+        </section>
+    }
+}
+
+/// The loading / error line under a chart.
+pub fn status_line(err: Option<String>) -> impl IntoView {
+    err.map(|e| view! { <p class="error">"Unavailable: " {e}</p> })
+}
