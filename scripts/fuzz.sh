@@ -26,7 +26,8 @@ for t in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
   log="$(mktemp)"
   set +e
-  (cd fuzz && cargo fuzz run -s none --debug-assertions "$t" "corpus/$t" -- \
+  # Absolute: the config target works in a scratch folder of its own.
+  (cd fuzz && cargo fuzz run -s none --debug-assertions "$t" "$PWD/corpus/$t" -- \
     -max_total_time="$secs" -max_len=4096 -print_final_stats=1) >"$log" 2>&1
   rc=$?
   set -e
