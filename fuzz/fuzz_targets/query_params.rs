@@ -9,7 +9,12 @@ const NOW: i64 = 1_800_000_000_000;
 fuzz_target!(|query: &str| {
     let pairs = lookout_server::edge::form::pairs(query);
     if let Ok(q) = lookout::store::HistoryQuery::parse(&pairs, NOW) {
-        assert!(q.from < q.to, "{query:?} gave from {} >= to {}", q.from, q.to);
+        assert!(
+            q.from < q.to,
+            "{query:?} gave from {} >= to {}",
+            q.from,
+            q.to
+        );
         assert!(q.points > 0);
     }
     if let Ok((from, to)) = lookout::store::parse_range(&pairs, NOW, 3_600_000) {
