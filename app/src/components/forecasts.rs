@@ -1,7 +1,8 @@
 //! The forecast cards: when each filesystem fills up, and memory and swap trends with
 //! "leak suspected" (from `GET /api/forecast`, reloaded every minute while live). The
-//! words are the API's own (see `forecast_view`). Server-rendered as "loading": the
-//! forecast reads hours of history, which the page's first render should not wait for.
+//! words are the API's own (see `forecast_view`). Server-rendered as a pointer to the
+//! API: the forecast reads hours of history, which the page's first render should not
+//! wait for.
 
 use leptos::prelude::*;
 #[cfg(feature = "hydrate")]
@@ -25,21 +26,21 @@ pub fn ForecastCards(live: DashboardState) -> impl IntoView {
             })
         };
         Effect::new(move |_| load());
-        if let Ok(handle) = set_interval_with_handle(
-            move || {
-                if !live.refresh.get_untracked().is_paused() {
-                    load();
-                }
-            },
-            std::time::Duration::from_secs(60),
-        ) {
-            on_cleanup(move || handle.clear());
-        }
+        live.poll(std::time::Duration::from_secs(60), load);
     }
     view! {
         <section class="cards forecasts" id="forecasts" aria-label="Forecasts">
             {move || match forecasts.get() {
-                None => view! { <p class="note">"Forecasts: loading…"</p> }.into_any(),
+                // Not `.note`: that is the page's one "needs JavaScript" notice.
+                None => {
+                    view! {
+                        <p class="pending">
+                            "Forecasts load in the browser (or from "
+                            <a href=FORECAST_URL>"/api/forecast"</a> ")"
+                        </p>
+                    }
+                        .into_any()
+                }
                 Some(Err(e)) => {
                     view! { <p class="error">"Forecasts unavailable: " {e}</p> }.into_any()
                 }
