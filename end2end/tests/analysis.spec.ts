@@ -45,11 +45,11 @@ async function painted(page: Page, id: string): Promise<boolean> {
   }, id);
 }
 
-async function waitForAnalysis(page: Page) {
+async function waitForAnalysis(page: Page, withData: readonly string[] = WITH_DATA) {
   for (const id of CHARTS) {
     await expect.poll(() => items(page, id), { timeout: 30_000, message: id }).toBeGreaterThanOrEqual(0);
   }
-  for (const id of WITH_DATA) {
+  for (const id of withData) {
     await expect.poll(() => items(page, id), { timeout: 45_000, message: id }).toBeGreaterThan(0);
   }
 }
@@ -199,7 +199,11 @@ test("the dashboard's link opens the page on its range, ECharts loaded on the wa
   await page.locator("#nav-analysis").click();
   await expect(page).toHaveURL(/\/analysis\?range=1h/);
   await expect(page.locator("#range")).toHaveValue("1h");
-  await waitForAnalysis(page);
+  // Every chart is made (ECharts came with the page); their data is the other tests'
+  // business: this one runs early, when an hour's range holds too few buckets for a
+  // correlation.
+  await waitForAnalysis(page, []);
+  expect(await page.evaluate(() => typeof (window as any).echarts)).toBe("object");
 });
 
 test.describe("without JavaScript", () => {
