@@ -12,7 +12,6 @@ use engines::{get_json, wait_for};
 use lookout::alert::notification::{Notification, NotificationKind};
 use lookout::alert::notify::{AlertmanagerConfig, AlertmanagerNotifier};
 use lookout::alert::{outbox, Notifier};
-use lookout::model::Severity;
 use lookout::store::{Store, StoreOptions};
 use serde_json::Value;
 use std::time::Duration;
@@ -95,16 +94,13 @@ fn notification(kind: NotificationKind, since: i64, at: i64) -> Notification {
         rule: "disk-full".into(),
         condition: "disk_free_percent < 5".into(),
         host: "db-7".into(),
-        severity: Severity::Critical,
         since,
         at,
         values: vec![],
         explanation: None,
         dashboard_link: "http://lookout.test:3000/?host=db-7".into(),
         channels: vec![],
-        digest: vec![],
-        inhibited_by: None,
-        forecast: None,
+        ..Notification::example()
     }
 }
 

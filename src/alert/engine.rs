@@ -420,6 +420,7 @@ impl AlertEngine {
             id: format!("test|{channel}|{now}"),
             kind: NotificationKind::Test,
             rule: "test".into(),
+            rule_kind: None,
             condition: "manual test notification".into(),
             host: self.settings.host.clone(),
             severity: super::rules::Severity::Info,
@@ -710,6 +711,7 @@ impl AlertEngine {
                 id: format!("digest|{now}"),
                 kind: NotificationKind::Digest,
                 rule: "digest".into(),
+                rule_kind: None,
                 condition: format!(
                     "more than {} notifications in {}",
                     self.settings.rate_limit_max,
@@ -751,6 +753,7 @@ impl AlertEngine {
             self.held.push(DigestEntry {
                 kind: n.kind,
                 rule: n.rule,
+                rule_kind: n.rule_kind,
                 host: n.host,
                 severity: n.severity,
                 since: n.since,
@@ -833,6 +836,7 @@ impl AlertEngine {
             id,
             kind,
             rule: rule.name.clone(),
+            rule_kind: Some(rule.kind_name()),
             condition: rule.describe(),
             host: host.to_string(),
             severity: rule.severity,

@@ -17,7 +17,7 @@
 //! Entries are parsed from raw TOML tables (not derived serde) so that every error
 //! names the entry and the field, like rule errors do.
 
-use super::rules::{Rule, RuleKind, Severity};
+use super::rules::{Rule, Severity};
 
 /// The labels an alert carries, matched by inhibit rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,13 +112,8 @@ impl InhibitRule {
     }
 }
 
-pub fn kind_name(rule: &Rule) -> &'static str {
-    match rule.kind {
-        RuleKind::Anomaly { .. } => "anomaly",
-        RuleKind::Threshold(_) => "threshold",
-        RuleKind::Stale { .. } => "stale",
-        RuleKind::Forecast(_) => "forecast",
-    }
+fn kind_name(rule: &Rule) -> &'static str {
+    rule.kind_name().as_str()
 }
 
 /// An inhibit entry that does not make sense, naming the entry and the field.

@@ -75,6 +75,16 @@ impl ThresholdRule {
 }
 
 impl Rule {
+    /// The kind's name, as notifications carry it.
+    pub fn kind_name(&self) -> model::RuleKindName {
+        match self.kind {
+            RuleKind::Anomaly { .. } => model::RuleKindName::Anomaly,
+            RuleKind::Threshold(_) => model::RuleKindName::Threshold,
+            RuleKind::Stale { .. } => model::RuleKindName::Stale,
+            RuleKind::Forecast(_) => model::RuleKindName::Forecast,
+        }
+    }
+
     /// One line for messages and the UI, e.g. `cpu_usage > 90 for 5m`.
     pub fn describe(&self) -> String {
         match &self.kind {

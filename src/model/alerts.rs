@@ -162,11 +162,37 @@ pub struct MetricValue {
     pub normal_high: Option<f64>,
 }
 
+/// Which kind of rule raised an alert: Alertmanager's `kind` label and the inhibit
+/// rules' `kind` match. Carried on the notification so that no receiver has to guess it
+/// from the condition's wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKindName {
+    Threshold,
+    Anomaly,
+    Stale,
+    Forecast,
+}
+
+impl RuleKindName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleKindName::Threshold => "threshold",
+            RuleKindName::Anomaly => "anomaly",
+            RuleKindName::Stale => "stale",
+            RuleKindName::Forecast => "forecast",
+        }
+    }
+}
+
 /// One line of a digest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DigestEntry {
     pub kind: NotificationKind,
     pub rule: String,
+    /// None in entries stored before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_kind: Option<RuleKindName>,
     pub host: String,
     pub severity: Severity,
     pub since: TimestampMs,
@@ -181,6 +207,10 @@ pub struct Notification {
     pub id: String,
     pub kind: NotificationKind,
     pub rule: String,
+    /// The kind of `rule`; None for tests and digests (and for notifications stored
+    /// before the field existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_kind: Option<RuleKindName>,
     /// The rule in words, e.g. `cpu_usage > 90 for 5m`.
     pub condition: String,
     pub host: String,
@@ -372,11 +402,19 @@ fn example_values() -> Vec<MetricValue> {
     }]
 }
 
+impl Notification {
+    /// A firing threshold notification, the documented example and a base for tests.
+    pub fn example() -> Self {
+        example_notification()
+    }
+}
+
 fn example_notification() -> Notification {
     Notification {
         id: "cpu-high|web-1|firing|1764084700000".into(),
         kind: NotificationKind::Firing,
         rule: "cpu-high".into(),
+        rule_kind: Some(RuleKindName::Threshold),
         condition: "cpu_usage > 90 for 5m".into(),
         host: "web-1".into(),
         severity: Severity::Critical,
@@ -477,6 +515,7 @@ impl ApiBody for AlertHistory {
             id: "digest|1764085300000".into(),
             kind: NotificationKind::Digest,
             rule: String::new(),
+            rule_kind: None,
             condition: String::new(),
             since: 1_764_085_000_000,
             at: 1_764_085_300_000,
@@ -485,6 +524,7 @@ impl ApiBody for AlertHistory {
             digest: vec![DigestEntry {
                 kind: NotificationKind::Firing,
                 rule: "disk-full".into(),
+                rule_kind: Some(RuleKindName::Threshold),
                 host: "web-1".into(),
                 severity: Severity::Warning,
                 since: 1_764_085_100_000,

@@ -17,7 +17,7 @@ use super::secret::{read_file, Secret};
 use super::{Notification, Notifier, NotifyError};
 use crate::alert::notification::NotificationKind;
 use crate::alert::render;
-use crate::model::TimestampMs;
+use crate::model::{RuleKindName, TimestampMs};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -183,7 +183,7 @@ impl AlertmanagerNotifier {
             NotificationKind::Firing | NotificationKind::Resolved => vec![alert(
                 n.kind,
                 &n.rule,
-                rule_kind(&n.condition),
+                kind_label(n.rule_kind),
                 n.severity.as_str(),
                 n.since,
             )],
@@ -191,25 +191,20 @@ impl AlertmanagerNotifier {
             NotificationKind::Digest => n
                 .digest
                 .iter()
-                .map(|d| alert(d.kind, &d.rule, "digest", d.severity.as_str(), d.since))
+                .map(|d| {
+                    let kind = kind_label(d.rule_kind);
+                    alert(d.kind, &d.rule, kind, d.severity.as_str(), d.since)
+                })
                 .collect(),
         };
         Value::Array(alerts)
     }
 }
 
-/// The rule's kind from its description (`lookout::alert::rules::Rule::describe`),
-/// which the stored notification carries.
-fn rule_kind(condition: &str) -> &'static str {
-    if condition.starts_with("anomal") {
-        "anomaly"
-    } else if condition.starts_with("no sample for") {
-        "stale"
-    } else if condition.ends_with("(forecast)") {
-        "forecast"
-    } else {
-        "threshold"
-    }
+/// The `kind` label: the rule's kind as the notification carries it ("unknown" only for
+/// notifications queued by a version that did not record it).
+fn kind_label(kind: Option<RuleKindName>) -> &'static str {
+    kind.map_or("unknown", RuleKindName::as_str)
 }
 
 /// `2026-12-04T15:30:00.123Z`.
@@ -268,21 +263,8 @@ mod tests {
 
     fn example() -> Notification {
         Notification {
-            id: "cpu-high|web-1|firing|1764084700000".into(),
-            kind: NotificationKind::Firing,
-            rule: "cpu-high".into(),
-            condition: "cpu_usage > 90 for 5m".into(),
-            host: "web-1".into(),
-            severity: Severity::Critical,
-            since: 1_764_084_700_000,
-            at: 1_764_085_000_000,
-            values: vec![],
             explanation: None,
-            dashboard_link: "http://lookout:3000/?from=1764084400000".into(),
-            channels: vec![],
-            digest: vec![],
-            inhibited_by: None,
-            forecast: None,
+            ..Notification::example()
         }
     }
 
@@ -318,10 +300,16 @@ mod tests {
         assert_eq!(am.payload(&n)[0]["endsAt"], rfc3339(n.at));
         n.kind = NotificationKind::Inhibited;
         assert_eq!(am.payload(&n), json!([]));
-        // A forecast rule's description (Rule::describe) names its kind.
+        // The kind is the one the notification carries, whatever the condition says.
         n.kind = NotificationKind::Firing;
-        n.condition = "disk_free_percent < 5 within 24h (forecast)".into();
+        n.rule_kind = Some(RuleKindName::Forecast);
         assert_eq!(am.payload(&n)[0]["labels"]["kind"], "forecast");
+        n.rule_kind = Some(RuleKindName::Anomaly);
+        n.condition = "no sample for 3 intervals".into();
+        assert_eq!(am.payload(&n)[0]["labels"]["kind"], "anomaly");
+        // Queued by a version that did not record the kind: said, not guessed.
+        n.rule_kind = None;
+        assert_eq!(am.payload(&n)[0]["labels"]["kind"], "unknown");
     }
 
     #[test]
