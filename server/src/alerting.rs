@@ -36,18 +36,6 @@ pub struct Alerting {
 /// the oldest go, with an error in the log (at one a minute per rule this is days).
 pub const MAX_UNSENT: usize = 10_000;
 
-/// Fills the forecast rules' buffers from stored history (the engine keeps them in
-/// memory only), so a forecast rule judges at once instead of after an hour.
-fn seed_forecasts(engine: &mut AlertEngine, store: &Store) {
-    let now = now_ms();
-    for (metric, keep) in engine.forecast_metrics() {
-        match lookout::forecast::source::scalar_points(store, &metric, now - keep, now) {
-            Ok(points) => engine.seed_trend("", &metric, &points),
-            Err(e) => tracing::warn!(error = %e, metric, "cannot read history for a forecast rule"),
-        }
-    }
-}
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -93,7 +81,8 @@ impl Alerting {
                 saved.clear();
             }
         }
-        seed_forecasts(&mut engine, &store);
+        // The forecast buffers get their stored history on the first tick, which runs at
+        // once: reading up to a week of samples must not hold up start-up.
         tracing::info!(
             rules = engine.rules().len(),
             channels = notifiers.len(),
@@ -212,7 +201,25 @@ impl Alerting {
         }
     }
 
+    /// Fills the forecast rules' buffers from stored history (the engine keeps them in
+    /// memory only), so a forecast rule judges at once after a restart or a rule edit
+    /// instead of an hour later. The store is read without holding the engine, so
+    /// samples keep flowing meanwhile; a metric is read once per lookback.
+    fn seed_forecasts(&self) {
+        let todo = lock(&self.engine).forecast_metrics_to_seed();
+        for (metric, keep) in todo {
+            let now = now_ms();
+            match lookout::forecast::source::scalar_points(&self.store, &metric, now - keep, now) {
+                Ok(points) => lock(&self.engine).seed_trend("", &metric, &points),
+                Err(e) => {
+                    tracing::warn!(error = %e, metric, "cannot read history for a forecast rule")
+                }
+            }
+        }
+    }
+
     fn tick_and_deliver(&self) {
+        self.seed_forecasts();
         let now = now_ms();
         let notifications = lock(&self.engine).tick(now);
         self.enqueue(&notifications, now);
@@ -295,12 +302,10 @@ impl Alerting {
             .save_alert_rule(name, &rule, now_ms())
             .map_err(|e| e.to_string())?;
         let parsed = rules.iter().find(|r| r.name == name).cloned();
-        {
-            let mut engine = lock(&self.engine);
-            engine.set_rules(rules);
-            seed_forecasts(&mut engine, &self.store);
-        }
+        lock(&self.engine).set_rules(rules);
         *lock(&self.saved) = saved;
+        // A new forecast rule's history is read by the background task, not here.
+        self.wake.notify_one();
         parsed.ok_or_else(|| format!("rule {name:?} not found after saving"))
     }
 

@@ -125,6 +125,8 @@ pub struct AlertEngine {
     /// Per (host, metric): minute means for forecast rules (not persisted: the
     /// server seeds them from the store at start, [`AlertEngine::seed_trend`]).
     trends: BTreeMap<(String, String), MinuteBuffer>,
+    /// (host, metric) buffers given their stored history, with the lookback read.
+    seeded: BTreeMap<(String, String), i64>,
     /// Per (rule condition, host): the minute of the last forecast and the forecast.
     /// A trend over hours does not change within a minute, and a forecast costs about
     /// a millisecond, so at 1 s sampling it is worked out once a minute.
@@ -168,6 +170,7 @@ impl AlertEngine {
             held_since: None,
             last_digest_at: None,
             trends: BTreeMap::new(),
+            seeded: BTreeMap::new(),
             forecasts: BTreeMap::new(),
         }
     }
@@ -301,9 +304,25 @@ impl AlertEngine {
         out
     }
 
+    /// The forecast metrics of this host whose buffers still lack their stored
+    /// history (none read yet, or a rule edit asked for a longer lookback), with the
+    /// lookback to read: what the caller passes to [`AlertEngine::seed_trend`].
+    pub fn forecast_metrics_to_seed(&self) -> Vec<(String, i64)> {
+        let host = self.host_name("");
+        self.forecast_metrics()
+            .into_iter()
+            .filter(|(m, keep)| {
+                self.seeded
+                    .get(&(host.clone(), m.clone()))
+                    .is_none_or(|done| done < keep)
+            })
+            .collect()
+    }
+
     /// Loads stored history of `metric` for `host` (empty = this host) into its
     /// forecast buffer, oldest first, so forecast rules work at once after a restart
-    /// or a rule edit. A buffer that already holds samples is left as it is.
+    /// or a rule edit. Samples buffered meanwhile stay: history only fills the minutes
+    /// before them.
     pub fn seed_trend(&mut self, host: &str, metric: &str, points: &[(TimestampMs, f64)]) {
         let host = self.host_name(host);
         let keep = self
@@ -314,13 +333,12 @@ impl AlertEngine {
                 crate::forecast::lookback_ms(crate::forecast::MAX_HORIZON_MS),
                 |e| e.1,
             );
-        let b = self.trends.entry((host, metric.to_string())).or_default();
-        if !b.is_empty() {
-            return;
-        }
-        for &(t, v) in points {
-            b.push(t, v, keep);
-        }
+        let key = (host, metric.to_string());
+        self.trends
+            .entry(key.clone())
+            .or_default()
+            .backfill(points, keep);
+        self.seeded.insert(key, keep);
     }
 
     /// The forecast a forecast rule sees now for `host` (None: no samples buffered).

@@ -97,3 +97,41 @@ fn a_slow_fill_outside_the_horizon_and_the_rule_tester_agree() {
 fn kinds(ns: &[Notification]) -> Vec<NotificationKind> {
     ns.iter().map(|n| n.kind).collect()
 }
+
+#[test]
+fn history_is_asked_for_once_per_lookback_and_kept_with_live_samples() {
+    let mut e = engine();
+    let todo = e.forecast_metrics_to_seed();
+    assert_eq!(todo.len(), 1);
+    let (metric, keep) = todo[0].clone();
+    assert_eq!(metric, "disk_free_percent");
+    // Live samples arrive while the history is being read.
+    let falling = |m: f64| 40.0 - 2.0 * m / 60.0;
+    run(&mut e, falling, 170, 180);
+    let history: Vec<(i64, f64)> = (0..170 * 6)
+        .map(|i| (T0 + i * 10_000, falling(i as f64 / 6.0)))
+        .collect();
+    e.seed_trend("", &metric, &history);
+    assert!(e.forecast_metrics_to_seed().is_empty());
+    // Both parts are there: the forecast sees three hours (34 % falling 2 % an hour: 5 %
+    // in 14.5 h), not the last ten minutes, which would be too little history.
+    let rule = e.rules()[0].clone();
+    let RuleKind::Forecast(f) = &rule.kind else {
+        unreachable!()
+    };
+    let fc = e.forecast_for(f, "h1", T0 + 180 * M).unwrap();
+    let hours = fc.time_to_bound_secs.unwrap() / 3600.0;
+    assert!((hours - 14.5).abs() < 0.5, "{hours}");
+    // A longer horizon needs a longer lookback: asked for again.
+    let mut longer = AlertConfig::from_toml(
+        "[[rules]]\nname = \"disk-filling\"\ncondition = \"disk_free_percent < 5 within 7d\"",
+    )
+    .unwrap()
+    .engine("h1")
+    .unwrap()
+    .rules()
+    .to_vec();
+    e.set_rules(std::mem::take(&mut longer));
+    let again = e.forecast_metrics_to_seed();
+    assert!(again.len() == 1 && again[0].1 > keep, "{again:?}");
+}

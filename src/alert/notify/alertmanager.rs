@@ -259,7 +259,6 @@ impl Notifier for AlertmanagerNotifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Severity;
 
     fn example() -> Notification {
         Notification {
