@@ -299,9 +299,10 @@ impl Detection {
                 continue;
             }
             let this = self.clone();
-            let result = tokio::task::spawn_blocking(move || this.train_and_install())
+            // Queued with every other host's training, below the request handlers.
+            let result = crate::training::run(move || this.train_and_install())
                 .await
-                .unwrap_or_else(|e| Err(format!("training panicked: {e}")));
+                .unwrap_or_else(Err);
             match &result {
                 Ok(info) => tracing::info!(
                     version = info.version,

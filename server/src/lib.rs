@@ -21,6 +21,7 @@ pub mod interop;
 pub mod logging;
 pub mod runtime;
 pub mod streams;
+pub mod training;
 
 use axum::extract::{FromRef, Request, State};
 use axum::http::Uri;
