@@ -13,6 +13,8 @@ pub mod interval;
 pub mod leak;
 pub mod source;
 #[cfg(test)]
+mod synthetic;
+#[cfg(test)]
 mod tests;
 pub mod trend;
 

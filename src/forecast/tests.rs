@@ -3,65 +3,8 @@
 //! 10 % of the truth (the linear part reaching the size) once 1 h of trend is
 //! there. `cargo test -p lookout --lib forecast:: -- --nocapture` prints the errors.
 
+use super::synthetic::{Synth, DAY, HOUR};
 use super::*;
-use rand::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
-
-const HOUR: i64 = 3_600_000;
-const DAY: i64 = 24 * HOUR;
-
-/// A synthetic disk of 100 units: `used(t) = start + rate t + cycle + tooth + noise`.
-struct Synth {
-    start: f64,
-    /// Units per hour.
-    rate: f64,
-    /// Daily cycle's amplitude.
-    cycle: f64,
-    /// Rotation: the tooth climbs `tooth` units over `tooth_every` ms, then drops.
-    tooth: f64,
-    tooth_every: i64,
-    noise: f64,
-    step_ms: i64,
-}
-
-impl Synth {
-    fn points(&self, history: i64, seed: u64) -> Vec<(i64, f64)> {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-        let now = 10 * DAY;
-        let phase: f64 = rng.gen::<f64>() * std::f64::consts::TAU;
-        let mut out = Vec::new();
-        let mut t = now - history;
-        while t <= now {
-            let h = (t - (now - history)) as f64 / HOUR as f64;
-            let cyc =
-                self.cycle * ((t % DAY) as f64 / DAY as f64 * std::f64::consts::TAU + phase).sin();
-            let tooth = if self.tooth_every > 0 {
-                self.tooth * ((t % self.tooth_every) as f64 / self.tooth_every as f64)
-            } else {
-                0.0
-            };
-            // Box-Muller normal noise.
-            let (u1, u2): (f64, f64) = (rng.gen::<f64>().max(1e-12), rng.gen());
-            let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-            out.push((t, self.start + self.rate * h + cyc + tooth + self.noise * z));
-            t += self.step_ms;
-        }
-        out
-    }
-
-    /// Hours until the linear part reaches 100 at `now`.
-    fn truth_hours(&self, history: i64) -> f64 {
-        let level = self.start + self.rate * history as f64 / HOUR as f64;
-        // The saw-tooth's mean sits on top of the line: the trend runs through it.
-        let level = level
-            + if self.tooth_every > 0 {
-                self.tooth / 2.0
-            } else {
-                0.0
-            };
-        (100.0 - level) / self.rate
-    }
-}
 
 fn disk() -> Subject {
     Subject::filesystem("/synthetic", 100.0)
@@ -74,7 +17,7 @@ fn worst_error(name: &str, synth: &Synth, history: i64, horizon: i64) -> f64 {
     let mut covered = 0;
     let seeds = 20;
     for seed in 0..seeds {
-        let pts = synth.points(history, seed);
+        let pts = synth.points(history, now, seed);
         let f = forecast(&disk(), &pts, now, horizon);
         assert_eq!(f.status, ForecastStatus::Reaches, "{name}: {}", f.message);
         let got = f.time_to_bound_secs.unwrap() / 3600.0;

@@ -451,19 +451,9 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::StoreOptions;
 
     fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(
-            &dir.path().join("l.db"),
-            StoreOptions {
-                host: "h".into(),
-                ..StoreOptions::default()
-            },
-        )
-        .unwrap();
-        (dir, s)
+        crate::store::tests::temp_store("h")
     }
 
     /// Every byte of the database file and its WAL, as text, to look for secrets.

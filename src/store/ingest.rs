@@ -126,19 +126,9 @@ impl Store {
 mod tests {
     use super::*;
     use crate::store::auth::Scope;
-    use crate::store::StoreOptions;
 
     fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(
-            &dir.path().join("l.db"),
-            StoreOptions {
-                host: "hub".into(),
-                ..StoreOptions::default()
-            },
-        )
-        .unwrap();
-        (dir, s)
+        crate::store::tests::temp_store("hub")
     }
 
     fn snap(ts: TimestampMs, cpu: f64) -> Snapshot {

@@ -11,6 +11,21 @@ use std::time::Duration;
 const T0: TimestampMs = 1_700_000_000_000 - 1_700_000_000_000 % DAY;
 const DAY: i64 = 86_400_000;
 
+/// A fresh store for `host` in a folder of its own, for the store's unit tests (keep
+/// the folder: the store lives in it).
+pub(super) fn temp_store(host: &str) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        &dir.path().join("l.db"),
+        StoreOptions {
+            host: host.into(),
+            ..StoreOptions::default()
+        },
+    )
+    .expect("open store");
+    (dir, store)
+}
+
 fn open(dir: &tempfile::TempDir) -> Store {
     Store::open(&dir.path().join("data/lookout.db"), opts()).expect("open store")
 }

@@ -10,65 +10,23 @@
 mod interval;
 #[path = "../../../src/forecast/trend.rs"]
 mod trend;
+// The synthetic disks of the forecast's own accuracy tests.
+#[path = "../../../src/forecast/synthetic.rs"]
+mod synthetic;
 
 use augurs_core::{Fit, Predict};
 use augurs_ets::{trend::AutoETSTrendModel, AutoETS};
 use augurs_mstl::MSTLModel;
-use rand::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
 use std::time::Instant;
-
-const HOUR: i64 = 3_600_000;
-const DAY: i64 = 24 * HOUR;
+use synthetic::{Synth, DAY, HOUR};
 
 struct Case {
     name: &'static str,
-    start: f64,
-    rate: f64,
-    cycle: f64,
-    tooth: f64,
-    tooth_every: i64,
-    noise: f64,
-    step_ms: i64,
+    disk: Synth,
     history: i64,
     horizon: i64,
     /// MSTL's seasonal period (ms), when the history holds two of them.
     period: Option<i64>,
-}
-
-impl Case {
-    fn points(&self, seed: u64, now: i64) -> Vec<(i64, f64)> {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-        let phase: f64 = rng.gen::<f64>() * std::f64::consts::TAU;
-        let mut out = Vec::new();
-        let mut t = now - self.history;
-        while t <= now {
-            let h = (t - (now - self.history)) as f64 / HOUR as f64;
-            let cyc =
-                self.cycle * ((t % DAY) as f64 / DAY as f64 * std::f64::consts::TAU + phase).sin();
-            let tooth = if self.tooth_every > 0 {
-                self.tooth * ((t % self.tooth_every) as f64 / self.tooth_every as f64)
-            } else {
-                0.0
-            };
-            let (u1, u2): (f64, f64) = (rng.gen::<f64>().max(1e-12), rng.gen());
-            let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-            out.push((t, self.start + self.rate * h + cyc + tooth + self.noise * z));
-            t += self.step_ms;
-        }
-        out
-    }
-
-    fn truth_hours(&self) -> f64 {
-        let level = self.start + self.rate * self.history as f64 / HOUR as f64;
-        let level = level
-            + if self.tooth_every > 0 {
-                self.tooth / 2.0
-            } else {
-                0.0
-            };
-        (100.0 - level) / self.rate
-    }
 }
 
 /// Hours until the first forecast step at or over 100 (None: not within `steps`).
@@ -81,78 +39,90 @@ fn main() {
     let cases = [
         Case {
             name: "1h of history, 2 %/h, small cycle",
-            start: 40.0,
-            rate: 2.0,
-            cycle: 0.2,
-            tooth: 0.0,
-            tooth_every: 0,
-            noise: 0.1,
-            step_ms: 5_000,
+            disk: Synth {
+                start: 40.0,
+                rate: 2.0,
+                cycle: 0.2,
+                tooth: 0.0,
+                tooth_every: 0,
+                noise: 0.1,
+                step_ms: 5_000,
+            },
             history: HOUR + 60_000,
             horizon: 4 * HOUR,
             period: None,
         },
         Case {
             name: "1h of history, 10 %/h, small cycle",
-            start: 40.0,
-            rate: 10.0,
-            cycle: 0.2,
-            tooth: 0.0,
-            tooth_every: 0,
-            noise: 0.1,
-            step_ms: 5_000,
+            disk: Synth {
+                start: 40.0,
+                rate: 10.0,
+                cycle: 0.2,
+                tooth: 0.0,
+                tooth_every: 0,
+                noise: 0.1,
+                step_ms: 5_000,
+            },
             history: HOUR + 60_000,
             horizon: 4 * HOUR,
             period: None,
         },
         Case {
             name: "12h, 0.5 %/h, 2h rotation saw-tooth",
-            start: 30.0,
-            rate: 0.5,
-            cycle: 0.05,
-            tooth: 2.0,
-            tooth_every: 2 * HOUR,
-            noise: 0.1,
-            step_ms: 10_000,
+            disk: Synth {
+                start: 30.0,
+                rate: 0.5,
+                cycle: 0.05,
+                tooth: 2.0,
+                tooth_every: 2 * HOUR,
+                noise: 0.1,
+                step_ms: 10_000,
+            },
             history: 12 * HOUR,
             horizon: 4 * HOUR,
             period: Some(2 * HOUR),
         },
         Case {
             name: "12h, 2 %/h, 2h rotation saw-tooth",
-            start: 30.0,
-            rate: 2.0,
-            cycle: 0.05,
-            tooth: 2.0,
-            tooth_every: 2 * HOUR,
-            noise: 0.1,
-            step_ms: 10_000,
+            disk: Synth {
+                start: 30.0,
+                rate: 2.0,
+                cycle: 0.05,
+                tooth: 2.0,
+                tooth_every: 2 * HOUR,
+                noise: 0.1,
+                step_ms: 10_000,
+            },
             history: 12 * HOUR,
             horizon: 4 * HOUR,
             period: Some(2 * HOUR),
         },
         Case {
             name: "3d, 0.3 %/h, big daily cycle + daily rotation",
-            start: 20.0,
-            rate: 0.3,
-            cycle: 3.0,
-            tooth: 4.0,
-            tooth_every: DAY,
-            noise: 0.3,
-            step_ms: 60_000,
+            disk: Synth {
+                start: 20.0,
+                rate: 0.3,
+                cycle: 3.0,
+                tooth: 4.0,
+                tooth_every: DAY,
+                noise: 0.3,
+                step_ms: 60_000,
+            },
             history: 3 * DAY,
             horizon: DAY,
             period: Some(DAY),
         },
         Case {
             name: "3d, 0.5 %/h, big daily cycle + daily rotation",
-            start: 20.0,
-            rate: 0.5,
-            cycle: 3.0,
-            tooth: 4.0,
-            tooth_every: DAY,
-            noise: 0.3,
-            step_ms: 60_000,
+            disk: Synth {
+                start: 20.0,
+                rate: 0.5,
+                cycle: 3.0,
+                tooth: 4.0,
+                tooth_every: DAY,
+                noise: 0.3,
+                step_ms: 60_000,
+            },
             history: 3 * DAY,
             horizon: DAY,
             period: Some(DAY),
@@ -161,14 +131,14 @@ fn main() {
     let now = 10 * DAY;
     println!("model | case | truth | median error | worst error | no crossing | ms per fit");
     for c in &cases {
-        let truth = c.truth_hours();
+        let truth = c.disk.truth_hours(c.history);
         let lookback = (3 * c.horizon).clamp(6 * HOUR, 7 * DAY);
         let width = (lookback / trend::MAX_BUCKETS as i64).max(60_000);
         let mut errs: [Vec<f64>; 3] = Default::default();
         let mut misses = [0usize; 3];
         let mut ms = [0f64; 3];
         for seed in 0..20 {
-            let pts = c.points(seed, now);
+            let pts = c.disk.points(c.history, now, seed);
             let first = pts[0].0;
             let buckets = trend::bucket_medians(&pts, first, width);
             let lag = now - buckets[buckets.len() - 1].0;
