@@ -10,7 +10,7 @@ use lookout::alert::{
 };
 pub use lookout::model::RuleView;
 use lookout::model::{ActiveAlert, AnomalyEvent, RuleTestResult, Snapshot};
-use lookout::store::Store;
+use lookout::store::{Store, StoreError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
@@ -30,6 +30,22 @@ pub struct Alerting {
     /// a full disk): kept here, oldest first, and written again before anything new,
     /// so an alert that fires while the store is away is still delivered.
     unsent: Arc<Mutex<std::collections::VecDeque<Notification>>>,
+}
+
+/// Why an alerting change from the API failed, so the caller gets the right answer:
+/// their input (400), a rule they cannot delete (409), or the store being away (503,
+/// try again) rather than one message for all three.
+#[derive(Debug, thiserror::Error)]
+pub enum AlertingError {
+    /// What the caller sent is wrong; the message names what.
+    #[error("{0}")]
+    Invalid(String),
+    /// A rule of the config file cannot be deleted through the API.
+    #[error("rule {0:?} is defined in the config file; disable it (\"enabled\": false) instead")]
+    InConfigFile(String),
+    /// The store could not be read or written (locked by another process, a full disk).
+    #[error("the store is not available now ({0}); try again")]
+    Store(#[from] StoreError),
 }
 
 /// Notifications held in memory at most while the outbox cannot be written; past it
@@ -255,12 +271,12 @@ impl Alerting {
     }
 
     /// Enqueues a test notification for one channel. Errors name the unknown channel.
-    pub fn send_test(&self, channel: &str) -> Result<(), String> {
+    pub fn send_test(&self, channel: &str) -> Result<(), AlertingError> {
         if !self.notifiers.iter().any(|n| n.name() == channel) {
-            return Err(format!(
+            return Err(AlertingError::Invalid(format!(
                 "no channel named {channel:?}; configured: {}",
                 self.channels().join(", ")
-            ));
+            )));
         }
         let now = now_ms();
         let n = lock(&self.engine).test_notification(channel, now);
@@ -268,66 +284,65 @@ impl Alerting {
         Ok(())
     }
 
-    pub fn add_silence(&self, mut s: Silence) -> Result<Silence, String> {
-        s.validate()?;
-        s.id = self.store.create_silence(&s).map_err(|e| e.to_string())?;
+    pub fn add_silence(&self, mut s: Silence) -> Result<Silence, AlertingError> {
+        s.validate().map_err(AlertingError::Invalid)?;
+        s.id = self.store.create_silence(&s)?;
         self.reload_silences()?;
         Ok(s)
     }
 
-    pub fn expire_silence(&self, id: i64) -> Result<bool, String> {
-        let found = self
-            .store
-            .expire_silence(id, now_ms())
-            .map_err(|e| e.to_string())?;
+    pub fn expire_silence(&self, id: i64) -> Result<bool, AlertingError> {
+        let found = self.store.expire_silence(id, now_ms())?;
         self.reload_silences()?;
         Ok(found)
     }
 
-    fn reload_silences(&self) -> Result<(), String> {
-        let all = self.store.silences(None).map_err(|e| e.to_string())?;
+    fn reload_silences(&self) -> Result<(), AlertingError> {
+        let all = self.store.silences(None)?;
         lock(&self.engine).set_silences(all);
         Ok(())
     }
 
     /// Adds or replaces a rule (by name) from the API; it is stored and overrides a
     /// file rule of the same name. Errors name the rule and field.
-    pub fn put_rule(&self, name: &str, mut rule: RuleConfig) -> Result<Rule, String> {
+    pub fn put_rule(&self, name: &str, mut rule: RuleConfig) -> Result<Rule, AlertingError> {
         rule.name = Some(name.to_string());
-        let mut saved = self.store.saved_alert_rules().map_err(|e| e.to_string())?;
+        let mut saved = self.store.saved_alert_rules()?;
         saved.retain(|r| r.name.as_deref() != Some(name));
         saved.push(rule.clone());
-        let rules = self.config.with_saved(&saved).map_err(|e| e.to_string())?;
-        self.store
-            .save_alert_rule(name, &rule, now_ms())
-            .map_err(|e| e.to_string())?;
+        let rules = self
+            .config
+            .with_saved(&saved)
+            .map_err(|e| AlertingError::Invalid(e.to_string()))?;
+        self.store.save_alert_rule(name, &rule, now_ms())?;
         let parsed = rules.iter().find(|r| r.name == name).cloned();
         lock(&self.engine).set_rules(rules);
         *lock(&self.saved) = saved;
         // A new forecast rule's history is read by the background task, not here.
         self.wake.notify_one();
-        parsed.ok_or_else(|| format!("rule {name:?} not found after saving"))
+        parsed
+            .ok_or_else(|| AlertingError::Invalid(format!("rule {name:?} not found after saving")))
     }
 
     /// Removes a rule saved through the API. A rule of the config file cannot be
     /// removed this way (disable it with `enabled = false` instead).
-    pub fn delete_rule(&self, name: &str) -> Result<bool, String> {
-        let removed = self
-            .store
-            .delete_alert_rule(name)
-            .map_err(|e| e.to_string())?;
+    pub fn delete_rule(&self, name: &str) -> Result<bool, AlertingError> {
         let in_file = self
             .config
             .rules
             .iter()
             .any(|r| r.name.as_deref() == Some(name));
+        let removed = self.store.delete_alert_rule(name)?;
         if !removed && in_file {
-            return Err(format!(
-                "rule {name:?} is defined in the config file; disable it (\"enabled\": false) instead"
-            ));
+            return Err(AlertingError::InConfigFile(name.to_string()));
         }
-        let saved = self.store.saved_alert_rules().map_err(|e| e.to_string())?;
-        lock(&self.engine).set_rules(self.config.with_saved(&saved).map_err(|e| e.to_string())?);
+        let saved = self.store.saved_alert_rules()?;
+        // What is left was valid with the deleted rule in it, and stays valid without.
+        let rules = self
+            .config
+            .with_saved(&saved)
+            .map_err(|e| AlertingError::Invalid(e.to_string()))?;
+        lock(&self.engine).set_rules(rules);
         *lock(&self.saved) = saved;
         Ok(removed)
     }
@@ -338,8 +353,10 @@ impl Alerting {
         &self,
         rule: &RuleConfig,
         latest: Option<&Snapshot>,
-    ) -> Result<RuleTestResult, String> {
-        let parsed = rule.parse(0).map_err(|e| e.to_string())?;
+    ) -> Result<RuleTestResult, AlertingError> {
+        let parsed = rule
+            .parse(0)
+            .map_err(|e| AlertingError::Invalid(e.to_string()))?;
         // The engine's own judgement (lookout::alert::AlertEngine::judge), not a copy of it.
         let (value, holds) = match latest {
             Some(s) => {

@@ -332,6 +332,25 @@ fn bad_request(param: &str, message: impl Into<String>) -> Response {
     error(StatusCode::BAD_REQUEST, ApiError::param(param, message))
 }
 
+/// An alerting change that failed: 400 naming `param` for the caller's input, 409 for
+/// a config-file rule, 503 (try again) when the store is away.
+fn alerting_error(param: &str, e: crate::alerting::AlertingError) -> Response {
+    use crate::alerting::AlertingError;
+    match e {
+        AlertingError::Invalid(m) => bad_request(param, m),
+        e @ AlertingError::InConfigFile(_) => fail(StatusCode::CONFLICT, e.to_string()),
+        e @ AlertingError::Store(_) => {
+            tracing::warn!(error = %e, "an alerting change could not be stored");
+            let mut r = fail(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+            r.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+            r
+        }
+    }
+}
+
 /// `GET /api/alerts`: alerts pending or firing now, the rules and the channels.
 pub async fn alerts(State(services): State<Services>) -> Response {
     let a = &services.alerting;
@@ -386,7 +405,7 @@ pub async fn alert_test(
     let a = services.alerting.clone();
     match tokio::task::spawn_blocking(move || a.send_test(&body.channel)).await {
         Ok(Ok(())) => (StatusCode::ACCEPTED, Json(Status::new("queued"))).into_response(),
-        Ok(Err(e)) => bad_request("channel", e),
+        Ok(Err(e)) => alerting_error("channel", e),
         Err(_) => fail(StatusCode::INTERNAL_SERVER_ERROR, "cannot queue the test"),
     }
 }
@@ -469,7 +488,7 @@ pub async fn add_silence(
     let a = services.alerting.clone();
     match tokio::task::spawn_blocking(move || a.add_silence(silence)).await {
         Ok(Ok(s)) => (StatusCode::CREATED, Json(s)).into_response(),
-        Ok(Err(e)) => bad_request("silence", e),
+        Ok(Err(e)) => alerting_error("silence", e),
         Err(_) => fail(StatusCode::INTERNAL_SERVER_ERROR, "cannot add the silence"),
     }
 }
@@ -484,7 +503,8 @@ pub async fn expire_silence(State(services): State<Services>, Path(id): Path<i64
         })
         .into_response(),
         Ok(Ok(false)) => fail(StatusCode::NOT_FOUND, format!("no silence with id {id}")),
-        _ => fail(
+        Ok(Err(e)) => alerting_error("id", e),
+        Err(_) => fail(
             StatusCode::INTERNAL_SERVER_ERROR,
             "cannot expire the silence",
         ),
@@ -511,7 +531,7 @@ pub async fn put_rule(
             enabled: r.enabled,
         })
         .into_response(),
-        Ok(Err(e)) => bad_request("rule", e),
+        Ok(Err(e)) => alerting_error("rule", e),
         Err(_) => fail(StatusCode::INTERNAL_SERVER_ERROR, "cannot save the rule"),
     }
 }
@@ -527,7 +547,7 @@ pub async fn delete_rule(State(services): State<Services>, Path(name): Path<Stri
             status: "deleted".into(),
         })
         .into_response(),
-        Ok(Err(e)) => fail(StatusCode::CONFLICT, e),
+        Ok(Err(e)) => alerting_error("name", e),
         Err(_) => fail(StatusCode::INTERNAL_SERVER_ERROR, "cannot delete the rule"),
     }
 }
@@ -545,7 +565,7 @@ pub async fn test_rule(
     let latest = services.latest.borrow().clone();
     match services.alerting.test_rule(&rule, latest.as_ref()) {
         Ok(v) => Json(v).into_response(),
-        Err(e) => bad_request("rule", e),
+        Err(e) => alerting_error("rule", e),
     }
 }
 

@@ -161,6 +161,88 @@ url = "{}"
     );
 }
 
+/// A rule or silence saved while another process holds the store's write lock gets
+/// 503 with `Retry-After` and a message about the store, not a 400 blaming the
+/// request (nor a 409 for a delete); once the lock goes, the same request succeeds.
+#[test]
+fn changes_while_the_store_is_locked_get_503_then_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("lookout.db");
+    // Open mode (loopback, no users): no session needed to change rules.
+    let (_server, base) = start(dir.path(), None, &[]);
+    let c = client();
+    let put = |name: &str| {
+        c.put(format!("{base}/api/alerts/rules/{name}"))
+            .header("content-type", "application/json")
+            .body(r#"{"condition":"cpu_usage > 99 for 5m"}"#)
+            .send()
+            .unwrap()
+    };
+    assert_eq!(put("before").status(), 200);
+
+    let other = rusqlite::Connection::open(&db).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let r = put("during");
+    assert_eq!(r.status(), 503);
+    assert_eq!(
+        r.headers().get("retry-after").map(|v| v.to_str().unwrap()),
+        Some("5")
+    );
+    let why = r.text().unwrap();
+    assert!(why.contains("store is not available"), "{why}");
+    let d = c
+        .delete(format!("{base}/api/alerts/rules/before"))
+        .send()
+        .unwrap();
+    assert_eq!(
+        d.status(),
+        503,
+        "a delete blocked by the store is not a conflict"
+    );
+    let silence = c
+        .post(format!("{base}/api/silences"))
+        .header("content-type", "application/json")
+        .body(r#"{"rule":"before","duration":"1h","comment":"maintenance"}"#)
+        .send()
+        .unwrap();
+    assert_eq!(silence.status(), 503);
+    // A request that is wrong is still a 400 naming the field, lock or not.
+    let bad = c
+        .put(format!("{base}/api/alerts/rules/bad"))
+        .header("content-type", "application/json")
+        .body(r#"{"condition":"cpu_usag > 5"}"#)
+        .send()
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    other.execute_batch("ROLLBACK").unwrap();
+    drop(other);
+
+    assert_eq!(put("during").status(), 200);
+    let rules: serde_json::Value = c
+        .get(format!("{base}/api/alerts"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let names: Vec<&str> = rules["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"before") && names.contains(&"during"),
+        "{names:?}"
+    );
+    assert_eq!(
+        c.delete(format!("{base}/api/alerts/rules/before"))
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
 /// The data folder on a 4 MiB tmpfs that is then filled: `/healthz` stays up,
 /// `/readyz` says samples are not being written, and once space is freed the held
 /// samples are written (none of the full time is missing).
