@@ -45,7 +45,19 @@ fn family(metric: &str) -> &str {
 /// (opened at, the event in its last form, closed at)
 type Replayed = Vec<(i64, AnomalyEvent, Option<i64>)>;
 
+/// How a replay starts: trained on the part before the faults (as `lookout detect
+/// --train` runs), or from nothing on the server's own schedule.
+#[derive(PartialEq)]
+enum Start {
+    TrainedBeforeFaults,
+    FromScratch,
+}
+
 fn replay(name: &str) -> (Vec<Label>, Replayed) {
+    replay_with(name, Start::TrainedBeforeFaults)
+}
+
+fn replay_with(name: &str, start: Start) -> (Vec<Label>, Replayed) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let labels: Vec<Label> = serde_json::from_str(
         &std::fs::read_to_string(dir.join(format!("{name}.labels.json"))).unwrap(),
@@ -64,13 +76,20 @@ fn replay(name: &str) -> (Vec<Label>, Replayed) {
         self_train: true,
         ..Default::default()
     });
-    // The training file: everything up to a minute before the first fault.
-    let split = ts.partition_point(|t| *t < first_fault - 60_000);
-    for i in 0..split {
-        det.observe(ts[i], &rows[i], &[], &[]);
-    }
-    det.train_now()
-        .expect("trains on the part before the faults");
+    let split = if start == Start::TrainedBeforeFaults {
+        // The training file: everything up to a minute before the first fault.
+        let split = ts.partition_point(|t| *t < first_fault - 60_000);
+        for i in 0..split {
+            det.observe(ts[i], &rows[i], &[], &[]);
+        }
+        det.train_now()
+            .expect("trains on the part before the faults");
+        split
+    } else {
+        // Every row scored, the first ones by the rolling baseline alone, the model
+        // trained when the schedule says (after `min_history`, then every hour).
+        0
+    };
     let mut events: Replayed = vec![];
     for i in split..rows.len() {
         let out = det.observe(ts[i], &rows[i], &[], &[]);
@@ -160,4 +179,30 @@ fn on_a_busy_build_host_faults_still_open_events_and_the_builds_open_none() {
     check_faults(&labels, &events, 20_000, &["cpu"]);
     let false_ones = false_events(&labels, &events);
     assert!(false_ones.is_empty(), "{false_ones:?}");
+}
+
+/// The idle trace from its first row as a new server sees it: the rolling baseline
+/// alone at first, then the model once an hour of history exists, retrained on
+/// schedule. No event opens outside the faults; and when the faults come after the
+/// first training (a trace of over an hour of idle), every fault opens one as above.
+#[test]
+fn an_idle_host_from_a_cold_start_opens_no_event_outside_the_faults() {
+    let (labels, events) = replay_with("trace-idle", Start::FromScratch);
+    let false_ones = false_events(&labels, &events);
+    assert!(false_ones.is_empty(), "{false_ones:?}");
+    let idle_ms = labels.iter().map(|l| l.start).min().unwrap() - first_timestamp("trace-idle");
+    if idle_ms >= lookout::detect::LiveConfig::default().min_history_secs * 1000 {
+        check_faults(&labels, &events, 10_000, &[]);
+    }
+}
+
+fn first_timestamp(name: &str) -> i64 {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let file = std::fs::File::open(dir.join(format!("{name}.csv.gz"))).unwrap();
+    let mut csv = String::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_string(&mut csv)
+        .unwrap();
+    let row = csv.lines().nth(1).expect("a first row");
+    parse_timestamp(row.split(',').next().unwrap()).unwrap()
 }
