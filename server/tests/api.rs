@@ -413,28 +413,8 @@ fn webhook_receiver() -> (u16, std::sync::mpsc::Receiver<String>) {
 fn alert_rule_fires_to_a_webhook_and_is_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let (hook_port, bodies) = webhook_receiver();
-    let cfg = dir.path().join("lookout.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"
-[alerts]
-group_wait = "0s"
-
-[[alerts.rules]]
-name = "always-busy"
-severity = "critical"
-condition = "process_count > 0 for 1s"
-
-[[alerts.channels]]
-type = "webhook"
-name = "hook"
-format = "json"
-url = "http://127.0.0.1:{hook_port}/alert"
-"#
-        ),
-    )
-    .unwrap();
+    let cfg =
+        support::always_busy_config(dir.path(), &format!("http://127.0.0.1:{hook_port}/alert"));
     let cfg_path = cfg.to_str().unwrap().to_string();
     let server = Server::start_with(dir.path(), &[("LOOKOUT_CONFIG", cfg_path.as_str())]);
 

@@ -109,28 +109,8 @@ fn every_endpoint_answers_its_contract_type() {
         .local_addr()
         .unwrap()
         .port();
-    let cfg = dir.path().join("lookout.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"
-[alerts]
-group_wait = "0s"
-
-[[alerts.rules]]
-name = "always-busy"
-severity = "critical"
-condition = "process_count > 0 for 1s"
-
-[[alerts.channels]]
-type = "webhook"
-name = "hook"
-format = "json"
-url = "http://127.0.0.1:{dead_port}/alert"
-"#
-        ),
-    )
-    .unwrap();
+    let cfg =
+        support::always_busy_config(dir.path(), &format!("http://127.0.0.1:{dead_port}/alert"));
     let mut s = Server::start(dir.path(), &cfg);
 
     // Health, metrics, history.

@@ -87,3 +87,32 @@ pub fn wait_until(mut ok: impl FnMut() -> bool) {
     }
     panic!("condition not met within 30 s");
 }
+
+/// Writes `lookout.toml` in `dir` with a rule that fires on any host at once
+/// (`always-busy`: `process_count > 0 for 1s`, no group wait) into the JSON webhook
+/// `hook` at `url`; returns the file's path.
+pub fn always_busy_config(dir: &std::path::Path, url: &str) -> std::path::PathBuf {
+    let cfg = dir.join("lookout.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[alerts]
+group_wait = "0s"
+
+[[alerts.rules]]
+name = "always-busy"
+severity = "critical"
+condition = "process_count > 0 for 1s"
+
+[[alerts.channels]]
+type = "webhook"
+name = "hook"
+format = "json"
+url = "{url}"
+"#
+        ),
+    )
+    .unwrap();
+    cfg
+}
