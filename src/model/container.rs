@@ -120,9 +120,10 @@ pub struct NodeFigures {
 
 /// The metrics of [`super::METRICS`] this file adds (appended at its end). They are
 /// stored, charted and available to rules, but are not detector features: issue 12
-/// asks to keep them only if they measurably improve the detector, and the recorded
-/// traces the detector is measured on (tests/data/trace-*.csv.gz) have no PSI or
-/// throttling columns yet. Saved models keep their width.
+/// asks to keep them only if they measurably improve the detector, and on the trace
+/// recorded with them (tests/data/trace-pressure) they do not (a shuffled copy of the
+/// PSI columns did better than the real ones: docs/detection.md, `--example
+/// pressure_features`). Saved models keep their width.
 pub const SCOPE_METRICS: &[&str] = &[
     "cpu_throttled_percent",
     "cpu_throttled_percent_1m",
