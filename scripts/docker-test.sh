@@ -265,8 +265,10 @@ PORT_L="$(free_port)"
   -e LOOKOUT_ADMIN_USER=admin -e LOOKOUT_ADMIN_PASSWORD="$ADMIN_PASS" \
   -e LOOKOUT_SAMPLER_INTERVAL=1s "$IMAGE" >/dev/null
 wait_healthy "$LIMITED" "$(date +%s%3N)" >/dev/null
-"$DOCKER" logs "$LIMITED" 2>&1 | grep -q 'scope: container: 0.5 CPU, 256 MiB' \
-  || { "$DOCKER" logs "$LIMITED" 2>&1 | tail -20 >&2; die "limited container: no 'scope: container' log line"; }
+# Not `docker logs | grep -q`: under pipefail grep's early exit fails the pipeline (SIGPIPE).
+limited_log="$("$DOCKER" logs "$LIMITED" 2>&1)"
+grep -q 'scope: container: 0.5 CPU, 256 MiB' <<<"$limited_log" \
+  || { tail -20 <<<"$limited_log" >&2; die "limited container: no 'scope: container' log line"; }
 LTOKEN="$("$DOCKER" exec "$LIMITED" lookout token create --name docker-test --scope read | tail -1)"
 # Two busy shells (no stress-ng in the image) and 160 MiB of anonymous memory held by
 # `tail -c` (it buffers its whole input, then blocks writing to a sleep that never reads).
@@ -340,7 +342,7 @@ code="$(curl -s -o "$RUN/silence.json" -w '%{http_code}' -X POST \
 t_restart=$(date +%s%3N)
 "$DOCKER" restart "$NAME" >/dev/null
 RESTART_SECS="$(wait_healthy "$NAME" "$t_restart")"
-curl -s -H "Authorization: Bearer $ADMIN_TOKEN" "$BASE_URL/api/silences" | grep -q 'kept across restart' \
+grep -q 'kept across restart' <<<"$(curl -s -H "Authorization: Bearer $ADMIN_TOKEN" "$BASE_URL/api/silences")" \
   || die "the silence did not survive docker restart"
 [ "$(status -H "Authorization: Bearer $TOKEN" "$BASE_URL/metrics")" = 200 ] \
   || die "the read token did not survive docker restart"
