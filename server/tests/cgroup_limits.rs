@@ -30,6 +30,22 @@ struct Groups {
     version: &'static str,
 }
 
+impl Groups {
+    /// The group's CPU time in µs as the kernel counts it (v1 `cpuacct.usage`, v2
+    /// `cpu.stat` usage_usec): what Lookout's figure is checked against.
+    fn usage_us(&self) -> Option<f64> {
+        self.dirs.iter().find_map(|d| {
+            if let Ok(ns) = fs::read_to_string(d.join("cpuacct.usage")) {
+                return ns.trim().parse::<f64>().ok().map(|v| v / 1000.0);
+            }
+            let stat = fs::read_to_string(d.join("cpu.stat")).ok()?;
+            stat.lines()
+                .find_map(|l| l.strip_prefix("usage_usec "))
+                .and_then(|v| v.trim().parse().ok())
+        })
+    }
+}
+
 impl Drop for Groups {
     fn drop(&mut self) {
         for d in self.dirs.iter().rev() {
@@ -195,9 +211,15 @@ fn get_metrics(base: &str) -> Option<Value> {
     resp.json().ok()
 }
 
+/// A line on the real stderr: `println!`/`eprintln!` are captured by the test harness
+/// and a passing test's capture is never shown, so a skip would go unseen.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 fn skip(why: &str) {
-    println!("SKIPPED cgroup_limits: {why}");
-    eprintln!("SKIPPED cgroup_limits: {why}");
+    say(&format!("SKIPPED cgroup_limits: {why}"));
 }
 
 #[test]
@@ -213,7 +235,11 @@ fn lookout_in_a_limited_cgroup_reports_the_containers_figures() {
         Ok(g) => g,
         Err(v2_why) => match make_v1(&name) {
             Ok(g) => {
-                println!("cgroup v2 refused ({v2_why}); using cgroup v1");
+                // A hybrid host (v1 controllers bound, the v2 mount without cpu and
+                // memory, as on the development host) cannot run the v2 path at all.
+                say(&format!(
+                    "cgroup_limits: v2 path SKIPPED ({v2_why}); running the v1 path"
+                ));
                 g
             }
             Err(v1_why) => {
@@ -298,11 +324,14 @@ fn lookout_in_a_limited_cgroup_reports_the_containers_figures() {
     let _hog = KillOnDrop(hog);
 
     let mut samples = Vec::new();
+    // (when, the group's own CPU counter) beside each sample.
+    let mut counter = Vec::new();
     let hog_start = Instant::now();
     while hog_start.elapsed() < Duration::from_secs(hog_secs - 3) {
         std::thread::sleep(Duration::from_secs(1));
         if let Some(m) = get_metrics(&base) {
             samples.push(m);
+            counter.push((Instant::now(), groups.usage_us()));
         }
     }
     let _ = server.0.kill();
@@ -329,10 +358,34 @@ fn lookout_in_a_limited_cgroup_reports_the_containers_figures() {
     println!("cpu % of quota {cpu:?}\nnode cpu % {node_cpu:?}\nmemory used {used:?}");
     println!("memory % of limit {mem_pct:?}\nthrottled % last minute {throttled:?}");
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-    // 2 busy workers against a 0.5 CPU quota: the container uses its whole quota,
-    // which is a quarter of this 2-core node.
-    assert!(mean(&cpu) > 80.0, "CPU share of the quota {cpu:?}");
-    assert!(cpu.iter().all(|&c| c <= 100.0));
+    assert!(cpu.iter().all(|&c| (0.0..=100.0).contains(&c)));
+    // Lookout's share of the quota agrees with the group's own counter over the same
+    // seconds (each sample covers the second before it, so the first late one's
+    // interval starts before the counter's window: it is left out).
+    let n = counter.len();
+    if let ((t0, Some(u0)), (t1, Some(u1))) = (counter[n - 6], counter[n - 1]) {
+        let kernel = (u1 - u0) / 1e6 / (t1 - t0).as_secs_f64() / 0.5 * 100.0;
+        println!("the group's own counter: {kernel:.1} % of the quota");
+        assert!(
+            (mean(&cpu[1..]) - kernel).abs() < 15.0,
+            "CPU share of the quota {cpu:?}, the kernel's counter {kernel:.1}"
+        );
+    }
+    // 2 busy workers against a 0.5 CPU quota: the container uses its whole quota, a
+    // quarter of this 2-core node, and is throttled in most periods. Unless the host is
+    // saturated by other work (a load average of 16-24 on 2 cores gave the group half
+    // its quota and no throttling at all): then these two are not checked, and said so.
+    let cores = first["node"]["cores"].as_f64().unwrap_or(1.0);
+    let load = f(&late[5], &["node", "load_average"]);
+    let saturated = load > 2.0 * cores;
+    if saturated {
+        say(&format!(
+            "cgroup_limits: host saturated (load {load:.1} on {cores} cores): near-quota and \
+             throttling checks SKIPPED; CPU {cpu:?}"
+        ));
+    } else {
+        assert!(mean(&cpu) > 80.0, "CPU share of the quota {cpu:?}");
+    }
     // The hog's 160 MiB plus Lookout itself, under the 256 MiB limit.
     assert!(
         mean(&used) > (HOG - (16 << 20)) as f64 && mean(&used) <= MEMORY_MAX as f64,
@@ -343,12 +396,14 @@ fn lookout_in_a_limited_cgroup_reports_the_containers_figures() {
         "{mem_pct:?}"
     );
     // Throttling: most periods throttled, and the counters rising.
-    assert!(mean(&throttled) > 50.0, "throttled {throttled:?}");
-    let periods = |m: &Value| f(m, &["container", "cpu_throttled_periods"]);
-    assert!(
-        periods(&late[5]) > periods(&samples[0]),
-        "throttled periods rise"
-    );
+    if !saturated {
+        assert!(mean(&throttled) > 50.0, "throttled {throttled:?}");
+        let periods = |m: &Value| f(m, &["container", "cpu_throttled_periods"]);
+        assert!(
+            periods(&late[5]) > periods(&samples[0]),
+            "throttled periods rise"
+        );
+    }
     // Pressure: the stall time totals rise (the group's own where the kernel keeps
     // them, else the host's, which the 2 workers also load).
     let stall = |m: &Value| f(m, &["pressure", "cpu", "some_total_us"]);

@@ -27,6 +27,7 @@ pub enum Layout {
         cpuacct: Option<PathBuf>,
         memory: Option<PathBuf>,
         blkio: Option<PathBuf>,
+        cpuset: Option<PathBuf>,
         psi: Option<PathBuf>,
     },
 }
@@ -59,8 +60,12 @@ impl Layout {
 pub struct CgroupCounters {
     pub version: &'static str,
     pub path: String,
-    /// Quota / period in CPUs; None without a quota (or a bogus one).
+    /// Quota / period in CPUs, the tightest over the group and its ancestors inside
+    /// the mount; None without a quota (or a bogus one).
     pub cpu_quota_cores: Option<f64>,
+    /// CPUs the group may run on (`cpuset.cpus.effective`, v1 `cpuset.effective_cpus`);
+    /// None when the file is absent or unreadable.
+    pub cpuset_cpus: Option<usize>,
     pub cpu_usage_us: u64,
     pub nr_periods: u64,
     pub nr_throttled: u64,
@@ -71,7 +76,8 @@ pub struct CgroupCounters {
     pub memory_current: u64,
     pub inactive_file: u64,
     pub file: u64,
-    /// None when unlimited ("max", v1's huge page-rounded i64::MAX) or 0.
+    /// The tightest limit over the group and its ancestors inside the mount; None
+    /// when unlimited ("max", v1's huge page-rounded i64::MAX) or 0.
     pub memory_max: Option<u64>,
     pub swap_current: u64,
     pub swap_max: Option<u64>,
@@ -215,6 +221,77 @@ fn keyed(text: &str, key: &str) -> Option<u64> {
     })
 }
 
+/// `dir` and its ancestors inside the same cgroup mount, the group itself first. A
+/// directory belongs to the mount while it has `cgroup.procs`; the mount point's
+/// parent (`/sys/fs/cgroup`'s tmpfs on v1 and hybrid hosts, `/sys/fs` on v2) has none.
+/// A parent's limit binds its children: Docker's or systemd's slice may hold the
+/// limit while the process sits in a child group without one.
+fn groups_up(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    let mut cur = dir;
+    while let Some(parent) = cur.parent() {
+        if !parent.join("cgroup.procs").is_file() {
+            break;
+        }
+        out.push(parent.to_path_buf());
+        cur = parent;
+    }
+    out
+}
+
+/// The smallest of the values some of `dirs` give (None when none gives one).
+fn tightest<T: PartialOrd>(dirs: &[PathBuf], f: impl Fn(&Path) -> Option<T>) -> Option<T> {
+    tightest_at(dirs, f).map(|(v, _)| v)
+}
+
+/// [`tightest`] and the directory that gives it (the nearer one on a tie).
+fn tightest_at<T: PartialOrd>(
+    dirs: &[PathBuf],
+    f: impl Fn(&Path) -> Option<T>,
+) -> Option<(T, &Path)> {
+    dirs.iter()
+        .filter_map(|d| Some((f(d)?, d.as_path())))
+        .fold(None, |acc, (v, d)| match acc {
+            Some((a, ad)) if a <= v => Some((a, ad)),
+            _ => Some((v, d)),
+        })
+}
+
+/// Counts the CPUs of a cpuset list ("0-3,8,10-11"). None for an empty or odd
+/// list (a reversed range, a word, more than 65,536 CPUs).
+pub fn parse_cpu_list(text: &str) -> Option<usize> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let mut n = 0usize;
+    for part in text.split(',') {
+        let part = part.trim();
+        let (a, b) = match part.split_once('-') {
+            Some((a, b)) => (a.parse::<usize>().ok()?, b.parse::<usize>().ok()?),
+            None => {
+                let a = part.parse::<usize>().ok()?;
+                (a, a)
+            }
+        };
+        if b < a || b >= 65_536 {
+            return None;
+        }
+        n += b - a + 1;
+    }
+    (n > 0).then_some(n)
+}
+
+/// The nearest of `names` in `dirs` (own group first) that parses as a CPU list:
+/// on v2 a group without the cpuset controller has no file, its parent's applies.
+fn cpuset_of(dirs: &[PathBuf], names: &[&str]) -> Option<usize> {
+    dirs.iter().find_map(|d| {
+        names
+            .iter()
+            .find_map(|n| read(&d.join(n)).and_then(|t| parse_cpu_list(&t)))
+    })
+}
+
 /// Finds the cgroup of this process under `root`. Err says why none is usable.
 pub fn detect(root: &Path) -> Result<Layout, String> {
     let self_cgroup = read(&root.join("proc/self/cgroup"))
@@ -254,6 +331,7 @@ pub fn detect(root: &Path) -> Result<Layout, String> {
         Some(resolve(root, mount, &m.path))
     };
     let (cpu, cpuacct, memory, blkio) = (v1("cpu"), v1("cpuacct"), v1("memory"), v1("blkio"));
+    let cpuset = v1("cpuset");
     if cpu.is_some() || memory.is_some() {
         // Hybrid hosts keep a v2 hierarchy beside v1; its group has PSI files. The
         // v2 root's are the host's, which /proc/pressure gives anyway.
@@ -266,6 +344,7 @@ pub fn detect(root: &Path) -> Result<Layout, String> {
             cpuacct,
             memory,
             blkio,
+            cpuset,
             psi,
         });
     }
@@ -291,7 +370,10 @@ fn quota_cores(quota: f64, period: f64) -> Option<f64> {
 
 /// A memory limit, None for "max", 0, or v1's "unlimited" (page-rounded i64::MAX).
 pub fn parse_limit(text: &str) -> Option<u64> {
-    let v = text.trim().parse::<u64>().ok()?;
+    limit_value(text.trim().parse::<u64>().ok()?)
+}
+
+fn limit_value(v: u64) -> Option<u64> {
     (v > 0 && v < (1u64 << 62)).then_some(v)
 }
 
@@ -341,14 +423,28 @@ pub fn read_counters(layout: &Layout) -> Result<CgroupCounters, String> {
     };
     match layout {
         Layout::V2 { dir } => {
-            c.cpu_quota_cores = read(&dir.join("cpu.max")).and_then(|t| parse_cpu_max(&t));
+            let up = groups_up(dir);
+            let quota = tightest_at(&up, |d| {
+                read(&d.join("cpu.max")).and_then(|t| parse_cpu_max(&t))
+            });
+            c.cpu_quota_cores = quota.map(|(q, _)| q);
+            c.cpuset_cpus = cpuset_of(&up, &["cpuset.cpus.effective"]);
             let stat = need(dir.join("cpu.stat"))?;
             c.cpu_usage_us = keyed(&stat, "usage_usec")
                 .ok_or_else(|| format!("no usage_usec in {}", dir.join("cpu.stat").display()))?;
-            c.nr_periods = keyed(&stat, "nr_periods").unwrap_or(0);
-            c.nr_throttled = keyed(&stat, "nr_throttled").unwrap_or(0);
-            c.throttled_us = keyed(&stat, "throttled_usec").unwrap_or(0);
-            c.memory_max = read(&dir.join("memory.max")).and_then(|t| parse_limit(&t));
+            // Throttling is counted where the quota is: an ancestor's quota throttles
+            // its whole subtree, and only its own cpu.stat says so.
+            let throttle = match quota {
+                Some((_, at)) if at != dir.as_path() => read(&at.join("cpu.stat")),
+                _ => None,
+            }
+            .unwrap_or(stat);
+            c.nr_periods = keyed(&throttle, "nr_periods").unwrap_or(0);
+            c.nr_throttled = keyed(&throttle, "nr_throttled").unwrap_or(0);
+            c.throttled_us = keyed(&throttle, "throttled_usec").unwrap_or(0);
+            c.memory_max = tightest(&up, |d| {
+                read(&d.join("memory.max")).and_then(|t| parse_limit(&t))
+            });
             if let Some(current) = read_u64(&dir.join("memory.current")) {
                 c.memory_current = current;
                 c.memory_read = true;
@@ -359,9 +455,11 @@ pub fn read_counters(layout: &Layout) -> Result<CgroupCounters, String> {
             }
             c.swap_current = read_u64(&dir.join("memory.swap.current")).unwrap_or(0);
             // memory.swap.max of 0 means "no swap allowed", a real limit.
-            c.swap_max = read(&dir.join("memory.swap.max"))
-                .and_then(|t| t.trim().parse::<u64>().ok())
-                .filter(|&v| v < (1u64 << 62));
+            c.swap_max = tightest(&up, |d| {
+                read(&d.join("memory.swap.max"))
+                    .and_then(|t| t.trim().parse::<u64>().ok())
+                    .filter(|&v| v < (1u64 << 62))
+            });
             if let Some(e) = read(&dir.join("memory.events")) {
                 c.oom_kill = keyed(&e, "oom_kill").unwrap_or(0);
                 c.high_events = keyed(&e, "high").unwrap_or(0);
@@ -377,16 +475,27 @@ pub fn read_counters(layout: &Layout) -> Result<CgroupCounters, String> {
             cpuacct,
             memory,
             blkio,
+            cpuset,
             psi: psi_dir,
         } => {
             let cpu = cpu.as_ref().ok_or("no v1 cpu controller")?;
-            let quota = read(&cpu.join("cpu.cfs_quota_us")).and_then(|t| t.trim().parse().ok());
-            let period = read(&cpu.join("cpu.cfs_period_us")).and_then(|t| t.trim().parse().ok());
-            c.cpu_quota_cores = match (quota, period) {
-                (Some(q), Some(p)) => quota_cores(q, p),
-                _ => None,
-            };
-            if let Some(stat) = read(&cpu.join("cpu.stat")) {
+            let up = groups_up(cpu);
+            let quota = tightest_at(&up, |d| {
+                let quota = read(&d.join("cpu.cfs_quota_us")).and_then(|t| t.trim().parse().ok());
+                let period = read(&d.join("cpu.cfs_period_us")).and_then(|t| t.trim().parse().ok());
+                quota_cores(quota?, period?)
+            });
+            c.cpu_quota_cores = quota.map(|(q, _)| q);
+            // Throttling is counted in the cpu.stat of the group holding the quota.
+            let throttle_dir = quota.map_or(cpu.as_path(), |(_, at)| at);
+            // v1 cpusets are absolute (a child's is a subset of its parent's).
+            c.cpuset_cpus = cpuset.as_ref().and_then(|d| {
+                cpuset_of(
+                    std::slice::from_ref(d),
+                    &["cpuset.effective_cpus", "cpuset.cpus"],
+                )
+            });
+            if let Some(stat) = read(&throttle_dir.join("cpu.stat")) {
                 c.nr_periods = keyed(&stat, "nr_periods").unwrap_or(0);
                 c.nr_throttled = keyed(&stat, "nr_throttled").unwrap_or(0);
                 c.throttled_us = keyed(&stat, "throttled_time").unwrap_or(0) / 1000;
@@ -420,8 +529,14 @@ fn read_v1_memory(mem: &Path, c: &mut CgroupCounters) {
     };
     c.memory_current = current;
     c.memory_read = true;
-    c.memory_max = read(&mem.join("memory.limit_in_bytes")).and_then(|t| parse_limit(&t));
+    c.memory_max = tightest(&groups_up(mem), |d| {
+        read(&d.join("memory.limit_in_bytes")).and_then(|t| parse_limit(&t))
+    });
     if let Some(s) = read(&mem.join("memory.stat")) {
+        // The kernel's own min over the ancestors (it sees above a Docker mount root).
+        if let Some(h) = keyed(&s, "hierarchical_memory_limit").and_then(limit_value) {
+            c.memory_max = Some(c.memory_max.map_or(h, |m| m.min(h)));
+        }
         c.inactive_file = keyed(&s, "total_inactive_file")
             .or_else(|| keyed(&s, "inactive_file"))
             .unwrap_or(0);
@@ -432,7 +547,9 @@ fn read_v1_memory(mem: &Path, c: &mut CgroupCounters) {
     // memsw counts memory + swap; absent without swap accounting.
     let memsw = read_u64(&mem.join("memory.memsw.usage_in_bytes"));
     c.swap_current = memsw.map_or(0, |m| m.saturating_sub(c.memory_current));
-    let memsw_max = read(&mem.join("memory.memsw.limit_in_bytes")).and_then(|t| parse_limit(&t));
+    let memsw_max = tightest(&groups_up(mem), |d| {
+        read(&d.join("memory.memsw.limit_in_bytes")).and_then(|t| parse_limit(&t))
+    });
     c.swap_max = match (memsw_max, c.memory_max) {
         (Some(sw), Some(m)) => Some(sw.saturating_sub(m)),
         _ => None,
@@ -569,6 +686,74 @@ mod tests {
         assert!(err.contains("/proc/self/cgroup"), "{err}");
         let err = detect(&fixture("host-psi")).unwrap_err();
         assert!(!err.is_empty());
+    }
+
+    #[test]
+    fn v2_limits_of_a_parent_group_bind_the_child() {
+        // systemd's slice holds CPUQuota=150%, MemoryMax=256M, AllowedCPUs=2-3; the
+        // process's scope has "max" everywhere and no cpuset controller.
+        let root = fixture("v2-nested");
+        let layout = detect(&root).unwrap();
+        let scope = root.join("sys/fs/cgroup/lookout.slice/lookout-app.scope");
+        assert_eq!(layout, Layout::V2 { dir: scope });
+        let c = read_counters(&layout).unwrap();
+        assert_eq!(c.cpu_quota_cores, Some(1.5), "the slice's cpu.max");
+        assert_eq!(c.memory_max, Some(256 << 20), "the slice's memory.max");
+        assert_eq!(c.swap_max, Some(0), "the slice's memory.swap.max");
+        assert_eq!(c.cpuset_cpus, Some(2), "the slice's cpuset.cpus.effective");
+        assert_eq!(c.cpu_usage_us, 8_500_000, "usage stays the scope's own");
+        assert_eq!(
+            (c.nr_periods, c.nr_throttled, c.throttled_us),
+            (400, 120, 6_000_000),
+            "throttling is counted where the quota is"
+        );
+        assert_eq!(c.memory_current, 100 << 20);
+    }
+
+    #[test]
+    fn v2_cpuset_without_a_quota() {
+        let c = read_counters(&detect(&fixture("v2-cpuset")).unwrap()).unwrap();
+        assert_eq!(c.cpu_quota_cores, None);
+        assert_eq!(c.memory_max, None);
+        assert_eq!(c.cpuset_cpus, Some(2), "0,2");
+    }
+
+    #[test]
+    fn v1_limits_of_a_parent_group_captured_from_real_groups() {
+        // Captured on this host: lookout-s7-parent with cfs_quota_us 50000, 256 MiB and
+        // cpuset 1; the process in its child, which sets none of them.
+        let root = fixture("v1-nested");
+        let layout = detect(&root).unwrap();
+        let Layout::V1 { cpu, cpuset, .. } = &layout else {
+            panic!("expected v1, got {layout:?}");
+        };
+        let child = |ctrl: &str| {
+            root.join("sys/fs/cgroup")
+                .join(ctrl)
+                .join("lookout-s7-parent/child")
+        };
+        assert_eq!(cpu.as_deref(), Some(child("cpu").as_path()));
+        assert_eq!(cpuset.as_deref(), Some(child("cpuset").as_path()));
+        let c = read_counters(&layout).unwrap();
+        assert_eq!(c.cpu_quota_cores, Some(0.5), "the parent's quota");
+        assert_eq!(
+            c.nr_periods, 35,
+            "the parent's cpu.stat (the child's says 0)"
+        );
+        assert_eq!(c.memory_max, Some(256 << 20), "the parent's limit");
+        assert_eq!(c.swap_max, None, "memsw unlimited");
+        assert_eq!(c.cpuset_cpus, Some(1));
+        assert_eq!(c.cpu_usage_us, 729_508);
+    }
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(parse_cpu_list("0-3,8,10-11\n"), Some(7));
+        assert_eq!(parse_cpu_list("5"), Some(1));
+        assert_eq!(parse_cpu_list(""), None, "an empty cpuset");
+        assert_eq!(parse_cpu_list("3-1"), None);
+        assert_eq!(parse_cpu_list("0-x"), None);
+        assert_eq!(parse_cpu_list("0-99999999"), None);
     }
 
     #[test]

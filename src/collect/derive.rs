@@ -67,7 +67,7 @@ pub fn derive(host: &str, prev: Option<&RawReading>, cur: &RawReading) -> Snapsh
 /// cores or a memory limit under the node's memory. Otherwise the node's figures
 /// are the workload's and the scope is `host`.
 pub fn effective(cs: &ContainerStats) -> bool {
-    cs.cpu_quota_set || cs.memory_max_bytes.is_some()
+    cs.cpu_quota_set || cs.cpuset_cpus.is_some() || cs.memory_max_bytes.is_some()
 }
 
 /// Makes the container's figures primary: CPU as a share of the quota, memory as
@@ -125,7 +125,12 @@ pub fn container_stats(
 ) -> ContainerStats {
     let cores = node_cores.max(1) as f64;
     let quota = c.cpu_quota_cores.filter(|q| *q < cores);
-    let limit_cores = quota.unwrap_or(cores);
+    // A cpuset of fewer CPUs than the node's caps the CPU time as a quota does (a
+    // cpuset naming more CPUs than /proc/stat shows is not a limit).
+    let cpuset = c.cpuset_cpus.filter(|&n| n >= 1 && (n as f64) < cores);
+    let limit_cores = quota
+        .unwrap_or(cores)
+        .min(cpuset.map_or(cores, |n| n as f64));
     let pct = |v: f64| {
         if v.is_finite() {
             v.clamp(0.0, 100.0)
@@ -150,6 +155,7 @@ pub fn container_stats(
         cgroup_path: c.path.clone(),
         cpu_limit_cores: limit_cores,
         cpu_quota_set: quota.is_some(),
+        cpuset_cpus: cpuset,
         cpu_usage_percent,
         cpu_periods: c.nr_periods,
         cpu_throttled_periods: c.nr_throttled,
@@ -387,7 +393,7 @@ mod tests {
     // ------------------------------------------------------------ container scope
 
     use crate::collect::cgroup::{detect, read_counters};
-    use crate::model::RunScope;
+    use crate::model::{describe_limits, RunScope};
     use std::path::PathBuf;
 
     fn counters(fixture: &str) -> CgroupCounters {
@@ -536,6 +542,57 @@ mod tests {
         assert_eq!(s.memory_usage, 40.0, "the node's");
         assert_eq!(s.memory.total_bytes, 8 << 30);
         assert_eq!(s.container.unwrap().memory_max_bytes, None);
+    }
+
+    #[test]
+    fn a_cpuset_without_a_quota_is_the_cpu_limit() {
+        // cpuset 0,2 on a 4-core node, no quota, no memory limit: 1.5 CPU-seconds/s
+        // used is 75 % of the two CPUs the container may run on.
+        let a = counters("v2-cpuset");
+        let mut b = a.clone();
+        b.cpu_usage_us += 1_500_000;
+        let mut node_a = node_reading(0, Some(a.clone()));
+        node_a.cpu_per_core = vec![0.0; 4];
+        let mut node_b = node_reading(1_000, Some(b));
+        node_b.cpu_per_core = vec![0.0; 4];
+        let s = derive("h", Some(&node_a), &node_b);
+        assert_eq!(s.scope, RunScope::Container);
+        let c = s.container.as_ref().unwrap();
+        assert_eq!((c.cpu_limit_cores, c.cpuset_cpus), (2.0, Some(2)));
+        assert!(!c.cpu_quota_set, "a cpuset never throttles");
+        assert_eq!(s.cpu_usage, 75.0);
+        assert_eq!(s.memory.total_bytes, 8 << 30, "no memory limit: the node's");
+        assert_eq!(
+            describe_limits(c),
+            "container: 2 CPUs (cpuset), no memory limit"
+        );
+        // The same cpuset on a 2-core node limits nothing: host scope.
+        let s = derive("h", None, &node_reading(0, Some(a)));
+        assert_eq!(s.scope, RunScope::Host);
+    }
+
+    #[test]
+    fn the_tighter_of_quota_and_cpuset_and_a_parents_limits() {
+        // The slice's quota 1.5 CPU and cpuset 2-3 on an 8-core node: 1.5 CPU.
+        let a = counters("v2-nested");
+        let cs = container_stats(None, &a, 0.0, 8, 8 << 30);
+        assert_eq!(cs.cpu_limit_cores, 1.5);
+        assert!(cs.cpu_quota_set);
+        assert_eq!(cs.cpuset_cpus, Some(2));
+        assert_eq!(cs.memory_max_bytes, Some(256 << 20));
+        // A quota of 3 CPUs with cpuset 2-3: the cpuset binds.
+        let mut b = a.clone();
+        b.cpu_quota_cores = Some(3.0);
+        let cs = container_stats(None, &b, 0.0, 8, 8 << 30);
+        assert_eq!(cs.cpu_limit_cores, 2.0);
+        // A cpuset of 0 CPUs (unparsed) or more than the node has is no limit.
+        b.cpuset_cpus = Some(0);
+        b.cpu_quota_cores = None;
+        b.memory_max = None;
+        assert!(!effective(&container_stats(None, &b, 0.0, 8, 8 << 30)));
+        b.cpuset_cpus = Some(16);
+        let cs = container_stats(None, &b, 0.0, 8, 8 << 30);
+        assert_eq!((cs.cpu_limit_cores, cs.cpuset_cpus), (8.0, None));
     }
 
     #[test]

@@ -398,6 +398,7 @@ impl super::ApiBody for Snapshot {
                 cgroup_path: "/sys/fs/cgroup".into(),
                 cpu_limit_cores: 0.5,
                 cpu_quota_set: true,
+                cpuset_cpus: None,
                 cpu_usage_percent: 97.0,
                 cpu_periods: 1000,
                 cpu_throttled_periods: 380,
