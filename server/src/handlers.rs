@@ -679,6 +679,7 @@ mod tests {
                 adapt_after_secs: 6,
                 adaptations: 7,
                 rhythms: vec!["daily".into()],
+                daily_pattern: true,
                 message: "trained".into(),
             };
             let status = crate::detector::TrainingStatus {

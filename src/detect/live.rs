@@ -166,6 +166,8 @@ const RHYTHMS: [(&str, i64, i64, i64, usize); 3] = [
     ("weekly", 604_800_000, 1_800_000, 2, 2),
     ("hourly", 3_600_000, 120_000, 6, 3),
 ];
+/// The model panel's line once the seasonal member is on.
+pub const DAILY_PATTERN_LEARNT: &str = "daily pattern learnt (time-of-day profile)";
 const MARKS_KEPT_MS: i64 = 15 * 86_400_000;
 
 impl LiveDetector {
@@ -680,6 +682,14 @@ impl LiveDetector {
                     .map(String::from),
             );
         }
+        let daily_pattern = self.scorer.daily_pattern();
+        if daily_pattern {
+            active.push("seasonal".to_string());
+        }
+        let mut rhythms = self.rhythms.clone();
+        if daily_pattern {
+            rhythms.insert(0, DAILY_PATTERN_LEARNT.to_string());
+        }
         let message = match model {
             Some(m) => format!(
                 "trained at {}, on {} samples (v{})",
@@ -705,7 +715,8 @@ impl LiveDetector {
             threshold: self.tracker.threshold(),
             adapt_after_secs: self.config.adapt_after_secs,
             adaptations: self.adaptations,
-            rhythms: self.rhythms.clone(),
+            rhythms,
+            daily_pattern,
             message,
         }
     }

@@ -50,6 +50,9 @@ pub mod live;
 pub mod onset;
 pub mod pca;
 pub mod registry;
+pub mod seasonal;
+#[cfg(test)]
+mod seasonal_tests;
 pub mod stored;
 pub mod timeparse;
 

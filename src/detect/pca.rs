@@ -53,12 +53,25 @@ impl PcaModel {
             )));
         }
         let step = n0.div_ceil(max_rows.max(3));
-        let x: Array2<f64> = x.slice(s![..;step, ..]).to_owned();
-        let n = x.nrows();
+        // Sanitised before any eigen-solver sees it (linfa's panics on NaN): rows with
+        // a non-finite value are left out, and so are constant columns (they carry no
+        // variance; their components are 0 and the mean holds them).
+        let finite: Vec<usize> = (0..n0)
+            .step_by(step)
+            .filter(|&i| x.row(i).iter().all(|v| v.is_finite()))
+            .collect();
+        let n = finite.len();
+        if n < 3 {
+            return Err(DetectError::NotEnoughData(format!(
+                "PCA needs >= 3 rows of finite features, got {n} of {n0}"
+            )));
+        }
+        let x: Array2<f64> = x.select(Axis(0), &finite);
         let mean = x.mean_axis(Axis(0)).expect("n > 0");
         let var = x.var_axis(Axis(0), 1.0);
         let total: f64 = var.sum();
-        let d_eff = var.iter().filter(|v| **v > 1e-12).count();
+        let active: Vec<usize> = (0..d).filter(|&j| var[j] > 1e-12).collect();
+        let d_eff = active.len();
         if total <= 1e-12 || d_eff == 0 {
             return Err(DetectError::Pca(
                 "no variance in the training features".into(),
@@ -70,13 +83,20 @@ impl PcaModel {
             .min(d_eff.saturating_sub(1))
             .min(n - 1)
             .max(1);
-        let (comps, eig, backend) = match linfa_fit(&x, k_try) {
+        let xa: Array2<f64> = x.select(Axis(1), &active);
+        let mean_a = xa.mean_axis(Axis(0)).expect("n > 0");
+        let (comps_a, eig, backend) = match linfa_fit(&xa, k_try) {
             Ok((c, e)) => (c, e, "linfa-reduction"),
             Err(_) => {
-                let (c, e) = jacobi_fit(&x, &mean, k_try);
+                let (c, e) = jacobi_fit(&xa, &mean_a, k_try);
                 (c, e, "jacobi")
             }
         };
+        // Back to the full width: constant columns get 0 in every component.
+        let mut comps = Array2::<f64>::zeros((comps_a.nrows(), d));
+        for (a, &j) in active.iter().enumerate() {
+            comps.column_mut(j).assign(&comps_a.column(a));
+        }
         let mut k = comps.nrows();
         let mut cum = 0.0;
         for (i, l) in eig.iter().enumerate() {
@@ -271,6 +291,36 @@ mod tests {
         let top = (0..4).max_by(|&a, &b| c[a].total_cmp(&c[b])).unwrap();
         assert!(top == 2 || top == 3, "{c:?}");
         assert!(e[0] < e[3]);
+    }
+
+    #[test]
+    fn non_finite_rows_and_constant_columns_are_sanitised_before_the_solver() {
+        // linfa's eigen-solver panics on NaN: such rows never reach it, and a constant
+        // column gets no weight (its variance is 0) instead of a degenerate direction.
+        let base = correlated(600);
+        let mut x = Array2::zeros((600, 6));
+        x.slice_mut(s![.., ..4]).assign(&base);
+        x.column_mut(4).fill(3.0);
+        for i in (0..600).step_by(7) {
+            x[[i, 5]] = f64::NAN;
+            x[[i, 1]] = f64::INFINITY;
+        }
+        for i in (0..600).filter(|i| i % 7 != 0) {
+            x[[i, 5]] = x[[i, 0]] * 0.5 + 0.01 * (i % 5) as f64;
+        }
+        let m = std::panic::catch_unwind(|| PcaModel::fit(x.view(), 0.9, 10_000))
+            .expect("no panic")
+            .expect("fits");
+        m.validate().unwrap();
+        assert_eq!(m.backend, "linfa-reduction");
+        assert!((0..m.k).all(|i| m.components[i * m.d + 4] == 0.0));
+        let mut t = vec![0.0; m.k];
+        let s = m.score(&[1.0, 1.0, 0.5, -0.5, 3.0, 0.5], &mut t, None, None);
+        assert!(s.is_finite() && s < 50.0, "{s}");
+        // Nothing finite at all: a clear error, not a panic.
+        let all_nan = Array2::from_elem((50, 3), f64::NAN);
+        let e = PcaModel::fit(all_nan.view(), 0.9, 10_000).unwrap_err();
+        assert!(e.to_string().contains("finite"), "{e}");
     }
 
     #[test]

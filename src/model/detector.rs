@@ -73,6 +73,10 @@ pub struct ModelState {
     /// Rhythms learnt from recurring events ("daily pattern learnt: ... at 02:00 UTC").
     #[serde(default)]
     pub rhythms: Vec<String>,
+    /// The seasonal member has detected a daily rhythm in the metrics and learnt its
+    /// time-of-day profile (then `rhythms` starts with "daily pattern learnt").
+    #[serde(default)]
+    pub daily_pattern: bool,
     /// "learning: 14 of 60 minutes" / "trained at ..., on N samples (v3)".
     pub message: String,
 }
@@ -181,8 +185,10 @@ impl ApiBody for ModelReport {
                     adapt_after_secs: 1800,
                     adaptations: 0,
                     rhythms: vec![
+                        "daily pattern learnt (time-of-day profile)".into(),
                         "daily pattern learnt: disk_write_bytes_per_sec at 02:00 UTC".into(),
                     ],
+                    daily_pattern: true,
                     message: "trained at 2026-11-25 15:36:40 UTC, on 2048 samples (v3)".into(),
                 },
                 sensitivity: "medium".into(),

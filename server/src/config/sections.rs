@@ -260,7 +260,7 @@ impl Default for DetectorSection {
         Self {
             enabled: true,
             sensitivity: "medium".into(),
-            members: "baseline,forest,pca".into(),
+            members: "baseline,forest,pca,seasonal".into(),
             min_history: "60m".into(),
             training_window: "24h".into(),
             retrain_every: "1h".into(),
@@ -293,6 +293,7 @@ impl DetectorSection {
             baseline: false,
             forest: false,
             pca: false,
+            seasonal: false,
         };
         for m in self
             .members
@@ -304,16 +305,17 @@ impl DetectorSection {
                 "baseline" => members.baseline = true,
                 "forest" => members.forest = true,
                 "pca" => members.pca = true,
+                "seasonal" => members.seasonal = true,
                 other => {
                     return err(format!(
-                        "`detector.members` has {other:?}; allowed: baseline, forest, pca (comma-separated)"
+                        "`detector.members` has {other:?}; allowed: baseline, forest, pca, seasonal (comma-separated)"
                     ))
                 }
             }
         }
         if !(members.baseline || members.forest || members.pca) {
             return err(
-                "`detector.members` is empty; allowed: baseline, forest, pca (comma-separated)",
+                "`detector.members` is empty; allowed: baseline, forest, pca, seasonal (comma-separated)",
             );
         }
         let min_history = duration_in(

@@ -4,7 +4,9 @@
 //! - `baseline`: rolling median/MAD per raw metric ([`super::baseline`]), scores from
 //!   the first minutes on;
 //! - `forest`: Isolation Forest over normalised windowed features;
-//! - `pca`: probabilistic-PCA distance over the same features.
+//! - `pca`: probabilistic-PCA distance over the same features;
+//! - `seasonal`: a time-of-day profile ([`super::seasonal`]) that, once a daily rhythm
+//!   is detected, caps the surprise of samples seen at this time on earlier days.
 //!
 //! **Calibration.** Raw member scores live on unrelated scales (max robust z, 2^-E(h)/c,
 //! a chi-square-like distance). Each member keeps the distribution of its own scores on
@@ -40,6 +42,7 @@ use super::baseline::{BaselineParams, RollingBaseline};
 use super::features::{self, quantile_sorted, robust_center_scale, FeatureState, Normalizer};
 use super::forest::{IsolationForest, IsolationForestParams};
 use super::pca::PcaModel;
+use super::seasonal::{SeasonalParams, SeasonalProfile};
 use super::DetectError;
 use crate::model::{MemberScore, MetricContribution, TimestampMs, METRICS};
 

@@ -8,6 +8,14 @@ pub struct Members {
     pub baseline: bool,
     pub forest: bool,
     pub pca: bool,
+    /// The time-of-day profile ([`crate::detect::seasonal`]); absent in files written
+    /// before it existed (then on).
+    #[serde(default = "on")]
+    pub seasonal: bool,
+}
+
+fn on() -> bool {
+    true
 }
 
 impl Default for Members {
@@ -16,6 +24,7 @@ impl Default for Members {
             baseline: true,
             forest: true,
             pca: true,
+            seasonal: true,
         }
     }
 }

@@ -19,9 +19,22 @@ struct OnlineCalibration {
     cap: usize,
     cal: Option<Calibrator>,
     since: usize,
+    /// Refit every this share of the history (0: every 12 samples, the cold start's
+    /// pace); bounds the sorting cost of a long-lived calibration.
+    every_share: f64,
 }
 
 impl OnlineCalibration {
+    fn new(cap: usize, every_share: f64) -> Self {
+        Self {
+            history: VecDeque::new(),
+            cap,
+            cal: None,
+            since: 0,
+            every_share,
+        }
+    }
+
     fn push(&mut self, s: f64) {
         if self.history.len() == self.cap {
             self.history.pop_front();
@@ -34,7 +47,8 @@ impl OnlineCalibration {
             // 60 scores (5 more minutes at 5 s) before the baseline's tail is trusted.
             return;
         }
-        if self.history.len() <= 200 || self.since >= 12 {
+        let every = (self.every_share * self.history.len() as f64).max(12.0) as usize;
+        if self.history.len() <= 200 || self.since >= every {
             let v: Vec<f64> = self.history.iter().copied().collect();
             self.cal = Calibrator::fit(&v);
             self.since = 0;
@@ -58,7 +72,17 @@ pub struct EnsembleScorer {
     /// Training medians, to impute metrics never observed yet.
     fallback: Option<Vec<f64>>,
     last: Option<StepScores>,
+    /// The time-of-day profile; learns every sample, events or not (it needs two
+    /// earlier days alike before it explains anything, so an incident is not learnt).
+    seasonal: SeasonalProfile,
+    /// The seasonal member's excess (band widths outside the time-of-day bands) against
+    /// its own history since the rhythm was detected.
+    seasonal_cal: OnlineCalibration,
 }
+
+/// The surprise of a sample the seasonal member explains: under every alarm threshold
+/// and under the onset shaper's "ordinary" (1).
+pub const SEASONAL_EXPLAINED_MAX: f64 = 0.5;
 
 impl EnsembleScorer {
     pub fn new(n_metrics: usize, members: Members, baseline: BaselineParams) -> Self {
@@ -67,12 +91,8 @@ impl EnsembleScorer {
             members,
             feats: FeatureState::new(n_metrics),
             baseline: RollingBaseline::new(n_metrics, baseline),
-            online: OnlineCalibration {
-                history: VecDeque::new(),
-                cap: 17_280,
-                cal: None,
-                since: 0,
-            },
+            online: OnlineCalibration::new(17_280, 0.0),
+            seasonal_cal: OnlineCalibration::new(17_280, 0.05),
             model: None,
             imputed: vec![0.0; n_metrics],
             fraw: vec![0.0; nf],
@@ -81,11 +101,18 @@ impl EnsembleScorer {
             t_buf: Vec::new(),
             fallback: None,
             last: None,
+            seasonal: SeasonalProfile::new(n_metrics, SeasonalParams::default()),
         }
+    }
+
+    /// A daily pattern is learnt and the seasonal member is on.
+    pub fn daily_pattern(&self) -> bool {
+        self.members.seasonal && self.seasonal.learnt()
     }
 
     /// Per-metric smallest scale for the rolling baseline (`features::unit_floor`).
     pub fn set_floors(&mut self, floors: Vec<f64>) {
+        self.seasonal.set_floors(floors.clone());
         self.baseline.set_floors(floors);
     }
 
@@ -135,6 +162,7 @@ impl EnsembleScorer {
         let base_raw = self
             .baseline
             .observe(ts, &self.imputed, &mut self.base_z, learn);
+        let seasonal = self.seasonal.observe(ts, &self.imputed);
         let mut members = Vec::with_capacity(3);
         if self.members.baseline {
             if let Some(s) = base_raw {
@@ -182,11 +210,31 @@ impl EnsembleScorer {
             self.last = None;
             return None;
         }
+        // The seasonal member, once a daily rhythm is detected: a sample outside the
+        // bands of its time of day is surprising by how far (calibrated on its own
+        // history of excesses, like the other members); a sample inside every band
+        // was seen at this time on two earlier days, so its surprise is capped under
+        // every alarm threshold whatever the other members, which know no time of
+        // day, make of it.
+        let mut explained = false;
+        if let Some(v) = seasonal.filter(|_| self.members.seasonal) {
+            explained = v.explained;
+            if let Some(c) = &self.seasonal_cal.cal {
+                members.push(MemberScore {
+                    member: "seasonal".into(),
+                    score: c.surprise(v.excess),
+                });
+            }
+            if learn {
+                self.seasonal_cal.push(v.excess);
+            }
+        }
         let cal: Vec<f64> = members.iter().map(|m| m.score).collect();
-        let out = StepScores {
-            combined: combine(&cal),
-            members,
-        };
+        let mut combined = combine(&cal);
+        if explained {
+            combined = combined.min(SEASONAL_EXPLAINED_MAX);
+        }
+        let out = StepScores { combined, members };
         self.last = Some(out.clone());
         Some(out)
     }
@@ -238,6 +286,7 @@ impl EnsembleScorer {
         for ms in &last.members {
             match ms.member.as_str() {
                 "baseline" => add(&self.base_z, ms.score),
+                "seasonal" => add(self.seasonal.last_excess(), ms.score),
                 "forest" => {
                     if let Some(f) = self.model.as_ref().and_then(|m| m.forest.as_ref()) {
                         let mut a = vec![0.0; self.z.len()];

@@ -194,12 +194,13 @@ pub fn train_excluding(
     };
 
     let pca = if params.members.pca {
-        // linfa's eigensolver panics on some degenerate inputs; a failed fit only
-        // switches the member off for this version.
+        // `PcaModel::fit` sanitises its input (non-finite rows and constant columns
+        // out), which is what made linfa's eigen-solver panic; the guard stays as the
+        // last resort, and a failed fit only switches the member off for this version.
         let fit = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             PcaModel::fit(z.view(), params.pca_variance, params.max_pca_rows)
         }))
-        .unwrap_or_else(|_| Err(DetectError::Pca("the eigensolver failed".into())));
+        .unwrap_or_else(|_| Err(DetectError::Pca("the eigen-solver panicked".into())));
         match fit {
             Ok(p) => {
                 let mut t = vec![0.0; p.k];
@@ -212,7 +213,9 @@ pub fn train_excluding(
                 Some(p)
             }
             Err(e) => {
-                warnings.push(format!("pca member off: {e}"));
+                let line = format!("pca member off for this model: {e}");
+                tracing::warn!(target: "lookout::detect", "{line}");
+                warnings.push(line);
                 None
             }
         }
