@@ -19,6 +19,7 @@ pub mod hub;
 pub mod ingest;
 pub mod interop;
 pub mod logging;
+pub mod memory;
 pub mod runtime;
 pub mod streams;
 pub mod training;

@@ -235,6 +235,8 @@ impl Cli {
 }
 
 fn main() -> ExitCode {
+    // Before any thread: large blocks (Argon2's) go back to the system when freed.
+    lookout_server::memory::tune_allocator();
     // .env is honoured but never required; real environment variables win.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();

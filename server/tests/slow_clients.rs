@@ -236,3 +236,143 @@ fn past_the_cap_a_newcomer_gets_503_with_retry_after() {
         .is_ok_and(|r| r.starts_with("HTTP/1.1 200"))
     });
 }
+
+/// The bytes of a real TLS ClientHello (rustls's), to trickle.
+fn client_hello() -> Vec<u8> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let mut hello = Vec::new();
+    conn.write_tls(&mut hello).unwrap();
+    assert!(hello.len() > 100 && hello[0] == 0x16, "a handshake record");
+    hello
+}
+
+/// Clients that send a ClientHello one byte a second against the TLS listener: each is
+/// closed at the handshake timeout (`server.header_timeout`, in all, not per read), and
+/// 300 of them at once (more than the 256 handshakes allowed in flight), reconnecting
+/// when dropped, leave `/healthz` over TLS answering at once on new connections.
+#[test]
+fn a_trickled_tls_handshake_is_closed_and_does_not_hold_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    // A new connection (and handshake) for every request: what is measured is a
+    // newcomer getting through.
+    let tls_client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .add_root_certificate(reqwest::Certificate::from_pem(ck.cert.pem().as_bytes()).unwrap())
+        .tls_built_in_root_certs(false)
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let port = free_port();
+    let mut child = support::lookout_command(dir.path(), port)
+        .env("LOOKOUT_DETECTOR_ENABLED", "false")
+        .env("LOOKOUT_TLS_CERT", &cert)
+        .env("LOOKOUT_TLS_KEY", &key)
+        .env("LOOKOUT_SERVER_HEADER_TIMEOUT", "3s")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start lookout");
+    let healthz = format!("https://127.0.0.1:{port}/healthz");
+    support::wait_for_start(&mut child, || {
+        tls_client
+            .get(&healthz)
+            .send()
+            .is_ok_and(|r| r.status() == 200)
+    });
+    let _server = KillOnDrop(child);
+    let hello = client_hello();
+
+    // One trickler alone: closed at the 3 s timeout although it sends a byte a second.
+    let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let writer = {
+        let (mut s, hello) = (slow.try_clone().unwrap(), hello.clone());
+        std::thread::spawn(move || {
+            for b in hello.iter().take(15) {
+                if s.write_all(&[*b]).is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        })
+    };
+    let closed =
+        closed_after(&mut slow, Duration::from_secs(12)).expect("trickled handshake not closed");
+    println!("a ClientHello trickled a byte a second: closed after {closed:?} (timeout 3 s)");
+    assert!(
+        closed >= Duration::from_millis(2500) && closed < Duration::from_secs(5),
+        "closed after {closed:?}; the handshake timeout is 3 s in all"
+    );
+    writer.join().unwrap();
+
+    // 300 at once, reconnecting when dropped.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let attacker = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let connect = || {
+                let s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+                s.set_write_timeout(Some(Duration::from_millis(200))).ok()?;
+                Some((s, 0usize))
+            };
+            let mut sockets: Vec<Option<(TcpStream, usize)>> =
+                (0..300).map(|_| connect()).collect();
+            let (mut connects, mut rounds) = (300usize, 0);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && rounds < 40 {
+                for slot in sockets.iter_mut() {
+                    let alive = match slot {
+                        Some((s, sent)) if *sent < hello.len() => {
+                            let ok = s.write_all(&hello[*sent..*sent + 1]).is_ok();
+                            *sent += 1;
+                            ok
+                        }
+                        _ => false,
+                    };
+                    if !alive && connects < 5000 {
+                        *slot = connect();
+                        connects += 1;
+                    }
+                }
+                rounds += 1;
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            connects
+        })
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    let mut took = Vec::new();
+    let t_flood = Instant::now();
+    // Past the handshake timeout: the first tricklers have been cut and have come back.
+    while took.len() < 40 || t_flood.elapsed() < Duration::from_secs(8) {
+        let t0 = Instant::now();
+        let r = tls_client.get(&healthz).send().expect("/healthz over TLS");
+        took.push(t0.elapsed());
+        assert_eq!(r.status(), 200);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let connects = attacker.join().unwrap();
+    took.sort();
+    let (median, worst) = (took[took.len() / 2], took[took.len() - 1]);
+    println!(
+        "TLS trickle: {connects} attacker connections; /healthz over TLS on new connections \
+         ({} calls): median {median:?}, max {worst:?}",
+        took.len()
+    );
+    assert!(
+        connects > 300,
+        "the tricklers were never cut: {connects} connections"
+    );
+    assert!(median < Duration::from_millis(100), "median {median:?}");
+    assert!(worst < Duration::from_secs(1), "max {worst:?}");
+}

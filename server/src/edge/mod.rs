@@ -132,7 +132,7 @@ pub async fn serve(
         }
         None => None,
     };
-    let listener = tls::TlsListener::new(listener, tls.config.clone())
+    let listener = tls::TlsListener::new(listener, tls.config.clone(), edge.conn.header_timeout)
         .map_err(|e| ServerError::Tls(e.to_string()))?;
     conn::serve(listener, app, edge.conn, stop).await;
     if let Some(r) = redirect {

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 use tokio_rustls::rustls::{self, ServerConfig};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
@@ -79,9 +79,57 @@ pub fn load_server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, 
     Ok(Arc::new(config))
 }
 
+/// Handshakes in progress at most. Past it, the oldest unfinished one is dropped to
+/// make room (see [`Handshakes`]).
+pub const MAX_HANDSHAKES: usize = 256;
+
+/// The handshakes in progress, oldest first by id. A new connection past
+/// [`MAX_HANDSHAKES`] closes the oldest one rather than waiting for a place: a client
+/// that trickles its ClientHello a byte at a time would otherwise, 256 sockets at a
+/// time, keep every other client (`/healthz` included) queued in the kernel for up to
+/// the handshake timeout. A real client finishes in milliseconds, so only slow ones are
+/// old enough to be dropped; an attacker holding handshakes open pushes out its own.
+#[derive(Default)]
+struct Handshakes {
+    open: std::sync::Mutex<std::collections::BTreeMap<u64, Arc<tokio::sync::Notify>>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl Handshakes {
+    /// Registers a new handshake (closing the oldest if `cap` are open); its id and the
+    /// signal that tells it to give up.
+    fn add(&self, cap: usize) -> (u64, Arc<tokio::sync::Notify>) {
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let close = Arc::new(tokio::sync::Notify::new());
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        while open.len() >= cap.max(1) {
+            if let Some((_, oldest)) = open.pop_first() {
+                // notify_one keeps the permit if the task is not waiting yet.
+                oldest.notify_one();
+            }
+        }
+        open.insert(id, close.clone());
+        (id, close)
+    }
+
+    fn remove(&self, id: u64) {
+        self.open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
 /// A TLS listener for `axum::serve`. A background task accepts TCP connections and
-/// runs each handshake in its own task (at most 256 at once, 10 s each); finished
-/// connections are handed over through a channel.
+/// runs each handshake in its own task; finished connections are handed over through
+/// a channel. A handshake must finish within `handshake_timeout` in all (not per read,
+/// so a ClientHello trickled a byte a second cannot hold a socket), and at most
+/// [`MAX_HANDSHAKES`] run at once, the oldest making room for a newcomer.
 pub struct TlsListener {
     ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
     local: SocketAddr,
@@ -89,11 +137,15 @@ pub struct TlsListener {
 }
 
 impl TlsListener {
-    pub fn new(tcp: TcpListener, config: Arc<ServerConfig>) -> std::io::Result<TlsListener> {
+    pub fn new(
+        tcp: TcpListener,
+        config: Arc<ServerConfig>,
+        handshake_timeout: Duration,
+    ) -> std::io::Result<TlsListener> {
         let local = tcp.local_addr()?;
         let acceptor = TlsAcceptor::from(config);
         let (tx, ready) = mpsc::channel(64);
-        let permits = Arc::new(Semaphore::new(256));
+        let handshakes = Arc::new(Handshakes::default());
         let task = tokio::spawn(async move {
             loop {
                 let (stream, peer) = match tcp.accept().await {
@@ -105,21 +157,27 @@ impl TlsListener {
                         continue;
                     }
                 };
-                let Ok(permit) = permits.clone().acquire_owned().await else {
-                    return;
-                };
+                let _ = stream.set_nodelay(true);
+                let (id, close) = handshakes.add(MAX_HANDSHAKES);
                 let acceptor = acceptor.clone();
                 let tx = tx.clone();
+                let handshakes = handshakes.clone();
                 tokio::spawn(async move {
-                    let _permit = permit;
-                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
-                        .await
-                    {
-                        Ok(Ok(tls)) => {
-                            let _ = tx.send((tls, peer)).await;
+                    let done = tokio::time::timeout(handshake_timeout, acceptor.accept(stream));
+                    tokio::select! {
+                        r = done => {
+                            handshakes.remove(id);
+                            match r {
+                                Ok(Ok(tls)) => {
+                                    let _ = tx.send((tls, peer)).await;
+                                }
+                                Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+                                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                            }
                         }
-                        Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                        () = close.notified() => {
+                            tracing::debug!(%peer, "TLS handshake dropped for a newer one (too many at once)");
+                        }
                     }
                 });
             }
@@ -219,6 +277,23 @@ mod tests {
         );
         let r = redirect(443, &Method::GET, &uri, &axum::http::HeaderMap::new());
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn past_the_cap_the_oldest_handshake_makes_room() {
+        let h = Handshakes::default();
+        let (first, first_close) = h.add(2);
+        let (_second, _) = h.add(2);
+        assert_eq!(h.len(), 2);
+        let (third, _) = h.add(2);
+        assert_eq!(h.len(), 2, "the cap holds");
+        // The oldest was told to give up (the permit waits for it)...
+        futures::executor::block_on(first_close.notified());
+        // ...and is no longer counted; removing it again is harmless.
+        h.remove(first);
+        assert_eq!(h.len(), 2);
+        h.remove(third);
+        assert_eq!(h.len(), 1);
     }
 
     #[test]
