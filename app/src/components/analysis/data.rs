@@ -45,19 +45,7 @@ pub fn window(range: Range) -> (i64, i64) {
     (to - range.span_ms(), to)
 }
 
-/// `s` percent-encoded for a URL's query (everything but unreserved characters), so
-/// a host name or metric list is sent as typed.
-pub fn url_part(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+pub use crate::format::url_part;
 
 /// `&host=NAME` for the API, or nothing for this host.
 pub fn host_arg(host: &Option<String>) -> String {
