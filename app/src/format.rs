@@ -136,6 +136,20 @@ pub fn time_label(t_ms: i64, offset_min: i32, style: TimeStyle) -> String {
     }
 }
 
+/// `s` percent-encoded for a URL's query (everything but unreserved characters), so
+/// a host name or metric list is sent as typed.
+pub fn url_part(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -206,6 +206,62 @@ test("the dashboard's link opens the page on its range, ECharts loaded on the wa
   expect(await page.evaluate(() => typeof (window as any).echarts)).toBe("object");
 });
 
+test("the metric picker chooses the matrix's metrics and keeps them in the URL", async ({ page }) => {
+  await page.goto("/analysis?range=live");
+  await waitForAnalysis(page);
+  const asked: string[] = [];
+  page.on("request", (r) => {
+    const u = new URL(r.url());
+    if (u.pathname === "/api/analysis/correlation") asked.push(u.searchParams.get("metric") ?? "");
+  });
+  const axis = () =>
+    page.evaluate(
+      () => (window as any).echarts.getInstanceByDom(document.getElementById("chart-correlation")).getOption().xAxis[0].data,
+    );
+  expect((await axis()).length).toBe(8);
+  // Take five out: cpu_usage, memory_usage and load_1 are left; add load_5.
+  for (const m of ["disk_read_bytes_per_sec", "disk_write_bytes_per_sec", "net_rx_bytes_per_sec", "net_tx_bytes_per_sec", "anomaly_score"]) {
+    await page.locator(`#correlation-picker input[value="${m}"]`).uncheck();
+  }
+  await page.locator('#correlation-picker input[value="load_5"]').check();
+  await expect.poll(axis).toEqual(["cpu_usage", "memory_usage", "load_1", "load_5"]);
+  expect(asked[asked.length - 1]).toBe("cpu_usage,memory_usage,load_1,load_5");
+  await expect(page).toHaveURL(/compare=cpu_usage%2Cmemory_usage%2Cload_1%2Cload_5/);
+  // A reload keeps the choice.
+  await page.reload();
+  await waitForAnalysis(page, []);
+  await expect.poll(axis).toEqual(["cpu_usage", "memory_usage", "load_1", "load_5"]);
+  await expect(page.locator('#correlation-picker input[value="load_5"]')).toBeChecked();
+  await expect(page.locator('#correlation-picker input[value="anomaly_score"]')).not.toBeChecked();
+  // The API refuses an unknown metric, naming the parameter.
+  const bad = await page.request.get("/api/analysis/correlation?metric=cpu_usage,bogus");
+  expect(bad.status()).toBe(400);
+  expect((await bad.json()).param).toBe("metric");
+});
+
+test("the page follows the URL's host in every call", async ({ page }) => {
+  await page.goto("/analysis?range=live");
+  const host = (await page.locator("#host").innerText()).trim();
+  const asked: string[] = [];
+  page.on("request", (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.startsWith("/api/analysis/") || u.pathname === "/api/anomalies") asked.push(u.pathname + u.search);
+  });
+  await page.goto(`/analysis?range=live&host=${encodeURIComponent(host)}`);
+  await waitForAnalysis(page);
+  await page.locator("#range").selectOption("1h");
+  for (const path of ["/api/analysis/cores", "/api/analysis/correlation", "/api/analysis/rhythm", "/api/anomalies"]) {
+    await expect.poll(() => asked.filter((a) => a.startsWith(path)).length, { message: path }).toBeGreaterThan(0);
+  }
+  for (const a of asked) expect(new URL("http://x" + a).searchParams.get("host"), a).toBe(host);
+  await expect(page).toHaveURL(new RegExp(`host=${encodeURIComponent(host)}`));
+  for (const path of ["/api/analysis/cores", "/api/analysis/rhythm", "/api/analysis/correlation?metric=cpu_usage,load_1", "/api/analysis/overlay?metric=cpu_usage", "/api/forecast", "/api/anomalies"]) {
+    const r = await page.request.get(path + (path.includes("?") ? "&" : "?") + "host=no-such-host");
+    expect(r.status(), path).toBe(400);
+    expect((await r.json()).param, path).toBe("host");
+  }
+});
+
 test.describe("without JavaScript", () => {
   test.use({ javaScriptEnabled: false });
 
@@ -231,5 +287,44 @@ test.describe("without JavaScript", () => {
     await page.locator("button.apply").click();
     await expect(page).toHaveURL(/range=1h/);
     await page.screenshot({ path: info.outputPath("analysis-nojs-phone.png"), fullPage: true });
+  });
+  test("a correlation cell opens both series as a table, readable at 400 px", async ({ page, request }, info) => {
+    await page.setViewportSize({ width: 400, height: 800 });
+    await page.goto("/analysis?range=live&compare=cpu_usage,memory_usage,load_1");
+    await expect(page.locator("#correlation-table tbody tr")).toHaveCount(3);
+    // Row memory_usage, column cpu_usage.
+    const link = page.locator("#correlation-table tbody tr").nth(1).locator("td").first().locator("a");
+    await link.click();
+    await expect(page).toHaveURL(/pair=memory_usage%2Ccpu_usage/);
+    await expect(page).toHaveURL(/compare=cpu_usage%2Cmemory_usage%2Cload_1/);
+    await expect(page.locator("#overlay h2")).toHaveText("memory_usage and cpu_usage");
+    await expect(page.locator("#overlay-table thead th")).toHaveText(["time", "memory_usage", "cpu_usage"]);
+    const rows = await page.locator("#overlay-table tbody tr").count();
+    // The same buckets the overlay chart draws (the API's series, a bucket or two apart
+    // as the 15-minute window moves on between the two reads).
+    const api = await (await request.get("/api/analysis/overlay?metric=memory_usage,cpu_usage&from=-15m&points=300")).json();
+    expect(Math.abs(rows - api.series[0].points.length)).toBeLessThanOrEqual(3);
+    expect(rows).toBeGreaterThan(2);
+    await expect(page.locator("#overlay-table tbody th").first()).toContainText("UTC");
+    await expect(page.locator("#overlay-table tbody td").first()).toHaveText(/%$/);
+    const { scrollWidth, clientWidth } = await page.evaluate(() => {
+      const el = document.scrollingElement!;
+      return { scrollWidth: el.scrollWidth, clientWidth: el.clientWidth };
+    });
+    expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
+    await page.locator("#overlay").screenshot({ path: info.outputPath("overlay-nojs-phone.png") });
+    // The picker's button applies a new choice without scripts.
+    await page.locator('#correlation-picker input[value="load_1"]').uncheck();
+    await page.locator("#correlation-picker button.apply").click();
+    await expect(page.locator("#correlation-table tbody tr")).toHaveCount(2);
+    await expect(page).toHaveURL(/compare=cpu_usage&compare=memory_usage/);
+  });
+
+  test("an unknown metric or host reads as the API's refusal", async ({ page }) => {
+    await page.goto("/analysis?range=live&compare=cpu_usage,bogus");
+    await expect(page.locator("#correlation .error")).toContainText("bogus");
+    await page.goto("/analysis?range=live&host=no-such-host");
+    await expect(page.locator("#cores-heatmap .error")).toContainText("unknown host");
+    await expect(page.locator("#correlation .error")).toContainText("unknown host");
   });
 });

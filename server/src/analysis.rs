@@ -1,15 +1,16 @@
-//! `GET /api/analysis/{cores,rhythm,correlation}`: the analysis page's data. The
+//! `GET /api/analysis/{cores,rhythm,correlation,overlay}`: the analysis page's data. The
 //! parameters are checked and the figures computed by `lookout::analysis`; this only
-//! wires them to HTTP (400 naming a bad parameter, 500 when the store fails).
+//! wires them to HTTP (400 naming a bad parameter, 500 when the store fails). Each
+//! takes `host=NAME` (a stored host; default this one).
 
 use crate::runtime::{now_ms, Services};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use lookout::analysis::{self, CoresQuery, CorrelationQuery, RhythmQuery};
+use lookout::analysis::{self, CoresQuery, CorrelationQuery, OverlayQuery, RhythmQuery};
 use lookout::model::ApiError;
-use lookout::store::{QueryError, Store};
+use lookout::store::{HostId, QueryError, Store};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -22,7 +23,7 @@ async fn answer<Q, T>(
     services: Services,
     params: Vec<(String, String)>,
     parse: Parse<Q>,
-    run: fn(&Store, &Q) -> lookout::store::Result<T>,
+    run: fn(&Store, HostId, &Q) -> lookout::store::Result<T>,
 ) -> Response
 where
     Q: Send + 'static,
@@ -36,8 +37,16 @@ where
         }
     };
     let store: Arc<Store> = services.store.clone();
-    match tokio::task::spawn_blocking(move || run(&store, &q)).await {
-        Ok(Ok(body)) => Json(body).into_response(),
+    let task = move || match store.host_param(&params)? {
+        Ok(host) => run(&store, host, &q).map(Ok),
+        Err(e) => Ok(Err(e)),
+    };
+    match tokio::task::spawn_blocking(task).await {
+        Ok(Ok(Ok(body))) => Json(body).into_response(),
+        Ok(Ok(Err(e))) => {
+            let body = ApiError::param(e.param, e.message);
+            (StatusCode::BAD_REQUEST, Json(body)).into_response()
+        }
         Ok(Err(e)) => {
             tracing::error!(error = %e, "analysis query failed");
             let body = ApiError::new("analysis query failed");
@@ -69,4 +78,9 @@ pub async fn correlation(State(services): State<Services>, Query(params): Params
         analysis::correlation,
     )
     .await
+}
+
+/// `GET /api/analysis/overlay?metric=a,b&from=..&to=..&points=..`
+pub async fn overlay(State(services): State<Services>, Query(params): Params) -> Response {
+    answer(services, params, OverlayQuery::parse, analysis::overlay).await
 }

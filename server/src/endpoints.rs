@@ -78,6 +78,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep("GET", "/api/analysis/correlation", Viewer, None, || {
         get(crate::analysis::correlation)
     }),
+    ep("GET", "/api/analysis/overlay", Viewer, None, || {
+        get(crate::analysis::overlay)
+    }),
     ep(
         "POST",
         "/api/model/train",

@@ -63,9 +63,10 @@ pub async fn history(
     }
 }
 
-/// `GET /api/forecast?metric=..&horizon=..`: when filesystems fill, memory or swap
-/// run out, at the current trend (see `lookout::forecast`). Too little history or a
-/// flat trend is said in words in each forecast's `message`, not as an error.
+/// `GET /api/forecast?metric=..&horizon=..&host=..`: when filesystems fill, memory or
+/// swap run out, at the current trend (see `lookout::forecast`), for this host or a
+/// stored one. Too little history or a flat trend is said in words in each
+/// forecast's `message`, not as an error.
 pub async fn forecast(
     State(services): State<Services>,
     Query(params): Query<Vec<(String, String)>>,
@@ -77,7 +78,11 @@ pub async fn forecast(
     };
     let store = services.store.clone();
     let now = now_ms();
-    match tokio::task::spawn_blocking(move || source::report(&store, &query, now)).await {
+    let task = move || match store.host_param(&params)? {
+        Ok(host) => source::report(&store, host, &query, now),
+        Err(e) => Err(SourceError::Query(e)),
+    };
+    match tokio::task::spawn_blocking(task).await {
         Ok(Ok(r)) => Json(r).into_response(),
         Ok(Err(SourceError::Query(e))) => query_error(e),
         Ok(Err(SourceError::Store(e))) => {
@@ -221,8 +226,8 @@ fn detector_off() -> Response {
     )
 }
 
-/// `GET /api/anomalies?from=..&to=..`: events overlapping the range (default: the
-/// last 24 h), newest first, with their explanations.
+/// `GET /api/anomalies?from=..&to=..&host=..`: events overlapping the range (default:
+/// the last 24 h), newest first, with their explanations; of this host or a stored one.
 pub async fn anomalies(
     State(services): State<Services>,
     Query(params): Query<Vec<(String, String)>>,
@@ -232,8 +237,13 @@ pub async fn anomalies(
         Err(e) => return query_error(e),
     };
     let store = services.store.clone();
-    match tokio::task::spawn_blocking(move || store.events(from, to)).await {
-        Ok(Ok(events)) => Json(AnomalyList { from, to, events }).into_response(),
+    let task = move || match store.host_param(&params)? {
+        Ok(host) => store.events_of(host, from, to).map(Ok),
+        Err(e) => Ok(Err(e)),
+    };
+    match tokio::task::spawn_blocking(task).await {
+        Ok(Ok(Ok(events))) => Json(AnomalyList { from, to, events }).into_response(),
+        Ok(Ok(Err(e))) => query_error(e),
         _ => fail(StatusCode::INTERNAL_SERVER_ERROR, "cannot read events"),
     }
 }

@@ -133,6 +133,13 @@ fn table() -> Vec<Row> {
             S::None,
             VIEW,
         ),
+        row(
+            "GET",
+            "/api/analysis/overlay?metric=cpu_usage,load_1",
+            None,
+            S::None,
+            VIEW,
+        ),
         row("GET", "/api/alerts", None, S::None, VIEW),
         row("GET", "/api/alerts/history", None, S::None, VIEW),
         row("GET", "/api/silences", None, S::None, VIEW),

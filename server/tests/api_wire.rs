@@ -169,7 +169,34 @@ fn every_endpoint_answers_its_contract_type() {
         "Correlation",
     );
     assert_eq!(corr["cells"].as_array().unwrap().len(), 3);
+    // A cell's two series, on the correlation's buckets.
+    let pair = s.expect(
+        "GET",
+        "/api/analysis/overlay?metric=cpu_usage,load_1&from=-10m",
+        None,
+        200,
+        "History",
+    );
+    assert_eq!(pair["series"].as_array().unwrap().len(), 2, "{pair}");
     for (path, param) in [
+        (
+            "/api/analysis/overlay?metric=cpu_usage,load_1,load_5",
+            "metric",
+        ),
+        ("/api/analysis/overlay?metric=cpu_usage&points=3", "points"),
+        // `host=` names a stored host; an unknown one is refused, naming `host`.
+        ("/api/analysis/cores?host=no-such-host", "host"),
+        ("/api/analysis/rhythm?host=no-such-host", "host"),
+        (
+            "/api/analysis/correlation?metric=cpu_usage,load_1&host=no-such-host",
+            "host",
+        ),
+        (
+            "/api/analysis/overlay?metric=cpu_usage&host=no-such-host",
+            "host",
+        ),
+        ("/api/forecast?host=no-such-host", "host"),
+        ("/api/anomalies?host=no-such-host", "host"),
         ("/api/analysis/cores?buckets=1", "buckets"),
         ("/api/analysis/cores?from=-1h&to=-2h", "from"),
         ("/api/analysis/rhythm?metric=bogus", "metric"),

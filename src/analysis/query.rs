@@ -44,6 +44,16 @@ pub struct CorrelationQuery {
     pub points: usize,
 }
 
+/// `GET /api/analysis/overlay?metric=a,b&from=..&to=..&points=..`: the two series of
+/// a correlation cell, bucketed as the correlation was (one name for a diagonal cell).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverlayQuery {
+    pub metrics: Vec<String>,
+    pub from: TimestampMs,
+    pub to: TimestampMs,
+    pub points: usize,
+}
+
 fn err(param: &str, message: impl Into<String>) -> QueryError {
     QueryError {
         param: param.to_string(),
@@ -172,6 +182,32 @@ impl CorrelationQuery {
     }
 }
 
+impl OverlayQuery {
+    /// `metric`: 1 or 2 names (required); `from`/`to` and `points` as for the
+    /// correlation.
+    pub fn parse(params: &[(String, String)], now: TimestampMs) -> Result<Self, QueryError> {
+        let metrics = metrics(params)?;
+        if !(1..=2).contains(&metrics.len()) {
+            return Err(err(
+                "metric",
+                format!(
+                    "give the two metric names of a cell, comma separated (got {})",
+                    metrics.len()
+                ),
+            ));
+        }
+        let (from, to) = parse_range(params, now, HOUR_MS)?;
+        let (d, lo, hi) = CORRELATION_POINTS;
+        let points = int(params, "points", d, lo, hi)?;
+        Ok(OverlayQuery {
+            metrics,
+            from,
+            to,
+            points,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,6 +292,19 @@ mod tests {
             param(corr(&[("metric", "cpu_usage,load_1"), ("points", "9")])),
             "points"
         );
+        let overlay = |p: &[(&str, &str)]| OverlayQuery::parse(&pairs(p), NOW).map(|_| ());
+        assert_eq!(param(overlay(&[])), "metric");
+        assert_eq!(
+            param(overlay(&[("metric", "cpu_usage,load_1,load_5")])),
+            "metric"
+        );
+        assert_eq!(param(overlay(&[("metric", "cpu_usage,nope")])), "metric");
+        assert_eq!(
+            param(overlay(&[("metric", "cpu_usage"), ("points", "5000")])),
+            "points"
+        );
+        let q = OverlayQuery::parse(&pairs(&[("metric", "load_1,load_1")]), NOW).unwrap();
+        assert_eq!((q.metrics.len(), q.points), (1, 300));
         let thirteen = crate::store::queryable_names()[..13].join(",");
         assert_eq!(param(corr(&[("metric", &thirteen)])), "metric");
     }

@@ -66,7 +66,10 @@ pub fn style(range: Range) -> TimeStyle {
 
 #[component]
 pub fn CoresPanel(st: AnalysisState) -> impl IntoView {
-    let heat = Resource::new(move || st.range.get(), data::cores);
+    let heat = Resource::new(
+        move || (st.range.get(), st.host.get()),
+        |(range, host)| data::cores(range, host),
+    );
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         let tz = st.tz_offset.get();

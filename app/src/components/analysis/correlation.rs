@@ -1,6 +1,8 @@
 //! The correlation matrix of the chosen metrics over the range (Pearson's r on their
-//! bucketed history, with the number of points), its table, and the overlay of two
-//! series that a click on a cell opens.
+//! bucketed history, with the number of points), the picker of those metrics, its
+//! table, and the overlay of two series: drawn when a cell of the chart is clicked,
+//! tabled (server-rendered, so it reads without JavaScript) when a cell of the table
+//! is followed (`?pair=a,b`). Both read `/api/analysis/overlay`.
 
 use charming::component::{Axis, Grid, Legend, VisualMap, VisualMapChannel};
 use charming::datatype::{CompositeValue, DataPoint};
@@ -9,11 +11,60 @@ use charming::series::{Heatmap, Line};
 use leptos::prelude::*;
 use lookout::model::{Correlation, History};
 
+use crate::api::CHART_METRICS;
+use crate::format::by_unit;
+
 use super::options::{Options, Series};
 use super::{data, AnalysisState, ChartPanel};
 
 pub const CHART_ID: &str = "chart-correlation";
 pub const OVERLAY_CHART_ID: &str = "chart-overlay";
+
+/// The metrics the picker offers: the dashboard's charted ones (the anomaly score
+/// included), in their order.
+pub fn choices() -> impl Iterator<Item = &'static str> {
+    CHART_METRICS.iter().copied()
+}
+
+/// `compare` with `m` added (in the picker's order) or taken out.
+pub fn toggled(compare: &[String], m: &str, on: bool) -> Vec<String> {
+    let mut out: Vec<String> = choices()
+        .filter(|c| {
+            if *c == m {
+                on
+            } else {
+                compare.iter().any(|x| x == c)
+            }
+        })
+        .map(str::to_string)
+        .collect();
+    // Names the picker does not offer (typed into the URL) stay, after its own.
+    out.extend(
+        compare
+            .iter()
+            .filter(|x| !choices().any(|c| c == *x))
+            .cloned(),
+    );
+    out
+}
+
+/// The rows of the overlay table: every bucket start either series has, oldest first,
+/// with each series' value there (None where it has none).
+pub fn overlay_rows(h: &History) -> Vec<(i64, Option<f64>, Option<f64>)> {
+    let a = h.series.first();
+    let b = h.series.get(1).or(a);
+    let mut times: Vec<i64> = h
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.t))
+        .collect();
+    times.sort_unstable();
+    times.dedup();
+    let at = |s: Option<&lookout::model::Series>, t: i64| {
+        s.and_then(|s| s.points.iter().find(|p| p.t == t).map(|p| p.v))
+    };
+    times.into_iter().map(|t| (t, at(a, t), at(b, t))).collect()
+}
 
 /// From -1 (blue) through 0 (white) to 1 (red).
 const DIVERGING: [&str; 3] = ["#2563eb", "#f8fafc", "#dc2626"];
@@ -122,7 +173,10 @@ pub fn overlay_options(h: &History) -> Options {
 
 #[component]
 pub fn CorrelationPanel(st: AnalysisState) -> impl IntoView {
-    let matrix = Resource::new(move || st.range.get(), data::correlation);
+    let matrix = Resource::new(
+        move || (st.range.get(), st.compare.get(), st.host.get()),
+        |(range, compare, host)| data::correlation(range, compare, host),
+    );
     let pair = RwSignal::new(None::<(String, String)>);
     #[cfg(feature = "hydrate")]
     {
@@ -143,14 +197,11 @@ pub fn CorrelationPanel(st: AnalysisState) -> impl IntoView {
             let Some((a, b)) = pair.get() else {
                 return;
             };
-            let range = st.range.get_untracked();
+            let (range, host) = (st.range.get_untracked(), st.host.get_untracked());
             let gen = generation.get_value() + 1;
             generation.set_value(gen);
             leptos::task::spawn_local(async move {
-                let (from, to) = data::window(range);
-                let metrics = if a == b { a } else { format!("{a},{b}") };
-                let points = data::CORRELATION_POINTS as u32;
-                let answer = crate::api::get_history(metrics, from, to, points).await;
+                let answer = data::overlay(range, (a, b), host).await;
                 if generation.try_get_value() != Some(gen) {
                     return;
                 }
@@ -163,13 +214,14 @@ pub fn CorrelationPanel(st: AnalysisState) -> impl IntoView {
                 }
             });
         });
-        // A new range closes the overlay (its series were for the old one).
-        Effect::new(move |prev: Option<crate::controls::Range>| {
-            let r = st.range.get();
-            if prev.is_some_and(|p| p != r) {
+        // A new range or set of metrics closes the overlay (its series were for the
+        // old one).
+        Effect::new(move |prev: Option<(crate::controls::Range, Vec<String>)>| {
+            let now = (st.range.get(), st.compare.get());
+            if prev.is_some_and(|p| p != now) {
                 pair.set(None);
             }
-            r
+            now
         });
     }
     let overlay = move || {
@@ -187,11 +239,12 @@ pub fn CorrelationPanel(st: AnalysisState) -> impl IntoView {
     };
     view! {
         <ChartPanel st id="correlation" title="Correlation" chart_id=CHART_ID
-            label="Correlation matrix of the metrics; click a cell to overlay both series">
+            label="Correlation matrix of the metrics; click a cell to overlay both series"
+            controls=Box::new(move || view! { <MetricPicker st/> }.into_any())>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match matrix.await {
-                        Ok(c) => view! { <CorrelationTable c/> }.into_any(),
+                        Ok(c) => view! { <CorrelationTable st c/> }.into_any(),
                         Err(e) => super::status_line(Some(e)).into_any(),
                     }
                 })}
@@ -201,9 +254,122 @@ pub fn CorrelationPanel(st: AnalysisState) -> impl IntoView {
     }
 }
 
-/// r and the number of shared points of every pair.
+/// Which metrics enter the matrix: a checkbox each, applied at once with JavaScript
+/// (and written to the URL), by the "Compare" button without.
 #[component]
-fn CorrelationTable(c: Correlation) -> impl IntoView {
+pub fn MetricPicker(st: AnalysisState) -> impl IntoView {
+    let on_submit = move |ev: leptos::ev::SubmitEvent| ev.prevent_default();
+    let boxes = choices()
+        .map(|m| {
+            let on_change = move |ev: leptos::ev::Event| {
+                let on = event_target_checked(&ev);
+                st.compare.update(|c| *c = toggled(c, m, on));
+            };
+            view! {
+                <label class="pick">
+                    <input type="checkbox" name="compare" value=m
+                        checked=move || st.compare.with(|c| c.iter().any(|x| x == m))
+                        prop:checked=move || st.compare.with(|c| c.iter().any(|x| x == m))
+                        on:change=on_change/>
+                    {m}
+                </label>
+            }
+        })
+        .collect_view();
+    view! {
+        <form class="metric-picker" id="correlation-picker" method="get" action="/analysis" on:submit=on_submit>
+            <fieldset>
+                <legend>"Compare (2 to 12)"</legend>
+                {boxes}
+            </fieldset>
+            <input type="hidden" name="range" value=move || st.range.get().key()/>
+            <input type="hidden" name="metric" value=move || st.metric.get()/>
+            {move || st.host.get().map(|h| view! { <input type="hidden" name="host" value=h/> })}
+            <button type="submit" class="apply" hidden=move || st.hydrated.get()>"Compare"</button>
+        </form>
+    }
+}
+
+/// The two series of the cell the URL's `?pair=a,b` names, as a table (time and the
+/// two values, on the correlation's buckets): the overlay without JavaScript.
+#[component]
+pub fn OverlayPanel(st: AnalysisState) -> impl IntoView {
+    let series = Resource::new(
+        move || (st.range.get(), st.pair.get(), st.host.get()),
+        |(range, pair, host)| async move {
+            match pair {
+                Some(p) => data::overlay(range, p, host).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let (a, b) = st.pair.get_untracked()?;
+                let body = match series.await {
+                    Ok(Some(h)) => view! { <OverlayTable st h/> }.into_any(),
+                    Ok(None) => return None,
+                    Err(e) => super::status_line(Some(e)).into_any(),
+                };
+                Some(view! {
+                    <section class="panel analysis-panel" id="overlay" aria-label="Both series">
+                        <h2>{format!("{a} and {b}")}</h2>
+                        <p class="note">
+                            "Both series on the correlation's buckets. "
+                            <a href=st.url(None) id="overlay-back">"Back to the matrix"</a>
+                        </p>
+                        <div class="table-scroll">{body}</div>
+                    </section>
+                })
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn OverlayTable(st: AnalysisState, h: History) -> impl IntoView {
+    let rows = overlay_rows(&h);
+    if rows.is_empty() {
+        return view! { <p class="empty">"No samples in this range."</p> }.into_any();
+    }
+    let a = h.series.first().cloned();
+    let b = h.series.get(1).cloned().or_else(|| a.clone());
+    let head =
+        |s: &Option<lookout::model::Series>| s.as_ref().map_or(String::new(), |s| s.metric.clone());
+    let (ua, ub) = (a.as_ref().map(|s| s.unit), b.as_ref().map(|s| s.unit));
+    let cell = |u: Option<lookout::model::Unit>, v: Option<f64>| match (u, v) {
+        (Some(u), Some(v)) => by_unit(u, v),
+        _ => "—".to_string(),
+    };
+    let style = st.range.get_untracked().time_style();
+    let body = rows
+        .into_iter()
+        .map(|(t, va, vb)| {
+            view! {
+                <tr>
+                    <th scope="row">{move || st.clock(t, style)}</th>
+                    <td>{cell(ua, va)}</td>
+                    <td>{cell(ub, vb)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="data-table" id="overlay-table">
+            <thead>
+                <tr><th scope="col">"time"</th><th scope="col">{head(&a)}</th><th scope="col">{head(&b)}</th></tr>
+            </thead>
+            <tbody>{body}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// r and the number of shared points of every pair; each cell links to its two
+/// series tabled ([`OverlayPanel`]).
+#[component]
+fn CorrelationTable(st: AnalysisState, c: Correlation) -> impl IntoView {
     let heads = c
         .metrics
         .iter()
@@ -216,11 +382,18 @@ fn CorrelationTable(c: Correlation) -> impl IntoView {
         .map(|(m, row)| {
             let cells = row
                 .iter()
-                .map(|cell| {
+                .zip(&c.metrics)
+                .map(|(cell, other)| {
                     let r = cell
                         .r
                         .map_or_else(|| "—".to_string(), |r| format!("{r:.2}"));
-                    view! { <td>{r} <span class="n">{format!(" (n={})", cell.n)}</span></td> }
+                    let href = st.url(Some((m, other)));
+                    view! {
+                        <td>
+                            <a href=href title=format!("{m} and {other} overlaid")>{r}</a>
+                            <span class="n">{format!(" (n={})", cell.n)}</span>
+                        </td>
+                    }
                 })
                 .collect_view();
             view! { <tr><th scope="row">{m.clone()}</th>{cells}</tr> }
@@ -265,6 +438,62 @@ mod tests {
         assert_eq!(pair_at(&c, 0), Some(("a".into(), "a".into())));
         assert_eq!(pair_at(&c, 1), Some(("b".into(), "b".into())));
         assert_eq!(pair_at(&c, 2), None);
+    }
+
+    #[test]
+    fn the_picker_keeps_its_order_and_names_it_does_not_offer() {
+        let c = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let now = toggled(
+            &c(&["load_1", "cpu_usage", "typed_in"]),
+            "memory_usage",
+            true,
+        );
+        assert_eq!(now, c(&["cpu_usage", "memory_usage", "load_1", "typed_in"]));
+        assert_eq!(
+            toggled(&now, "cpu_usage", false),
+            c(&["memory_usage", "load_1", "typed_in"])
+        );
+        assert!(choices().count() > data::CORRELATION_METRICS.len());
+    }
+
+    #[test]
+    fn overlay_rows_pair_the_series_on_their_buckets() {
+        let s = |m: &str, pts: &[(i64, f64)]| Series {
+            metric: m.into(),
+            unit: Unit::Percent,
+            resolution_secs: 1.0,
+            points: pts
+                .iter()
+                .map(|&(t, v)| Point {
+                    t,
+                    v,
+                    min: v,
+                    max: v,
+                })
+                .collect(),
+        };
+        let h = History {
+            from: 0,
+            to: 3000,
+            series: vec![
+                s("a", &[(1000, 1.0), (2000, 2.0)]),
+                s("b", &[(2000, 20.0), (3000, 30.0)]),
+            ],
+        };
+        assert_eq!(
+            overlay_rows(&h),
+            [
+                (1000, Some(1.0), None),
+                (2000, Some(2.0), Some(20.0)),
+                (3000, None, Some(30.0))
+            ]
+        );
+        // A diagonal cell: one series, in both columns.
+        let one = History {
+            series: vec![s("a", &[(1000, 1.0)])],
+            ..h
+        };
+        assert_eq!(overlay_rows(&one), [(1000, Some(1.0), Some(1.0))]);
     }
 
     #[test]

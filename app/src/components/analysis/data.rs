@@ -3,7 +3,7 @@
 //! browser from `GET /api/analysis/*` and `/api/anomalies`.
 
 use crate::controls::Range;
-use lookout::model::{AnomalyList, CoreHeatmap, Correlation, Rhythm};
+use lookout::model::{AnomalyList, CoreHeatmap, Correlation, History, Rhythm};
 
 /// Time buckets of the cores heatmap.
 pub const CORE_BUCKETS: usize = 60;
@@ -12,7 +12,8 @@ pub const RHYTHM_DAYS: u32 = 28;
 /// Points per series for the correlation and its overlay.
 pub const CORRELATION_POINTS: usize = 300;
 
-/// The metrics the correlation matrix compares, in its order.
+/// The metrics the correlation matrix compares unless the page's `?compare=` picks
+/// others, in its order.
 pub const CORRELATION_METRICS: &[&str] = &[
     "cpu_usage",
     "memory_usage",
@@ -44,15 +45,54 @@ pub fn window(range: Range) -> (i64, i64) {
     (to - range.span_ms(), to)
 }
 
+pub use crate::format::url_part;
+
+/// `&host=NAME` for the API, or nothing for this host.
+pub fn host_arg(host: &Option<String>) -> String {
+    host.as_deref()
+        .map_or_else(String::new, |h| format!("&host={}", url_part(h)))
+}
+
+/// The page's own URL for a view: the range, the rhythm's metric, the compared
+/// metrics, the host and the overlaid pair (None: no overlay table).
+pub fn page_url(
+    range: Range,
+    metric: &str,
+    compare: &[String],
+    host: &Option<String>,
+    pair: Option<(&str, &str)>,
+) -> String {
+    let mut url = format!(
+        "/analysis?range={}&metric={}&compare={}",
+        range.key(),
+        url_part(metric),
+        url_part(&compare.join(","))
+    );
+    url += &host_arg(host);
+    if let Some((a, b)) = pair {
+        url += &format!("&pair={}#overlay", url_part(&format!("{a},{b}")));
+    }
+    url
+}
+
+/// Runs `f` on the store for the host a page's `?host=` names (this one when None):
+/// an unknown host is an error naming it, as the API's 400 says.
 #[cfg(feature = "ssr")]
 async fn on_store<T: Send + 'static>(
-    f: impl FnOnce(&lookout::store::Store) -> lookout::store::Result<T> + Send + 'static,
+    host: Option<String>,
+    f: impl FnOnce(&lookout::store::Store, lookout::store::HostId) -> lookout::store::Result<T>
+        + Send
+        + 'static,
 ) -> Result<T, String> {
     let store = crate::api::app_state().map_err(|e| e.to_string())?.store;
-    tokio::task::spawn_blocking(move || f(&store))
-        .await
-        .map_err(|e| format!("store task failed: {e}"))?
-        .map_err(|e| format!("store: {e}"))
+    let params: Vec<(String, String)> = host.into_iter().map(|h| ("host".into(), h)).collect();
+    tokio::task::spawn_blocking(move || match store.host_param(&params) {
+        Ok(Ok(id)) => f(&store, id).map_err(|e| format!("store: {e}")),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("store: {e}")),
+    })
+    .await
+    .map_err(|e| format!("store task failed: {e}"))?
 }
 
 #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
@@ -65,7 +105,16 @@ async fn fetch<T>(_url: String) -> Result<T, String> {
     Err("no data source in this build".into())
 }
 
-pub async fn cores(range: Range) -> Result<CoreHeatmap, String> {
+/// The query pairs both sides parse with the engine's own checks (so a bad
+/// `?compare=` reads as the API's 400 would).
+#[cfg(feature = "ssr")]
+fn pairs(list: &[(&str, String)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+pub async fn cores(range: Range, host: Option<String>) -> Result<CoreHeatmap, String> {
     let (from, to) = window(range);
     #[cfg(feature = "ssr")]
     {
@@ -74,18 +123,23 @@ pub async fn cores(range: Range) -> Result<CoreHeatmap, String> {
             to,
             buckets: CORE_BUCKETS,
         };
-        on_store(move |s| lookout::analysis::cores(s, &q)).await
+        on_store(host, move |s, h| lookout::analysis::cores(s, h, &q)).await
     }
     #[cfg(not(feature = "ssr"))]
     {
         fetch(format!(
-            "/api/analysis/cores?from={from}&to={to}&buckets={CORE_BUCKETS}"
+            "/api/analysis/cores?from={from}&to={to}&buckets={CORE_BUCKETS}{}",
+            host_arg(&host)
         ))
         .await
     }
 }
 
-pub async fn rhythm(metric: String, tz_offset_min: i32) -> Result<Rhythm, String> {
+pub async fn rhythm(
+    metric: String,
+    tz_offset_min: i32,
+    host: Option<String>,
+) -> Result<Rhythm, String> {
     let to = now_ms();
     #[cfg(feature = "ssr")]
     {
@@ -95,45 +149,87 @@ pub async fn rhythm(metric: String, tz_offset_min: i32) -> Result<Rhythm, String
             days: RHYTHM_DAYS,
             tz_offset_min,
         };
-        on_store(move |s| lookout::analysis::rhythm(s, &q)).await
+        on_store(host, move |s, h| lookout::analysis::rhythm(s, h, &q)).await
     }
     #[cfg(not(feature = "ssr"))]
     {
         fetch(format!(
-            "/api/analysis/rhythm?metric={metric}&to={to}&days={RHYTHM_DAYS}&tz_offset_min={tz_offset_min}"
+            "/api/analysis/rhythm?metric={metric}&to={to}&days={RHYTHM_DAYS}&tz_offset_min={tz_offset_min}{}",
+            host_arg(&host)
         ))
         .await
     }
 }
 
-pub async fn correlation(range: Range) -> Result<Correlation, String> {
+pub async fn correlation(
+    range: Range,
+    metrics: Vec<String>,
+    host: Option<String>,
+) -> Result<Correlation, String> {
     let (from, to) = window(range);
     #[cfg(feature = "ssr")]
     {
-        let q = lookout::analysis::CorrelationQuery {
-            metrics: CORRELATION_METRICS.iter().map(|m| m.to_string()).collect(),
-            from,
-            to,
-            points: CORRELATION_POINTS,
-        };
-        on_store(move |s| lookout::analysis::correlation(s, &q)).await
+        let params = pairs(&[
+            ("metric", metrics.join(",")),
+            ("from", from.to_string()),
+            ("to", to.to_string()),
+            ("points", CORRELATION_POINTS.to_string()),
+        ]);
+        let q =
+            lookout::analysis::CorrelationQuery::parse(&params, to).map_err(|e| e.to_string())?;
+        on_store(host, move |s, h| lookout::analysis::correlation(s, h, &q)).await
     }
     #[cfg(not(feature = "ssr"))]
     {
         fetch(format!(
-            "/api/analysis/correlation?metric={}&from={from}&to={to}&points={CORRELATION_POINTS}",
-            CORRELATION_METRICS.join(",")
+            "/api/analysis/correlation?metric={}&from={from}&to={to}&points={CORRELATION_POINTS}{}",
+            url_part(&metrics.join(",")),
+            host_arg(&host)
         ))
         .await
     }
 }
 
-pub async fn events(range: Range) -> Result<AnomalyList, String> {
+/// Both series of a correlation cell, on the correlation's buckets.
+pub async fn overlay(
+    range: Range,
+    pair: (String, String),
+    host: Option<String>,
+) -> Result<History, String> {
+    let (from, to) = window(range);
+    let metrics = if pair.0 == pair.1 {
+        pair.0
+    } else {
+        format!("{},{}", pair.0, pair.1)
+    };
+    #[cfg(feature = "ssr")]
+    {
+        let params = pairs(&[
+            ("metric", metrics),
+            ("from", from.to_string()),
+            ("to", to.to_string()),
+            ("points", CORRELATION_POINTS.to_string()),
+        ]);
+        let q = lookout::analysis::OverlayQuery::parse(&params, to).map_err(|e| e.to_string())?;
+        on_store(host, move |s, h| lookout::analysis::overlay(s, h, &q)).await
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        fetch(format!(
+            "/api/analysis/overlay?metric={}&from={from}&to={to}&points={CORRELATION_POINTS}{}",
+            url_part(&metrics),
+            host_arg(&host)
+        ))
+        .await
+    }
+}
+
+pub async fn events(range: Range, host: Option<String>) -> Result<AnomalyList, String> {
     let (from, to) = window(range);
     #[cfg(feature = "ssr")]
     {
-        on_store(move |s| {
-            let mut events = s.events(from, to)?;
+        on_store(host, move |s, h| {
+            let mut events = s.events_of(h, from, to)?;
             events.sort_by_key(|e| e.start);
             Ok(AnomalyList { from, to, events })
         })
@@ -141,8 +237,29 @@ pub async fn events(range: Range) -> Result<AnomalyList, String> {
     }
     #[cfg(not(feature = "ssr"))]
     {
-        let mut list: AnomalyList = fetch(format!("/api/anomalies?from={from}&to={to}")).await?;
+        let mut list: AnomalyList = fetch(format!(
+            "/api/anomalies?from={from}&to={to}{}",
+            host_arg(&host)
+        ))
+        .await?;
         list.events.sort_by_key(|e| e.start);
         Ok(list)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_carry_the_view_and_encode_what_is_typed() {
+        assert_eq!(url_part("web 2/ä"), "web%202%2F%C3%A4");
+        assert_eq!(host_arg(&None), "");
+        assert_eq!(host_arg(&Some("db-1".into())), "&host=db-1");
+        let compare = vec!["cpu_usage".to_string(), "load_1".to_string()];
+        assert_eq!(
+            page_url(Range::Hour, "load_1", &compare, &Some("db-1".into()), Some(("cpu_usage", "load_1"))),
+            "/analysis?range=1h&metric=load_1&compare=cpu_usage%2Cload_1&host=db-1&pair=cpu_usage%2Cload_1#overlay"
+        );
     }
 }

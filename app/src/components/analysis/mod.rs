@@ -64,9 +64,27 @@ pub struct AnalysisState {
     pub tz_offset: RwSignal<Option<i32>>,
     /// True once hydrated: charts are drawn and the tables fold away.
     pub hydrated: RwSignal<bool>,
+    /// The metrics the correlation matrix compares (`?compare=`).
+    pub compare: RwSignal<Vec<String>>,
+    /// The host shown (`?host=`, set by the header's host picker); None: this one.
+    pub host: Memo<Option<String>>,
+    /// The correlation cell whose series are tabled under the matrix (`?pair=a,b`,
+    /// the table cells' links, so it works without JavaScript).
+    pub pair: Memo<Option<(String, String)>>,
 }
 
 impl AnalysisState {
+    /// This view's URL (see [`data::page_url`]).
+    pub fn url(&self, pair: Option<(&str, &str)>) -> String {
+        data::page_url(
+            self.range.get_untracked(),
+            &self.metric.get_untracked(),
+            &self.compare.get_untracked(),
+            &self.host.get_untracked(),
+            pair,
+        )
+    }
+
     /// A wall-clock label in the viewer's zone (UTC on the server).
     pub fn clock(&self, t_ms: i64, style: TimeStyle) -> String {
         match self.tz_offset.get() {
@@ -78,6 +96,40 @@ impl AnalysisState {
     /// The same, for chart labels (no zone suffix).
     pub fn axis_label(&self, t_ms: i64, style: TimeStyle) -> String {
         time_label(t_ms, self.tz_offset.get().unwrap_or(0), style)
+    }
+}
+
+/// The metrics of `?compare=` (comma separated and/or repeated, as the picker's
+/// checkboxes send them), duplicates dropped; the default set when there are none.
+/// Unknown names are kept: the query refuses them with the API's words.
+pub fn compare_from(values: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in values.iter().flat_map(|v| v.split(',')).map(str::trim) {
+        if !m.is_empty() && !out.iter().any(|x| x == m) {
+            out.push(m.to_string());
+        }
+    }
+    if out.is_empty() {
+        out = data::CORRELATION_METRICS
+            .iter()
+            .map(|m| m.to_string())
+            .collect();
+    }
+    out
+}
+
+/// `?pair=a,b`: the two metrics of a correlation cell.
+pub fn pair_from(value: Option<&str>) -> Option<(String, String)> {
+    let (a, b) = value?.split_once(',')?;
+    let (a, b) = (a.trim(), b.trim());
+    (!a.is_empty() && !b.is_empty()).then(|| (a.to_string(), b.to_string()))
+}
+
+/// Puts `url` in the address bar without loading it (history.replaceState).
+#[cfg(feature = "hydrate")]
+fn replace_url(url: &str) {
+    if let Some(h) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(url));
     }
 }
 
@@ -114,11 +166,19 @@ fn AnalysisBody(settings: UiSettings, me: Me) -> impl IntoView {
         .with_untracked(|q| q.get("metric"))
         .filter(|m| rhythm_metrics().any(|x| x == m))
         .unwrap_or_else(|| "cpu_usage".to_string());
+    let compare = query.with_untracked(|q| compare_from(&q.get_all("compare").unwrap_or_default()));
     let st = AnalysisState {
         range: RwSignal::new(range),
         metric: RwSignal::new(metric),
         tz_offset: RwSignal::new(None),
         hydrated: RwSignal::new(false),
+        compare: RwSignal::new(compare),
+        host: Memo::new(move |_| {
+            query
+                .with(|q| q.get("host"))
+                .filter(|h| !h.trim().is_empty())
+        }),
+        pair: Memo::new(move |_| query.with(|q| pair_from(q.get_str("pair")))),
     };
     #[cfg(feature = "hydrate")]
     {
@@ -127,6 +187,18 @@ fn AnalysisBody(settings: UiSettings, me: Me) -> impl IntoView {
                 crate::browser::tz_offset_min(crate::browser::now_ms()),
             ));
             st.hydrated.set(true);
+        });
+        // The view is kept in the address bar (to share or reload it), without a
+        // navigation: the charts reload from the signals.
+        Effect::new(move |prev: Option<()>| {
+            st.range.track();
+            st.metric.track();
+            st.compare.track();
+            if prev.is_some() {
+                let pair = st.pair.get_untracked();
+                let pair = pair.as_ref().map(|(a, b)| (a.as_str(), b.as_str()));
+                replace_url(&st.url(pair));
+            }
         });
         let resize = window_event_listener(leptos::ev::resize, |_| {
             crate::echarts::resize(CHART_IDS);
@@ -137,7 +209,11 @@ fn AnalysisBody(settings: UiSettings, me: Me) -> impl IntoView {
         });
     }
     let assets = use_context::<AnalysisAssets>().unwrap_or_default();
-    let host = settings.host.clone();
+    // The host the URL names, else this one (the store's).
+    let host = st
+        .host
+        .get_untracked()
+        .unwrap_or_else(|| settings.host.clone());
     let title = if host.is_empty() {
         "Analysis · Lookout".to_string()
     } else {
@@ -163,6 +239,7 @@ fn AnalysisBody(settings: UiSettings, me: Me) -> impl IntoView {
             <cores::CoresPanel st/>
             <rhythm::RhythmPanel st/>
             <correlation::CorrelationPanel st/>
+            <correlation::OverlayPanel st/>
             <timeline::TimelinePanel st/>
         </main>
     }
@@ -213,6 +290,9 @@ fn AnalysisControls(st: AnalysisState) -> impl IntoView {
                         .collect_view()}
                 </select>
             </label>
+            // Kept through the form: the compared metrics and the host.
+            <input type="hidden" name="compare" value=move || st.compare.with(|c| c.join(","))/>
+            {move || st.host.get().map(|h| view! { <input type="hidden" name="host" value=h/> })}
             <button type="submit" class="apply" hidden=move || st.hydrated.get()>"Show"</button>
         </form>
     }
@@ -228,11 +308,15 @@ pub fn ChartPanel(
     chart_id: &'static str,
     /// What the chart shows, for screen readers.
     label: &'static str,
+    /// Controls of this chart only, under its title.
+    #[prop(optional)]
+    controls: Option<Children>,
     children: Children,
 ) -> impl IntoView {
     view! {
         <section class="panel analysis-panel" id=id aria-label=title>
             <h2>{title}</h2>
+            {controls.map(|c| c())}
             <div class="echart" id=chart_id role="img" aria-label=label hidden=move || !st.hydrated.get()></div>
             <details class="table-fallback" open=move || !st.hydrated.get()>
                 <summary>"Data as a table"</summary>
@@ -245,4 +329,30 @@ pub fn ChartPanel(
 /// The loading / error line under a chart.
 pub fn status_line(err: Option<String>) -> impl IntoView {
     err.map(|e| view! { <p class="error">"Unavailable: " {e}</p> })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_picks_the_compared_metrics_and_the_pair() {
+        let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            compare_from(&v(&["cpu_usage,load_1", "load_1", " memory_usage "])),
+            v(&["cpu_usage", "load_1", "memory_usage"])
+        );
+        assert_eq!(compare_from(&[]).len(), data::CORRELATION_METRICS.len());
+        assert_eq!(
+            compare_from(&v(&[""])).len(),
+            data::CORRELATION_METRICS.len()
+        );
+        assert_eq!(
+            pair_from(Some("cpu_usage, load_1")),
+            Some(("cpu_usage".into(), "load_1".into()))
+        );
+        assert_eq!(pair_from(Some("cpu_usage")), None);
+        assert_eq!(pair_from(Some(",load_1")), None);
+        assert_eq!(pair_from(None), None);
+    }
 }

@@ -87,9 +87,10 @@ pub fn RhythmPanel(st: AnalysisState) -> impl IntoView {
                 st.range.get(),
                 st.metric.get(),
                 st.tz_offset.get().unwrap_or(0),
+                st.host.get(),
             )
         },
-        |(_, metric, tz)| data::rhythm(metric, tz),
+        |(_, metric, tz, host)| data::rhythm(metric, tz, host),
     );
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {

@@ -55,9 +55,13 @@ pub fn explanation(e: &AnomalyEvent) -> String {
 }
 
 /// Where an event's link goes: the event in the API, with its full explanation.
-pub fn event_url(e: &AnomalyEvent, now: i64) -> String {
+pub fn event_url(e: &AnomalyEvent, now: i64, host: &Option<String>) -> String {
     let end = e.end.unwrap_or(now).max(e.start + 1);
-    format!("/api/anomalies?from={}&to={end}", e.start)
+    format!(
+        "/api/anomalies?from={}&to={end}{}",
+        e.start,
+        data::host_arg(host)
+    )
 }
 
 /// One row per event (oldest on top), a bar from start to end on a time axis: an
@@ -125,14 +129,17 @@ pub fn options(list: &AnomalyList) -> Options {
 
 #[component]
 pub fn TimelinePanel(st: AnalysisState) -> impl IntoView {
-    let list = Resource::new(move || st.range.get(), data::events);
+    let list = Resource::new(
+        move || (st.range.get(), st.host.get()),
+        |(range, host)| data::events(range, host),
+    );
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         if let (Some(Ok(l)), true) = (list.get(), st.hydrated.get()) {
             let json = options(&l).to_json();
             let on_click = std::rc::Rc::new(move |click: crate::echarts::Click| {
                 if let Some(e) = l.events.get(click.index) {
-                    let url = event_url(e, l.to);
+                    let url = event_url(e, l.to, &st.host.get_untracked());
                     if let Some(w) = web_sys::window() {
                         let _ = w.location().set_href(&url);
                     }
@@ -174,7 +181,7 @@ fn TimelineTable(st: AnalysisState, l: AnomalyList) -> impl IntoView {
         .iter()
         .map(|e| {
             let (start, end) = (e.start, e.end);
-            let url = event_url(e, l.to);
+            let url = event_url(e, l.to, &st.host.get_untracked());
             view! {
                 <tr>
                     <td><a href=url>{format!("#{}", e.id)}</a></td>
@@ -258,8 +265,12 @@ mod tests {
             .contains("cpu_usage 97.0 %"));
         assert_eq!(json["yAxis"][0]["data"][1], "#2 memory_usage");
         assert_eq!(
-            event_url(&list.events[1], 400_000),
+            event_url(&list.events[1], 400_000, &None),
             "/api/anomalies?from=100000&to=400000"
+        );
+        assert_eq!(
+            event_url(&list.events[1], 400_000, &Some("db-1".into())),
+            "/api/anomalies?from=100000&to=400000&host=db-1"
         );
     }
 }
