@@ -136,6 +136,21 @@ pub fn time_label(t_ms: i64, offset_min: i32, style: TimeStyle) -> String {
     }
 }
 
+/// `s` escaped for a URL's query value (host names are plain already; this keeps a
+/// stray character from changing the query).
+pub fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

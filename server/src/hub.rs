@@ -99,6 +99,13 @@ impl HubDetectors {
         Some(open)
     }
 
+    /// The model report of `host`'s detector (None: no detector for it yet).
+    pub fn report(&self, host: &str) -> Option<lookout::model::ModelReport> {
+        let d = lock(&self.hosts).get(host).cloned()?;
+        let report = lock(&d).detection.report();
+        Some(report)
+    }
+
     /// Scores `samples` (sorted by time) of `host` in place; returns the anomaly events
     /// opened, updated or closed (stored already, for alerting). Blocking.
     pub fn score_batch(&self, host: &str, samples: &mut [Snapshot]) -> Vec<AnomalyEvent> {

@@ -21,7 +21,7 @@ pub fn ForecastCards(live: DashboardState) -> impl IntoView {
     {
         let load = move || {
             leptos::task::spawn_local(async move {
-                let answer = crate::http::get::<ForecastReport>(FORECAST_URL).await;
+                let answer = crate::http::get::<ForecastReport>(&live.url(FORECAST_URL)).await;
                 forecasts.set(Some(answer.map(|r| r.forecasts)));
             })
         };
@@ -36,7 +36,7 @@ pub fn ForecastCards(live: DashboardState) -> impl IntoView {
                     view! {
                         <p class="pending">
                             "Forecasts load in the browser (or from "
-                            <a href=FORECAST_URL>"/api/forecast"</a> ")"
+                            <a href=live.url(FORECAST_URL)>"/api/forecast"</a> ")"
                         </p>
                     }
                         .into_any()

@@ -150,7 +150,7 @@ pub fn CorrelationPanel(st: AnalysisState) -> impl IntoView {
                 let (from, to) = data::window(range);
                 let metrics = if a == b { a } else { format!("{a},{b}") };
                 let points = data::CORRELATION_POINTS as u32;
-                let answer = crate::api::get_history(metrics, from, to, points).await;
+                let answer = crate::api::get_history(metrics, from, to, points, None).await;
                 if generation.try_get_value() != Some(gen) {
                     return;
                 }
