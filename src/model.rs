@@ -17,6 +17,7 @@ pub mod analysis;
 pub mod anomaly;
 pub mod container;
 pub mod detector;
+pub mod fleet;
 pub mod forecast;
 pub mod history;
 pub mod ingest;
@@ -29,6 +30,7 @@ pub use analysis::*;
 pub use anomaly::*;
 pub use container::*;
 pub use detector::*;
+pub use fleet::*;
 pub use forecast::*;
 pub use history::*;
 pub use ingest::*;
@@ -231,6 +233,7 @@ api_bodies!(
     // agents and a hub
     IngestBatch,
     IngestReply,
+    FleetOverview,
     // the analysis page
     CoreHeatmap,
     Rhythm,

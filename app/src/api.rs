@@ -35,9 +35,23 @@ pub const MAX_POINTS: u32 = 2_000;
 /// The latest snapshot: the public `GET /metrics` JSON endpoint (empty prefix + endpoint
 /// "metrics" makes the URL exactly `/metrics`). Served from the sampler's last published
 /// sample, never by sampling in the request; falls back to the store after a restart
-/// before the first sample. Answers 503 while there is no sample at all.
+/// before the first sample. Answers 503 while there is no sample at all. On a hub,
+/// `?host=NAME` gives an agent host's newest stored sample (400 for an unknown host).
 #[server(prefix = "", endpoint = "metrics", input = GetUrl, output = Json)]
-pub async fn get_metrics() -> Result<Snapshot, ServerFnError> {
+pub async fn get_metrics(host: Option<String>) -> Result<Snapshot, ServerFnError> {
+    if let Some(store) = agent_store(host.as_deref()).await? {
+        let name = store.options().host.clone();
+        let latest = blocking(move || store.latest()).await?;
+        return latest
+            .map(|mut s| {
+                s.host = name;
+                s
+            })
+            .ok_or_else(|| {
+                set_status(503);
+                ServerFnError::new("no sample of this host stored yet")
+            });
+    }
     let latest = latest_snapshot().await?;
     latest.ok_or_else(|| {
         set_status(503);
@@ -48,19 +62,64 @@ pub async fn get_metrics() -> Result<Snapshot, ServerFnError> {
 #[cfg(feature = "ssr")]
 const NO_SAMPLE_YET: &str = "no sample yet: the sampler has not produced its first snapshot";
 
-/// The snapshot the dashboard starts from. On the server it reads the state directly:
-/// calling `get_metrics` while rendering would set the *page's* status to 503 when the
-/// sampler has not produced a sample yet, and the page must still render then.
-pub async fn initial_snapshot() -> Result<Snapshot, ServerFnError> {
+/// The snapshot the dashboard starts from (of `host`, when the page's URL names one).
+/// On the server it reads the state directly: calling `get_metrics` while rendering
+/// would set the *page's* status to 503 when the sampler has not produced a sample yet,
+/// and the page must still render then.
+pub async fn initial_snapshot(host: Option<String>) -> Result<Snapshot, ServerFnError> {
     #[cfg(feature = "ssr")]
     {
+        if let Some(store) = agent_store(host.as_deref()).await? {
+            let name = store.options().host.clone();
+            let latest = blocking(move || store.latest()).await?;
+            return latest
+                .map(|mut s| {
+                    s.host = name;
+                    s
+                })
+                .ok_or_else(|| ServerFnError::new(NO_SAMPLE_YET));
+        }
         latest_snapshot()
             .await?
             .ok_or_else(|| ServerFnError::new(NO_SAMPLE_YET))
     }
     #[cfg(not(feature = "ssr"))]
     {
-        get_metrics().await
+        get_metrics(host).await
+    }
+}
+
+/// Runs a store call off the async runtime.
+#[cfg(feature = "ssr")]
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, lookout::store::StoreError> + Send + 'static,
+) -> Result<T, ServerFnError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ServerFnError::new(format!("store task failed: {e}")))?
+        .map_err(|e| ServerFnError::new(format!("store: {e}")))
+}
+
+/// The store as an agent host named by a `host` parameter; None for this server's own
+/// host (absent, empty or its own name). An unknown name is a 400 naming `host`.
+#[cfg(feature = "ssr")]
+async fn agent_store(
+    host: Option<&str>,
+) -> Result<Option<std::sync::Arc<lookout::store::Store>>, ServerFnError> {
+    let state = app_state()?;
+    let Some(host) = host.filter(|h| !h.is_empty() && **h != state.store.options().host) else {
+        return Ok(None);
+    };
+    let name = host.to_string();
+    let store = state.store.clone();
+    match blocking(move || store.existing_host(&name)).await? {
+        Some(view) => Ok(Some(std::sync::Arc::new(view))),
+        None => {
+            set_status(400);
+            Err(ServerFnError::new(format!(
+                "host: unknown host {host:?}: see GET /api/fleet for the hosts this server knows"
+            )))
+        }
     }
 }
 
@@ -79,13 +138,15 @@ async fn latest_snapshot() -> Result<Option<Snapshot>, ServerFnError> {
 }
 
 /// History for the charts, as `GET /api/series?metrics=a,b&from=..&to=..&points=..`
-/// (times in ms since the epoch). The strict public `/api/history` is the server's.
+/// (times in ms since the epoch; `&host=NAME` for an agent host of a hub). The strict
+/// public `/api/history` is the server's.
 #[server(endpoint = "series", input = GetUrl, output = Json)]
 pub async fn get_history(
     metrics: String,
     from: i64,
     to: i64,
     points: u32,
+    host: Option<String>,
 ) -> Result<History, ServerFnError> {
     let metrics = parse_metric_list(&metrics).map_err(|e| {
         set_status(400);
@@ -103,11 +164,11 @@ pub async fn get_history(
         to,
         points: points.clamp(2, MAX_POINTS) as usize,
     };
-    let store = app_state()?.store;
-    tokio::task::spawn_blocking(move || store.history(&query))
-        .await
-        .map_err(|e| ServerFnError::new(format!("store task failed: {e}")))?
-        .map_err(|e| ServerFnError::new(format!("store: {e}")))
+    let store = match agent_store(host.as_deref()).await? {
+        Some(view) => view,
+        None => app_state()?.store,
+    };
+    blocking(move || store.history(&query)).await
 }
 
 /// The settings the dashboard starts from, as `GET /api/settings`.

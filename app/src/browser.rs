@@ -26,11 +26,13 @@ pub struct Stream {
 }
 
 impl Stream {
+    /// Opens `url` ([`STREAM_URL`], with `?host=` for an agent host of a hub).
     pub fn connect(
+        url: &str,
         mut on_snapshot: impl FnMut(Snapshot) + 'static,
         on_link: impl Fn(LinkEvent) + Clone + 'static,
     ) -> Result<Stream, JsValue> {
-        let source = EventSource::new(STREAM_URL)?;
+        let source = EventSource::new(url)?;
         let on_snapshot = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             let Some(text) = e.data().as_string() else {
                 return;

@@ -68,6 +68,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         || post(handlers::mark_expected),
     ),
     ep("GET", "/api/model", Viewer, None, || get(handlers::model)),
+    // One tile per host (this one and, on a hub, every agent host), worst first.
+    ep("GET", "/api/fleet", Viewer, None, || {
+        get(crate::hosts::fleet)
+    }),
     // The analysis page's data (server/src/analysis.rs).
     ep("GET", "/api/analysis/cores", Viewer, None, || {
         get(crate::analysis::cores)

@@ -43,7 +43,7 @@ fn query_error(e: QueryError) -> Response {
     )
 }
 
-/// `GET /api/history?metric=a,b&from=..&to=..&points=..`
+/// `GET /api/history?metric=a,b&from=..&to=..&points=..&host=..`
 pub async fn history(
     State(services): State<Services>,
     Query(params): Query<Vec<(String, String)>>,
@@ -52,7 +52,10 @@ pub async fn history(
         Ok(q) => q,
         Err(e) => return query_error(e),
     };
-    let store = services.store.clone();
+    let store = match crate::hosts::store_for_params(&services, &params).await {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
     match tokio::task::spawn_blocking(move || store.history(&query)).await {
         Ok(Ok(h)) => Json(h).into_response(),
         Ok(Err(e)) => {
@@ -76,12 +79,12 @@ pub async fn forecast(
         Ok(q) => q,
         Err(e) => return query_error(e),
     };
-    let store = services.store.clone();
-    let now = now_ms();
-    let task = move || match store.host_param(&params)? {
-        Ok(host) => source::report(&store, host, &query, now),
-        Err(e) => Err(SourceError::Query(e)),
+    let store = match crate::hosts::store_for_params(&services, &params).await {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
     };
+    let now = now_ms();
+    let task = move || source::report(&store, store.own_host(), &query, now);
     match tokio::task::spawn_blocking(task).await {
         Ok(Ok(r)) => Json(r).into_response(),
         Ok(Err(SourceError::Query(e))) => query_error(e),
@@ -96,13 +99,25 @@ pub async fn forecast(
 /// How often a live stream checks that its caller's token or session is still valid.
 const STREAM_RECHECK: Duration = Duration::from_secs(1);
 
-/// `GET /api/stream`: Server-Sent Events, one `snapshot` event per sample, starting
-/// with the latest one so a new page has data at once.
+/// How often a stream of an agent host looks for its newest sample (agents send
+/// batches, so a host's stream moves a batch at a time).
+const AGENT_STREAM_POLL: Duration = Duration::from_secs(1);
+
+/// `GET /api/stream?host=..`: Server-Sent Events, one `snapshot` event per sample,
+/// starting with the latest one so a new page has data at once. For an agent host of a
+/// hub, its newest sample each time a batch of it has arrived.
 pub async fn stream(
     State(services): State<Services>,
+    Query(params): Query<Vec<(String, String)>>,
     caller: Option<Extension<crate::auth::middleware::Caller>>,
     revalidate: Option<Extension<crate::auth::middleware::Revalidate>>,
 ) -> Response {
+    let store = match crate::hosts::store_for_params(&services, &params).await {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let agent_host = (store.options().host != services.store.options().host)
+        .then(|| store.options().host.clone());
     // One place per stream, per caller and in all (streams.rs); freed when it ends.
     let who = match caller.map(|c| c.0) {
         Some(c) if !matches!(c.principal, Principal::Anonymous) => c.principal.actor(),
@@ -130,11 +145,19 @@ pub async fn stream(
             return r;
         }
     };
-    let first = services.latest.borrow().clone();
-    let rx = services.live.subscribe();
-    let first = stream::iter(first.map(std::sync::Arc::new));
-    // A slow client that lags behind the broadcast buffer skips to the newest samples.
-    let live = BroadcastStream::new(rx).filter_map(|r| async move { r.ok() });
+    let live: futures::stream::BoxStream<'static, std::sync::Arc<lookout::model::Snapshot>> =
+        match agent_host {
+            None => {
+                let first = services.latest.borrow().clone();
+                let rx = services.live.subscribe();
+                let first = stream::iter(first.map(std::sync::Arc::new));
+                // A slow client that lags behind the broadcast buffer skips to the newest
+                // samples.
+                let live = BroadcastStream::new(rx).filter_map(|r| async move { r.ok() });
+                first.chain(live).boxed()
+            }
+            Some(host) => agent_stream(&services, store, host).await,
+        };
     let mut stopping = services.stopping.clone();
     // The stream ends when the server stops, or within a second of its token being
     // revoked (or its session ending).
@@ -155,7 +178,7 @@ pub async fn stream(
             _ = revoked => {}
         }
     };
-    let events = first.chain(live).take_until(stop).map(move |snap| {
+    let events = live.take_until(stop).map(move |snap| {
         // The stream holds its place until it is dropped.
         let _held = &slot;
         let data = serde_json::to_string(&*snap).unwrap_or_else(|_| "{}".into());
@@ -164,6 +187,42 @@ pub async fn stream(
     Sse::new(events)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
+}
+
+/// An agent host's samples for a stream: its newest stored one, then each newer one
+/// the hub's ingest has kept in memory (`Services::fleet`), looked at every second.
+async fn agent_stream(
+    services: &Services,
+    store: std::sync::Arc<lookout::store::Store>,
+    host: String,
+) -> futures::stream::BoxStream<'static, std::sync::Arc<lookout::model::Snapshot>> {
+    let stored = tokio::task::spawn_blocking(move || store.latest().ok().flatten())
+        .await
+        .ok()
+        .flatten()
+        .map(|mut s| {
+            s.host.clone_from(&host);
+            s
+        });
+    let fleet = services.fleet.clone();
+    let last = stored.as_ref().map_or(i64::MIN, |s| s.timestamp);
+    let newer = stream::unfold((fleet, host, last), |(fleet, host, last)| async move {
+        loop {
+            tokio::time::sleep(AGENT_STREAM_POLL).await;
+            let newest = fleet
+                .lock()
+                .ok()
+                .and_then(|f| f.get(&host).cloned())
+                .filter(|s| s.timestamp > last);
+            if let Some(s) = newest {
+                let at = s.timestamp;
+                return Some((std::sync::Arc::new(s), (fleet, host, at)));
+            }
+        }
+    });
+    stream::iter(stored.map(std::sync::Arc::new))
+        .chain(newer)
+        .boxed()
 }
 
 /// `GET /healthz`: the process is up and serving.
@@ -236,14 +295,12 @@ pub async fn anomalies(
         Ok(r) => r,
         Err(e) => return query_error(e),
     };
-    let store = services.store.clone();
-    let task = move || match store.host_param(&params)? {
-        Ok(host) => store.events_of(host, from, to).map(Ok),
-        Err(e) => Ok(Err(e)),
+    let store = match crate::hosts::store_for_params(&services, &params).await {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
     };
-    match tokio::task::spawn_blocking(task).await {
-        Ok(Ok(Ok(events))) => Json(AnomalyList { from, to, events }).into_response(),
-        Ok(Ok(Err(e))) => query_error(e),
+    match tokio::task::spawn_blocking(move || store.events(from, to)).await {
+        Ok(Ok(events)) => Json(AnomalyList { from, to, events }).into_response(),
         _ => fail(StatusCode::INTERNAL_SERVER_ERROR, "cannot read events"),
     }
 }
@@ -272,8 +329,29 @@ pub async fn mark_expected(
     }
 }
 
-/// `GET /api/model`: detector state, model versions, training status.
-pub async fn model(State(services): State<Services>) -> Response {
+/// `GET /api/model?host=..`: detector state, model versions, training status (of an
+/// agent host's own detector on a hub; an empty report for a host whose detector has
+/// not started since the hub did).
+pub async fn model(
+    State(services): State<Services>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Response {
+    let store = match crate::hosts::store_for_params(&services, &params).await {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let host = store.options().host.clone();
+    if host != services.store.options().host {
+        let hub = services.hub.clone();
+        let report = tokio::task::spawn_blocking(move || hub.and_then(|h| h.report(&host)));
+        return match report.await {
+            Ok(r) => Json(r.unwrap_or_default()).into_response(),
+            Err(_) => fail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "cannot read the model state",
+            ),
+        };
+    }
     let Some(d) = services.detection.clone() else {
         return Json(ModelReport::default()).into_response();
     };
@@ -361,19 +439,32 @@ fn alerting_error(param: &str, e: crate::alerting::AlertingError) -> Response {
     }
 }
 
-/// `GET /api/alerts`: alerts pending or firing now, the rules and the channels.
-pub async fn alerts(State(services): State<Services>) -> Response {
+/// `GET /api/alerts?host=..`: alerts pending or firing now (of `host` alone when
+/// given), the rules and the channels.
+pub async fn alerts(
+    State(services): State<Services>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Response {
+    let host = match crate::hosts::store_for_params(&services, &params).await {
+        Ok(s) => crate::hosts::host_param(&params).map(|_| s.options().host.clone()),
+        Err(r) => return r.into_response(),
+    };
     let a = &services.alerting;
+    let mut active = a.active();
+    if let Some(h) = host {
+        active.retain(|x| x.host == h);
+    }
     Json(AlertsOverview {
-        active: a.active(),
+        active,
         rules: a.rules(),
         channels: a.channels(),
     })
     .into_response()
 }
 
-/// `GET /api/alerts/history?from=..&to=..&limit=..`: what fired, who was notified,
-/// delivery status per channel (default: the last 7 days, 200 entries).
+/// `GET /api/alerts/history?from=..&to=..&limit=..&host=..`: what fired (for `host`
+/// alone when given), who was notified, delivery status per channel (default: the
+/// last 7 days, 200 entries).
 pub async fn alert_history(
     State(services): State<Services>,
     Query(params): Query<Vec<(String, String)>>,
@@ -392,8 +483,23 @@ pub async fn alert_history(
         Some(Ok(n)) if (1..=10_000).contains(&n) => n,
         Some(_) => return bad_request("limit", "must be an integer from 1 to 10000"),
     };
+    let host = match crate::hosts::store_for_params(&services, &params).await {
+        Ok(s) => crate::hosts::host_param(&params).map(|_| s.options().host.clone()),
+        Err(r) => return r.into_response(),
+    };
     let a = services.alerting.clone();
-    match tokio::task::spawn_blocking(move || a.store().alert_history(from, to, limit)).await {
+    let read = move || {
+        // A host's entries: read past `limit` so the filter still returns up to it.
+        let wanted = if host.is_some() { 10_000 } else { limit };
+        a.store().alert_history(from, to, wanted).map(|mut e| {
+            if let Some(h) = &host {
+                e.retain(|x| &x.notification.host == h);
+            }
+            e.truncate(limit);
+            e
+        })
+    };
+    match tokio::task::spawn_blocking(read).await {
         Ok(Ok(entries)) => Json(AlertHistory { from, to, entries }).into_response(),
         _ => fail(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -1,8 +1,9 @@
 //! A hub's per-host detectors: one [`Detection`] per agent host (its own
 //! `LiveDetector`, model files under `detector.models_dir/hosts/<host>/`, versions,
 //! training schedule and open event), made on the host's first batch. Each works on
-//! its own handle of the same SQLite file opened as that host, so every store read
-//! and write it makes (history for training, scores, events) is that host's.
+//! a view of the server's one store as that host ([`Store::as_host`]: the same
+//! connections, no file of its own), so every store read and write it makes (history
+//! for training, scores, events) is that host's.
 //!
 //! Samples are scored before they are stored, in timestamp order, each once: a
 //! re-sent sample (stored already) or one older than the newest scored is stored
@@ -11,7 +12,7 @@
 use crate::config::{DetectorSettings, Settings};
 use crate::detector::Detection;
 use lookout::model::{AnomalyEvent, Snapshot, TimestampMs};
-use lookout::store::{Store, StoreOptions};
+use lookout::store::Store;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -26,9 +27,7 @@ struct HostDetection {
 /// Cheap to clone; shared by the ingest route.
 #[derive(Clone)]
 pub struct HubDetectors {
-    store_path: PathBuf,
-    raw_retention: std::time::Duration,
-    rollup_retention: std::time::Duration,
+    store: Arc<Store>,
     settings: DetectorSettings,
     hosts: Arc<Mutex<HashMap<String, Arc<Mutex<HostDetection>>>>>,
     stopping: watch::Receiver<bool>,
@@ -36,11 +35,13 @@ pub struct HubDetectors {
 
 impl HubDetectors {
     /// None when `detector.enabled` is false.
-    pub fn new(settings: &Settings, stopping: watch::Receiver<bool>) -> Option<HubDetectors> {
+    pub fn new(
+        settings: &Settings,
+        store: Arc<Store>,
+        stopping: watch::Receiver<bool>,
+    ) -> Option<HubDetectors> {
         settings.detector.enabled.then(|| HubDetectors {
-            store_path: settings.store_path.clone(),
-            raw_retention: settings.raw_retention,
-            rollup_retention: settings.rollup_retention,
+            store,
             settings: settings.detector.clone(),
             hosts: Arc::new(Mutex::new(HashMap::new())),
             stopping,
@@ -65,15 +66,10 @@ impl HubDetectors {
         if let Some(d) = lock(&self.hosts).get(host) {
             return Ok(d.clone());
         }
-        let store = Store::open(
-            &self.store_path,
-            StoreOptions {
-                host: host.to_string(),
-                raw_retention: self.raw_retention,
-                rollup_retention: self.rollup_retention,
-            },
-        )
-        .map_err(|e| format!("cannot open the store for host {host}: {e}"))?;
+        let store = self
+            .store
+            .as_host(host)
+            .map_err(|e| format!("cannot read the store for host {host}: {e}"))?;
         let last_scored = store
             .raw_bounds()
             .ok()
@@ -101,6 +97,13 @@ impl HubDetectors {
         let d = lock(&self.hosts).get(host).cloned()?;
         let open = lock(&d).detection.event_open();
         Some(open)
+    }
+
+    /// The model report of `host`'s detector (None: no detector for it yet).
+    pub fn report(&self, host: &str) -> Option<lookout::model::ModelReport> {
+        let d = lock(&self.hosts).get(host).cloned()?;
+        let report = lock(&d).detection.report();
+        Some(report)
     }
 
     /// Scores `samples` (sorted by time) of `host` in place; returns the anomaly events

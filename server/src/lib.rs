@@ -15,6 +15,7 @@ pub mod endpoints;
 pub mod error;
 pub mod export;
 pub mod handlers;
+pub mod hosts;
 pub mod hub;
 pub mod ingest;
 pub mod interop;

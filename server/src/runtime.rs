@@ -133,7 +133,7 @@ pub fn start(settings: &Settings, store: Arc<Store>) -> Result<Tasks, crate::err
             .clone()
             .map(|o| Arc::new(RemoteWriteSink::start(o))),
         ingest: settings.ingest,
-        hub: crate::hub::HubDetectors::new(settings, shutdown_rx.clone()),
+        hub: crate::hub::HubDetectors::new(settings, store.clone(), shutdown_rx.clone()),
         fleet: Arc::default(),
     };
 

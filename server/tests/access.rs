@@ -124,6 +124,7 @@ fn table() -> Vec<Row> {
         ),
         row("GET", "/api/anomalies", None, S::None, VIEW),
         row("GET", "/api/model", None, S::None, VIEW),
+        row("GET", "/api/fleet", None, S::None, VIEW),
         row("GET", "/api/analysis/cores", None, S::None, VIEW),
         row("GET", "/api/analysis/rhythm", None, S::None, VIEW),
         row(

@@ -4,62 +4,52 @@
 //! one. Every test is bounded in time and in requests.
 
 mod support;
-use support::free_port;
+use support::{
+    free_port, lookout_command, wait_for_start, wait_until, wait_until_within, KillOnDrop,
+};
 
 use lookout::model::{IngestBatch, IngestReply, Snapshot};
 use lookout::store::auth::Scope;
 use lookout::store::{Store, StoreOptions};
 use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
 const HUB: &str = "hub-under-test";
 
 struct Server {
-    child: Child,
+    child: KillOnDrop,
     port: u16,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 impl Server {
+    /// The hub under test (its detector off unless `extra_env` turns it on), logging
+    /// to `server.log` in its data folder.
     fn start(data: &Path, extra_env: &[(&str, &str)]) -> Server {
         let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_lookout"))
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("LOOKOUT_SERVER_BIND", format!("127.0.0.1:{port}"))
-            .env("LOOKOUT_STORE_PATH", data.join("lookout.db"))
+        let child = lookout_command(data, port)
             .env("LOOKOUT_HOST_NAME", HUB)
-            .env("LOOKOUT_SAMPLER_INTERVAL", "1s")
             .env("LOOKOUT_DETECTOR_ENABLED", "false")
+            .env("LOOKOUT_DETECTOR_MODELS_DIR", data.join("models"))
             .envs(extra_env.iter().copied())
-            .current_dir(data)
             .env("NO_COLOR", "1")
             .stdout(std::fs::File::create(data.join("server.log")).unwrap())
             .stderr(Stdio::null())
             .spawn()
             .expect("start lookout");
-        let mut s = Server { child, port };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(r) = client().get(s.url("/healthz")).send() {
-                if r.status() == 200 {
-                    return s;
-                }
-            }
-            if let Ok(Some(status)) = s.child.try_wait() {
-                panic!("lookout exited early: {status}");
-            }
-            assert!(Instant::now() < deadline, "no /healthz within 60 s");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let mut s = Server {
+            child: KillOnDrop(child),
+            port,
+        };
+        let health = s.url("/healthz");
+        wait_for_start(&mut s.child.0, || {
+            client()
+                .get(&health)
+                .send()
+                .is_ok_and(|r| r.status() == 200)
+        });
+        s
     }
 
     fn url(&self, path: &str) -> String {
@@ -402,13 +392,9 @@ fn a_host_that_stops_sending_goes_stale_and_coming_back_resolves_it() {
     let now = now_ms();
     assert_eq!(post(&s, &t, &batch("web-2", now - 2_000, 2)).0, 200);
     assert_eq!(alert_state(&s, "host-stale", "web-2"), None);
-    // The hub's engine ticks every 5 s: within 15 s the host is stale, and only it
+    // The hub's engine ticks every 5 s: within wait_until's 30 s the host is stale, and only it
     // (the hub samples itself every second).
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while alert_state(&s, "host-stale", "web-2").is_none() {
-        assert!(Instant::now() < deadline, "web-2 never went stale");
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    wait_until(|| alert_state(&s, "host-stale", "web-2").is_some());
     assert_eq!(
         alert_state(&s, "host-stale", "web-2").as_deref(),
         Some("firing")
@@ -449,19 +435,9 @@ fn each_agent_host_gets_its_own_detector_scores_and_model() {
     // Its own model, trained on its own history, in its own folder (within the
     // training task's 30 s tick).
     let own = models.join("hosts").join("web-2");
-    let deadline = Instant::now() + Duration::from_secs(45);
-    loop {
-        let files = std::fs::read_dir(&own).map(|d| d.count()).unwrap_or(0);
-        if files > 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no model for web-2 in {}",
-            own.display()
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    wait_until_within(Duration::from_secs(45), || {
+        std::fs::read_dir(&own).map(|d| d.count()).unwrap_or(0) > 0
+    });
     // The hub's own host has too little history for a model of its own yet.
     let hub_models = std::fs::read_dir(&models)
         .unwrap()
@@ -486,5 +462,34 @@ fn each_agent_host_gets_its_own_detector_scores_and_model() {
         latest.anomaly_score.is_some(),
         "web-2's newest sample is scored; log: {}",
         std::fs::read_to_string(dir.path().join("server.log")).unwrap()
+    );
+}
+
+/// Open file descriptors of a process (Linux `/proc`).
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+#[test]
+fn agent_hosts_share_the_hubs_store_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let t: Vec<String> = (0..11)
+        .map(|i| token(dir.path(), &format!("agent-{i}"), Scope::Ingest))
+        .collect();
+    let s = Server::start(dir.path(), &[("LOOKOUT_DETECTOR_ENABLED", "true")]);
+    let now = now_ms();
+    // The first host warms up whatever a host's detector opens once for all.
+    assert_eq!(post(&s, &t[0], &batch("web-0", now - 5_000, 3)).0, 200);
+    let before = open_fds(s.child.0.id());
+    for (i, token) in t.iter().enumerate().skip(1) {
+        let host = format!("web-{i}");
+        assert_eq!(post(&s, token, &batch(&host, now - 5_000, 3)).0, 200);
+    }
+    let after = open_fds(s.child.0.id());
+    // A store per host was 5 more (the SQLite file, its WAL and four readers' handles):
+    // 50 for these ten. Sharing the hub's store, a host costs no descriptor.
+    assert!(
+        after < before + 10,
+        "{before} descriptors before ten more hosts, {after} after"
     );
 }

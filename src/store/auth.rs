@@ -340,7 +340,7 @@ impl Store {
     /// it, when the store is busy, locked by another process or on a full disk
     /// (it is tried again on the token's next use).
     fn note_token_use(&self, id: i64, now: TimestampMs) {
-        let Ok(conn) = self.writer.try_lock() else {
+        let Ok(conn) = self.pool.writer.try_lock() else {
             return;
         };
         let _ = conn.busy_timeout(Duration::ZERO);

@@ -69,13 +69,20 @@ impl Default for StoreOptions {
 
 /// The time-series store. See the module docs for the threading model.
 pub struct Store {
+    /// The database's connections, shared by every view of it ([`Store::as_host`]).
+    pool: std::sync::Arc<Pool>,
+    opts: StoreOptions,
+    /// Row id of `opts.host` in `hosts`.
+    host_id: i64,
+}
+
+/// One database's connections: whichever host a [`Store`] is for, it reads and
+/// writes through these, so a hub's per-host views open no file of their own.
+struct Pool {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     /// Where the next read starts looking for a free reader (spreads the waits).
     next_reader: std::sync::atomic::AtomicUsize,
-    opts: StoreOptions,
-    /// Row id of `opts.host` in `hosts`.
-    host_id: i64,
     /// The last write check (when, and its answer), for [`Store::check_writable_cached`].
     write_checked: Mutex<Option<(std::time::Instant, std::result::Result<(), String>)>>,
 }
@@ -192,13 +199,44 @@ impl Store {
             readers.push(Mutex::new(reader));
         }
         Ok(Store {
-            writer: Mutex::new(writer),
-            readers,
-            next_reader: std::sync::atomic::AtomicUsize::new(0),
+            pool: std::sync::Arc::new(Pool {
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: std::sync::atomic::AtomicUsize::new(0),
+                write_checked: Mutex::new(None),
+            }),
             opts,
             host_id,
-            write_checked: Mutex::new(None),
         })
+    }
+
+    /// The same database seen as `host` (a hub's agent host): its reads (`latest`,
+    /// `history`, `events`, ...) and writes are that host's. It shares this store's
+    /// connections, so it costs no file descriptor; the host row is made if missing.
+    pub fn as_host(&self, host: &str) -> Result<Store> {
+        let host_id = samples::host_id(&self.writer(), host)?;
+        Ok(self.view(host, host_id))
+    }
+
+    /// Like [`as_host`](Self::as_host), but None for a host the database has never
+    /// heard of (nothing is written).
+    pub fn existing_host(&self, host: &str) -> Result<Option<Store>> {
+        let id: Option<i64> = self
+            .reader()
+            .query_row("SELECT id FROM hosts WHERE name = ?1", [host], |r| r.get(0))
+            .optional()?;
+        Ok(id.map(|id| self.view(host, id)))
+    }
+
+    fn view(&self, host: &str, host_id: i64) -> Store {
+        Store {
+            pool: self.pool.clone(),
+            opts: StoreOptions {
+                host: host.to_string(),
+                ..self.opts.clone()
+            },
+            host_id,
+        }
     }
 
     /// The options the store was opened with.
@@ -209,7 +247,10 @@ impl Store {
     /// A panic while holding a connection leaves it usable: an open transaction
     /// is rolled back when its guard drops. So poisoning is ignored.
     fn writer(&self) -> MutexGuard<'_, Connection> {
-        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+        self.pool
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A free reader if there is one; else waits for one (taken in turn, so waits are
@@ -217,15 +258,16 @@ impl Store {
     fn reader(&self) -> MutexGuard<'_, Connection> {
         use std::sync::atomic::Ordering;
         use std::sync::TryLockError;
-        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
-        for i in 0..self.readers.len() {
-            match self.readers[(start + i) % self.readers.len()].try_lock() {
+        let start = self.pool.next_reader.fetch_add(1, Ordering::Relaxed);
+        let readers = &self.pool.readers;
+        for i in 0..readers.len() {
+            match readers[(start + i) % readers.len()].try_lock() {
                 Ok(guard) => return guard,
                 Err(TryLockError::Poisoned(p)) => return p.into_inner(),
                 Err(TryLockError::WouldBlock) => continue,
             }
         }
-        self.readers[start % self.readers.len()]
+        readers[start % readers.len()]
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
@@ -250,7 +292,11 @@ impl Store {
     /// `max_age`: callers in between (any number, from any thread) get the last
     /// answer. A probe hammered by anyone costs one write per `max_age`.
     pub fn check_writable_cached(&self, max_age: Duration) -> std::result::Result<(), String> {
-        let mut cached = self.write_checked.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cached = self
+            .pool
+            .write_checked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some((at, answer)) = cached.as_ref() {
             if at.elapsed() < max_age {
                 return answer.clone();

@@ -547,3 +547,25 @@ fn per_core_history_from_rollups_and_raw_snapshots() {
     let h = store.core_history(T0 + 700_000, T0 + 760_000, 10).unwrap();
     assert!(h.cores.is_empty() && !h.times.is_empty());
 }
+
+#[test]
+fn a_host_view_reads_and_writes_that_host_through_the_same_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    fill(&store, T0, 3, |_| 10.0);
+    assert!(store.existing_host("web-2").unwrap().is_none());
+    let web2 = store.as_host("web-2").unwrap();
+    assert_eq!(web2.options().host, "web-2");
+    // Nothing of web-2 yet; the hub's own samples are not its.
+    assert!(web2.latest().unwrap().is_none());
+    let mut s = snap(T0 + 5_000, 77.0);
+    s.host = String::new();
+    web2.insert(&[s]).unwrap();
+    assert_eq!(web2.latest().unwrap().unwrap().cpu_usage, 77.0);
+    assert_eq!(store.latest().unwrap().unwrap().cpu_usage, 10.0);
+    assert_eq!(store.host_sample_count("web-2").unwrap(), 1);
+    // Found again without writing, and the same pool (one writer for both).
+    let again = store.existing_host("web-2").unwrap().unwrap();
+    assert_eq!(again.raw_bounds().unwrap(), Some((T0 + 5_000, T0 + 5_000)));
+    assert!(std::sync::Arc::ptr_eq(&store.pool, &again.pool));
+}

@@ -124,7 +124,10 @@ const SENSITIVITIES: [&str; 3] = ["low", "medium", "high"];
 
 #[component]
 pub fn ModelPanel(live: DashboardState) -> impl IntoView {
-    let is_admin = crate::auth::use_is_admin().get_untracked();
+    // Training and sensitivity act on the server's own detector: not offered while the
+    // page shows an agent host.
+    let is_admin =
+        crate::auth::use_is_admin().get_untracked() && live.host.get_untracked().is_none();
     let model = live.model;
     let get = move |f: fn(&ModelView) -> String| {
         move || model.with(|m| m.as_ref().map(f).unwrap_or_default())

@@ -9,6 +9,7 @@ use lookout::model::{AnomalyEvent, Snapshot};
 use crate::anomaly::ModelView;
 use crate::components::alerts::AlertsPanel;
 use crate::components::anomalies::{Events, ModelPanel};
+use crate::components::fleet::{host_names, FleetPanel, HostPicker};
 use crate::components::forecasts::ForecastCards;
 use crate::components::logs::LogsPanel;
 use crate::components::scope::{ScopeBadge, ScopeCards};
@@ -62,6 +63,9 @@ pub struct DashboardState {
     /// Forecasts (from `/api/forecast`, see `forecasts`): the cards and the charts'
     /// dashed lines. None until loaded.
     pub forecasts: RwSignal<Option<Result<Vec<lookout::model::Forecast>, String>>>,
+    /// The agent host the page shows (`?host=NAME` on a hub); None for the server's
+    /// own host. Fixed for the page's life: the picker opens a new URL.
+    pub host: RwSignal<Option<String>>,
 }
 
 impl DashboardState {
@@ -81,6 +85,11 @@ impl DashboardState {
         }
     }
 
+    /// `path` for the page's host: `host=NAME` added when it shows an agent host.
+    pub fn url(&self, path: &str) -> String {
+        with_host(path, self.host.get_untracked().as_deref())
+    }
+
     /// A wall-clock label for `t_ms` in the viewer's zone (UTC on the server).
     pub fn clock(&self, t_ms: i64, style: TimeStyle) -> String {
         match self.tz_offset.get() {
@@ -90,29 +99,59 @@ impl DashboardState {
     }
 }
 
+/// `path` with `host=NAME` added (None: unchanged).
+pub fn with_host(path: &str, host: Option<&str>) -> String {
+    match host {
+        None => path.to_string(),
+        Some(h) => {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            format!("{path}{sep}host={}", crate::format::url_part(h))
+        }
+    }
+}
+
 #[component]
 pub fn Dashboard() -> impl IntoView {
-    // Both resolve on the server (the routes use SsrMode::Async, so the HTML is complete
+    // `?host=NAME` (a hub's agent host) picks whose data every panel shows.
+    let query = leptos_router::hooks::use_query_map();
+    let host = query
+        .with_untracked(|q| q.get("host"))
+        .filter(|h| !h.is_empty());
+    // All resolve on the server (the routes use SsrMode::Async, so the HTML is complete
     // without scripts) and are handed to the browser in the page for hydration.
-    let snapshot = Resource::new(|| (), |_| initial_snapshot());
+    let asked = host.clone();
+    let snapshot = Resource::new(|| (), move |_| initial_snapshot(asked.clone()));
     let settings = Resource::new(|| (), |_| get_settings());
     let me = Resource::new(|| (), |_| get_me());
+    let hosts = Resource::new(|| (), |_| host_names());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                let initial = snapshot.await.ok();
-                let settings = settings.await.unwrap_or_default();
-                let me = me.await.unwrap_or_default();
-                view! { <DashboardBody initial settings me/> }
-            })}
+            {move || {
+                let host = host.clone();
+                Suspend::new(async move {
+                    let initial = snapshot.await.ok();
+                    let settings = settings.await.unwrap_or_default();
+                    let me = me.await.unwrap_or_default();
+                    let hosts = hosts.await.unwrap_or_default();
+                    view! { <DashboardBody initial settings me host hosts/> }
+                })
+            }}
         </Suspense>
     }
 }
 
 #[component]
-fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings, me: Me) -> impl IntoView {
+fn DashboardBody(
+    initial: Option<Snapshot>,
+    settings: UiSettings,
+    me: Me,
+    host: Option<String>,
+    hosts: Vec<String>,
+) -> impl IntoView {
     let can_read_logs = me.at_least("developer");
     provide_me(me.clone());
+    // The server's own name in the URL is the same as none.
+    let host = host.filter(|h| *h != settings.host);
     let live = DashboardState {
         latest: RwSignal::new(initial),
         refresh: RwSignal::new(Refresh::from_default_secs(settings.default_refresh_secs)),
@@ -129,15 +168,18 @@ fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings, me: Me) -> imp
         events_error: RwSignal::new(None),
         model: RwSignal::new(None),
         forecasts: RwSignal::new(None),
+        host: RwSignal::new(host.clone()),
     };
     #[cfg(feature = "hydrate")]
     wire::start(live, (settings.sample_interval_secs * 1000.0) as i64);
 
-    let host = if settings.host.is_empty() {
-        live.latest
-            .with_untracked(|s| s.as_ref().map(|s| s.host.clone()).unwrap_or_default())
-    } else {
-        settings.host.clone()
+    let own = settings.host.clone();
+    let host = match host {
+        Some(h) => h,
+        None if settings.host.is_empty() => live
+            .latest
+            .with_untracked(|s| s.as_ref().map(|s| s.host.clone()).unwrap_or_default()),
+        None => settings.host.clone(),
     };
     let title = if host.is_empty() {
         "Lookout".to_string()
@@ -155,12 +197,12 @@ fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings, me: Me) -> imp
         <header class="topbar">
             <div class="brand">
                 <h1>"Lookout"</h1>
-                <span class="host" id="host">{host}</span>
+                <HostPicker own=own current=host.clone() hosts/>
                 <span class="as-of" id="as-of">{as_of}</span>
                 <ScopeBadge live/>
                 <nav class="page-nav">
-                    // The analysis page opens on the range chosen here.
-                    <a href=move || format!("/analysis?range={}", live.range.get().key()) id="nav-analysis">
+                    // The analysis page opens on the range and the host chosen here.
+                    <a href=move || live.url(&format!("/analysis?range={}", live.range.get().key())) id="nav-analysis">
                         "Analysis"
                     </a>
                 </nav>
@@ -169,6 +211,7 @@ fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings, me: Me) -> imp
             <UserMenu me/>
         </header>
         <main class="dashboard">
+            <FleetPanel live/>
             <Cards live/>
             <ForecastCards live/>
             <ScopeCards live/>
@@ -189,7 +232,9 @@ fn DashboardBody(initial: Option<Snapshot>, settings: UiSettings, me: Me) -> imp
 #[cfg(feature = "hydrate")]
 pub fn reload_model(live: DashboardState) {
     leptos::task::spawn_local(async move {
-        if let Ok(report) = crate::http::get::<lookout::model::ModelReport>("/api/model").await {
+        if let Ok(report) =
+            crate::http::get::<lookout::model::ModelReport>(&live.url("/api/model")).await
+        {
             live.model.set(Some(ModelView::from_report(&report)));
         }
     });
@@ -201,7 +246,7 @@ pub fn reload_events(live: DashboardState) {
     leptos::task::spawn_local(async move {
         let to = crate::browser::now_ms();
         let from = to - live.range.get_untracked().span_ms();
-        let url = format!("/api/anomalies?from={from}&to={to}");
+        let url = live.url(&format!("/api/anomalies?from={from}&to={to}"));
         match crate::http::get::<lookout::model::AnomalyList>(&url).await {
             Ok(list) => {
                 let mut events = list.events;
@@ -276,7 +321,7 @@ mod wire {
                     LinkEvent::Error => Link::Reconnecting,
                 })
             };
-            match Stream::connect(on_snapshot, on_link) {
+            match Stream::connect(&live.url(browser::STREAM_URL), on_snapshot, on_link) {
                 Ok(s) => stream.set_value(Some(s)),
                 Err(e) => {
                     leptos::logging::warn!("live stream: {e:?}");
@@ -316,7 +361,9 @@ mod wire {
             spawn_local(async move {
                 let to = browser::now_ms();
                 let from = to - range.span_ms();
-                let answer = get_history(CHART_METRICS.join(","), from, to, POINT_BUDGET).await;
+                let host = live.host.get_untracked();
+                let answer =
+                    get_history(CHART_METRICS.join(","), from, to, POINT_BUDGET, host).await;
                 if generation.try_get_value() != Some(gen) {
                     return;
                 }

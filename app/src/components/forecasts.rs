@@ -14,32 +14,18 @@ use crate::forecast_view::card;
 /// What the cards ask for.
 pub const FORECAST_URL: &str = "/api/forecast?metric=all&horizon=24h";
 
-/// [`FORECAST_URL`] for the host the page's `?host=` names (None: this one).
-pub fn forecast_url(host: Option<&str>) -> String {
-    match host.map(str::trim).filter(|h| !h.is_empty()) {
-        Some(h) => format!("{FORECAST_URL}&host={}", crate::format::url_part(h)),
-        None => FORECAST_URL.to_string(),
-    }
-}
-
 #[component]
 pub fn ForecastCards(live: DashboardState) -> impl IntoView {
     let forecasts = live.forecasts;
-    // The host picker sets `?host=`: the cards follow it.
-    let query = leptos_router::hooks::use_query_map();
-    let url = Memo::new(move |_| query.with(|q| forecast_url(q.get_str("host"))));
     #[cfg(feature = "hydrate")]
     {
         let load = move || {
             leptos::task::spawn_local(async move {
-                let answer = crate::http::get::<ForecastReport>(&url.get_untracked()).await;
+                let answer = crate::http::get::<ForecastReport>(&live.url(FORECAST_URL)).await;
                 forecasts.set(Some(answer.map(|r| r.forecasts)));
             })
         };
-        Effect::new(move |_| {
-            url.track();
-            load()
-        });
+        Effect::new(move |_| load());
         live.poll(std::time::Duration::from_secs(60), load);
     }
     view! {
@@ -50,7 +36,7 @@ pub fn ForecastCards(live: DashboardState) -> impl IntoView {
                     view! {
                         <p class="pending">
                             "Forecasts load in the browser (or from "
-                            <a href=move || url.get()>"/api/forecast"</a> ")"
+                            <a href=live.url(FORECAST_URL)>"/api/forecast"</a> ")"
                         </p>
                     }
                         .into_any()
@@ -75,20 +61,5 @@ pub fn ForecastCards(live: DashboardState) -> impl IntoView {
                 }
             }}
         </section>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_cards_ask_for_the_url_s_host() {
-        assert_eq!(forecast_url(None), FORECAST_URL);
-        assert_eq!(forecast_url(Some(" ")), FORECAST_URL);
-        assert_eq!(
-            forecast_url(Some("db 1")),
-            "/api/forecast?metric=all&horizon=24h&host=db%201"
-        );
     }
 }

@@ -10,6 +10,7 @@ pub mod charts;
 pub mod controls;
 pub mod cores;
 pub mod dashboard;
+pub mod fleet;
 pub mod forecasts;
 pub mod login;
 pub mod logs;

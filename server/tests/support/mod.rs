@@ -77,15 +77,20 @@ pub fn wait_for_start(child: &mut std::process::Child, mut healthy: impl FnMut()
 }
 
 /// Polls `ok` every 100 ms until it holds; fails after 30 s.
-pub fn wait_until(mut ok: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+pub fn wait_until(ok: impl FnMut() -> bool) {
+    wait_until_within(std::time::Duration::from_secs(30), ok)
+}
+
+/// Polls `ok` every 100 ms until it holds; fails after `limit`.
+pub fn wait_until_within(limit: std::time::Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
     while std::time::Instant::now() < deadline {
         if ok() {
             return;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    panic!("condition not met within 30 s");
+    panic!("condition not met within {limit:?}");
 }
 
 /// Writes `lookout.toml` in `dir` with a rule that fires on any host at once

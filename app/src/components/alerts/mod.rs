@@ -62,11 +62,12 @@ pub fn history_kind(n: &Notification) -> String {
 }
 
 #[cfg(feature = "hydrate")]
-async fn load() -> Result<AlertsData, String> {
+async fn load(live: DashboardState) -> Result<AlertsData, String> {
     use crate::http::get;
     use lookout::model::{AlertHistory, AlertsOverview, SilenceList};
-    let alerts: AlertsOverview = get("/api/alerts").await?;
-    let history: AlertHistory = get("/api/alerts/history?from=-7d&limit=20").await?;
+    // The page's host's alerts and history (all of them on a single host).
+    let alerts: AlertsOverview = get(&live.url("/api/alerts")).await?;
+    let history: AlertHistory = get(&live.url("/api/alerts/history?from=-7d&limit=20")).await?;
     let silences: SilenceList = get("/api/silences").await?;
     let now = crate::browser::now_ms();
     Ok(AlertsData {
@@ -91,7 +92,7 @@ pub fn AlertsPanel(live: DashboardState) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     let reload = move || {
         leptos::task::spawn_local(async move {
-            match load().await {
+            match load(live).await {
                 Ok(d) => {
                     error.set(None);
                     if data.with_untracked(|old| old.as_ref() != Some(&d)) {

@@ -12,9 +12,7 @@ use super::form::RuleForm;
 use super::form::{verdict_line, SparseRule};
 
 #[cfg(feature = "hydrate")]
-fn url_part(s: &str) -> String {
-    js_sys::encode_uri_component(s).into()
-}
+use crate::format::url_part;
 
 /// The rules, the form and the last action's outcome.
 #[derive(Clone, Copy)]
