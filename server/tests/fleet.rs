@@ -282,3 +282,78 @@ fn a_single_host_has_one_tile() {
     assert_eq!((s, m["host"].as_str()), (200, Some(HUB)));
     assert_eq!(hub.get(&format!("/api/model?host={HUB}")).0, 200);
 }
+
+/// The alerts active now: (rule, host, state).
+fn active(hub: &Hub, query: &str) -> Vec<(String, String, String)> {
+    let (status, v) = hub.get(&format!("/api/alerts{query}"));
+    assert_eq!(status, 200, "{v}");
+    let mut a: Vec<(String, String, String)> = v["active"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let s = |k: &str| a[k].as_str().unwrap_or_default().to_string();
+            (s("rule"), s("host"), s("state"))
+        })
+        .collect();
+    a.sort();
+    a
+}
+
+#[test]
+fn a_rule_naming_one_agent_host_fires_only_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (t2, t3) = (
+        ingest_token(dir.path(), "agent-2"),
+        ingest_token(dir.path(), "agent-3"),
+    );
+    let config = dir.path().join("lookout.toml");
+    std::fs::write(
+        &config,
+        "[alerts]\ngroup_wait = \"0s\"\ncooldown = \"0s\"\n\n\
+         [[alerts.rules]]\nname = \"web-cpu\"\ncondition = \"cpu_usage > 50\"\nhosts = [\"web-*\"]\n\n\
+         [[alerts.rules]]\nname = \"any-cpu\"\ncondition = \"cpu_usage > 50\"\n",
+    )
+    .unwrap();
+    let hub = Hub::start(dir.path(), &[("LOOKOUT_CONFIG", config.to_str().unwrap())]);
+    // Both hosts far over the line, twice (pending, then firing).
+    for _ in 0..2 {
+        hub.send(&t2, "web-2", 3, 91.0);
+        hub.send(&t3, "db-3", 3, 92.0);
+        std::thread::sleep(Duration::from_millis(1_100));
+    }
+    let firing = |rule: &str, host: &str| {
+        active(&hub, "")
+            .iter()
+            .any(|(r, h, s)| r == rule && h == host && s == "firing")
+    };
+    wait_until(|| firing("web-cpu", "web-2") && firing("any-cpu", "db-3"));
+    let all = active(&hub, "");
+    assert!(firing("any-cpu", "web-2"), "{all:?}");
+    // The rule naming web-* never judged db-3 (nor the hub itself).
+    assert!(
+        !all.iter().any(|(r, h, _)| r == "web-cpu" && h != "web-2"),
+        "{all:?}"
+    );
+    // The API lists the rule with its hosts, and says so in words.
+    let (_, v) = hub.get("/api/alerts");
+    let rule = v["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "web-cpu")
+        .unwrap()
+        .clone();
+    assert_eq!(rule["hosts"], serde_json::json!(["web-*"]), "{rule}");
+    assert_eq!(rule["describe"], "cpu_usage > 50 on web-*", "{rule}");
+    // `host=` keeps that host's alerts alone.
+    let db = active(&hub, "?host=db-3");
+    assert_eq!(
+        db,
+        vec![(
+            "any-cpu".to_string(),
+            "db-3".to_string(),
+            "firing".to_string()
+        )]
+    );
+}

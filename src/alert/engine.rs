@@ -620,6 +620,24 @@ impl AlertEngine {
         out: &mut Vec<Notification>,
     ) {
         let rule = &self.rules[i];
+        // A rule naming hosts judges only those. One edited to leave a host out
+        // resolves that host's alert rather than leaving it firing.
+        let v = if rule.applies_to(host) {
+            v
+        } else if self
+            .alerts
+            .get(&(rule.name.clone(), host.to_string()))
+            .is_some_and(|a| !matches!(a.phase, Phase::Inactive))
+        {
+            Verdict {
+                enter: false,
+                clear: true,
+                ..v
+            }
+        } else {
+            return;
+        };
+        let rule = &self.rules[i];
         let for_ms = match &rule.kind {
             RuleKind::Anomaly { for_ms, .. } => *for_ms,
             RuleKind::Threshold(t) => t.for_ms,

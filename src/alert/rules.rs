@@ -27,6 +27,11 @@
 //! name = "sampler-stalled"
 //! kind = "stale"
 //! intervals = 5                   # no sample for 5 sampling intervals
+//!
+//! [[rules]]
+//! name = "web-cpu"
+//! condition = "cpu_usage > 80 for 2m"
+//! hosts = ["web-*", "db-1"]       # only these hosts (names or globs); default: every host
 //! ```
 
 pub use crate::model::alerts::{
@@ -85,8 +90,24 @@ impl Rule {
         }
     }
 
-    /// One line for messages and the UI, e.g. `cpu_usage > 90 for 5m`.
+    /// Whether the rule watches `host`: it names no host (every host), or one of its
+    /// names or glob patterns matches the whole name.
+    pub fn applies_to(&self, host: &str) -> bool {
+        self.hosts.is_empty() || self.hosts.iter().any(|p| glob_match(p, host))
+    }
+
+    /// One line for messages and the UI, e.g. `cpu_usage > 90 for 5m` (with `on web-*,
+    /// db-1` when it names hosts).
     pub fn describe(&self) -> String {
+        let what = self.describe_condition();
+        if self.hosts.is_empty() {
+            what
+        } else {
+            format!("{what} on {}", self.hosts.join(", "))
+        }
+    }
+
+    fn describe_condition(&self) -> String {
         match &self.kind {
             RuleKind::Anomaly { min_score, for_ms } => {
                 let s =
@@ -253,14 +274,62 @@ impl RuleConfig {
                 ))
             }
         };
+        let hosts = self.hosts.clone().unwrap_or_default();
+        for h in &hosts {
+            check_host_pattern(h).map_err(|m| err("hosts", m))?;
+        }
         Ok(Rule {
             name,
             severity,
             enabled: self.enabled.unwrap_or(true),
             channels: self.channels.clone().unwrap_or_default(),
+            hosts,
             kind,
         })
     }
+}
+
+/// A host name or glob pattern: 1 to 253 characters of letters, digits, `.`, `-`,
+/// `_`, and the wildcards `*` and `?`.
+fn check_host_pattern(p: &str) -> Result<(), String> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '*' | '?');
+    if p.is_empty() || p.len() > 253 {
+        return Err(format!(
+            "{p:?}: a host name or pattern has 1 to 253 characters"
+        ));
+    }
+    match p.chars().find(|c| !ok_char(*c)) {
+        Some(c) => Err(format!(
+            "{p:?}: {c:?} is not allowed (letters, digits, `.`, `-`, `_`, and the wildcards `*` and `?`)"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Whether the glob `pattern` matches all of `name` (`*` any run of characters,
+/// `?` one character; case ignored, as host names are). Iterative, with one
+/// backtrack point: linear in practice, never exponential.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.to_ascii_lowercase().chars().collect();
+    let n: Vec<char> = name.to_ascii_lowercase().chars().collect();
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ni));
+            pi += 1;
+        } else if let Some((sp, sn)) = star {
+            pi = sp + 1;
+            ni = sn + 1;
+            star = Some((sp, sn + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
 }
 
 /// Parses `metric op value [for duration] [and anomalous]`.

@@ -640,3 +640,76 @@ fn an_email_names_the_resource_causes_of_the_event() {
         "{body}"
     );
 }
+
+#[test]
+fn a_rule_naming_hosts_fires_only_for_them() {
+    let mut e = cpu_engine("hosts = [\"web-*\", \"db-1\"]\n", settings());
+    let mut out = Vec::new();
+    let mut t = T0;
+    while t < T0 + 2 * M {
+        for h in ["web-2", "db-1", "db-10", "h1"] {
+            out.extend(e.observe_snapshot(&on_host(snap(99.0, t), h), t));
+        }
+        t += 10 * S;
+    }
+    let mut fired: Vec<&str> = out
+        .iter()
+        .filter(|n| n.kind == NotificationKind::Firing)
+        .map(|n| n.host.as_str())
+        .collect();
+    fired.sort();
+    assert_eq!(fired, ["db-1", "web-2"]);
+    assert_eq!(
+        e.rules()[0].describe(),
+        "cpu_usage > 90 for 1m on web-*, db-1"
+    );
+
+    // Edited to leave db-1 out: its alert resolves, web-2's stays.
+    let edited = rules(
+        "[[rules]]\nname = \"cpu\"\ncondition = \"cpu_usage > 90 for 1m\"\nhosts = [\"web-*\"]\n",
+    );
+    e.set_rules(edited);
+    let mut out = Vec::new();
+    for h in ["web-2", "db-1"] {
+        out.extend(e.observe_snapshot(&on_host(snap(99.0, t), h), t));
+    }
+    let resolved: Vec<&str> = out
+        .iter()
+        .filter(|n| n.kind == NotificationKind::Resolved)
+        .map(|n| n.host.as_str())
+        .collect();
+    assert_eq!(resolved, ["db-1"]);
+    let active: Vec<String> = e.active(t).into_iter().map(|a| a.host).collect();
+    assert_eq!(active, ["web-2"]);
+}
+
+#[test]
+fn a_rule_with_no_hosts_watches_every_host_and_bad_patterns_are_named() {
+    let r = &rules("[[rules]]\nname = \"cpu\"\ncondition = \"cpu_usage > 90\"\n")[0];
+    assert!(r.applies_to("anything") && r.hosts.is_empty());
+    assert_eq!(r.describe(), "cpu_usage > 90");
+    let e = AlertConfig::from_toml(
+        "[[rules]]\nname = \"cpu\"\ncondition = \"cpu_usage > 90\"\nhosts = [\"web 1\"]\n",
+    )
+    .unwrap()
+    .rules()
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("`hosts`") && e.contains("web 1"), "{e}");
+}
+
+#[test]
+fn host_globs_match_whole_names() {
+    use super::rules::glob_match;
+    assert!(glob_match("web-*", "web-1"));
+    assert!(glob_match("web-*", "WEB-12.example.com"));
+    assert!(!glob_match("web-*", "db-web-1"));
+    assert!(glob_match("*-1", "db-1") && !glob_match("*-1", "db-10"));
+    assert!(glob_match("db-?", "db-7") && !glob_match("db-?", "db-77"));
+    assert!(glob_match("a*b*c", "aXXbYYc") && !glob_match("a*b*c", "aXXbYY"));
+    assert!(glob_match("*", "") && !glob_match("?", ""));
+    assert!(glob_match("db-1", "db-1") && !glob_match("db-1", "db-10"));
+    // Many stars on a long name stay fast (no exponential backtracking).
+    let name = "a".repeat(200);
+    assert!(!glob_match(&format!("{}b", "*a".repeat(20)), &name));
+}

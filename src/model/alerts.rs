@@ -100,6 +100,10 @@ pub struct Rule {
     pub enabled: bool,
     /// Channel names to notify; empty means every configured channel.
     pub channels: Vec<String>,
+    /// The hosts it watches: names or glob patterns (`*` any run of characters, `?`
+    /// one); empty means every host (a hub's agents and itself).
+    #[serde(default)]
+    pub hosts: Vec<String>,
     pub kind: RuleKind,
 }
 
@@ -123,6 +127,8 @@ pub struct RuleConfig {
     pub for_: Option<String>,
     pub intervals: Option<u32>,
     pub channels: Option<Vec<String>>,
+    /// Host names or glob patterns (`web-*`); absent or empty: every host.
+    pub hosts: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -389,6 +395,7 @@ fn example_rule_config() -> RuleConfig {
         for_: None,
         intervals: None,
         channels: Some(vec!["ops-mail".into()]),
+        hosts: Some(vec!["web-*".into()]),
     }
 }
 
@@ -450,6 +457,7 @@ impl ApiBody for AlertsOverview {
                         severity: Severity::Critical,
                         enabled: true,
                         channels: vec!["ops-mail".into()],
+                        hosts: vec!["web-*".into()],
                         kind: RuleKind::Threshold(ThresholdRule {
                             metric: "cpu_usage".into(),
                             op: Op::Gt,
@@ -459,7 +467,7 @@ impl ApiBody for AlertsOverview {
                             and_anomalous: false,
                         }),
                     },
-                    describe: "cpu_usage > 90 for 5m".into(),
+                    describe: "cpu_usage > 90 for 5m on web-*".into(),
                     source: "api".into(),
                     config: example_rule_config(),
                 },
@@ -469,6 +477,7 @@ impl ApiBody for AlertsOverview {
                         severity: Severity::Warning,
                         enabled: true,
                         channels: vec![],
+                        hosts: vec![],
                         kind: RuleKind::Anomaly {
                             min_score: Some(4.0),
                             for_ms: 60_000,
@@ -490,6 +499,7 @@ impl ApiBody for AlertsOverview {
                         severity: Severity::Critical,
                         enabled: true,
                         channels: vec![],
+                        hosts: vec![],
                         kind: RuleKind::Stale { intervals: 5 },
                     },
                     describe: "no sample for 5 intervals".into(),

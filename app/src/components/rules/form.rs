@@ -67,7 +67,7 @@ impl RuleForm {
     }
 
     /// The rule for PUT / test. `base` is the rule's current config, so keys the form
-    /// does not show (channels) are kept. Numbers that do not parse are reported
+    /// does not show (channels, hosts) are kept. Numbers that do not parse are reported
     /// naming the field, like the server's own errors.
     pub fn body(&self, base: &RuleConfig) -> Result<RuleConfig, String> {
         let name = self.name.trim();
@@ -77,6 +77,7 @@ impl RuleForm {
             enabled: Some(self.enabled),
             kind: Some(self.kind.clone()),
             channels: base.channels.clone(),
+            hosts: base.hosts.clone(),
             ..RuleConfig::default()
         };
         let label = if name.is_empty() { "new rule" } else { name };
@@ -150,6 +151,7 @@ impl Serialize for SparseRule<'_> {
         put(&mut m, "for", &c.for_)?;
         put(&mut m, "intervals", &c.intervals)?;
         put(&mut m, "channels", &c.channels)?;
+        put(&mut m, "hosts", &c.hosts)?;
         m.end()
     }
 }
