@@ -4,7 +4,8 @@
 #   - it serves the login page, and refuses /metrics without a token;
 #   - `GET /metrics` works with a read token made by `docker exec ... lookout token create`;
 #   - under --cpus 0.5 --memory 256m, /metrics reports the container's CPU, memory and
-#     throttling against those limits (scope "container");
+#     throttling against those limits (scope "container"); under --cpuset-cpus 0 the
+#     CPU limit is the cpuset's one CPU;
 #   - data survives `docker restart` (a token and a silence created before it);
 #   - it runs as a non-root user;
 #   - `docker-compose up -d` with the repo's docker-compose.yml becomes healthy too.
@@ -37,6 +38,7 @@ BASE=debian:bookworm-slim
 NAME="${NAME:-lookout-docker-test}"
 VOLUME="$NAME-data"
 LIMITED="$NAME-limited"
+CPUSET="$NAME-cpuset"
 PROJECT="$(tr -cd 'a-z0-9' <<<"$NAME")"
 WORK=/var/tmp/lookout-docker
 RUN="$WORK/$NAME" # this run's logs and answers
@@ -185,7 +187,7 @@ SIZE_BYTES="$("$DOCKER" image inspect "$IMAGE" --format '{{.Size}}')"
 # ------------------------------------------------------------------ run
 cleanup() {
   [ "${KEEP:-0}" = 1 ] && return
-  "$DOCKER" rm -f "$NAME" "$LIMITED" >/dev/null 2>&1 || true
+  "$DOCKER" rm -f "$NAME" "$LIMITED" "$CPUSET" >/dev/null 2>&1 || true
   "$DOCKER" volume rm "$VOLUME" >/dev/null 2>&1 || true
   LOOKOUT_ADMIN_PASSWORD=x docker-compose -p "$PROJECT" down -v >/dev/null 2>&1 || true
 }
@@ -331,6 +333,29 @@ print(f"[docker-test] limited: cpu {mean:.0f} % of 0.5 CPU (readings {min(cpu):.
 PY
 "$DOCKER" rm -f "$LIMITED" >/dev/null
 log "ok: under --cpus 0.5 --memory 256m /metrics reports the container's figures"
+
+# A cpuset without a quota: one CPU of the node's is the CPU limit.
+if [ "$(nproc)" -gt 1 ]; then
+  PORT_C="$(free_port)"
+  "$DOCKER" run -d --name "$CPUSET" --init --cpuset-cpus 0 --memory 256m -p "127.0.0.1:$PORT_C:3000" \
+    -e LOOKOUT_ADMIN_USER=admin -e LOOKOUT_ADMIN_PASSWORD="$ADMIN_PASS" \
+    -e LOOKOUT_SAMPLER_INTERVAL=1s "$IMAGE" >/dev/null
+  wait_healthy "$CPUSET" "$(date +%s%3N)" >/dev/null
+  cpuset_log="$("$DOCKER" logs "$CPUSET" 2>&1)"
+  grep -q 'scope: container: 1 CPU (cpuset), 256 MiB' <<<"$cpuset_log" \
+    || { tail -20 <<<"$cpuset_log" >&2; die "cpuset container: no 'scope: container: 1 CPU (cpuset)' log line"; }
+  CTOKEN="$("$DOCKER" exec "$CPUSET" lookout token create --name docker-test --scope read | tail -1)"
+  curl -s -H "Authorization: Bearer $CTOKEN" "http://127.0.0.1:$PORT_C/metrics" >"$RUN/cpuset.json"
+  python3 - "$RUN/cpuset.json" <<'PY' || die "cpuset container: /metrics ($(head -c 600 "$RUN/cpuset.json"))"
+import json, sys
+m = json.load(open(sys.argv[1]))
+c = m["container"]
+assert m["scope"] == "container", m["scope"]
+assert c["cpuset_cpus"] == 1 and c["cpu_limit_cores"] == 1 and not c["cpu_quota_set"], c
+PY
+  "$DOCKER" rm -f "$CPUSET" >/dev/null
+  log "ok: under --cpuset-cpus 0 the CPU limit is the cpuset's 1 CPU (no quota)"
+fi
 
 # Data across `docker restart`: a silence (admin token) and the read token itself.
 ADMIN_TOKEN="$("$DOCKER" exec "$NAME" lookout token create --name docker-test-admin --scope admin | tail -1)"

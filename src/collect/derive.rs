@@ -572,6 +572,19 @@ mod tests {
     }
 
     #[test]
+    fn docker_cpuset_cpus_captured_from_a_real_container() {
+        // `docker run --cpuset-cpus 1 --memory 256m` on this 2-core hybrid host (Docker
+        // 20.10, cgroup v1, the mounts show /docker/<id> at their roots).
+        let a = counters("v1-docker-cpuset");
+        assert_eq!((a.cpu_quota_cores, a.cpuset_cpus), (None, Some(1)));
+        assert_eq!(a.memory_max, Some(256 << 20));
+        let cs = container_stats(None, &a, 0.0, 2, 23 << 30);
+        assert_eq!((cs.cpu_limit_cores, cs.cpuset_cpus), (1.0, Some(1)));
+        assert!(!cs.cpu_quota_set && effective(&cs));
+        assert_eq!(describe_limits(&cs), "container: 1 CPU (cpuset), 256 MiB");
+    }
+
+    #[test]
     fn the_tighter_of_quota_and_cpuset_and_a_parents_limits() {
         // The slice's quota 1.5 CPU and cpuset 2-3 on an 8-core node: 1.5 CPU.
         let a = counters("v2-nested");
