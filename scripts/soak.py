@@ -41,6 +41,29 @@ def rss_mib(pid):
     return 0.0
 
 
+def breakdown(pid, data):
+    """Where the RSS is (anonymous: heap and SQLite's page caches; file: the binary;
+    shmem: the WAL index), the store's size on disk, and the load average (the machine
+    may be shared)."""
+    kib = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("RssAnon", "RssFile", "RssShmem", "Threads"):
+                kib[k] = int(v.split()[0])
+    size = sum(
+        os.path.getsize(os.path.join(data, n))
+        for n in os.listdir(data)
+        if n.startswith("lookout.db")
+    )
+    load = " ".join(open("/proc/loadavg").read().split()[:3])
+    return (
+        f"anon {kib.get('RssAnon', 0) / 1024:.1f} / file {kib.get('RssFile', 0) / 1024:.1f} / "
+        f"shmem {kib.get('RssShmem', 0) / 1024:.1f} MiB, {kib.get('Threads', 0)} threads; "
+        f"store {size / 2**20:.1f} MiB; load {load}"
+    )
+
+
 def fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -140,7 +163,8 @@ async def main():
         await asyncio.sleep(3)
         start = time.time()
         rss0, fd0 = rss_mib(pid), fds(pid)
-        print(f"start: RSS {rss0:.1f} MiB, {fd0} descriptors; {streams} streams for {duration} s")
+        print(f"start: RSS {rss0:.1f} MiB, {fd0} descriptors; {streams} streams for {duration} s; "
+              f"{breakdown(pid, data)}")
         stop = asyncio.Event()
         stats = Stats()
         clients = []
@@ -163,10 +187,12 @@ async def main():
                 next_report += 60
                 print(
                     f"{time.time() - start:6.0f} s: RSS {rss_mib(pid):.1f} MiB, {fds(pid)} descriptors, "
-                    f"{stats.events} events, /metrics p99 {pct(metrics_lat, 0.99) * 1000:.1f} ms",
+                    f"{stats.events} events, /metrics p99 {pct(metrics_lat, 0.99) * 1000:.1f} ms; "
+                    f"{breakdown(pid, data)}",
                     flush=True,
                 )
         rss1, fd1 = rss_mib(pid), fds(pid)
+        print(f"end of load: {breakdown(pid, data)}")
         stop.set()
         for t in clients + loaders:
             t.cancel()

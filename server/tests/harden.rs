@@ -533,6 +533,31 @@ fn bad_parameters_get_a_clear_400() {
             assert!(!body.contains(wrapped), "{path}: {body}");
         }
     }
+    // The other ranges and times of findings 3 and 11: a wrapping history span, a
+    // time cut inside a multi-byte character (a panic before).
+    for (path, param) in [
+        (
+            "/api/history?metric=cpu_usage&from=-15250000000d&to=9223372036854775806",
+            "from",
+        ),
+        ("/api/anomalies?from=-1%C3%A9", "from"),
+    ] {
+        let r = c.get(s.url(path)).send().unwrap();
+        let status = r.status().as_u16();
+        let body = r.text().unwrap();
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(body.contains(param), "{path}: {body}");
+    }
+    // A silence of 10^25 s (a float-to-Duration panic before).
+    let r = c
+        .post(s.url("/api/silences"))
+        .json(&serde_json::json!({"duration": "10000000000000000000000000s", "rule": "cpu"}))
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    let body = r.text().unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("duration"), "{body}");
     let silence = |comment: String| {
         c.post(s.url("/api/silences"))
             .json(&serde_json::json!({"duration": "1h", "rule": "cpu", "comment": comment}))
@@ -725,4 +750,88 @@ fn streams_are_capped_and_places_come_back() {
         std::thread::sleep(Duration::from_millis(300));
     }
     drop(second);
+}
+
+/// Sends raw bytes on a new connection (written from a thread, so a server that answers
+/// and closes before reading everything is seen) and returns the answer.
+fn raw(port: u16, request: Vec<u8>) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut w = s.try_clone().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = w.write_all(&request);
+    });
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    drop(s);
+    let _ = writer.join();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What the issue found already held (its "Held up" list), kept that way: path
+/// traversal under `/pkg` and `/vendor` is 404, a 10 MB header 431, deeply nested and
+/// truncated JSON 400, a 2 MB anonymous body 413 (with auth on, before any login).
+#[test]
+fn what_held_up_stays_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file the traversals aim at, next to the server's working folder.
+    std::fs::write(dir.path().join("secret.txt"), "top secret").unwrap();
+    let s = Server::start(dir.path(), &[]);
+    for path in [
+        "/pkg/../secret.txt",
+        "/pkg/../../../../etc/passwd",
+        "/pkg/%2e%2e/secret.txt",
+        "/pkg/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        "/pkg/..%2fsecret.txt",
+        "/vendor/../secret.txt",
+        "/vendor/%2e%2e/%2e%2e/etc/passwd",
+        "/vendor/..%5c..%5cetc%5cpasswd",
+    ] {
+        let answer = raw(
+            s.port,
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                .into_bytes(),
+        );
+        let status = answer.split(' ').nth(1).unwrap_or("");
+        assert!(status == "404" || status == "400", "{path}: {answer}");
+        assert!(
+            !answer.contains("top secret") && !answer.contains("root:"),
+            "{path}: {answer}"
+        );
+    }
+    // A 10 MB header: 431 once it passes the head limit, not a process holding 10 MB.
+    let mut big = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ".to_vec();
+    big.extend(std::iter::repeat_n(b'a', 10 * 1024 * 1024));
+    big.extend_from_slice(b"\r\n\r\n");
+    let answer = raw(s.port, big);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer:.200}");
+    // Deeply nested and truncated JSON bodies.
+    let c = client();
+    for body in [
+        "{\"a\":".repeat(100_000),
+        "[".repeat(100_000),
+        r#"{"duration": "1h", "rule": "cp"#.to_string(),
+    ] {
+        let r = c
+            .post(s.url("/api/silences"))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().unwrap();
+        assert_eq!(status, 400, "{:.40}: {text}", body);
+    }
+    drop(s);
+    // With auth on, a 2 MB body from nobody is refused at the edge (413).
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::with_admin(dir.path(), &[]);
+    let r = c
+        .post(s.url("/api/auth/login"))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 2 * 1024 * 1024])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 413);
 }

@@ -213,3 +213,55 @@ impl Notifier for EmailNotifier {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rule name and a host (an agent reports its own) carrying CR/LF and a header
+    /// cannot add a header to the email: the subject is encoded, never split.
+    #[test]
+    fn no_header_injection_through_the_subject() {
+        let notifier = EmailNotifier::new(EmailConfig {
+            name: "ops".into(),
+            host: "127.0.0.1".into(),
+            port: Some(2525),
+            tls: TlsMode::None,
+            from: "lookout@example.org".into(),
+            to: vec!["ops@example.org".into()],
+            credentials_file: None,
+            ca_file: None,
+            timeout_secs: None,
+        })
+        .unwrap();
+        let n = Notification {
+            rule: "cpu\r\nBcc: thief@evil.example".into(),
+            host: "db-7\nX-Injected: yes\r\n\r\n<b>body</b>".into(),
+            ..Notification::example()
+        };
+        let raw = String::from_utf8(notifier.message(&n).unwrap().formatted()).unwrap();
+        // The message's own headers: every line is a known header or a folded
+        // continuation (starting with white space). The rule's text may appear in
+        // the body, where a "Bcc:" line is only text.
+        let head = raw.split("\r\n\r\n").next().unwrap();
+        let known = [
+            "from",
+            "subject",
+            "to",
+            "mime-version",
+            "date",
+            "content-type",
+        ];
+        for line in head.split("\r\n") {
+            if line.starts_with([' ', '\t']) {
+                continue;
+            }
+            let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
+            assert!(
+                known.contains(&name.as_str()),
+                "an unexpected header: {line:?} in\n{head}"
+            );
+        }
+        assert!(head.to_ascii_lowercase().contains("\nsubject:"), "{head}");
+    }
+}
