@@ -6,7 +6,8 @@
 use crate::config::DetectorSettings;
 use crate::runtime::now_ms;
 use lookout::detect::{
-    LiveConfig, LiveDetector, LiveOutcome, ModelInfo, ModelRegistry, Sensitivity,
+    DetectError, LiveConfig, LiveDetector, LiveOutcome, ModelInfo, ModelRegistry, Sensitivity,
+    TrainFromStoreError,
 };
 use lookout::model::{AnomalyEvent, Snapshot, TimestampMs};
 use lookout::store::Store;
@@ -24,7 +25,38 @@ struct HostDetector {
 pub use lookout::model::TrainingStatus;
 use lookout::model::{DetectorReport, ModelReport};
 
-type TrainReply = oneshot::Sender<Result<ModelInfo, String>>;
+type TrainReply = oneshot::Sender<Result<ModelInfo, TrainingError>>;
+
+/// Why a training did not give an installed model. The handler turns the caller's
+/// part (too little history: 409) and the store's (busy or away: 503, try again)
+/// into their own answers; the rest is the server's fault (500).
+#[derive(Debug, thiserror::Error)]
+pub enum TrainingError {
+    /// The window holds too little usable history, or a member cannot be fitted.
+    #[error("{0}")]
+    Data(DetectError),
+    /// The stored samples or events could not be read.
+    #[error("cannot read the stored samples or events: {0}")]
+    Store(#[from] lookout::store::StoreError),
+    /// The model file could not be written to `detector.models_dir`.
+    #[error("cannot save the model: {0}")]
+    Save(DetectError),
+    /// The new model does not fit the live detector (a metric count changed).
+    #[error("cannot install the model: {0}")]
+    Install(DetectError),
+    /// The training thread or task is gone (shutting down) or the job panicked.
+    #[error("{0}")]
+    Runner(String),
+}
+
+impl From<TrainFromStoreError> for TrainingError {
+    fn from(e: TrainFromStoreError) -> Self {
+        match e {
+            TrainFromStoreError::Store(e) => TrainingError::Store(e),
+            TrainFromStoreError::Detect(e) => TrainingError::Data(e),
+        }
+    }
+}
 
 /// Cheap to clone; shared by the sampler task, the training task and the routes.
 #[derive(Clone)]
@@ -255,15 +287,15 @@ impl Detection {
 
     /// Marks an event expected and teaches the live detector. Returns the event,
     /// or None when no event has that id.
-    pub fn mark_expected(&self, id: i64, expected: bool) -> Result<Option<AnomalyEvent>, String> {
-        if !self
-            .store
-            .set_event_expected(id, expected)
-            .map_err(|e| e.to_string())?
-        {
+    pub fn mark_expected(
+        &self,
+        id: i64,
+        expected: bool,
+    ) -> Result<Option<AnomalyEvent>, lookout::store::StoreError> {
+        if !self.store.set_event_expected(id, expected)? {
             return Ok(None);
         }
-        let event = self.store.event(id).map_err(|e| e.to_string())?;
+        let event = self.store.event(id)?;
         if let (Some(e), true) = (&event, expected) {
             lock(&self.live).detector.mark_expected(e);
         }
@@ -271,13 +303,14 @@ impl Detection {
     }
 
     /// Asks the training task to train now; resolves when the model is installed.
-    pub async fn train_now(&self) -> Result<ModelInfo, String> {
+    pub async fn train_now(&self) -> Result<ModelInfo, TrainingError> {
         let (tx, rx) = oneshot::channel();
+        let gone = |m: &str| TrainingError::Runner(m.to_string());
         self.requests
             .send(tx)
             .await
-            .map_err(|_| "the training task is not running".to_string())?;
-        rx.await.map_err(|_| "training was cancelled".to_string())?
+            .map_err(|_| gone("the training task is not running"))?;
+        rx.await.map_err(|_| gone("training was cancelled"))?
     }
 
     async fn run_training(
@@ -302,7 +335,7 @@ impl Detection {
             // Queued with every other host's training, below the request handlers.
             let result = crate::training::run(move || this.train_and_install())
                 .await
-                .unwrap_or_else(Err);
+                .unwrap_or_else(|e| Err(TrainingError::Runner(e)));
             match &result {
                 Ok(info) => tracing::info!(
                     version = info.version,
@@ -350,18 +383,18 @@ impl Detection {
     }
 
     /// Reads the training window from the store, trains, saves and installs.
-    fn train_and_install(&self) -> Result<ModelInfo, String> {
+    fn train_and_install(&self) -> Result<ModelInfo, TrainingError> {
         let now = now_ms();
         lock(&self.status).training = true;
         let result = self.train_inner(now);
         let mut status = lock(&self.status);
         status.training = false;
         status.last_trained_at = Some(now);
-        status.last_error = result.as_ref().err().cloned();
+        status.last_error = result.as_ref().err().map(|e| e.to_string());
         result
     }
 
-    fn train_inner(&self, now: TimestampMs) -> Result<ModelInfo, String> {
+    fn train_inner(&self, now: TimestampMs) -> Result<ModelInfo, TrainingError> {
         // The engine says what to read and how to treat it; the store adds what the
         // detector may not remember (events from before a restart).
         let mut plan = lock(&self.live).detector.begin_training();
@@ -369,9 +402,11 @@ impl Detection {
             plan.to = now;
             plan.from = now - self.settings.training_window.as_millis() as i64;
         }
-        let mut model =
-            lookout::detect::train_from_store(&self.store, plan).map_err(|e| e.to_string())?;
-        let version = self.registry.save(&mut model).map_err(|e| e.to_string())?;
+        let mut model = lookout::detect::train_from_store(&self.store, plan)?;
+        let version = self
+            .registry
+            .save(&mut model)
+            .map_err(TrainingError::Save)?;
         let _ = self.registry.prune();
         let info = self
             .registry
@@ -379,11 +414,15 @@ impl Detection {
             .0
             .into_iter()
             .find(|i| i.version == version)
-            .ok_or_else(|| format!("model v{version} saved but not listed"))?;
+            .ok_or_else(|| {
+                TrainingError::Save(DetectError::Format(format!(
+                    "model v{version} saved but not listed"
+                )))
+            })?;
         lock(&self.live)
             .detector
             .install_model(Arc::new(model))
-            .map_err(|e| e.to_string())?;
+            .map_err(TrainingError::Install)?;
         Ok(info)
     }
 }

@@ -134,15 +134,7 @@ pub async fn stream(
                 crate::streams::Refused::Total => "`server.max_streams`",
                 crate::streams::Refused::PerCaller => "`server.max_streams_per_caller`",
             };
-            let mut r = fail(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("too many open streams ({which}); try again later"),
-            );
-            r.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("5"),
-            );
-            return r;
+            return unavailable(format!("too many open streams ({which}); try again later"));
         }
     };
     let live: futures::stream::BoxStream<'static, std::sync::Arc<lookout::model::Snapshot>> =
@@ -370,9 +362,24 @@ pub async fn train(State(services): State<Services>) -> Response {
     let Some(d) = services.detection.clone() else {
         return detector_off();
     };
+    use crate::detector::TrainingError;
     match d.train_now().await {
         Ok(info) => Json(info.to_version()).into_response(),
-        Err(e) => fail(StatusCode::CONFLICT, format!("training failed: {e}")),
+        // Too little history: the caller can wait for more.
+        Err(e @ TrainingError::Data(_)) => {
+            fail(StatusCode::CONFLICT, format!("training failed: {e}"))
+        }
+        Err(e @ TrainingError::Store(_)) => {
+            tracing::warn!(error = %e, "training could not read the store");
+            unavailable(format!("training failed: {e}"))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "training failed");
+            fail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("training failed: {e}"),
+            )
+        }
     }
 }
 
@@ -429,14 +436,20 @@ fn alerting_error(param: &str, e: crate::alerting::AlertingError) -> Response {
         e @ AlertingError::InConfigFile(_) => fail(StatusCode::CONFLICT, e.to_string()),
         e @ AlertingError::Store(_) => {
             tracing::warn!(error = %e, "an alerting change could not be stored");
-            let mut r = fail(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
-            r.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("5"),
-            );
-            r
+            unavailable(e.to_string())
         }
     }
+}
+
+/// 503 with `Retry-After: 5`: the request was fine, a shared resource (the store, the
+/// stream places) is busy or away for now.
+fn unavailable(message: impl Into<String>) -> Response {
+    let mut r = fail(StatusCode::SERVICE_UNAVAILABLE, message);
+    r.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("5"),
+    );
+    r
 }
 
 /// `GET /api/alerts?host=..`: alerts pending or firing now (of `host` alone when
