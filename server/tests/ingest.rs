@@ -445,10 +445,9 @@ fn each_agent_host_gets_its_own_detector_scores_and_model() {
         .count();
     assert_eq!(hub_models, 0, "web-2's model is not the hub's");
     // From now on web-2's samples are scored by its model as they arrive, and stored
-    // with their scores.
-    let mut next = batch("web-2", now_ms() - 1_000, 1);
-    next.samples[0].cpu.total = 12.0;
-    assert_eq!(reply(post(&s, &t, &next).1).accepted, 1);
+    // with their scores. The file is written just before the model is installed (on
+    // the training thread, below the request handlers), so a sample may still come
+    // first: send one a second until one is scored.
     let web2 = Store::open(
         &dir.path().join("lookout.db"),
         StoreOptions {
@@ -457,9 +456,19 @@ fn each_agent_host_gets_its_own_detector_scores_and_model() {
         },
     )
     .unwrap();
-    let latest = web2.latest().unwrap().unwrap();
+    let mut scored = false;
+    for _ in 0..20 {
+        let mut next = batch("web-2", now_ms() - 1_000, 1);
+        next.samples[0].cpu.total = 12.0;
+        assert_eq!(reply(post(&s, &t, &next).1).accepted, 1);
+        if web2.latest().unwrap().unwrap().anomaly_score.is_some() {
+            scored = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
     assert!(
-        latest.anomaly_score.is_some(),
+        scored,
         "web-2's newest sample is scored; log: {}",
         std::fs::read_to_string(dir.path().join("server.log")).unwrap()
     );
