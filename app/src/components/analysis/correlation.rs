@@ -293,7 +293,10 @@ pub fn MetricPicker(st: AnalysisState) -> impl IntoView {
 /// The two series of the cell the URL's `?pair=a,b` names, as a table (time and the
 /// two values, on the correlation's buckets): the overlay without JavaScript.
 #[component]
-pub fn OverlayPanel(st: AnalysisState) -> impl IntoView {
+pub fn OverlayPanel(st: AnalysisState) -> Option<impl IntoView> {
+    // Only a page opened with `?pair=` has this panel (and its resource): the pair is
+    // picked by a link of the table, which opens a new page.
+    st.pair.get_untracked()?;
     let series = Resource::new(
         move || (st.range.get(), st.pair.get(), st.host.get()),
         |(range, pair, host)| async move {
@@ -303,7 +306,7 @@ pub fn OverlayPanel(st: AnalysisState) -> impl IntoView {
             }
         },
     );
-    view! {
+    Some(view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 let (a, b) = st.pair.get_untracked()?;
@@ -324,7 +327,7 @@ pub fn OverlayPanel(st: AnalysisState) -> impl IntoView {
                 })
             })}
         </Transition>
-    }
+    })
 }
 
 #[component]

@@ -138,26 +138,38 @@ pub fn rhythm_metrics() -> impl Iterator<Item = &'static str> {
     CHART_METRICS.iter().copied().filter(|m| *m != SCORE_METRIC)
 }
 
+/// The page. The panels' data (their resources) are made here, once, outside any
+/// `<Suspense>`: a resource made inside a Suspense's reactive child is made again each
+/// time the Suspense re-checks its children, and now and then a server render waited
+/// for ever (leptos #4866; seen here as 1 in 20 renders of `/analysis` never ending
+/// in server/tests/access.rs). Only the header waits for who is signed in.
 #[component]
 pub fn AnalysisPage() -> impl IntoView {
     let settings = Resource::new(|| (), |_| get_settings());
     let me = Resource::new(|| (), |_| get_me());
+    let st = state_from_query();
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let settings = settings.await.unwrap_or_default();
                 let me = me.await.unwrap_or_default();
-                view! { <AnalysisBody settings me/> }
+                view! { <AnalysisHeader settings me st/> }
             })}
         </Suspense>
+        <main class="analysis" id="analysis">
+            <cores::CoresPanel st/>
+            <rhythm::RhythmPanel st/>
+            <correlation::CorrelationPanel st/>
+            <correlation::OverlayPanel st/>
+            <timeline::TimelinePanel st/>
+        </main>
     }
 }
 
-#[component]
-fn AnalysisBody(settings: UiSettings, me: Me) -> impl IntoView {
-    provide_me(me.clone());
-    // `?range=..&metric=..` pick the first view (the dashboard's link carries its range;
-    // without JavaScript the form below sets them).
+/// The page's view from the URL: `?range=..&metric=..&compare=..&pair=..&host=..`
+/// (the dashboard's link carries its range; without JavaScript the forms set them).
+/// In the browser the view is kept in the address bar as it changes.
+fn state_from_query() -> AnalysisState {
     let query = use_query_map();
     let range = query
         .with_untracked(|q| q.get("range").and_then(|r| Range::parse(&r)))
@@ -208,6 +220,13 @@ fn AnalysisBody(settings: UiSettings, me: Me) -> impl IntoView {
             crate::echarts::dispose(CHART_IDS);
         });
     }
+    st
+}
+
+/// The title, ECharts' script, the host, the navigation, the controls and the user.
+#[component]
+fn AnalysisHeader(settings: UiSettings, me: Me, st: AnalysisState) -> impl IntoView {
+    provide_me(me.clone());
     let assets = use_context::<AnalysisAssets>().unwrap_or_default();
     // The host the URL names, else this one (the store's).
     let host = st
@@ -235,13 +254,6 @@ fn AnalysisBody(settings: UiSettings, me: Me) -> impl IntoView {
             <AnalysisControls st/>
             <UserMenu me/>
         </header>
-        <main class="analysis" id="analysis">
-            <cores::CoresPanel st/>
-            <rhythm::RhythmPanel st/>
-            <correlation::CorrelationPanel st/>
-            <correlation::OverlayPanel st/>
-            <timeline::TimelinePanel st/>
-        </main>
     }
 }
 
