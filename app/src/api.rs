@@ -17,6 +17,7 @@ pub const CHART_METRICS: &[&str] = &[
     "load_15",
     "disk_read_bytes_per_sec",
     "disk_write_bytes_per_sec",
+    "disk_free_percent",
     "net_rx_bytes_per_sec",
     "net_tx_bytes_per_sec",
     "psi_cpu_some",

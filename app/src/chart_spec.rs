@@ -19,9 +19,15 @@ pub struct ChartSpec {
     pub y_max: Option<f64>,
     /// The forecast (a `/api/forecast` metric) drawn dashed, with its band, past the
     /// newest point, in the chart's unit: `memory_used_bytes` on the memory chart is
-    /// scaled to percent of its bound (memory total).
+    /// scaled to percent of its bound (memory total). [`FULLEST_FILESYSTEM`] picks the
+    /// fullest filesystem's forecast (used bytes), drawn as its free percent.
     pub forecast: Option<&'static str>,
 }
+
+/// The forecast selector of the disk space chart: of the `filesystem:<mount>`
+/// forecasts, the one with the least room left, as `disk_free_percent` is the fullest
+/// filesystem's free space.
+pub const FULLEST_FILESYSTEM: &str = "filesystem";
 
 pub const CHARTS: &[ChartSpec] = &[
     ChartSpec {
@@ -62,6 +68,14 @@ pub const CHARTS: &[ChartSpec] = &[
         unit: Unit::BytesPerSec,
         y_max: None,
         forecast: None,
+    },
+    ChartSpec {
+        id: "space",
+        title: "Disk space",
+        lines: &[("disk_free_percent", "free (fullest filesystem)")],
+        unit: Unit::Percent,
+        y_max: Some(100.0),
+        forecast: Some(FULLEST_FILESYSTEM),
     },
     ChartSpec {
         id: "network",
@@ -236,19 +250,72 @@ pub struct ForecastSeries {
     pub line: Vec<f64>,
 }
 
+/// How a forecast's values map onto a chart's axis: `offset + scale * value`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ToChart {
+    pub offset: f64,
+    pub scale: f64,
+}
+
+impl ToChart {
+    pub const SAME: ToChart = ToChart {
+        offset: 0.0,
+        scale: 1.0,
+    };
+
+    /// For `f` drawn on a chart of `spec`: bytes of a bound (memory total, a
+    /// filesystem's size) on a percent chart become percent of the bound, and
+    /// percent *free* on the disk space chart (its line is free space).
+    pub fn of(spec: &ChartSpec, f: &Forecast) -> ToChart {
+        match (spec.unit, f.unit, f.bound) {
+            (Unit::Percent, Some(Unit::Bytes), Some(b)) if b > 0.0 => {
+                if spec.forecast == Some(FULLEST_FILESYSTEM) {
+                    ToChart {
+                        offset: 100.0,
+                        scale: -100.0 / b,
+                    }
+                } else {
+                    ToChart {
+                        offset: 0.0,
+                        scale: 100.0 / b,
+                    }
+                }
+            }
+            _ => ToChart::SAME,
+        }
+    }
+}
+
+/// The forecast `spec` draws, out of the dashboard's list: the one named, or for
+/// [`FULLEST_FILESYSTEM`] the filesystem with the least room left now.
+pub fn forecast_for<'a>(spec: &ChartSpec, all: &'a [Forecast]) -> Option<&'a Forecast> {
+    let wanted = spec.forecast?;
+    if wanted != FULLEST_FILESYSTEM {
+        return all.iter().find(|f| f.metric == wanted);
+    }
+    let room = |f: &Forecast| match (f.current, f.bound) {
+        (Some(c), Some(b)) if b > 0.0 => 1.0 - c / b,
+        _ => f64::INFINITY,
+    };
+    all.iter()
+        .filter(|f| f.metric.starts_with("filesystem:") && f.bound.is_some_and(|b| b > 0.0))
+        .min_by(|a, b| room(a).total_cmp(&room(b)))
+}
+
 /// Extends a chart's axis `times` (oldest first) with a third more points at the
 /// axis's own spacing, and reads the forecast there (linear between its points; the
 /// trend is a line). The dashed line starts at the newest value `last` so it joins the
-/// drawn line. `scale` converts the forecast's unit to the chart's (100 / memory total
-/// for bytes drawn as percent). None when there is nothing to draw.
+/// drawn line. `to` converts the forecast's unit to the chart's (see [`ToChart`]).
+/// None when there is nothing to draw.
 pub fn forecast_series(
     times: &[i64],
     last: Option<f64>,
     f: &Forecast,
-    scale: f64,
+    to: ToChart,
 ) -> Option<ForecastSeries> {
+    let ToChart { offset, scale } = to;
     let (&first, &newest) = (times.first()?, times.last()?);
-    if times.len() < 4 || f.line.len() < 2 || !scale.is_finite() {
+    if times.len() < 4 || f.line.len() < 2 || !scale.is_finite() || !offset.is_finite() {
         return None;
     }
     let step = ((newest - first) / (times.len() as i64 - 1)).max(1);
@@ -264,7 +331,7 @@ pub fn forecast_series(
         } else {
             (t - a.t) as f64 / (b.t - a.t) as f64
         };
-        (pick(a) + (pick(b) - pick(a)) * w) * scale
+        offset + (pick(a) + (pick(b) - pick(a)) * w) * scale
     };
     let past = times.len();
     let mut s = ForecastSeries {
@@ -327,14 +394,73 @@ mod tests {
             ..Forecast::default()
         };
         let times: Vec<i64> = (0..=10).map(|k| k * 10_000).collect();
-        let s = forecast_series(&times, Some(9.5), &f, 0.1).unwrap();
+        let tenth = ToChart {
+            offset: 0.0,
+            scale: 0.1,
+        };
+        let s = forecast_series(&times, Some(9.5), &f, tenth).unwrap();
         assert_eq!(s.future, vec![110_000, 120_000, 130_000]);
         assert_eq!(s.line.len(), 14);
         assert!(s.line[..10].iter().all(|v| v.is_nan()));
         assert_eq!(s.line[10], 9.5);
         assert!((s.line[11] - 11.0).abs() < 1e-9, "{:?}", s.line);
         assert!(s.low[11] < s.line[11] && s.line[11] < s.high[11]);
-        assert!(forecast_series(&times[..2], None, &f, 0.1).is_none());
+        assert!(forecast_series(&times[..2], None, &f, tenth).is_none());
+    }
+
+    #[test]
+    fn the_disk_space_chart_draws_the_fullest_filesystem_as_free_percent() {
+        use lookout::model::ForecastPoint;
+        let space = CHARTS.iter().find(|c| c.id == "space").unwrap();
+        let fs = |mount: &str, used: f64, size: f64| Forecast {
+            metric: format!("filesystem:{mount}"),
+            unit: Some(Unit::Bytes),
+            bound: Some(size),
+            current: Some(used),
+            // Filling by 10 % of its size per 100 s.
+            line: (0..3)
+                .map(|k| {
+                    let v = used + k as f64 * 0.1 * size;
+                    ForecastPoint {
+                        t: 100_000 + k * 100_000,
+                        v,
+                        low: v - 0.01 * size,
+                        high: v + 0.01 * size,
+                    }
+                })
+                .collect(),
+            ..Forecast::default()
+        };
+        let memory = Forecast {
+            metric: "memory_used_bytes".into(),
+            unit: Some(Unit::Bytes),
+            bound: Some(1e9),
+            current: Some(9e8),
+            ..Forecast::default()
+        };
+        // /data is the fuller one (80 % used against 50 %), whatever its size.
+        let all = vec![memory, fs("/", 500.0, 1000.0), fs("/data", 8e9, 1e10)];
+        let f = forecast_for(space, &all).unwrap();
+        assert_eq!(f.metric, "filesystem:/data");
+        let memory_chart = CHARTS.iter().find(|c| c.id == "memory").unwrap();
+        assert_eq!(
+            forecast_for(memory_chart, &all).unwrap().metric,
+            "memory_used_bytes"
+        );
+        assert!(forecast_for(&CHARTS[0], &all).is_none());
+
+        // Drawn as free percent: 20 % free now, 10 points less per 100 s.
+        let to = ToChart::of(space, f);
+        let times: Vec<i64> = (0..=10).map(|k| k * 10_000).collect();
+        let s = forecast_series(&times, Some(20.0), f, to).unwrap();
+        assert!((s.line[11] - 19.0).abs() < 1e-9, "{:?}", s.line);
+        assert!((s.line[13] - 17.0).abs() < 1e-9, "{:?}", s.line);
+        // The band still holds the line (its edges swap places, free falls as used rises).
+        let (lo, hi) = (s.low[11].min(s.high[11]), s.low[11].max(s.high[11]));
+        assert!(lo < s.line[11] && s.line[11] < hi);
+        // Memory bytes on its percent chart: percent used, not free.
+        let m = ToChart::of(memory_chart, &all[0]);
+        assert_eq!((m.offset, m.scale), (0.0, 100.0 / 1e9));
     }
 
     #[test]

@@ -24,7 +24,7 @@ export const test = base.extend<{ errors: string[] }>({
 
 export { expect };
 
-export const CHART_IDS = ["cpu", "memory", "load", "disk", "network"];
+export const CHART_IDS = ["cpu", "memory", "load", "disk", "space", "network"];
 
 /** Waits until the wasm has hydrated the page and drawn every chart at least once. */
 export async function waitForCharts(page: Page): Promise<void> {

@@ -31,30 +31,16 @@ fn LineChart(spec: ChartSpec, live: DashboardState) -> impl IntoView {
                     } else {
                         None
                     },
-                    forecast: spec.forecast.and_then(|metric| {
-                        live.forecasts.with(|all| {
-                            let f = all
-                                .as_ref()?
-                                .as_ref()
-                                .ok()?
-                                .iter()
-                                .find(|f| f.metric == metric)?;
-                            // Bytes drawn on a percent chart: scaled by the bound (the total).
-                            let scale = match (spec.unit, f.unit, f.bound) {
-                                (
-                                    lookout::model::Unit::Percent,
-                                    Some(lookout::model::Unit::Bytes),
-                                    Some(b),
-                                ) if b > 0.0 => 100.0 / b,
-                                _ => 1.0,
-                            };
-                            let last = d
-                                .timeline
-                                .column(spec.lines[0].0)
-                                .and_then(|c| c.back().copied())
-                                .filter(|v| v.is_finite());
-                            crate::chart_spec::forecast_series(&times, last, f, scale)
-                        })
+                    forecast: live.forecasts.with(|all| {
+                        let f =
+                            crate::chart_spec::forecast_for(&spec, all.as_ref()?.as_ref().ok()?)?;
+                        let last = d
+                            .timeline
+                            .column(spec.lines[0].0)
+                            .and_then(|c| c.back().copied())
+                            .filter(|v| v.is_finite());
+                        let to = crate::chart_spec::ToChart::of(&spec, f);
+                        crate::chart_spec::forecast_series(&times, last, f, to)
                     }),
                 };
                 chart.update_value(|c| {
@@ -108,7 +94,7 @@ pub fn Charts(live: DashboardState) -> impl IntoView {
             <noscript inner_html=NOSCRIPT></noscript>
             {move || live.history_error.get().map(|e| view! { <p class="error">"History unavailable: " {e}</p> })}
             {CHARTS.iter().map(|spec| view! { <LineChart spec=*spec live/> }).collect_view()}
-            // Sixth tile of the grid: five charts plus the cores fill 3x2 or 2x3 evenly.
+            // Eighth tile of the grid: seven charts plus the cores fill 4x2 or 2x4 evenly.
             <Cores live/>
             <div class="score-row">
                 <LineChart spec=SCORE_CHART live/>
