@@ -25,7 +25,7 @@
 //! stlrs, periods 1 h and 1 day, remainder over 6 robust sd) 885 false minutes over
 //! the 10 days judged: it fits a smooth seasonal *mean* and a short job leaves much of
 //! itself in the remainder, so its threshold would have to be tuned per host. MSTL
-//! also needs a refit of 39-62 ms per metric on three days, where the profile keeps the
+//! also needs a refit of tens of ms per metric on three days, where the profile keeps the
 //! *range* seen at that time (what "seen before at this hour" means), updates in O(1)
 //! per sample and needs no refit. Figures and the command are in docs/detection.md.
 //!
