@@ -284,7 +284,8 @@ test.describe("without JavaScript", () => {
     expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
     // The form picks the range without scripts.
     await page.locator("#range").selectOption("1h");
-    await page.locator("button.apply").click();
+    // (The range form's own button: the correlation's metric picker has one too.)
+    await page.locator("form:has(#range) button.apply").click();
     await expect(page).toHaveURL(/range=1h/);
     await page.screenshot({ path: info.outputPath("analysis-nojs-phone.png"), fullPage: true });
   });
