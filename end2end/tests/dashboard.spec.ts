@@ -22,13 +22,13 @@ test("the page loads, hydrates and draws every chart", async ({ page }, info) =>
   await expect(page.locator("#top-cpu tbody tr").first()).toBeVisible();
   await expect(page.locator("#top-memory tbody tr").first()).toBeVisible();
   await expect(page.locator("#card-anomaly .card-value")).toBeVisible();
-  // Load has three lines, disk and network two each; memory has its line plus the
+  // Load has three lines, disk and network two each; memory and disk space have their line plus the
   // forecast's band edges and dashed line (empty until there is a forecast).
   const lines = await page.evaluate((ids) =>
     ids.map((id) => (window as any).Chart.getChart(document.getElementById(`chart-${id}`)).data.datasets.length),
     CHART_IDS,
   );
-  expect(lines).toEqual([1, 4, 3, 2, 2]);
+  expect(lines).toEqual([1, 4, 3, 2, 4, 2]);
   await expect(page.locator("#panel-cpu")).toBeVisible();
   await expect(page.locator("p.note")).toHaveCount(0);
   await page.setViewportSize({ width: 1280, height: 1400 });
