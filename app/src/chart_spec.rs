@@ -478,7 +478,7 @@ mod tests {
         assert!(cpu["options"]["scales"]["y"]["ticks"]
             .get("precision")
             .is_none());
-        let net = config(&CHARTS[4], &LIGHT);
+        let net = config(CHARTS.iter().find(|c| c.id == "network").unwrap(), &LIGHT);
         assert_eq!(net["options"]["scales"]["y"]["ticks"]["precision"], 0);
     }
 }
