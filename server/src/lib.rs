@@ -130,6 +130,21 @@ pub fn open_store(settings: &Settings) -> Result<Store, ServerError> {
     })
 }
 
+/// Leptos' route list, generated once per process and shared by every router built after.
+///
+/// Generating it renders the app once with resource loads suppressed, and leptos_server
+/// suppresses them with one process-wide flag: a resource first polled on any other thread
+/// while the flag is up awaits `pending()` for ever, and the page that reads it never
+/// finishes (leptos #4773). The server builds its router once, before it serves, but the
+/// in-process tests build one per test on parallel threads; that is how 1 render of
+/// /analysis in 25-80 hung in server/tests/access.rs. Once per process, no router can be
+/// serving while the list is made.
+pub fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
+}
+
 /// Builds the HTTP router over the running services.
 pub fn router(settings: &Settings, services: Services) -> Router {
     let auth = auth::Auth::new(services.store.clone(), settings.auth.clone());
@@ -149,7 +164,7 @@ pub fn router_with_auth(settings: &Settings, services: Services, auth: auth::Aut
             default_refresh_secs: settings.default_refresh_secs,
         },
     };
-    let routes = generate_route_list(app::App);
+    let routes = route_list();
     let assets = Arc::new(site_assets(settings));
     let shell_assets = app::ShellAssets {
         stylesheet: assets.url("/pkg/lookout.css"),

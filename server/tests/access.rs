@@ -601,7 +601,9 @@ async fn the_table_lists_every_route_page_and_server_function() {
         .map(|e| (e.method.to_string(), shape(e.path)))
         .collect();
     // The Leptos pages as the app declares them, and the access rules for pages.
-    let pages: BTreeSet<String> = leptos_axum::generate_route_list(app::App)
+    // Through the server's one list: generating another would hold resource loads in
+    // every other test of this process meanwhile (see lookout_server::route_list).
+    let pages: BTreeSet<String> = lookout_server::route_list()
         .iter()
         .map(|r| r.path().to_string())
         .collect();
@@ -977,5 +979,52 @@ async fn with_no_users_on_loopback_everything_stays_open() {
         .call(f.request(Anonymous, "GET", "/api/history?metric=cpu_usage", None))
         .await;
     assert_eq!(s, 401);
+    f.stop().await;
+}
+
+/// Pages keep rendering while other routers are built in the same process. Building a
+/// router made Leptos' route list, which renders the app once with resource loads held
+/// by one process-wide flag; a page's resource first polled meanwhile waited for ever
+/// (leptos #4773): the rare hung /analysis of the table test above. With the list made
+/// once per process, all 200 renders here finish; before, the first such run hung.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_render_while_other_routers_are_built() {
+    let f = Fixture::with(false, AuthSettings::default()).await;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let builder = {
+        let (stop, settings, services, store) = (
+            stop.clone(),
+            f.settings.clone(),
+            f.tasks.as_ref().unwrap().services.clone(),
+            f.store.clone(),
+        );
+        let runtime = tokio::runtime::Handle::current();
+        std::thread::spawn(move || {
+            let _runtime = runtime.enter();
+            let mut built = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let auth = Auth::new(store.clone(), AuthSettings::default());
+                drop(lookout_server::router_with_auth(
+                    &settings,
+                    services.clone(),
+                    auth,
+                ));
+                built += 1;
+            }
+            built
+        })
+    };
+    for page in ["/analysis", "/", "/analysis?range=6h", "/admin"].repeat(50) {
+        let render = f.call(f.request(Anonymous, "GET", page, None));
+        let (status, _, body) = tokio::time::timeout(Duration::from_secs(20), render)
+            .await
+            .unwrap_or_else(|_| panic!("GET {page} did not finish in 20 s"));
+        assert_eq!(status, 200, "GET {page}");
+        assert!(body.contains("</html>"), "GET {page}: no page in {body}");
+    }
+    stop.store(true, Ordering::SeqCst);
+    let built = builder.join().unwrap();
+    eprintln!("routers built meanwhile: {built}");
+    assert!(built > 0, "no router was built while the pages rendered");
     f.stop().await;
 }
