@@ -90,7 +90,20 @@ impl Assets {
             for name in names {
                 let file = Path::new(folder).join(&name);
                 let url = format!("/{folder}/{name}");
-                let hash = leptos.iter().find(|h| name.contains(&format!(".{h}")));
+                // The wasm chunks of lazy routes (`--split`) are renamed by cargo-leptos
+                // too, with no line of their own in hash.txt: its 22-character hash is
+                // in their name (the split loader asks for that name).
+                let hash = leptos
+                    .iter()
+                    .find(|h| name.contains(&format!(".{h}")))
+                    .map(String::as_str)
+                    .or_else(|| {
+                        if leptos.is_empty() {
+                            None
+                        } else {
+                            leptos_hash_in(&name)
+                        }
+                    });
                 if let Some(h) = hash {
                     // Renamed by cargo-leptos: also answer to the plain name.
                     let plain = format!("/{folder}/{}", name.replacen(&format!(".{h}"), "", 1));
@@ -140,6 +153,15 @@ impl Assets {
     pub fn is_empty(&self) -> bool {
         self.urls.is_empty()
     }
+}
+
+/// The content hash cargo-leptos puts in a file's name (`split_x.<22 base64url>.wasm`,
+/// from an MD5), if the name has one.
+fn leptos_hash_in(name: &str) -> Option<&str> {
+    let (stem, _ext) = name.rsplit_once('.')?;
+    let (_, hash) = stem.rsplit_once('.')?;
+    let base64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    (hash.len() == 22 && hash.chars().all(base64url)).then_some(hash)
 }
 
 /// `chart.umd.js` + `ab12` -> `chart.umd.ab12.js` (before the last extension).
@@ -209,6 +231,28 @@ mod tests {
         assert!(!a.urls["/pkg/lookout.js"].immutable);
         // The precompressed copy is not a URL of its own.
         assert!(!a.urls.contains_key("/pkg/lookout.0a1b2c.js.br"));
+    }
+
+    #[test]
+    fn lazy_route_chunks_keep_their_leptos_hash() {
+        let (dir, hashes) = site();
+        let chunk = "split_analysis_route.AbCdEfGhIjKlMnOpQr-_12.wasm";
+        std::fs::write(dir.path().join("pkg").join(chunk), "wasm").unwrap();
+        std::fs::write(
+            dir.path()
+                .join("pkg/__wasm_split.Zz9yXw8vUt7sRq6pOn5m_-.js"),
+            "js",
+        )
+        .unwrap();
+        let a = Assets::scan(dir.path(), Some(&hashes));
+        assert!(a.urls[&format!("/pkg/{chunk}")].immutable);
+        assert!(a.urls["/pkg/__wasm_split.Zz9yXw8vUt7sRq6pOn5m_-.js"].immutable);
+        assert_eq!(
+            a.url("/pkg/split_analysis_route.wasm"),
+            format!("/pkg/{chunk}")
+        );
+        assert_eq!(leptos_hash_in("chart.umd.js"), None);
+        assert_eq!(leptos_hash_in("lookout.short.wasm"), None);
     }
 
     #[test]
