@@ -47,7 +47,7 @@ RUN --mount=type=cache,id=lookout-target,target=/src/target \
     --mount=type=secret,id=ca_bundle \
     WASM_BINDGEN_VERSION= scripts/setup.sh --toolchain-only --only wasm-bindgen \
     && if [ -s "$BUILD_CA_BUNDLE" ]; then export CARGO_HTTP_CAINFO="$BUILD_CA_BUNDLE"; fi \
-    && cargo leptos build --release --precompress \
+    && cargo leptos build --release --precompress --split \
     && mkdir -p /out \
     && cp target/release/lookout target/release/hash.txt /out/ \
     && strip /out/lookout \

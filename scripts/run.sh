@@ -8,5 +8,5 @@ cd "$ROOT"
 bash scripts/setup.sh --no-e2e
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export RUSTC_BOOTSTRAP=1   # cargo leptos passes -Zbuild-std to the wasm build only
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
 exec env LEPTOS_SITE_ROOT=target/site target/release/lookout "$@"

@@ -36,7 +36,7 @@ step "unit and integration tests"
 cargo test -p lookout -p app -p lookout-server
 
 step "release build (server + wasm)"
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
 
 step "end-to-end (Playwright, /usr/bin/chromium)"
 cd end2end

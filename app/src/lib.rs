@@ -24,7 +24,7 @@ pub mod http;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 
 use crate::components::admin::AdminPage;
 use crate::components::analysis::AnalysisPage;
@@ -86,11 +86,44 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/") view=Dashboard ssr=SsrMode::Async/>
                 <Route path=path!("/dashboard") view=Dashboard ssr=SsrMode::Async/>
-                <Route path=path!("/analysis") view=AnalysisPage ssr=SsrMode::Async/>
+                <Route path=path!("/analysis") view={Lazy::<AnalysisRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=LoginPage/>
-                <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
         </Router>
+    }
+}
+
+// Lazy routes: the code of these pages (the analysis page's chart options, the admin
+// forms) is in wasm chunks of its own (`cargo leptos build --split`), fetched when the
+// route is opened, so the dashboard's first load does not carry it. Their data loads in
+// the page's own resources, as before; `data` has nothing to start early.
+
+/// `/analysis`, lazily loaded.
+pub struct AnalysisRoute;
+
+#[lazy_route]
+impl LazyRoute for AnalysisRoute {
+    fn data() -> Self {
+        AnalysisRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <AnalysisPage/> }.into_any()
+    }
+}
+
+/// `/admin`, lazily loaded.
+pub struct AdminRoute;
+
+#[lazy_route]
+impl LazyRoute for AdminRoute {
+    fn data() -> Self {
+        AdminRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <AdminPage/> }.into_any()
     }
 }
 
