@@ -84,7 +84,18 @@ pub async fn initial_snapshot(host: Option<String>) -> Result<Snapshot, ServerFn
             .await?
             .ok_or_else(|| ServerFnError::new(NO_SAMPLE_YET))
     }
-    #[cfg(not(feature = "ssr"))]
+    // In the browser (a client-side visit to the dashboard; on a first load the page
+    // carries the snapshot) it is `GET /metrics` read as text, like the live stream's
+    // samples: the server function's decoder reads bytes, which put a second copy of
+    // every Snapshot deserialiser in the wasm. The dashboard ignores the error's text.
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        let url = crate::components::dashboard::with_host("/metrics", host.as_deref());
+        send_wrapper::SendWrapper::new(async move { crate::http::get::<Snapshot>(&url).await })
+            .await
+            .map_err(ServerFnError::new)
+    }
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
     {
         get_metrics(host).await
     }
