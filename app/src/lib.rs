@@ -87,7 +87,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=Dashboard ssr=SsrMode::Async/>
                 <Route path=path!("/dashboard") view=Dashboard ssr=SsrMode::Async/>
                 <Route path=path!("/analysis") view={Lazy::<AnalysisRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
         </Router>
@@ -95,7 +95,7 @@ pub fn App() -> impl IntoView {
 }
 
 // Lazy routes: the code of these pages (the analysis page's chart options, the admin
-// forms) is in wasm chunks of its own (`cargo leptos build --split`), fetched when the
+// forms, the sign-in form) is in wasm chunks of its own (`cargo leptos build --split`), fetched when the
 // route is opened, so the dashboard's first load does not carry it. Their data loads in
 // the page's own resources, as before; `data` has nothing to start early.
 
@@ -110,6 +110,22 @@ impl LazyRoute for AnalysisRoute {
 
     fn view(_this: Self) -> AnyView {
         view! { <AnalysisPage/> }.into_any()
+    }
+}
+
+/// `/login`, lazily loaded. SsrMode::Async like the others: a lazy view is awaited,
+/// and out-of-order streaming would need a script to show it (the form must work with
+/// JavaScript off).
+pub struct LoginRoute;
+
+#[lazy_route]
+impl LazyRoute for LoginRoute {
+    fn data() -> Self {
+        LoginRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <LoginPage/> }.into_any()
     }
 }
 
