@@ -11,9 +11,9 @@
 #   - `docker-compose up -d` with the repo's docker-compose.yml becomes healthy too.
 # Prints: build time, image size, cold start to healthy.
 #
-# Slow (the first build compiles cargo-leptos, ~30 min on 2 cores, then the project), so it
-# is not part of scripts/test.sh. Run as root:   bash scripts/docker-test.sh
-# LOOKOUT_BINARY=target/debug/lookout skips the image build: the runtime stage of the
+# The whole image build is slow (it compiles cargo-leptos, ~30 min on 2 cores, then the
+# project), so scripts/test.sh runs the variant below. Run as root:   bash scripts/docker-test.sh
+# LOOKOUT_BINARY=target/release/lookout skips the image build (scripts/test.sh's last step): the runtime stage of the
 # Dockerfile is made around that host-built binary (and target/site when present; the
 # host must be Debian 12 for its glibc), minutes instead of an hour; every check runs.
 #
