@@ -181,10 +181,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     report(
         "forecast report, all, 24 h horizon (3 d history)",
         time(10, || {
-            drop(
-                lookout::forecast::source::report(&store, store.own_host(), &fq, now)
-                    .expect("forecast"),
-            )
+            drop(lookout::forecast::source::report(&store, &fq, now).expect("forecast"))
         }),
     );
     // A forecast rule's work once a minute: 3 days of minute means.

@@ -72,6 +72,15 @@ impl ApiError {
             message: Some(message),
         }
     }
+
+    /// The refusal of a `host` parameter naming a host the store has never heard of
+    /// (a 400), in the one wording every endpoint and page uses.
+    pub fn unknown_host(host: &str) -> ApiError {
+        ApiError::param(
+            "host",
+            format!("unknown host {host:?}: see GET /api/fleet for the hosts this server knows"),
+        )
+    }
 }
 
 /// A one-word answer: `{"status": "ok"}` (`/healthz`), `"queued"` (a test

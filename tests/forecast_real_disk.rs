@@ -140,7 +140,7 @@ fn a_disk_filled_at_a_fixed_rate_is_forecast_within_10_percent() {
         metric: format!("filesystem:{mnt_s}"),
         horizon_ms: 3_600_000,
     };
-    let r = report(&store, store.own_host(), &q, now).unwrap();
+    let r = report(&store, &q, now).unwrap();
     let f = &r.forecasts[0];
     assert_eq!(f.status, ForecastStatus::Reaches, "{f:?}");
     let predicted_real_secs = f.time_to_bound_secs.unwrap() / SCALE as f64;

@@ -112,27 +112,59 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ServerFnError::new(format!("store: {e}")))
 }
 
-/// The store as an agent host named by a `host` parameter; None for this server's own
-/// host (absent, empty or its own name). An unknown name is a 400 naming `host`.
+/// Why a `host` parameter cannot be read (the server's `hosts::HostError`).
 #[cfg(feature = "ssr")]
-async fn agent_store(
+pub(crate) enum HostError {
+    /// The store has never heard of it.
+    Unknown(String),
+    /// The state or the store could not be read.
+    Store(ServerFnError),
+}
+
+#[cfg(feature = "ssr")]
+impl HostError {
+    /// What a page says: the API's words for an unknown host.
+    pub(crate) fn message(&self) -> String {
+        match self {
+            HostError::Unknown(host) => lookout::model::ApiError::unknown_host(host).error,
+            HostError::Store(ServerFnError::ServerError(e)) => e.clone(),
+            HostError::Store(e) => e.to_string(),
+        }
+    }
+}
+
+/// The store as an agent host named by a `host` parameter; None for this server's own
+/// host (absent, empty or its own name). The app's side of the server's
+/// `hosts::store_for`: the same views, the same refusal.
+#[cfg(feature = "ssr")]
+pub(crate) async fn agent_view(
     host: Option<&str>,
-) -> Result<Option<std::sync::Arc<lookout::store::Store>>, ServerFnError> {
-    let state = app_state()?;
+) -> Result<Option<std::sync::Arc<lookout::store::Store>>, HostError> {
+    let state = app_state().map_err(HostError::Store)?;
     let Some(host) = host.filter(|h| !h.is_empty() && **h != state.store.options().host) else {
         return Ok(None);
     };
     let name = host.to_string();
     let store = state.store.clone();
-    match blocking(move || store.existing_host(&name)).await? {
-        Some(view) => Ok(Some(std::sync::Arc::new(view))),
-        None => {
-            set_status(400);
-            Err(ServerFnError::new(format!(
-                "host: unknown host {host:?}: see GET /api/fleet for the hosts this server knows"
-            )))
-        }
+    match blocking(move || store.existing_host(&name)).await {
+        Ok(Some(view)) => Ok(Some(std::sync::Arc::new(view))),
+        Ok(None) => Err(HostError::Unknown(host.to_string())),
+        Err(e) => Err(HostError::Store(e)),
     }
+}
+
+/// [`agent_view`] for a server function: an unknown name is a 400 naming `host`.
+#[cfg(feature = "ssr")]
+async fn agent_store(
+    host: Option<&str>,
+) -> Result<Option<std::sync::Arc<lookout::store::Store>>, ServerFnError> {
+    agent_view(host).await.map_err(|e| match e {
+        HostError::Unknown(_) => {
+            set_status(400);
+            ServerFnError::new(e.message())
+        }
+        HostError::Store(e) => e,
+    })
 }
 
 /// The sampler's last published snapshot, else the newest stored one.

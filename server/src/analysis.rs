@@ -10,20 +10,20 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use lookout::analysis::{self, CoresQuery, CorrelationQuery, OverlayQuery, RhythmQuery};
 use lookout::model::ApiError;
-use lookout::store::{HostId, QueryError, Store};
+use lookout::store::{QueryError, Store};
 use serde::Serialize;
-use std::sync::Arc;
 
 type Params = Query<Vec<(String, String)>>;
 /// An engine query's parser: URL pairs and now -> the query, or the bad parameter.
 type Parse<Q> = fn(&[(String, String)], i64) -> Result<Q, QueryError>;
 
-/// Parses with `parse`, computes with `run` off the async threads, answers JSON.
+/// Parses with `parse`, picks the host's store (the fleet's view, as every other
+/// endpoint), computes with `run` off the async threads, answers JSON.
 async fn answer<Q, T>(
     services: Services,
     params: Vec<(String, String)>,
     parse: Parse<Q>,
-    run: fn(&Store, HostId, &Q) -> lookout::store::Result<T>,
+    run: fn(&Store, &Q) -> lookout::store::Result<T>,
 ) -> Response
 where
     Q: Send + 'static,
@@ -36,17 +36,12 @@ where
             return (StatusCode::BAD_REQUEST, Json(body)).into_response();
         }
     };
-    let store: Arc<Store> = services.store.clone();
-    let task = move || match store.host_param(&params)? {
-        Ok(host) => run(&store, host, &q).map(Ok),
-        Err(e) => Ok(Err(e)),
+    let store = match crate::hosts::store_for_params(&services, &params).await {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
     };
-    match tokio::task::spawn_blocking(task).await {
-        Ok(Ok(Ok(body))) => Json(body).into_response(),
-        Ok(Ok(Err(e))) => {
-            let body = ApiError::param(e.param, e.message);
-            (StatusCode::BAD_REQUEST, Json(body)).into_response()
-        }
+    match tokio::task::spawn_blocking(move || run(&store, &q)).await {
+        Ok(Ok(body)) => Json(body).into_response(),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "analysis query failed");
             let body = ApiError::new("analysis query failed");

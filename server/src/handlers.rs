@@ -84,7 +84,7 @@ pub async fn forecast(
         Err(r) => return r.into_response(),
     };
     let now = now_ms();
-    let task = move || source::report(&store, store.own_host(), &query, now);
+    let task = move || source::report(&store, &query, now);
     match tokio::task::spawn_blocking(task).await {
         Ok(Ok(r)) => Json(r).into_response(),
         Ok(Err(SourceError::Query(e))) => query_error(e),

@@ -40,12 +40,7 @@ impl IntoResponse for HostError {
     fn into_response(self) -> Response {
         match self {
             HostError::Unknown(host) => {
-                let body = ApiError::param(
-                    "host",
-                    format!(
-                        "unknown host {host:?}: see GET /api/fleet for the hosts this server knows"
-                    ),
-                );
+                let body = ApiError::unknown_host(&host);
                 (StatusCode::BAD_REQUEST, Json(body)).into_response()
             }
             HostError::Store(e) => {

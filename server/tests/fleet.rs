@@ -124,7 +124,8 @@ fn fleet(hub: &Hub, query: &str) -> FleetOverview {
 }
 
 /// A 400 that names `host` (`param` in the JSON API's error body; the server
-/// functions `/metrics` and `/api/series` answer with the message as text).
+/// functions `/metrics` and `/api/series` answer with the message as text), in the
+/// one wording every endpoint uses.
 fn assert_unknown_host(hub: &Hub, path: &str) {
     let r = client().get(hub.url(path)).send().unwrap();
     let status = r.status().as_u16();
@@ -135,6 +136,10 @@ fn assert_unknown_host(hub: &Hub, path: &str) {
         _ => text.contains("host: unknown host"),
     };
     assert!(named && text.contains("nope"), "{path}: {text}");
+    assert!(
+        text.contains("see GET /api/fleet for the hosts this server knows"),
+        "{path}: {text}"
+    );
 }
 
 #[test]
@@ -257,6 +262,10 @@ fn the_fleet_lists_every_host_worst_first_and_panels_follow_host() {
         "/api/alerts?host=nope",
         "/api/alerts/history?host=nope",
         "/api/stream?host=nope",
+        "/api/analysis/cores?host=nope",
+        "/api/analysis/rhythm?host=nope",
+        "/api/analysis/correlation?metric=cpu_usage,load_1&host=nope",
+        "/api/analysis/overlay?metric=cpu_usage,load_1&host=nope",
     ] {
         assert_unknown_host(&hub, path);
     }

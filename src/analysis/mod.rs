@@ -12,31 +12,28 @@ pub use query::{CoresQuery, CorrelationQuery, OverlayQuery, RhythmQuery};
 pub use rhythm::{rhythm_grid, weekday_hour};
 
 use crate::model::{CoreHeatmap, Correlation, History, Rhythm};
-use crate::store::{HistoryQuery, HostId, Result, Store, SCORE_COLUMN as SCORE_METRIC};
+use crate::store::{HistoryQuery, Result, Store, SCORE_COLUMN as SCORE_METRIC};
 
 /// CPU use per core in time buckets (`GET /api/analysis/cores`).
-pub fn cores(store: &Store, host: HostId, q: &CoresQuery) -> Result<CoreHeatmap> {
-    store.core_history_of(host, q.from, q.to, q.buckets)
+pub fn cores(store: &Store, q: &CoresQuery) -> Result<CoreHeatmap> {
+    store.core_history(q.from, q.to, q.buckets)
 }
 
 /// Hour-of-day x day-of-week means of a metric and of the anomaly score
 /// (`GET /api/analysis/rhythm`), from half-hour buckets of the history (so zones a
 /// half hour off UTC still fall on whole hours).
-pub fn rhythm(store: &Store, host: HostId, q: &RhythmQuery) -> Result<Rhythm> {
+pub fn rhythm(store: &Store, q: &RhythmQuery) -> Result<Rhythm> {
     let from = q.from();
     let mut metrics = vec![q.metric.clone()];
     if q.metric != SCORE_METRIC {
         metrics.push(SCORE_METRIC.to_string());
     }
-    let history = store.history_of(
-        host,
-        &HistoryQuery {
-            metrics,
-            from,
-            to: q.to,
-            points: q.days as usize * 48,
-        },
-    )?;
+    let history = store.history(&HistoryQuery {
+        metrics,
+        from,
+        to: q.to,
+        points: q.days as usize * 48,
+    })?;
     let grid = |name: &str| {
         let points = history
             .series
@@ -57,16 +54,13 @@ pub fn rhythm(store: &Store, host: HostId, q: &RhythmQuery) -> Result<Rhythm> {
 
 /// Pearson's r between every two of the chosen metrics on their bucketed history
 /// (`GET /api/analysis/correlation`).
-pub fn correlation(store: &Store, host: HostId, q: &CorrelationQuery) -> Result<Correlation> {
-    let history = store.history_of(
-        host,
-        &HistoryQuery {
-            metrics: q.metrics.clone(),
-            from: q.from,
-            to: q.to,
-            points: q.points,
-        },
-    )?;
+pub fn correlation(store: &Store, q: &CorrelationQuery) -> Result<Correlation> {
+    let history = store.history(&HistoryQuery {
+        metrics: q.metrics.clone(),
+        from: q.from,
+        to: q.to,
+        points: q.points,
+    })?;
     Ok(Correlation {
         from: history.from,
         to: history.to,
@@ -78,16 +72,13 @@ pub fn correlation(store: &Store, host: HostId, q: &CorrelationQuery) -> Result<
 
 /// Both series of a correlation cell on the correlation's buckets
 /// (`GET /api/analysis/overlay`): what its overlay draws, and the page's table of it.
-pub fn overlay(store: &Store, host: HostId, q: &OverlayQuery) -> Result<History> {
-    store.history_of(
-        host,
-        &HistoryQuery {
-            metrics: q.metrics.clone(),
-            from: q.from,
-            to: q.to,
-            points: q.points,
-        },
-    )
+pub fn overlay(store: &Store, q: &OverlayQuery) -> Result<History> {
+    store.history(&HistoryQuery {
+        metrics: q.metrics.clone(),
+        from: q.from,
+        to: q.to,
+        points: q.points,
+    })
 }
 
 #[cfg(test)]
@@ -135,10 +126,8 @@ mod tests {
             .collect();
         store.insert(&snaps).unwrap();
         let now = MONDAY + 4 * 3_600_000;
-        let own = store.own_host();
         let r = rhythm(
             &store,
-            own,
             &RhythmQuery {
                 metric: "cpu_usage".into(),
                 to: now,
@@ -157,7 +146,6 @@ mod tests {
 
         let c = correlation(
             &store,
-            own,
             &CorrelationQuery {
                 metrics: vec!["cpu_usage".into(), "memory_usage".into(), "load_1".into()],
                 from: now - 3 * 3_600_000,
@@ -173,7 +161,6 @@ mod tests {
         assert_eq!(c.cells[0][2].r, None); // load is flat
         let o = overlay(
             &store,
-            own,
             &OverlayQuery {
                 metrics: vec!["cpu_usage".into(), "memory_usage".into()],
                 from: now - 3 * 3_600_000,
@@ -186,7 +173,6 @@ mod tests {
         assert_eq!(o.series[0].points.len(), c.cells[0][1].n as usize);
         let cores = cores(
             &store,
-            own,
             &CoresQuery {
                 from: now - 3 * 3_600_000,
                 to: now,

@@ -15,7 +15,7 @@ use super::{forecast, lookback_ms, Subject, MAX_HORIZON_MS, MIN_HORIZON_MS};
 use crate::model::{
     metric_def, Forecast, ForecastReport, ForecastStatus, Snapshot, TimestampMs, Unit,
 };
-use crate::store::{HistoryQuery, HostId, QueryError, Store, StoreError};
+use crate::store::{HistoryQuery, QueryError, Store, StoreError};
 
 /// The forecast selectors besides `filesystem:<mount>`.
 pub const METRIC_NAMES: &[&str] = &[
@@ -125,41 +125,26 @@ pub fn scalar_points(
     from: TimestampMs,
     now: TimestampMs,
 ) -> Result<Vec<(TimestampMs, f64)>, StoreError> {
-    scalar_points_of(store, store.own_host(), metric, from, now)
-}
-
-/// [`scalar_points`] of another stored host.
-pub fn scalar_points_of(
-    store: &Store,
-    host: HostId,
-    metric: &str,
-    from: TimestampMs,
-    now: TimestampMs,
-) -> Result<Vec<(TimestampMs, f64)>, StoreError> {
-    let h = store.history_of(
-        host,
-        &HistoryQuery {
-            metrics: vec![metric.to_string()],
-            from,
-            to: now,
-            points: 2 * super::trend::MAX_BUCKETS,
-        },
-    )?;
+    let h = store.history(&HistoryQuery {
+        metrics: vec![metric.to_string()],
+        from,
+        to: now,
+        points: 2 * super::trend::MAX_BUCKETS,
+    })?;
     Ok(h.series
         .first()
         .map(|s| s.points.iter().map(|p| (p.t, p.v)).collect())
         .unwrap_or_default())
 }
 
-/// Answers `q` for `host` from the store at `now`.
+/// Answers `q` for the store's host (a view's host on a hub) at `now`.
 pub fn report(
     store: &Store,
-    host: HostId,
     q: &ForecastQuery,
     now: TimestampMs,
 ) -> Result<ForecastReport, SourceError> {
     let from = now - lookback_ms(q.horizon_ms);
-    let latest = store.latest_of(host)?;
+    let latest = store.latest()?;
     let mut forecasts = Vec::new();
     let fs_wanted = |mount: &str| match q.metric.as_str() {
         "all" | "filesystem" => true,
@@ -167,7 +152,7 @@ pub fn report(
     };
     if q.metric == "all" || q.metric.starts_with("filesystem") {
         let step = super::bucket_ms(lookback_ms(q.horizon_ms)) / 4;
-        let rows = store.filesystem_history_of(host, from, now, step.max(1_000))?;
+        let rows = store.filesystem_history(from, now, step.max(1_000))?;
         // The mounts of the latest sample, in its order; their sizes are the bounds.
         let mounts: Vec<(String, f64)> = latest
             .iter()
@@ -218,7 +203,7 @@ pub fn report(
         if name == "swap_used_bytes" && subject.bound <= 0.0 && q.metric == "all" {
             continue;
         }
-        let pts = scalar_points_of(store, host, name, from, now)?;
+        let pts = scalar_points(store, name, from, now)?;
         let mut f = forecast(&subject, &pts, now, q.horizon_ms);
         if subject.rising && subject.bound <= 0.0 {
             // Nothing to fill (no swap, or no sample to read the total from).
@@ -308,7 +293,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = stored(&dir, now);
         let q = ForecastQuery::parse(&[]).unwrap();
-        let r = report(&store, store.own_host(), &q, now).unwrap();
+        let r = report(&store, &q, now).unwrap();
         let names: Vec<&str> = r.forecasts.iter().map(|f| f.metric.as_str()).collect();
         // No swap on this host: no swap forecast in `all`.
         assert_eq!(
@@ -339,14 +324,14 @@ mod tests {
             metric: "filesystem:/data".into(),
             horizon_ms: 3_600_000,
         };
-        let r = report(&store, store.own_host(), &one, now).unwrap();
+        let r = report(&store, &one, now).unwrap();
         assert_eq!(r.forecasts.len(), 1);
         assert!(!r.forecasts[0].within_horizon);
         let none = ForecastQuery {
             metric: "filesystem:/nope".into(),
             horizon_ms: 3_600_000,
         };
-        match report(&store, store.own_host(), &none, now) {
+        match report(&store, &none, now) {
             Err(SourceError::Query(e)) => {
                 assert_eq!(e.param, "metric");
                 assert!(e.message.contains("filesystem:/data"), "{e}");
@@ -358,14 +343,14 @@ mod tests {
             metric: "swap_used_bytes".into(),
             horizon_ms: 3_600_000,
         };
-        let r = report(&store, store.own_host(), &swap, now).unwrap();
+        let r = report(&store, &swap, now).unwrap();
         assert_eq!(
             r.forecasts[0].message,
             "swap used: nothing to fill (total is 0)"
         );
         assert!(r.forecasts[0].time_to_bound_secs.is_none());
         // Twelve minutes of history only.
-        let r = report(&store, store.own_host(), &q, now - 108 * 60_000).unwrap();
+        let r = report(&store, &q, now - 108 * 60_000).unwrap();
         assert_eq!(
             r.forecasts[1].message,
             "not enough history: 12 of 60 minutes"

@@ -107,24 +107,13 @@ impl Store {
         to: TimestampMs,
         buckets: usize,
     ) -> Result<CoreHeatmap> {
-        self.core_history_of(self.own_host(), from, to, buckets)
-    }
-
-    /// [`Store::core_history`] of another stored host.
-    pub fn core_history_of(
-        &self,
-        host: super::HostId,
-        from: TimestampMs,
-        to: TimestampMs,
-        buckets: usize,
-    ) -> Result<CoreHeatmap> {
         let to = to.max(from);
         // An interval of 1 ms never fits the budget: always buckets, however short the span.
         let width = match choose(to - from, buckets.max(1), 1, true) {
             Resolution::Buckets { width_ms } => width_ms,
             Resolution::Raw => 1000,
         };
-        let host = host.0;
+        let host = self.host_id;
         let conn = self.reader();
         let tx = conn.unchecked_transaction()?;
         let mut grid = Grid::default();

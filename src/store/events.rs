@@ -82,16 +82,6 @@ impl Store {
     /// This host's events overlapping `[from, to]` (open events count as ongoing),
     /// newest first.
     pub fn events(&self, from: TimestampMs, to: TimestampMs) -> Result<Vec<AnomalyEvent>> {
-        self.events_of(self.own_host(), from, to)
-    }
-
-    /// [`Store::events`] of another stored host.
-    pub fn events_of(
-        &self,
-        host: super::HostId,
-        from: TimestampMs,
-        to: TimestampMs,
-    ) -> Result<Vec<AnomalyEvent>> {
         let conn = self.reader();
         let mut st = conn.prepare_cached(
             "SELECT e.id, h.name, e.start, e.\"end\", e.peak_score, e.peak_at, e.explanation,
@@ -100,7 +90,7 @@ impl Store {
              WHERE e.host_id = ?1 AND e.start <= ?3 AND (e.\"end\" IS NULL OR e.\"end\" >= ?2)
              ORDER BY e.start DESC, e.id DESC",
         )?;
-        let rows = st.query_map(params![host.0, from, to], event_row)?;
+        let rows = st.query_map(params![self.host_id, from, to], event_row)?;
         let mut out = Vec::new();
         for row in rows {
             let (mut e, json) = row?;

@@ -26,17 +26,6 @@ impl Store {
         to: TimestampMs,
         step_ms: i64,
     ) -> Result<Vec<(TimestampMs, Vec<FilesystemUsage>)>> {
-        self.filesystem_history_of(self.own_host(), from, to, step_ms)
-    }
-
-    /// [`Store::filesystem_history`] of another stored host.
-    pub fn filesystem_history_of(
-        &self,
-        host: super::HostId,
-        from: TimestampMs,
-        to: TimestampMs,
-        step_ms: i64,
-    ) -> Result<Vec<(TimestampMs, Vec<FilesystemUsage>)>> {
         let step = step_ms.max(1).max((to - from) / MAX_PICKS + 1);
         let conn = self.reader();
         let tx = conn.unchecked_transaction()?;
@@ -50,7 +39,7 @@ impl Store {
             while at <= to {
                 let end = (at + step).min(to + 1);
                 let found = st
-                    .query_row(params![host.0, at, end], |r| {
+                    .query_row(params![self.host_id, at, end], |r| {
                         Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
                     })
                     .optional()?;

@@ -197,18 +197,13 @@ impl Store {
     /// the 1-minute rollups plus raw samples for the minutes not rolled up yet.
     /// `anomaly_score` is accepted as a pseudo-metric (0-1, unscored samples skipped).
     pub fn history(&self, q: &HistoryQuery) -> Result<History> {
-        self.history_of(self.own_host(), q)
-    }
-
-    /// [`Store::history`] of another stored host.
-    pub fn history_of(&self, host: super::HostId, q: &HistoryQuery) -> Result<History> {
         let cols: Vec<Column> = q
             .metrics
             .iter()
             .map(|m| schema::column(m).ok_or_else(|| StoreError::UnknownMetric(m.clone())))
             .collect::<Result<_>>()?;
         let (from, to) = (q.from, q.to.max(q.from));
-        let host = host.0;
+        let host = self.host_id;
         let conn = self.reader();
         // One read transaction: raw and rollup parts see the same database state
         // even if maintenance commits in between.

@@ -22,7 +22,6 @@ mod error;
 mod events;
 mod filesystems;
 mod history;
-mod hosts;
 pub mod ingest;
 mod query;
 mod resolution;
@@ -33,7 +32,6 @@ mod schema;
 mod tests;
 
 pub use error::{Result, StoreError};
-pub use hosts::HostId;
 pub use ingest::{Binding, IngestCounts};
 pub use query::{parse_range, HistoryQuery, QueryError};
 pub use resolution::{choose as choose_resolution, Resolution};

@@ -104,15 +104,10 @@ impl Store {
 
     /// The most recent stored snapshot of this host.
     pub fn latest(&self) -> Result<Option<Snapshot>> {
-        self.latest_of(self.own_host())
-    }
-
-    /// [`Store::latest`] of another stored host.
-    pub fn latest_of(&self, host: super::HostId) -> Result<Option<Snapshot>> {
         let conn = self.reader();
         let found = conn
             .prepare_cached(&format!("{DETAIL_SELECT} ORDER BY d.ts DESC LIMIT 1"))?
-            .query_row([host.0], snapshot_row)
+            .query_row([self.host_id], snapshot_row)
             .optional()?;
         decode(found)
     }

@@ -569,3 +569,27 @@ fn a_host_view_reads_and_writes_that_host_through_the_same_connections() {
     assert_eq!(again.raw_bounds().unwrap(), Some((T0 + 5_000, T0 + 5_000)));
     assert!(std::sync::Arc::ptr_eq(&store.pool, &again.pool));
 }
+
+/// Moved from the `HostId` reads (`history_of`, `latest_of`): a hub's view of an
+/// ingested host reads that host's samples, and the hub's own reads stay its own.
+#[test]
+fn an_ingested_hosts_view_reads_its_own_samples() {
+    let (_dir, s) = temp_store("hub");
+    let at = |ts: i64, cpu: f64| {
+        let mut s = snap(ts, cpu);
+        s.host = String::new();
+        s
+    };
+    s.ingest("web-2", &[at(1_000, 42.0), at(2_000, 44.0)])
+        .unwrap();
+    s.ingest("hub", &[at(1_000, 7.0)]).unwrap();
+    let web = s.existing_host("web-2").unwrap().unwrap();
+    let q = query("cpu_usage", 0, 3_000, 10);
+    let theirs = web.history(&q).unwrap();
+    assert_eq!(theirs.series[0].points.len(), 2);
+    assert_eq!(theirs.series[0].points[0].v, 42.0);
+    assert_eq!(s.history(&q).unwrap().series[0].points[0].v, 7.0);
+    assert_eq!(web.latest().unwrap().unwrap().timestamp, 2_000);
+    assert_eq!(s.latest().unwrap().unwrap().timestamp, 1_000);
+    assert!(s.existing_host("nope").unwrap().is_none());
+}

@@ -76,23 +76,21 @@ pub fn page_url(
 }
 
 /// Runs `f` on the store for the host a page's `?host=` names (this one when None):
-/// an unknown host is an error naming it, as the API's 400 says.
+/// the same view as the API's (`api::agent_view`), and an unknown host is an error in
+/// the API's 400 words.
 #[cfg(feature = "ssr")]
 async fn on_store<T: Send + 'static>(
     host: Option<String>,
-    f: impl FnOnce(&lookout::store::Store, lookout::store::HostId) -> lookout::store::Result<T>
-        + Send
-        + 'static,
+    f: impl FnOnce(&lookout::store::Store) -> lookout::store::Result<T> + Send + 'static,
 ) -> Result<T, String> {
-    let store = crate::api::app_state().map_err(|e| e.to_string())?.store;
-    let params: Vec<(String, String)> = host.into_iter().map(|h| ("host".into(), h)).collect();
-    tokio::task::spawn_blocking(move || match store.host_param(&params) {
-        Ok(Ok(id)) => f(&store, id).map_err(|e| format!("store: {e}")),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(e) => Err(format!("store: {e}")),
-    })
-    .await
-    .map_err(|e| format!("store task failed: {e}"))?
+    let store = match crate::api::agent_view(host.as_deref()).await {
+        Ok(Some(view)) => view,
+        Ok(None) => crate::api::app_state().map_err(|e| e.to_string())?.store,
+        Err(e) => return Err(e.message()),
+    };
+    tokio::task::spawn_blocking(move || f(&store).map_err(|e| format!("store: {e}")))
+        .await
+        .map_err(|e| format!("store task failed: {e}"))?
 }
 
 #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
@@ -123,7 +121,7 @@ pub async fn cores(range: Range, host: Option<String>) -> Result<CoreHeatmap, St
             to,
             buckets: CORE_BUCKETS,
         };
-        on_store(host, move |s, h| lookout::analysis::cores(s, h, &q)).await
+        on_store(host, move |s| lookout::analysis::cores(s, &q)).await
     }
     #[cfg(not(feature = "ssr"))]
     {
@@ -149,7 +147,7 @@ pub async fn rhythm(
             days: RHYTHM_DAYS,
             tz_offset_min,
         };
-        on_store(host, move |s, h| lookout::analysis::rhythm(s, h, &q)).await
+        on_store(host, move |s| lookout::analysis::rhythm(s, &q)).await
     }
     #[cfg(not(feature = "ssr"))]
     {
@@ -177,7 +175,7 @@ pub async fn correlation(
         ]);
         let q =
             lookout::analysis::CorrelationQuery::parse(&params, to).map_err(|e| e.to_string())?;
-        on_store(host, move |s, h| lookout::analysis::correlation(s, h, &q)).await
+        on_store(host, move |s| lookout::analysis::correlation(s, &q)).await
     }
     #[cfg(not(feature = "ssr"))]
     {
@@ -211,7 +209,7 @@ pub async fn overlay(
             ("points", CORRELATION_POINTS.to_string()),
         ]);
         let q = lookout::analysis::OverlayQuery::parse(&params, to).map_err(|e| e.to_string())?;
-        on_store(host, move |s, h| lookout::analysis::overlay(s, h, &q)).await
+        on_store(host, move |s| lookout::analysis::overlay(s, &q)).await
     }
     #[cfg(not(feature = "ssr"))]
     {
@@ -228,8 +226,8 @@ pub async fn events(range: Range, host: Option<String>) -> Result<AnomalyList, S
     let (from, to) = window(range);
     #[cfg(feature = "ssr")]
     {
-        on_store(host, move |s, h| {
-            let mut events = s.events_of(h, from, to)?;
+        on_store(host, move |s| {
+            let mut events = s.events(from, to)?;
             events.sort_by_key(|e| e.start);
             Ok(AnomalyList { from, to, events })
         })
