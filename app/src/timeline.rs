@@ -50,20 +50,11 @@ impl Timeline {
     /// with no data must not shift the others). Live points already held that are newer
     /// than the history are kept: they arrived while the query was in flight.
     pub fn load_history(&mut self, history: &History) {
-        let mut times: Vec<i64> = history
-            .series
-            .iter()
-            .flat_map(|s| s.points.iter().map(|p| p.t))
-            .collect();
-        times.sort_unstable();
-        times.dedup();
-        let index: HashMap<i64, usize> = times.iter().enumerate().map(|(i, t)| (*t, i)).collect();
+        let (times, columns) = align(history);
         let mut values = vec![vec![f64::NAN; times.len()]; self.metrics.len()];
-        for series in &history.series {
+        for (series, column) in history.series.iter().zip(columns) {
             if let Some(col) = self.metrics.iter().position(|m| *m == series.metric) {
-                for p in &series.points {
-                    values[col][index[&p.t]] = p.v;
-                }
+                values[col] = column.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect();
             }
         }
         let newest = times.last().copied();
@@ -120,12 +111,40 @@ impl Timeline {
     }
 }
 
+/// A history's series aligned on their time stamps: the sorted union of every
+/// series' times, and for each series (in the history's order) its value at each of
+/// them, None where it has no point. The store gives all series of one query the
+/// same buckets, but a metric with no data must not shift the others.
+pub fn align(history: &History) -> (Vec<i64>, Vec<Vec<Option<f64>>>) {
+    let mut times: Vec<i64> = history
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.t))
+        .collect();
+    times.sort_unstable();
+    times.dedup();
+    let index: HashMap<i64, usize> = times.iter().enumerate().map(|(i, t)| (*t, i)).collect();
+    let columns = history
+        .series
+        .iter()
+        .map(|s| {
+            let mut column = vec![None; times.len()];
+            for p in &s.points {
+                column[index[&p.t]] = Some(p.v);
+            }
+            column
+        })
+        .collect();
+    (times, columns)
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use lookout::model::{Point, Series, Unit};
 
-    fn series(metric: &str, pts: &[(i64, f64)]) -> Series {
+    /// A percent series with the points (t, v), for the tests of what reads histories.
+    pub(crate) fn series(metric: &str, pts: &[(i64, f64)]) -> Series {
         Series {
             metric: metric.into(),
             unit: Unit::Percent,

@@ -51,19 +51,15 @@ pub fn toggled(compare: &[String], m: &str, on: bool) -> Vec<String> {
 /// The rows of the overlay table: every bucket start either series has, oldest first,
 /// with each series' value there (None where it has none).
 pub fn overlay_rows(h: &History) -> Vec<(i64, Option<f64>, Option<f64>)> {
-    let a = h.series.first();
-    let b = h.series.get(1).or(a);
-    let mut times: Vec<i64> = h
-        .series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.t))
-        .collect();
-    times.sort_unstable();
-    times.dedup();
-    let at = |s: Option<&lookout::model::Series>, t: i64| {
-        s.and_then(|s| s.points.iter().find(|p| p.t == t).map(|p| p.v))
-    };
-    times.into_iter().map(|t| (t, at(a, t), at(b, t))).collect()
+    let (times, columns) = crate::timeline::align(h);
+    let a = columns.first();
+    let b = columns.get(1).or(a);
+    let at = |c: Option<&Vec<Option<f64>>>, i: usize| c.and_then(|c| c[i]);
+    times
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| (t, at(a, i), at(b, i)))
+        .collect()
 }
 
 /// From -1 (blue) through 0 (white) to 1 (red).
@@ -461,20 +457,7 @@ mod tests {
 
     #[test]
     fn overlay_rows_pair_the_series_on_their_buckets() {
-        let s = |m: &str, pts: &[(i64, f64)]| Series {
-            metric: m.into(),
-            unit: Unit::Percent,
-            resolution_secs: 1.0,
-            points: pts
-                .iter()
-                .map(|&(t, v)| Point {
-                    t,
-                    v,
-                    min: v,
-                    max: v,
-                })
-                .collect(),
-        };
+        let s = crate::timeline::tests::series;
         let h = History {
             from: 0,
             to: 3000,
