@@ -40,23 +40,9 @@ pub const MAX_POINTS: u32 = 2_000;
 /// `?host=NAME` gives an agent host's newest stored sample (400 for an unknown host).
 #[server(prefix = "", endpoint = "metrics", input = GetUrl, output = Json)]
 pub async fn get_metrics(host: Option<String>) -> Result<Snapshot, ServerFnError> {
-    if let Some(store) = agent_store(host.as_deref()).await? {
-        let name = store.options().host.clone();
-        let latest = blocking(move || store.latest()).await?;
-        return latest
-            .map(|mut s| {
-                s.host = name;
-                s
-            })
-            .ok_or_else(|| {
-                set_status(503);
-                ServerFnError::new("no sample of this host stored yet")
-            });
-    }
-    let latest = latest_snapshot().await?;
-    latest.ok_or_else(|| {
+    newest_snapshot(host.as_deref()).await?.map_err(|why| {
         set_status(503);
-        ServerFnError::new(NO_SAMPLE_YET)
+        ServerFnError::new(why)
     })
 }
 
@@ -70,19 +56,9 @@ const NO_SAMPLE_YET: &str = "no sample yet: the sampler has not produced its fir
 pub async fn initial_snapshot(host: Option<String>) -> Result<Snapshot, ServerFnError> {
     #[cfg(feature = "ssr")]
     {
-        if let Some(store) = agent_store(host.as_deref()).await? {
-            let name = store.options().host.clone();
-            let latest = blocking(move || store.latest()).await?;
-            return latest
-                .map(|mut s| {
-                    s.host = name;
-                    s
-                })
-                .ok_or_else(|| ServerFnError::new(NO_SAMPLE_YET));
-        }
-        latest_snapshot()
+        newest_snapshot(host.as_deref())
             .await?
-            .ok_or_else(|| ServerFnError::new(NO_SAMPLE_YET))
+            .map_err(ServerFnError::new)
     }
     // In the browser (a client-side visit to the dashboard; on a first load the page
     // carries the snapshot) it is `GET /metrics` read as text, like the live stream's
@@ -99,6 +75,26 @@ pub async fn initial_snapshot(host: Option<String>) -> Result<Snapshot, ServerFn
     {
         get_metrics(host).await
     }
+}
+
+/// The newest snapshot of the host `host` names: an agent host's newest stored one
+/// (carrying its name), else this server's ([`latest_snapshot`]). The inner error says
+/// why there is none yet (`get_metrics` answers it with a 503, the page without).
+#[cfg(feature = "ssr")]
+async fn newest_snapshot(
+    host: Option<&str>,
+) -> Result<Result<Snapshot, &'static str>, ServerFnError> {
+    if let Some(store) = agent_store(host).await? {
+        let name = store.options().host.clone();
+        let latest = blocking(move || store.latest()).await?;
+        return Ok(latest
+            .map(|mut s| {
+                s.host = name;
+                s
+            })
+            .ok_or("no sample of this host stored yet"));
+    }
+    Ok(latest_snapshot().await?.ok_or(NO_SAMPLE_YET))
 }
 
 /// Runs a store call off the async runtime.
@@ -175,10 +171,7 @@ async fn latest_snapshot() -> Result<Option<Snapshot>, ServerFnError> {
         return Ok(Some(snapshot));
     }
     let store = state.store.clone();
-    tokio::task::spawn_blocking(move || store.latest())
-        .await
-        .map_err(|e| ServerFnError::new(format!("store task failed: {e}")))?
-        .map_err(|e| ServerFnError::new(format!("store: {e}")))
+    blocking(move || store.latest()).await
 }
 
 /// History for the charts, as `GET /api/series?metrics=a,b&from=..&to=..&points=..`
