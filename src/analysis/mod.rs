@@ -55,12 +55,7 @@ pub fn rhythm(store: &Store, q: &RhythmQuery) -> Result<Rhythm> {
 /// Pearson's r between every two of the chosen metrics on their bucketed history
 /// (`GET /api/analysis/correlation`).
 pub fn correlation(store: &Store, q: &CorrelationQuery) -> Result<Correlation> {
-    let history = store.history(&HistoryQuery {
-        metrics: q.metrics.clone(),
-        from: q.from,
-        to: q.to,
-        points: q.points,
-    })?;
+    let history = series(store, &q.metrics, q.from, q.to, q.points)?;
     Ok(Correlation {
         from: history.from,
         to: history.to,
@@ -73,11 +68,17 @@ pub fn correlation(store: &Store, q: &CorrelationQuery) -> Result<Correlation> {
 /// Both series of a correlation cell on the correlation's buckets
 /// (`GET /api/analysis/overlay`): what its overlay draws, and the page's table of it.
 pub fn overlay(store: &Store, q: &OverlayQuery) -> Result<History> {
+    series(store, &q.metrics, q.from, q.to, q.points)
+}
+
+/// The history a correlation and its overlay read: the same buckets for both, so the
+/// overlay draws the very points the r was computed on.
+fn series(store: &Store, metrics: &[String], from: i64, to: i64, points: usize) -> Result<History> {
     store.history(&HistoryQuery {
-        metrics: q.metrics.clone(),
-        from: q.from,
-        to: q.to,
-        points: q.points,
+        metrics: metrics.to_vec(),
+        from,
+        to,
+        points,
     })
 }
 

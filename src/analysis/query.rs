@@ -3,7 +3,7 @@
 //! as for `/api/history`.
 
 use crate::model::TimestampMs;
-use crate::store::{parse_range, queryable_names, QueryError};
+use crate::store::{int_param, metric_params, param, parse_range, QueryError};
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -54,73 +54,12 @@ pub struct OverlayQuery {
     pub points: usize,
 }
 
-fn err(param: &str, message: impl Into<String>) -> QueryError {
-    QueryError {
-        param: param.to_string(),
-        message: message.into(),
-    }
-}
-
-fn get<'a>(params: &'a [(String, String)], k: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .rev()
-        .find(|(p, _)| p == k)
-        .map(|(_, v)| v.as_str())
-}
-
-/// An integer parameter in `lo..=hi`, or `default` when absent.
-fn int<T>(params: &[(String, String)], k: &str, default: T, lo: T, hi: T) -> Result<T, QueryError>
-where
-    T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display,
-{
-    match get(params, k) {
-        None => Ok(default),
-        Some(v) => v
-            .trim()
-            .parse::<T>()
-            .ok()
-            .filter(|n| *n >= lo && *n <= hi)
-            .ok_or_else(|| {
-                err(
-                    k,
-                    format!("must be an integer from {lo} to {hi}, got {v:?}"),
-                )
-            }),
-    }
-}
-
-/// The metric names of every `metric` parameter (comma separated and/or repeated),
-/// each checked, duplicates dropped.
-fn metrics(params: &[(String, String)]) -> Result<Vec<String>, QueryError> {
-    let known = queryable_names();
-    let mut out: Vec<String> = Vec::new();
-    for name in params
-        .iter()
-        .filter(|(p, _)| p == "metric")
-        .flat_map(|(_, v)| v.split(','))
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-    {
-        if !known.contains(&name) {
-            return Err(err(
-                "metric",
-                format!("unknown metric {name:?}; valid names: {}", known.join(", ")),
-            ));
-        }
-        if !out.iter().any(|m| m == name) {
-            out.push(name.to_string());
-        }
-    }
-    Ok(out)
-}
-
 impl CoresQuery {
     /// `from` defaults to an hour before `to`, `to` to now; `buckets` to 60 (2-500).
     pub fn parse(params: &[(String, String)], now: TimestampMs) -> Result<Self, QueryError> {
         let (from, to) = parse_range(params, now, HOUR_MS)?;
         let (d, lo, hi) = CORE_BUCKETS;
-        let buckets = int(params, "buckets", d, lo, hi)?;
+        let buckets = int_param(params, "buckets", d, lo, hi)?;
         Ok(CoresQuery { from, to, buckets })
     }
 }
@@ -129,18 +68,20 @@ impl RhythmQuery {
     /// `metric` (one name) defaults to `cpu_usage`; `to` to now; `days` to 28 (1-28);
     /// `tz_offset_min` to 0 (UTC).
     pub fn parse(params: &[(String, String)], now: TimestampMs) -> Result<Self, QueryError> {
-        let mut names = metrics(params)?;
+        let mut names = metric_params(params)?;
         if names.len() > 1 {
-            return Err(err("metric", "give one metric name"));
+            return Err(QueryError::new("metric", "give one metric name"));
         }
         let metric = names.pop().unwrap_or_else(|| "cpu_usage".to_string());
-        let to = match get(params, "to") {
+        let to = match param(params, "to") {
             None => now,
-            Some(v) => crate::time::parse_time(v, now).map_err(|e| err("to", e.to_string()))?,
+            Some(v) => {
+                crate::time::parse_time(v, now).map_err(|e| QueryError::new("to", e.to_string()))?
+            }
         };
         let (d, lo) = RHYTHM_DAYS;
-        let days = int(params, "days", d, lo, d)?;
-        let tz_offset_min = int(params, "tz_offset_min", 0, -840, 840)?;
+        let days = int_param(params, "days", d, lo, d)?;
+        let tz_offset_min = int_param(params, "tz_offset_min", 0, -840, 840)?;
         Ok(RhythmQuery {
             metric,
             to,
@@ -155,24 +96,33 @@ impl RhythmQuery {
     }
 }
 
+/// What a correlation and its overlay take: the `metric` names (as many as `count`
+/// allows, else `why` of how many were given), `from`/`to` as for history (default the
+/// last hour) and `points` per series (300, 10-2000).
+fn series_params(
+    params: &[(String, String)],
+    now: TimestampMs,
+    count: std::ops::RangeInclusive<usize>,
+    why: impl FnOnce(usize) -> String,
+) -> Result<(Vec<String>, TimestampMs, TimestampMs, usize), QueryError> {
+    let metrics = metric_params(params)?;
+    if !count.contains(&metrics.len()) {
+        return Err(QueryError::new("metric", why(metrics.len())));
+    }
+    let (from, to) = parse_range(params, now, HOUR_MS)?;
+    let (d, lo, hi) = CORRELATION_POINTS;
+    let points = int_param(params, "points", d, lo, hi)?;
+    Ok((metrics, from, to, points))
+}
+
 impl CorrelationQuery {
     /// `metric`: 2 to 12 names (required); `from`/`to` as for history (default the last
     /// hour); `points` per series 300 (10-2000).
     pub fn parse(params: &[(String, String)], now: TimestampMs) -> Result<Self, QueryError> {
-        let metrics = metrics(params)?;
         let (lo, hi) = CORRELATION_METRICS;
-        if !(lo..=hi).contains(&metrics.len()) {
-            return Err(err(
-                "metric",
-                format!(
-                    "give {lo} to {hi} distinct metric names, comma separated (got {})",
-                    metrics.len()
-                ),
-            ));
-        }
-        let (from, to) = parse_range(params, now, HOUR_MS)?;
-        let (d, lo, hi) = CORRELATION_POINTS;
-        let points = int(params, "points", d, lo, hi)?;
+        let (metrics, from, to, points) = series_params(params, now, lo..=hi, |n| {
+            format!("give {lo} to {hi} distinct metric names, comma separated (got {n})")
+        })?;
         Ok(CorrelationQuery {
             metrics,
             from,
@@ -186,19 +136,9 @@ impl OverlayQuery {
     /// `metric`: 1 or 2 names (required); `from`/`to` and `points` as for the
     /// correlation.
     pub fn parse(params: &[(String, String)], now: TimestampMs) -> Result<Self, QueryError> {
-        let metrics = metrics(params)?;
-        if !(1..=2).contains(&metrics.len()) {
-            return Err(err(
-                "metric",
-                format!(
-                    "give the two metric names of a cell, comma separated (got {})",
-                    metrics.len()
-                ),
-            ));
-        }
-        let (from, to) = parse_range(params, now, HOUR_MS)?;
-        let (d, lo, hi) = CORRELATION_POINTS;
-        let points = int(params, "points", d, lo, hi)?;
+        let (metrics, from, to, points) = series_params(params, now, 1..=2, |n| {
+            format!("give the two metric names of a cell, comma separated (got {n})")
+        })?;
         Ok(OverlayQuery {
             metrics,
             from,

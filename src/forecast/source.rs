@@ -15,7 +15,7 @@ use super::{forecast, lookback_ms, Subject, MAX_HORIZON_MS, MIN_HORIZON_MS};
 use crate::model::{
     metric_def, Forecast, ForecastReport, ForecastStatus, Snapshot, TimestampMs, Unit,
 };
-use crate::store::{HistoryQuery, QueryError, Store, StoreError};
+use crate::store::{param, HistoryQuery, QueryError, Store, StoreError};
 
 /// The forecast selectors besides `filesystem:<mount>`.
 pub const METRIC_NAMES: &[&str] = &[
@@ -35,20 +35,12 @@ pub struct ForecastQuery {
     pub horizon_ms: i64,
 }
 
-fn err(param: &str, message: String) -> QueryError {
-    QueryError {
-        param: param.into(),
-        message,
-    }
-}
-
 impl ForecastQuery {
     /// Validates the URL parameters (unknown ones are ignored, as in the history API).
     pub fn parse(params: &[(String, String)]) -> Result<ForecastQuery, QueryError> {
-        let get = |k: &str| params.iter().rev().find(|(p, _)| p == k).map(|(_, v)| v);
-        let metric = get("metric").map_or("all", |m| m.trim()).to_string();
+        let metric = param(params, "metric").map_or("all", str::trim).to_string();
         if !METRIC_NAMES.contains(&metric.as_str()) && !metric.starts_with("filesystem:/") {
-            return Err(err(
+            return Err(QueryError::new(
                 "metric",
                 format!(
                     "unknown metric {metric:?}; valid: {}, or filesystem:<mount point> \
@@ -57,18 +49,17 @@ impl ForecastQuery {
                 ),
             ));
         }
-        let horizon_ms = match get("horizon") {
+        let horizon_ms = match param(params, "horizon") {
             None => 86_400_000,
-            Some(v) => {
-                crate::time::parse_duration_ms(v).map_err(|e| err("horizon", e.to_string()))?
-            }
+            Some(v) => crate::time::parse_duration_ms(v)
+                .map_err(|e| QueryError::new("horizon", e.to_string()))?,
         };
         if !(MIN_HORIZON_MS..=MAX_HORIZON_MS).contains(&horizon_ms) {
-            return Err(err(
+            return Err(QueryError::new(
                 "horizon",
                 format!(
                     "{} is out of range: from {} to {}",
-                    get("horizon").map_or("", |v| v.as_str()),
+                    param(params, "horizon").unwrap_or(""),
                     crate::time::format_duration_ms(MIN_HORIZON_MS),
                     crate::time::format_duration_ms(MAX_HORIZON_MS)
                 ),
@@ -166,7 +157,7 @@ pub fn report(
                 .flat_map(|s| &s.disk.filesystems)
                 .map(|f| format!("filesystem:{}", f.mount_point))
                 .collect();
-            return Err(err(
+            return Err(QueryError::new(
                 "metric",
                 format!(
                     "no filesystem is mounted at {:?}; known: {}",

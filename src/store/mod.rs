@@ -33,7 +33,7 @@ mod tests;
 
 pub use error::{Result, StoreError};
 pub use ingest::{Binding, IngestCounts};
-pub use query::{parse_range, HistoryQuery, QueryError};
+pub use query::{int_param, metric_params, param, parse_range, HistoryQuery, QueryError};
 pub use resolution::{choose as choose_resolution, Resolution};
 pub use rollup::MaintenanceReport;
 pub use schema::{queryable_names, LATEST_VERSION, SCORE_COLUMN};

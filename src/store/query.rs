@@ -40,17 +40,84 @@ impl std::fmt::Display for QueryError {
 
 impl std::error::Error for QueryError {}
 
-fn err(param: &str, message: impl Into<String>) -> QueryError {
-    QueryError {
-        param: param.to_string(),
-        message: message.into(),
+impl QueryError {
+    /// The parameter `param` is refused because of `message`.
+    pub fn new(param: &str, message: impl Into<String>) -> QueryError {
+        QueryError {
+            param: param.to_string(),
+            message: message.into(),
+        }
     }
+}
+
+/// The value of URL parameter `k` (the last one when repeated), if given.
+pub fn param<'a>(params: &'a [(String, String)], k: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .rev()
+        .find(|(p, _)| p == k)
+        .map(|(_, v)| v.as_str())
+}
+
+/// An integer parameter in `lo..=hi`, or `default` when absent; anything else is
+/// refused with its name and range.
+pub fn int_param<T>(
+    params: &[(String, String)],
+    k: &str,
+    default: T,
+    lo: T,
+    hi: T,
+) -> Result<T, QueryError>
+where
+    T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display,
+{
+    match param(params, k) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<T>()
+            .ok()
+            .filter(|n| *n >= lo && *n <= hi)
+            .ok_or_else(|| {
+                QueryError::new(
+                    k,
+                    format!("must be an integer from {lo} to {hi}, got {v:?}"),
+                )
+            }),
+    }
+}
+
+/// The metric names of every `metric` parameter (comma separated and/or repeated),
+/// each checked against the queryable names, duplicates dropped; empty when none.
+pub fn metric_params(params: &[(String, String)]) -> Result<Vec<String>, QueryError> {
+    let mut metrics: Vec<String> = Vec::new();
+    for name in params
+        .iter()
+        .filter(|(p, _)| p == "metric")
+        .flat_map(|(_, v)| v.split(','))
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        if schema::column(name).is_none() {
+            return Err(QueryError::new(
+                "metric",
+                format!(
+                    "unknown metric {name:?}; valid names: {}",
+                    schema::queryable_names().join(", ")
+                ),
+            ));
+        }
+        if !metrics.iter().any(|m| m == name) {
+            metrics.push(name.to_string());
+        }
+    }
+    Ok(metrics)
 }
 
 /// A time parameter in the one grammar of [`crate::time::parse_time`]: milliseconds
 /// since the epoch, `now`, or a duration before now (`-30s`, `-15m`, `-1h30m`, `-2w`).
 fn parse_time(param: &str, value: &str, now: TimestampMs) -> Result<TimestampMs, QueryError> {
-    crate::time::parse_time(value, now).map_err(|e| err(param, e.to_string()))
+    crate::time::parse_time(value, now).map_err(|e| QueryError::new(param, e.to_string()))
 }
 
 /// Validates the `from` and `to` URL parameters (ms since the epoch or relative to
@@ -61,19 +128,21 @@ pub fn parse_range(
     now: TimestampMs,
     default_span_ms: i64,
 ) -> Result<(TimestampMs, TimestampMs), QueryError> {
-    let get = |k: &str| params.iter().rev().find(|(p, _)| p == k).map(|(_, v)| v);
-    let to = get("to").map_or(Ok(now), |v| parse_time("to", v, now))?;
-    let from = get("from").map_or(Ok(to.saturating_sub(default_span_ms)), |v| {
+    let to = param(params, "to").map_or(Ok(now), |v| parse_time("to", v, now))?;
+    let from = param(params, "from").map_or(Ok(to.saturating_sub(default_span_ms)), |v| {
         parse_time("from", v, now)
     })?;
     if from >= to {
-        return Err(err(
+        return Err(QueryError::new(
             "from",
             format!("must be earlier than to ({from} >= {to})"),
         ));
     }
     if to - from > MAX_SPAN_MS {
-        return Err(err("from", "the range must not exceed 400 days"));
+        return Err(QueryError::new(
+            "from",
+            "the range must not exceed 400 days",
+        ));
     }
     Ok((from, to))
 }
@@ -86,30 +155,9 @@ impl HistoryQuery {
         params: &[(String, String)],
         now: TimestampMs,
     ) -> Result<HistoryQuery, QueryError> {
-        let get = |k: &str| params.iter().rev().find(|(p, _)| p == k).map(|(_, v)| v);
-        let mut metrics: Vec<String> = Vec::new();
-        for name in params
-            .iter()
-            .filter(|(p, _)| p == "metric")
-            .flat_map(|(_, v)| v.split(','))
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-        {
-            if schema::column(name).is_none() {
-                return Err(err(
-                    "metric",
-                    format!(
-                        "unknown metric {name:?}; valid names: {}",
-                        schema::queryable_names().join(", ")
-                    ),
-                ));
-            }
-            if !metrics.iter().any(|m| m == name) {
-                metrics.push(name.to_string());
-            }
-        }
+        let metrics = metric_params(params)?;
         if metrics.is_empty() {
-            return Err(err(
+            return Err(QueryError::new(
                 "metric",
                 format!(
                     "required: one or more comma-separated names from: {}",
@@ -118,20 +166,7 @@ impl HistoryQuery {
             ));
         }
         let (from, to) = parse_range(params, now, HOUR_MS)?;
-        let points = match get("points") {
-            None => DEFAULT_POINTS,
-            Some(v) => v
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|p| (1..=MAX_POINTS).contains(p))
-                .ok_or_else(|| {
-                    err(
-                        "points",
-                        format!("must be an integer from 1 to {MAX_POINTS}, got {v:?}"),
-                    )
-                })?,
-        };
+        let points = int_param(params, "points", DEFAULT_POINTS, 1, MAX_POINTS)?;
         Ok(HistoryQuery {
             metrics,
             from,
