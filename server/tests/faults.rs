@@ -76,13 +76,9 @@ url = "{}"
     )
     .unwrap();
     // A token made before the start, never used: its first use is noted with a write.
-    let made = Command::new(env!("CARGO_BIN_EXE_lookout"))
+    let made = support::lookout_command(dir.path(), free_port())
         .args(["token", "create", "--name", "scraper", "--scope", "read"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("LOOKOUT_STORE_PATH", &db)
         .env("LOOKOUT_CONFIG", &config)
-        .current_dir(dir.path())
         .output()
         .unwrap();
     assert!(made.status.success(), "{made:?}");

@@ -169,28 +169,30 @@ pub fn alertmanager_on(bin: &Path, dir: &Path, port: u16) -> Engine {
     Engine { port, process }
 }
 
-/// `lookout serve` with `config` (TOML) in `dir`, at 1 s sampling; waits for /readyz.
+/// `lookout serve` with `config` (TOML) in `dir`, at 1 s sampling
+/// ([`support::lookout_command`](crate::support::lookout_command)); waits for /readyz
+/// and shows its log if it does not get there.
 pub fn lookout(dir: &Path, config: &str, envs: &[(&str, &str)]) -> Engine {
     let port = free_port();
     let cfg = dir.join("lookout.toml");
     std::fs::write(&cfg, config).unwrap();
     let log = dir.join("lookout.log");
     let logf = std::fs::File::create(&log).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lookout"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("LOOKOUT_CONFIG", &cfg)
-        .env("LOOKOUT_SERVER_BIND", format!("127.0.0.1:{port}"))
-        .env("LOOKOUT_LOG_LEVEL", "info")
-        .current_dir(dir)
+    let mut cmd = crate::support::lookout_command(dir, port);
+    cmd.env("LOOKOUT_CONFIG", &cfg)
+        .envs(envs.iter().copied())
         .stdin(Stdio::null())
         .stdout(logf.try_clone().unwrap())
         .stderr(logf);
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let process = KillOnDrop(cmd.spawn().unwrap());
-    ready(&format!("http://127.0.0.1:{port}/readyz"), "lookout", &log);
+    // Owned at once: killed even when the start fails.
+    let mut process = KillOnDrop(cmd.spawn().unwrap());
+    let url = format!("http://127.0.0.1:{port}/readyz");
+    crate::support::wait_for_start_logged(&mut process.0, &log, || {
+        client()
+            .get(&url)
+            .send()
+            .is_ok_and(|r| r.status().is_success())
+    });
     Engine { port, process }
 }
 

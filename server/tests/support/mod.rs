@@ -76,6 +76,29 @@ pub fn wait_for_start(child: &mut std::process::Child, mut healthy: impl FnMut()
     }
 }
 
+/// [`wait_for_start`] for a server whose output goes to the file `log`: a start that
+/// fails shows that log (the test's folder is gone afterwards).
+pub fn wait_for_start_logged(
+    child: &mut std::process::Child,
+    log: &std::path::Path,
+    healthy: impl FnMut() -> bool,
+) {
+    let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_for_start(child, healthy)
+    }));
+    if let Err(why) = started {
+        let why = why
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| why.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        panic!(
+            "{why}; its log:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+    }
+}
+
 /// Polls `ok` every 100 ms until it holds; fails after 30 s.
 pub fn wait_until(ok: impl FnMut() -> bool) {
     wait_until_within(std::time::Duration::from_secs(30), ok)
