@@ -85,6 +85,64 @@ impl AnalysisState {
         )
     }
 
+    /// The page's view from the URL: `?range=..&metric=..&compare=..&pair=..&host=..`
+    /// (the dashboard's link carries its range; without JavaScript the forms set them).
+    /// In the browser the view is kept in the address bar as it changes.
+    fn from_query() -> AnalysisState {
+        let query = use_query_map();
+        let range = query
+            .with_untracked(|q| q.get("range").and_then(|r| Range::parse(&r)))
+            .unwrap_or(Range::Hour);
+        let metric = query
+            .with_untracked(|q| q.get("metric"))
+            .filter(|m| rhythm_metrics().any(|x| x == m))
+            .unwrap_or_else(|| "cpu_usage".to_string());
+        let compare =
+            query.with_untracked(|q| compare_from(&q.get_all("compare").unwrap_or_default()));
+        let st = AnalysisState {
+            range: RwSignal::new(range),
+            metric: RwSignal::new(metric),
+            tz_offset: RwSignal::new(None),
+            hydrated: RwSignal::new(false),
+            compare: RwSignal::new(compare),
+            host: Memo::new(move |_| {
+                query
+                    .with(|q| q.get("host"))
+                    .filter(|h| !h.trim().is_empty())
+            }),
+            pair: Memo::new(move |_| query.with(|q| pair_from(q.get_str("pair")))),
+        };
+        #[cfg(feature = "hydrate")]
+        {
+            Effect::new(move |_| {
+                st.tz_offset.set(Some(
+                    crate::browser::tz_offset_min(crate::browser::now_ms()),
+                ));
+                st.hydrated.set(true);
+            });
+            // The view is kept in the address bar (to share or reload it), without a
+            // navigation: the charts reload from the signals.
+            Effect::new(move |prev: Option<()>| {
+                st.range.track();
+                st.metric.track();
+                st.compare.track();
+                if prev.is_some() {
+                    let pair = st.pair.get_untracked();
+                    let pair = pair.as_ref().map(|(a, b)| (a.as_str(), b.as_str()));
+                    replace_url(&st.url(pair));
+                }
+            });
+            let resize = window_event_listener(leptos::ev::resize, |_| {
+                crate::echarts::resize(CHART_IDS);
+            });
+            on_cleanup(move || {
+                resize.remove();
+                crate::echarts::dispose(CHART_IDS);
+            });
+        }
+        st
+    }
+
     /// A wall-clock label in the viewer's zone (UTC on the server).
     pub fn clock(&self, t_ms: i64, style: TimeStyle) -> String {
         match self.tz_offset.get() {
@@ -147,7 +205,7 @@ pub fn rhythm_metrics() -> impl Iterator<Item = &'static str> {
 pub fn AnalysisPage() -> impl IntoView {
     let settings = Resource::new(|| (), |_| get_settings());
     let me = Resource::new(|| (), |_| get_me());
-    let st = state_from_query();
+    let st = AnalysisState::from_query();
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -164,63 +222,6 @@ pub fn AnalysisPage() -> impl IntoView {
             <timeline::TimelinePanel st/>
         </main>
     }
-}
-
-/// The page's view from the URL: `?range=..&metric=..&compare=..&pair=..&host=..`
-/// (the dashboard's link carries its range; without JavaScript the forms set them).
-/// In the browser the view is kept in the address bar as it changes.
-fn state_from_query() -> AnalysisState {
-    let query = use_query_map();
-    let range = query
-        .with_untracked(|q| q.get("range").and_then(|r| Range::parse(&r)))
-        .unwrap_or(Range::Hour);
-    let metric = query
-        .with_untracked(|q| q.get("metric"))
-        .filter(|m| rhythm_metrics().any(|x| x == m))
-        .unwrap_or_else(|| "cpu_usage".to_string());
-    let compare = query.with_untracked(|q| compare_from(&q.get_all("compare").unwrap_or_default()));
-    let st = AnalysisState {
-        range: RwSignal::new(range),
-        metric: RwSignal::new(metric),
-        tz_offset: RwSignal::new(None),
-        hydrated: RwSignal::new(false),
-        compare: RwSignal::new(compare),
-        host: Memo::new(move |_| {
-            query
-                .with(|q| q.get("host"))
-                .filter(|h| !h.trim().is_empty())
-        }),
-        pair: Memo::new(move |_| query.with(|q| pair_from(q.get_str("pair")))),
-    };
-    #[cfg(feature = "hydrate")]
-    {
-        Effect::new(move |_| {
-            st.tz_offset.set(Some(
-                crate::browser::tz_offset_min(crate::browser::now_ms()),
-            ));
-            st.hydrated.set(true);
-        });
-        // The view is kept in the address bar (to share or reload it), without a
-        // navigation: the charts reload from the signals.
-        Effect::new(move |prev: Option<()>| {
-            st.range.track();
-            st.metric.track();
-            st.compare.track();
-            if prev.is_some() {
-                let pair = st.pair.get_untracked();
-                let pair = pair.as_ref().map(|(a, b)| (a.as_str(), b.as_str()));
-                replace_url(&st.url(pair));
-            }
-        });
-        let resize = window_event_listener(leptos::ev::resize, |_| {
-            crate::echarts::resize(CHART_IDS);
-        });
-        on_cleanup(move || {
-            resize.remove();
-            crate::echarts::dispose(CHART_IDS);
-        });
-    }
-    st
 }
 
 /// The title, ECharts' script, the host, the navigation, the controls and the user.
