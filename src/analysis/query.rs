@@ -151,14 +151,9 @@ impl OverlayQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::query_pairs as pairs;
 
     const NOW: i64 = 1_700_000_000_000;
-
-    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn defaults() {

@@ -33,6 +33,8 @@ mod tests;
 
 pub use error::{Result, StoreError};
 pub use ingest::{Binding, IngestCounts};
+#[cfg(test)]
+pub(crate) use query::tests::pairs as query_pairs;
 pub use query::{int_param, metric_params, param, parse_range, HistoryQuery, QueryError};
 pub use resolution::{choose as choose_resolution, Resolution};
 pub use rollup::MaintenanceReport;

@@ -177,17 +177,20 @@ impl HistoryQuery {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const NOW: i64 = 1_700_000_000_000;
 
-    fn parse(pairs: &[(&str, &str)]) -> Result<HistoryQuery, QueryError> {
-        let owned: Vec<(String, String)> = pairs
-            .iter()
+    /// URL parameters as the handlers get them, for the tests of every parser.
+    pub(crate) fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        HistoryQuery::parse(&owned, NOW)
+            .collect()
+    }
+
+    fn parse(p: &[(&str, &str)]) -> Result<HistoryQuery, QueryError> {
+        HistoryQuery::parse(&pairs(p), NOW)
     }
 
     #[test]
