@@ -329,11 +329,14 @@ pub fn score_split_ranked(
             )?;
             let text = String::from_utf8_lossy(&scored);
             // The last two columns: score, surprise (the timestamp may hold commas).
+            // An infinite surprise is the rarest state there is: it ranks at the top
+            // (read as 0 it hid such rows from the figures); only a NaN or an empty
+            // cell is no score.
             let col = |l: &str, k: usize| {
                 l.rsplit(',')
                     .nth(k)
                     .and_then(|v| v.parse::<f64>().ok())
-                    .filter(|v| v.is_finite())
+                    .filter(|v| !v.is_nan())
                     .unwrap_or(0.0)
             };
             let mut rank = vec![0.0; split];

@@ -190,7 +190,10 @@ impl SeasonalProfile {
             let out = (x - hi).max(lo - x);
             if out > 0.0 {
                 explained = false;
-                let width = (hi - lo).max(f64::MIN_POSITIVE);
+                // A band of one value (a metric that sat at exactly one value at this
+                // time on the earlier days, no unit floor): its width is taken as a
+                // millionth of the level, so a move scores very high, not infinite.
+                let width = (hi - lo).max(1e-6 * hi.abs().max(lo.abs())).max(1e-12);
                 self.excess[m] = out / width;
                 excess = excess.max(out / width);
             }
@@ -279,6 +282,13 @@ impl SeasonalProfile {
             highs.sort_by(|a, b| b.total_cmp(a));
             lows.sort_by(f64::total_cmp);
             let (lo, hi) = (lows[k - 1], highs[k - 1]);
+            // When the days' ranges do not overlap (one value a day at 5-minute
+            // sampling: 3 one day, 5 the next), the k-th highest high is under the k-th
+            // lowest low: no value was seen on k days. The band is then the gap between
+            // the closest days (a value between what two earlier days had at this time
+            // is no news); left inverted, every value was outside it by a width of 0,
+            // and an ordinary sample scored an infinite surprise.
+            let (lo, hi) = (lo.min(hi), lo.max(hi));
             let widen = self.params.margin * (hi - lo).max(0.0) + self.floors[m];
             self.band_lo[m] = lo - widen;
             self.band_hi[m] = hi + widen;
@@ -394,6 +404,33 @@ mod tests {
             );
         }
         assert!(!p.learnt());
+    }
+
+    #[test]
+    fn one_sample_a_slot_on_days_that_do_not_overlap_scores_finite() {
+        // 5-minute samples (one per slot): a daily wave, 1.0 higher on the second
+        // day, so on the third day (two earlier days, the first with a band) the
+        // earlier days' ranges at each time of day do not overlap. That was an
+        // inverted band of width 0: every sample outside it, by an infinite excess.
+        let mut p = SeasonalProfile::new(1, SeasonalParams::default());
+        let (mut judged, mut worst) = (0, 0.0f64);
+        for k in 0..3 * 288 {
+            let (day, tod) = (k / 288, (k % 288) as f64 / 288.0);
+            // The third day sits between the two levels of the days before.
+            let shift = [0.0, 1.0, 0.5][day as usize];
+            let x = 10.0 + 5.0 * (std::f64::consts::TAU * tod).sin() + shift;
+            if let Some(v) = p.observe(k * 300_000, &[x]) {
+                judged += 1;
+                worst = worst.max(v.excess);
+            }
+        }
+        assert!(
+            judged > 200,
+            "the wave is a daily rhythm by the third day: {judged}"
+        );
+        // Inside the gap between the earlier days but at midnight, where a neighbour
+        // slot belongs to the day before: a few band widths at most (it was 83,333).
+        assert!(worst < 5.0, "excess {worst}");
     }
 
     #[test]
