@@ -291,13 +291,6 @@ impl LiveDetector {
         let mut outcome = LiveOutcome::default();
         if let Some(step) = step {
             let threshold = self.tracker.threshold();
-            outcome.score = Some(AnomalyScore {
-                timestamp: ts,
-                combined: step.combined,
-                members: step.members,
-                alarm: self.onset.push(step.combined),
-                anomalous: step.combined > threshold,
-            });
             let (scorer, cfg) = (&self.scorer, &self.config);
             let in_band = |e: &AnomalyEvent| in_band(scorer, cfg, e);
             let tr = self
@@ -309,6 +302,22 @@ impl LiveDetector {
                     rhythm: None,
                     causes: Vec::new(),
                 });
+            // The alarm score: outside events, the surprise two members vouch for (a
+            // single sample has nothing else to corroborate it); once an event is
+            // open (this sample's included), the 3-of-5 rule has corroborated it over
+            // time, and the combined surprise counts (see `ensemble::corroborate`).
+            let evidence = if self.tracker.open_event().is_some() {
+                step.combined
+            } else {
+                step.corroborated
+            };
+            outcome.score = Some(AnomalyScore {
+                timestamp: ts,
+                combined: step.combined,
+                members: step.members,
+                alarm: self.onset.push(evidence),
+                anomalous: step.combined > threshold,
+            });
             if let Some(e) = &tr.opened {
                 self.events.push_back((e.start, None));
                 self.open_rhythm = self.rhythm_of(e);

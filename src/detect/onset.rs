@@ -13,7 +13,9 @@
 //! once, and once it is learnt as the new normal its surprise comes down.
 //!
 //! The event logic ([`super::events`]) thresholds the surprise itself (an event stays
-//! open while the change lasts); this shapes only the reported score.
+//! open while the change lasts); this shapes only the reported score. What it shapes
+//! is the live detector's choice: outside events the surprise two members vouch for
+//! ([`super::ensemble::corroborate`]), inside them the combined surprise.
 
 /// Surprise under which a sample is ordinary (p > 0.1).
 pub const ORDINARY: f64 = 1.0;

@@ -137,6 +137,39 @@ pub fn combine(surprises: &[f64]) -> f64 {
     (top - (surprises.len() as f64).log10()).max(0.0)
 }
 
+/// The surprise at least two members vouch for: the second-highest member surprise,
+/// corrected for the number of members as [`combine`] is. Whatever the dependence
+/// between members, P(two of m members reach p) <= m p / 2 (the expected number of
+/// members that reach it is m p), so this is -log10 of that bound, capped at 0. It is
+/// under [`combine`]'s surprise unless the top two members are within log10 2 of each
+/// other: two members that agree are stronger evidence than the larger one alone
+/// (capping it at [`combine`] measured lower on NAB: docs/detection.md). With a single
+/// member there is nobody to corroborate: its own surprise.
+///
+/// The alarm score uses it outside events ([`super::super::onset`]): a single sample
+/// has no persistence to vouch for it, and one member alone at its rarest hour (the
+/// rolling baseline against a calm last hour, PCA's squared tail) is that member's
+/// blind spot more often than a fault, while a fault real enough to alarm on at once
+/// is unusual to two views of the data. A fault that only one member sees still opens
+/// an event (the event logic thresholds [`combine`], with 3 of 5 samples as its own
+/// corroboration), and the event's opening is an alarm.
+pub fn corroborate(surprises: &[f64]) -> f64 {
+    let m = surprises.len();
+    if m < 2 {
+        return surprises.first().map_or(0.0, |s| s.max(0.0));
+    }
+    let (mut top, mut second) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+    for &s in surprises {
+        if s > top {
+            second = top;
+            top = s;
+        } else if s > second {
+            second = s;
+        }
+    }
+    (second - (m as f64 / 2.0).log10()).max(0.0)
+}
+
 /// A probability-style threshold t in (0, 1) ("1 - p", the form scores had before
 /// they were surprises) as a surprise, -log10(1 - t); values of 1 and more are
 /// surprises already. Keeps old settings (`sensitivity = 0.99`, `min_score = 0.99`)

@@ -29,6 +29,11 @@
 //! each member catches different faults). With the correction a threshold keeps the
 //! same false-alarm meaning whatever members are switched on.
 //!
+//! **Corroboration.** [`corroborate`] is the surprise at least two members vouch for
+//! (the second-highest, minus log10(m / 2)). The alarm score reads it outside events
+//! (see [`super::onset`] and docs/detection.md); events and the stored score keep the
+//! min-p combination, so a fault one member alone sees still opens an event.
+//!
 //! Files: `calibrate` (score -> surprise), `model` (parameters and the trained model),
 //! `train` (fitting the members on a window), `score` (the streaming scorer).
 

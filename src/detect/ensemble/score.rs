@@ -9,6 +9,8 @@ pub struct StepScores {
     pub combined: f64,
     /// Member surprises.
     pub members: Vec<MemberScore>,
+    /// Surprise that at least two members vouch for ([`corroborate`]).
+    pub corroborated: f64,
 }
 
 /// Online calibration of the baseline before a model exists (cold start): the
@@ -231,10 +233,16 @@ impl EnsembleScorer {
         }
         let cal: Vec<f64> = members.iter().map(|m| m.score).collect();
         let mut combined = combine(&cal);
+        let mut corroborated = corroborate(&cal);
         if explained {
             combined = combined.min(SEASONAL_EXPLAINED_MAX);
+            corroborated = corroborated.min(SEASONAL_EXPLAINED_MAX);
         }
-        let out = StepScores { combined, members };
+        let out = StepScores {
+            combined,
+            members,
+            corroborated,
+        };
         self.last = Some(out.clone());
         Some(out)
     }

@@ -60,6 +60,7 @@ fn past_incidents_are_left_out_of_training_unless_expected() {
         let mut out = StepScores {
             combined: 0.0,
             members: vec![],
+            corroborated: 0.0,
         };
         for k in 0..3 {
             out = s
@@ -105,6 +106,23 @@ fn combination_is_bonferroni_min_p() {
     assert!((combine(&[2.0]) - 2.0).abs() < 1e-12);
     assert!((surprise_from_setting(0.999) - 3.0).abs() < 1e-9);
     assert_eq!(surprise_from_setting(4.0), 4.0);
+}
+
+#[test]
+fn corroboration_is_the_second_member_bounded_for_any_dependence() {
+    // One member alone at 6: nobody vouches for it.
+    assert_eq!(corroborate(&[6.0, 0.1, 0.15]), 0.0);
+    // Two at 6 and 4 of three: P(two reach 1e-4) <= 3 * 1e-4 / 2.
+    let c = corroborate(&[6.0, 4.0, 0.2]);
+    assert!((c - (4.0 - 1.5f64.log10())).abs() < 1e-12, "{c}");
+    // Under the min-p combination, unless the top two agree: then up to log10 2 over.
+    assert!(c < combine(&[6.0, 4.0, 0.2]));
+    let agree = corroborate(&[4.0, 4.0, 0.2]) - combine(&[4.0, 4.0, 0.2]);
+    assert!((agree - 2f64.log10()).abs() < 1e-12, "{agree}");
+    // Two members: the lower of the two; one member: itself.
+    assert_eq!(corroborate(&[3.0, 5.0]), 3.0);
+    assert_eq!(corroborate(&[2.5]), 2.5);
+    assert_eq!(corroborate(&[]), 0.0);
 }
 
 #[test]
