@@ -7,8 +7,10 @@
 //! at a lag of one day is at least 0.3 and clearly above the one at 12.5 h (a trend or a
 //! slow drift correlates at every lag, a daily rhythm at the day only; 12.5 h is no
 //! multiple of an hour, so an hourly job does not correlate there either), computed
-//! over at least a full day of pairs, i.e. from the third day of history on. **What it
-//! does.** For the current slot and its two neighbours (a job drifts by minutes), each
+//! over at least a full day of pairs, i.e. from the third day of history on; each slot
+//! mean is first replaced by the largest over the slots the bands look at, so a short
+//! job that drifts by a few slots from day to day still lines up with itself. **What it
+//! does.** For the current slot and its neighbours (+-15 min: a job drifts), each
 //! earlier day gives a range [lowest, highest]; the band is the second-highest of the
 //! days' highs and the second-lowest of their lows (so the state must have been seen on
 //! **two** earlier days: a one-off incident yesterday does not make today's repeat
@@ -43,7 +45,11 @@ pub struct SeasonalParams {
     pub days_kept: usize,
     /// Earlier days a state must have been seen on, at this time of day.
     pub min_days: usize,
-    /// Slots either side looked at (timing jitter of jobs).
+    /// Slots either side looked at (timing jitter of jobs): 3, i.e. +-15 min at the
+    /// 5-minute slot, the tolerance the event logic's daily rhythm uses too. A
+    /// nightly job's start and run time vary by more than one slot (NAB's
+    /// ec2_cpu_24ae8d peaks between 03:05 and 03:40 every night); with +-5 min it was
+    /// seen on two earlier days too rarely to be explained.
     pub neighbours: i64,
     /// Daily autocorrelation needed, and its lead over the 12.5 h lag.
     pub acf_min: f64,
@@ -58,7 +64,7 @@ impl Default for SeasonalParams {
             slot_ms: 300_000,
             days_kept: 8,
             min_days: 2,
-            neighbours: 1,
+            neighbours: 3,
             acf_min: 0.3,
             acf_lead: 0.2,
             margin: 0.1,
@@ -311,6 +317,23 @@ impl SeasonalProfile {
                     series[(d.day - first) as usize * self.slots as usize + s] =
                         d.sum[i] / d.count[i] as f64;
                 }
+            }
+        }
+        // Each slot mean is replaced by the largest over its neighbourhood (the slots
+        // the bands look at): a job that starts a few slots earlier or later each day
+        // then still lines up with itself one day on, where the plain means of a
+        // short job that drifts by 15 minutes never meet.
+        let nb = self.params.neighbours.max(0) as usize;
+        if nb > 0 {
+            let raw = series.clone();
+            for (i, out) in series.iter_mut().enumerate() {
+                let lo = i.saturating_sub(nb);
+                let hi = (i + nb + 1).min(raw.len());
+                *out = raw[lo..hi]
+                    .iter()
+                    .copied()
+                    .filter(|v| v.is_finite())
+                    .fold(f64::NAN, f64::max);
             }
         }
         let present: Vec<f64> = series.iter().copied().filter(|v| v.is_finite()).collect();
