@@ -1,0 +1,131 @@
+//! Where a hub's memory goes for each host (issue 13): one host's live detector,
+//! configured as the server configures it (server/src/detector.rs), fed synthetic
+//! samples with a daily rhythm at 1 s and at 5 s, with a model trained on its first
+//! hour as the hub would. Heap bytes held are counted by a counting allocator at each
+//! stage, so the figures are the detector's own, not the process's RSS.
+//!
+//! The load generator (scripts/loadgen-hub.py) runs minutes; a hub runs for weeks, and
+//! some of the detector's state only fills over days. This prints that steady state.
+//!
+//!     cargo run --release -p lookout --example host_memory
+
+use lookout::detect::{train, LiveConfig, LiveDetector, TrainParams};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
+use std::sync::Arc;
+
+struct Counting;
+static HELD: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every call is passed on to the system allocator unchanged; the counter only
+// adds and subtracts the sizes of what it handed out and took back.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        // SAFETY: the caller's layout, passed on as the trait requires.
+        let p = unsafe { System.alloc(l) };
+        if !p.is_null() {
+            HELD.fetch_add(l.size() as isize, Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        // SAFETY: `p` came from `alloc`/`realloc` above with this layout.
+        unsafe { System.dealloc(p, l) };
+        HELD.fetch_sub(l.size() as isize, Relaxed);
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        // SAFETY: `p` came from this allocator with layout `l`, as the trait requires.
+        let q = unsafe { System.realloc(p, l, new) };
+        if !q.is_null() {
+            HELD.fetch_add(new as isize - l.size() as isize, Relaxed);
+        }
+        q
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn held() -> isize {
+    HELD.load(Relaxed)
+}
+
+fn kib(b: isize) -> String {
+    format!("{:>8.0} KiB", b as f64 / 1024.0)
+}
+
+/// A sample of every detector metric at `ts`: a daily rhythm plus noise, as an idle
+/// host with a nightly job would give (deterministic: a small LCG).
+fn row(ts: i64, n: usize, seed: &mut u64) -> Vec<f64> {
+    let day = 86_400_000.0;
+    let phase = (ts as f64 % day) / day * std::f64::consts::TAU;
+    (0..n)
+        .map(|m| {
+            *seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let noise = (*seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            let level = 10.0 * (m + 1) as f64;
+            level * (1.0 + 0.3 * phase.sin()) + noise * level * 0.05
+        })
+        .collect()
+}
+
+fn main() {
+    let metrics = lookout::model::detector_metric_names();
+    let n = metrics.len();
+    println!(
+        "one host's detector, {n} metrics, configured as the server's (buffer: adapt_after 30 min)"
+    );
+    for interval_s in [5i64, 1] {
+        let start = held();
+        let mut det = LiveDetector::new(LiveConfig {
+            host: "h".into(),
+            buffer_secs: 60,
+            self_train: false,
+            metric_names: metrics.clone(),
+            ..LiveConfig::default()
+        });
+        let fresh = held() - start;
+        let (mut ts, step, mut seed) = (1_700_000_000_000i64, interval_s * 1000, 7u64);
+        let mut hour = Vec::new();
+        for _ in 0..3600 / interval_s {
+            let r = row(ts, n, &mut seed);
+            det.observe(ts, &r, &[], &[]);
+            hour.push((ts, r));
+            ts += step;
+        }
+        let after_hour = held() - start;
+        let before_model = held();
+        let model = Arc::new(train(&hour, &[], &TrainParams::default()).expect("train"));
+        let model_bytes = held() - before_model;
+        drop(hour);
+        det.install_model(model.clone()).expect("install");
+        drop(model);
+        let with_model = held() - start;
+        let mut marks = Vec::new();
+        for day in 1..=8 {
+            let until = ts + 86_400_000 - 3_600_000 * i64::from(day == 1);
+            while ts < until {
+                let r = row(ts, n, &mut seed);
+                det.observe(ts, &r, &[], &[]);
+                ts += step;
+            }
+            if [1, 2, 8].contains(&day) {
+                marks.push((day, held() - start));
+            }
+        }
+        println!("\nat {interval_s} s sampling:");
+        println!("  new detector                         {}", kib(fresh));
+        println!("  after 1 h of samples (no model)      {}", kib(after_hour));
+        println!(
+            "  the model trained on that hour       {}",
+            kib(model_bytes)
+        );
+        println!("  detector with the model installed    {}", kib(with_model));
+        for (day, b) in marks {
+            println!("  after {day} day(s)                       {}", kib(b));
+        }
+        drop(det);
+    }
+}
