@@ -66,14 +66,69 @@ pub async fn initial_snapshot(host: Option<String>) -> Result<Snapshot, ServerFn
     // every Snapshot deserialiser in the wasm. The dashboard ignores the error's text.
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
     {
-        let url = crate::components::dashboard::with_host("/metrics", host.as_deref());
-        send_wrapper::SendWrapper::new(async move { crate::http::get::<Snapshot>(&url).await })
-            .await
-            .map_err(ServerFnError::new)
+        browser_get(crate::components::dashboard::with_host(
+            "/metrics",
+            host.as_deref(),
+        ))
+        .await
     }
     #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
     {
         get_metrics(host).await
+    }
+}
+
+/// A server function's JSON GET endpoint read in the browser as text by `http::get`,
+/// not through the server function's client: its decoder reads bytes
+/// (`serde_json::from_slice`), which would put a second copy of every wire type's
+/// deserialisers in the wasm beside the `from_str` one that hydration and the other
+/// reads use. Send (for resources) because the browser is single-threaded.
+#[cfg(feature = "hydrate")]
+pub(crate) async fn browser_get<T: serde::de::DeserializeOwned>(
+    url: String,
+) -> Result<T, ServerFnError> {
+    send_wrapper::SendWrapper::new(async move { crate::http::get::<T>(&url).await })
+        .await
+        .map_err(ServerFnError::new)
+}
+
+/// The settings, wherever the page runs: the server function on the server, a plain
+/// read of the same `GET /api/settings` in the browser (see [`browser_get`]).
+pub async fn settings() -> Result<UiSettings, ServerFnError> {
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        browser_get("/api/settings".to_string()).await
+    }
+    #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
+    {
+        get_settings().await
+    }
+}
+
+/// Chart history of `metrics` from `from` to `to` (ms), as [`get_history`] answers it:
+/// in the browser a plain read of the same `GET /api/series` URL (see [`browser_get`]).
+pub async fn history(
+    metrics: &[&str],
+    from: i64,
+    to: i64,
+    points: u32,
+    host: Option<String>,
+) -> Result<History, ServerFnError> {
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        let url = format!(
+            "/api/series?metrics={}&from={from}&to={to}&points={points}",
+            metrics.join(",")
+        );
+        browser_get(crate::components::dashboard::with_host(
+            &url,
+            host.as_deref(),
+        ))
+        .await
+    }
+    #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
+    {
+        get_history(metrics.join(","), from, to, points, host).await
     }
 }
 

@@ -15,6 +15,19 @@ pub async fn get_me() -> Result<Me, ServerFnError> {
     Ok(current())
 }
 
+/// The caller, wherever the page runs: the server function on the server, a plain read
+/// of the same `GET /api/auth/me` in the browser (see `api::browser_get`).
+pub async fn me() -> Result<Me, ServerFnError> {
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        crate::api::browser_get("/api/auth/me".to_string()).await
+    }
+    #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
+    {
+        get_me().await
+    }
+}
+
 /// The caller of the request being served (server only): what the middleware left
 /// on it, or nobody.
 #[cfg(feature = "ssr")]

@@ -14,8 +14,8 @@ use crate::components::forecasts::ForecastCards;
 use crate::components::logs::LogsPanel;
 use crate::components::scope::{ScopeBadge, ScopeCards};
 
-use crate::api::{get_settings, initial_snapshot};
-use crate::auth::{get_me, provide_me, Me};
+use crate::api::initial_snapshot;
+use crate::auth::{provide_me, Me};
 use crate::components::login::UserMenu;
 use crate::components::{cards::Cards, charts::Charts, controls::Controls, processes::Processes};
 use crate::controls::{Range, Refresh};
@@ -121,8 +121,8 @@ pub fn Dashboard() -> impl IntoView {
     // without scripts) and are handed to the browser in the page for hydration.
     let asked = host.clone();
     let snapshot = Resource::new(|| (), move |_| initial_snapshot(asked.clone()));
-    let settings = Resource::new(|| (), |_| get_settings());
-    let me = Resource::new(|| (), |_| get_me());
+    let settings = Resource::new(|| (), |_| crate::api::settings());
+    let me = Resource::new(|| (), |_| crate::auth::me());
     let hosts = Resource::new(|| (), |_| host_names());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -266,7 +266,7 @@ pub fn reload_events(live: DashboardState) {
 #[cfg(feature = "hydrate")]
 mod wire {
     use super::{DashboardState, Link};
-    use crate::api::{get_history, CHART_METRICS};
+    use crate::api::{history, CHART_METRICS};
     use crate::browser::{self, LinkEvent, Stream};
     use crate::controls::{should_apply, Range, Refresh, POINT_BUDGET};
     use crate::timeline::Timeline;
@@ -362,8 +362,7 @@ mod wire {
                 let to = browser::now_ms();
                 let from = to - range.span_ms();
                 let host = live.host.get_untracked();
-                let answer =
-                    get_history(CHART_METRICS.join(","), from, to, POINT_BUDGET, host).await;
+                let answer = history(CHART_METRICS, from, to, POINT_BUDGET, host).await;
                 if generation.try_get_value() != Some(gen) {
                     return;
                 }

@@ -19,13 +19,13 @@ use users::UsersPanel;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::auth::{get_me, provide_me, Me};
+use crate::auth::{provide_me, Me};
 use crate::components::login::UserMenu;
 use crate::format::{time_label, TimeStyle};
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let me = Resource::new(|| (), |_| get_me());
+    let me = Resource::new(|| (), |_| crate::auth::me());
     view! {
         <Title text="Admin · Lookout"/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>

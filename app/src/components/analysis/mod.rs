@@ -18,8 +18,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{get_settings, CHART_METRICS, SCORE_METRIC};
-use crate::auth::{get_me, provide_me, Me};
+use crate::api::{CHART_METRICS, SCORE_METRIC};
+use crate::auth::{provide_me, Me};
 use crate::components::login::UserMenu;
 use crate::controls::Range;
 use crate::format::{time_label, TimeStyle};
@@ -203,8 +203,8 @@ pub fn rhythm_metrics() -> impl Iterator<Item = &'static str> {
 /// in server/tests/access.rs). Only the header waits for who is signed in.
 #[component]
 pub fn AnalysisPage() -> impl IntoView {
-    let settings = Resource::new(|| (), |_| get_settings());
-    let me = Resource::new(|| (), |_| get_me());
+    let settings = Resource::new(|| (), |_| crate::api::settings());
+    let me = Resource::new(|| (), |_| crate::auth::me());
     let st = AnalysisState::from_query();
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
