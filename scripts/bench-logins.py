@@ -257,7 +257,8 @@ def run_round(binary, name, n):
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    binary = sys.argv[1]
+    # Absolute: the server runs with its data folder as working directory.
+    binary = os.path.abspath(sys.argv[1])
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 500
     failures = []
     for name in ("one-source", "many-sources"):
