@@ -22,25 +22,23 @@ const NET_DEV: &str = "/proc/net/dev";
 
 impl NetProbe {
     pub fn new() -> Self {
-        let networks = std::fs::read_to_string(NET_DEV)
-            .is_err()
-            .then(Networks::new_with_refreshed_list);
-        NetProbe { networks }
+        NetProbe { networks: None }
     }
 
     /// Cumulative counters per interface, sorted by name for a stable display order.
     /// Interfaces that went away are dropped, new ones picked up.
     pub fn counters(&mut self) -> Vec<NetCounters> {
-        let mut out = match &mut self.networks {
-            None => match std::fs::read_to_string(NET_DEV) {
-                Ok(text) => parse_net_dev(&text),
-                // Gone since start (a sandbox?): sysinfo from now on.
-                Err(_) => {
-                    self.networks = Some(Networks::new_with_refreshed_list());
-                    return self.counters();
-                }
-            },
-            Some(networks) => {
+        // Once the file could not be read (not Linux, a sandbox), sysinfo from then on.
+        let text = match self.networks {
+            None => std::fs::read_to_string(NET_DEV).ok(),
+            Some(_) => None,
+        };
+        let mut out = match text {
+            Some(text) => parse_net_dev(&text),
+            None => {
+                let networks = self
+                    .networks
+                    .get_or_insert_with(Networks::new_with_refreshed_list);
                 networks.refresh(true);
                 networks
                     .list()
