@@ -4,6 +4,8 @@
 # a period (default 300 s); then the hub is stopped for a while to see the size of the
 # buffered batches (bytes per sample on disk and on the wire). Targets: <= 0.1 % of one
 # core, <= 12 MiB RSS. Needs a release build: cargo build --release -p lookout-server.
+# The agent measured is the slim `lookout-agent` binary (AGENT=lookout measures
+# `lookout agent`, the same code inside the whole server binary).
 # Usage: scripts/bench-agent.sh [SECONDS]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,6 +13,12 @@ SECS="${1:-300}"
 PORT="${PORT_BENCH:-3191}"
 BIN="${BENCH_BIN:-$ROOT/target/release/lookout}"
 [ -x "$BIN" ] || { echo "build first: cargo build --release -p lookout-server" >&2; exit 1; }
+if [ "${AGENT:-slim}" = lookout ]; then
+  AGENT_CMD=("$BIN" agent)
+else
+  AGENT_CMD=("$(dirname "$BIN")/lookout-agent")
+  [ -x "${AGENT_CMD[0]}" ] || { echo "build first: cargo build --release -p lookout-server" >&2; exit 1; }
+fi
 TMP="$(mktemp -d)"
 cleanup() { kill "${AGENT:-}" "${HUB:-}" 2>/dev/null || true; rm -rf "$TMP"; }
 trap cleanup EXIT
@@ -28,7 +36,7 @@ start_hub
 
 LOOKOUT_AGENT_TOKEN="$TOKEN" LOOKOUT_HOST_NAME=bench-agent LOOKOUT_SAMPLER_INTERVAL=1s \
 LOOKOUT_AGENT_BUFFER_DIR="$TMP/buffer" LOOKOUT_DETECTOR_ENABLED=false LOOKOUT_LOG_LEVEL=warn \
-  "$BIN" agent --hub "http://127.0.0.1:$PORT" >"$TMP/agent.log" 2>&1 &
+  "${AGENT_CMD[@]}" --hub "http://127.0.0.1:$PORT" >"$TMP/agent.log" 2>&1 &
 AGENT=$!
 # Past start-up (the first process-table read, the first batch).
 sleep 15
@@ -42,7 +50,7 @@ cpu=$(echo "scale=4; 100 * ($t1 - $t0) / $hz / ($s1 - $s0)" | bc)
 rss=$(awk '/VmHWM/{print $2}' "/proc/$AGENT/status")
 now_rss=$(awk '/VmRSS/{print $2}' "/proc/$AGENT/status")
 stored=$(curl -s "http://127.0.0.1:$PORT/healthz" >/dev/null; "$BIN" token list --db "$TMP/hub.db" | grep -c "host bench-agent" || true)
-echo "agent at 1 s sampling, shipping every 10 s to a hub on loopback, ${SECS} s:"
+echo "${AGENT_CMD[*]##*/} at 1 s sampling, shipping every 10 s to a hub on loopback, ${SECS} s:"
 echo "  agent CPU: ${cpu} % of one core ($((t1 - t0)) ticks of 1/${hz} s; target <= 0.1 %)"
 echo "  agent peak RSS: $((rss / 1024)) MiB, now $((now_rss / 1024)) MiB (${rss} KiB peak; target <= 12 MiB)"
 [ "$stored" = 1 ] && echo "  the hub bound the token to host bench-agent"

@@ -1,7 +1,9 @@
 //! `lookout agent` shipping to `lookout serve` (the hub), both as real processes on
 //! loopback, with the real SQLite file: a hub killed with -9 and restarted loses no
 //! acknowledged sample and the agent backfills the outage in order; an agent killed
-//! with -9 loses at most one batch. Bounded in time (about a minute each).
+//! with -9 loses at most one batch. Bounded in time (about a minute each). The slim
+//! `lookout-agent` binary runs the same agent: the outage test and the setting errors
+//! run with it too.
 
 mod support;
 use support::free_port;
@@ -25,8 +27,29 @@ impl Drop for Proc {
     }
 }
 
+/// The two ways to run an agent: `lookout agent` and the slim `lookout-agent`.
+#[derive(Clone, Copy, Debug)]
+enum AgentBinary {
+    Lookout,
+    Slim,
+}
+
+impl AgentBinary {
+    /// The program and the arguments before the agent's own flags.
+    fn command(self) -> (&'static str, &'static [&'static str]) {
+        match self {
+            AgentBinary::Lookout => (env!("CARGO_BIN_EXE_lookout"), &["agent"]),
+            AgentBinary::Slim => (env!("CARGO_BIN_EXE_lookout-agent"), &[]),
+        }
+    }
+}
+
 fn base(dir: &Path, log: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lookout"));
+    base_of(env!("CARGO_BIN_EXE_lookout"), dir, log)
+}
+
+fn base_of(program: &str, dir: &Path, log: &str) -> Command {
+    let mut c = Command::new(program);
     c.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("LOOKOUT_SAMPLER_INTERVAL", "1s")
@@ -84,14 +107,26 @@ fn start_agent(dir: &Path, port: u16, token: &str) -> Proc {
 }
 
 fn start_agent_to(dir: &Path, hub: &str, token: &str, env: &[(&str, String)]) -> Proc {
-    let child = base(dir, "agent.log")
+    start_agent_of(AgentBinary::Lookout, dir, hub, token, env)
+}
+
+fn start_agent_of(
+    binary: AgentBinary,
+    dir: &Path,
+    hub: &str,
+    token: &str,
+    env: &[(&str, String)],
+) -> Proc {
+    let (program, pre) = binary.command();
+    let child = base_of(program, dir, "agent.log")
         .envs(env.iter().map(|(k, v)| (k, v)))
         .env("LOOKOUT_AGENT_TOKEN", token)
         .env("LOOKOUT_HOST_NAME", AGENT_HOST)
         .env("LOOKOUT_AGENT_BATCH", format!("{BATCH_SECS}s"))
         .env("LOOKOUT_AGENT_BUFFER_DIR", buffer_dir(dir))
         .env("LOOKOUT_AGENT_TIMEOUT", "2s")
-        .args(["agent", "--hub", hub])
+        .args(pre)
+        .args(["--hub", hub])
         .spawn()
         .unwrap();
     Proc(child)
@@ -172,10 +207,20 @@ fn setup() -> (tempfile::TempDir, u16, String) {
 
 #[test]
 fn a_hub_killed_and_restarted_loses_no_acknowledged_sample() {
+    hub_outage_is_backfilled(AgentBinary::Lookout);
+}
+
+#[test]
+fn the_slim_agent_binary_backfills_a_hub_outage_too() {
+    hub_outage_is_backfilled(AgentBinary::Slim);
+}
+
+fn hub_outage_is_backfilled(binary: AgentBinary) {
     let (dir, port, token) = setup();
     let d = dir.path();
     let mut hub = start_hub(d, port);
-    let mut agent = start_agent(d, port, &token);
+    let hub_url = format!("http://127.0.0.1:{port}");
+    let mut agent = start_agent_of(binary, d, &hub_url, &token, &[]);
     wait_until("3 batches at the hub", 60, || {
         stored(d).len() >= 3 * BATCH_SECS as usize
     });
@@ -255,13 +300,24 @@ fn an_agent_killed_with_sigkill_loses_at_most_one_batch() {
 
 #[test]
 fn an_agent_without_a_hub_or_a_token_says_what_is_missing() {
+    for binary in [AgentBinary::Lookout, AgentBinary::Slim] {
+        settings_errors_are_named(binary);
+    }
+}
+
+fn settings_errors_are_named(binary: AgentBinary) {
     let dir = tempfile::tempdir().unwrap();
+    let (program, pre) = binary.command();
     let run = |args: &[&str], env: &[(&str, &str)]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_lookout"))
+        // `args` are written as for `lookout`: the slim binary takes them without
+        // the leading "agent".
+        let args = &args[1..];
+        let out = Command::new(program)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(env.iter().copied())
             .current_dir(dir.path())
+            .args(pre)
             .args(args)
             .output()
             .unwrap();
@@ -293,7 +349,7 @@ fn an_agent_without_a_hub_or_a_token_says_what_is_missing() {
         &[("LOOKOUT_AGENT_TOKEN", "lk_1")],
     );
     assert_eq!(code, Some(2));
-    assert!(err.contains("agent.buffer_max"), "{err}");
+    assert!(err.contains("agent.buffer_max"), "{err} ({binary:?})");
     // Nothing of a server's was made: no models folder, no store.
     assert!(!dir.path().join("models").exists());
 }
