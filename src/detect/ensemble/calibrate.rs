@@ -170,6 +170,43 @@ pub fn corroborate(surprises: &[f64]) -> f64 {
     (second - (m as f64 / 2.0).log10()).max(0.0)
 }
 
+/// Samples over which members may corroborate each other ([`corroborate_lagged`]):
+/// this one and the one before. The members read different views of a change (the
+/// baseline the raw value against the last hour, forest and PCA the value with its
+/// difference and the 5-median), so one often sees a spike or a step a sample before
+/// or after another; one sample of lag is the least tolerance that allows for that.
+pub const CORROBORATION_SAMPLES: usize = 2;
+
+/// [`corroborate`] with one sample of lag allowed: each member's surprise is the
+/// higher of this sample's and the previous sample's (`prev[i]`, the same member's;
+/// `None` if it did not score), and the second-highest of those is corrected by
+/// log10(m w / 2) with w = [`CORROBORATION_SAMPLES`]: a member reaches p at one of w
+/// samples with probability at most w p, so two of m members reach it within them
+/// with probability at most m w p / 2, whatever their dependence. The simultaneous
+/// [`corroborate`] keeps its own, smaller correction, so the result is the higher of
+/// the two (with `prev` all `None`, exactly [`corroborate`]).
+pub fn corroborate_lagged(now: &[f64], prev: &[Option<f64>]) -> f64 {
+    let same = corroborate(now);
+    let m = now.len();
+    if m < 2 {
+        return same;
+    }
+    let recent: Vec<f64> = now
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match prev.get(i).copied().flatten() {
+            Some(p) if p > *s => p,
+            _ => *s,
+        })
+        .collect();
+    if recent.iter().zip(now).all(|(r, s)| r == s) {
+        return same;
+    }
+    let w = CORROBORATION_SAMPLES as f64;
+    let lagged = corroborate(&recent) - w.log10();
+    same.max(lagged).max(0.0)
+}
+
 /// A probability-style threshold t in (0, 1) ("1 - p", the form scores had before
 /// they were surprises) as a surprise, -log10(1 - t); values of 1 and more are
 /// surprises already. Keeps old settings (`sensitivity = 0.99`, `min_score = 0.99`)

@@ -30,7 +30,9 @@
 //! same false-alarm meaning whatever members are switched on.
 //!
 //! **Corroboration.** [`corroborate`] is the surprise at least two members vouch for
-//! (the second-highest, minus log10(m / 2)). The alarm score reads it outside events
+//! (the second-highest, minus log10(m / 2)); [`corroborate_lagged`] lets two members
+//! vouch one sample apart (each member's higher surprise of this sample and the one
+//! before, corrected by log10(m w / 2), w = 2). The alarm score reads it outside events
 //! (see [`super::onset`] and docs/detection.md); events and the stored score keep the
 //! min-p combination, so a fault one member alone sees still opens an event.
 //!

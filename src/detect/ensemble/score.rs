@@ -9,7 +9,8 @@ pub struct StepScores {
     pub combined: f64,
     /// Member surprises.
     pub members: Vec<MemberScore>,
-    /// Surprise that at least two members vouch for ([`corroborate`]).
+    /// Surprise that at least two members vouch for, this sample or the one before
+    /// ([`corroborate_lagged`]).
     pub corroborated: f64,
 }
 
@@ -232,8 +233,21 @@ impl EnsembleScorer {
             }
         }
         let cal: Vec<f64> = members.iter().map(|m| m.score).collect();
+        // The same member's surprise at the previous sample (members can change
+        // between samples: a model installed, the seasonal member switched on).
+        let prev: Vec<Option<f64>> = members
+            .iter()
+            .map(|m| {
+                self.last.as_ref().and_then(|l| {
+                    l.members
+                        .iter()
+                        .find(|p| p.member == m.member)
+                        .map(|p| p.score)
+                })
+            })
+            .collect();
         let mut combined = combine(&cal);
-        let mut corroborated = corroborate(&cal);
+        let mut corroborated = corroborate_lagged(&cal, &prev);
         if explained {
             combined = combined.min(SEASONAL_EXPLAINED_MAX);
             corroborated = corroborated.min(SEASONAL_EXPLAINED_MAX);

@@ -141,3 +141,33 @@ fn surprise_keeps_growing_past_anything_seen() {
     assert!((c.surprise(u - 1e-9) - c.surprise(u)).abs() < 1e-3);
     assert_eq!(c.surprise(-1.0), 0.0);
 }
+
+#[test]
+fn members_corroborate_each_other_one_sample_apart() {
+    // The baseline sees a step at one sample, PCA the sample after: simultaneously
+    // nobody vouches for either (the other members are quiet at each sample) ...
+    let (before, now) = ([5.0, 0.3, 0.2], [0.4, 0.3, 4.5]);
+    assert!(corroborate(&now) < 0.3, "{}", corroborate(&now));
+    // ... but within the last two samples two of three members reached 1e-4.5:
+    // P <= m w p / 2 with w = 2, i.e. the second-highest minus log10(3).
+    let prev: Vec<Option<f64>> = before.iter().map(|s| Some(*s)).collect();
+    let c = corroborate_lagged(&now, &prev);
+    assert!((c - (4.5 - 3f64.log10())).abs() < 1e-12, "{c}");
+    // A single member high at both samples is still alone.
+    let alone = corroborate_lagged(&[6.0, 0.3, 0.2], &[Some(6.0), Some(0.2), Some(0.1)]);
+    assert_eq!(alone, corroborate(&[6.0, 0.3, 0.2]));
+    assert!(alone < 0.3, "{alone}");
+    // With no previous sample (or nothing higher in it) it is the simultaneous bound.
+    assert_eq!(
+        corroborate_lagged(&[6.0, 4.0, 0.2], &[None, None, None]),
+        corroborate(&[6.0, 4.0, 0.2])
+    );
+    assert_eq!(
+        corroborate_lagged(&[6.0, 4.0, 0.2], &[Some(1.0), Some(1.0), Some(0.1)]),
+        corroborate(&[6.0, 4.0, 0.2])
+    );
+    // Two members agreeing now keep their smaller correction even if the lagged view
+    // is a little higher.
+    let both = corroborate_lagged(&[4.0, 4.0, 0.2], &[Some(4.2), Some(0.1), Some(0.1)]);
+    assert_eq!(both, corroborate(&[4.0, 4.0, 0.2]));
+}
