@@ -2,7 +2,7 @@
 //! at this time every day (a nightly backup, an hourly cron job).
 //!
 //! **What it keeps.** Per metric, per 5-minute slot of the (UTC) day and per day, the
-//! lowest and highest value seen and the mean, as f32 (the last 8 days). **When it is on.** Once a daily
+//! lowest and highest value seen (f32) and the mean (the last 8 days). **When it is on.** Once a daily
 //! rhythm is detected: for some metric, the autocorrelation of the 5-minute slot means
 //! at a lag of one day is at least 0.3 and clearly above the one at 12.5 h (a trend or a
 //! slow drift correlates at every lag, a daily rhythm at the day only; 12.5 h is no
@@ -73,17 +73,42 @@ impl Default for SeasonalParams {
 }
 
 /// One day of the profile: per slot and metric (index slot * n + m) the lowest and
-/// highest value and the mean, as f32 (issue 13: a hub keeps 8 days of these for every
-/// host; 12 bytes a cell instead of 28). The low is rounded down and the high up, so a
-/// band is never narrower than the f64 values made it (wider by at most one f32 step,
-/// 6e-8 of the value); the means only feed the rhythm test. A cell never seen has
-/// lo > hi (+inf, -inf).
+/// highest value as f32, and the mean as its place between them in 65,535ths (issue
+/// 13: a hub keeps 8 days of these for every host; 10 bytes a cell instead of 28).
+/// The low is rounded down and the high up, so a band is never narrower than the f64
+/// values made it (wider by at most one f32 step, 6e-8 of the value); the means only
+/// feed the rhythm test, to within 1/131,070 of the slot's range. A cell never seen
+/// has lo > hi (+inf, -inf).
 #[derive(Debug, Clone)]
 struct Day {
     day: i64,
     lo: Vec<f32>,
     hi: Vec<f32>,
-    mean: Vec<f32>,
+    mean_q: Vec<u16>,
+}
+
+impl Day {
+    /// The mean of cell i (seen: lo <= hi).
+    fn mean(&self, i: usize) -> f64 {
+        let (lo, hi) = (self.lo[i] as f64, self.hi[i] as f64);
+        let span = hi - lo;
+        if span > 0.0 && span.is_finite() {
+            lo + span * (self.mean_q[i] as f64 / 65_535.0)
+        } else {
+            lo
+        }
+    }
+
+    /// Stores `mean` (within the cell's range) for cell i.
+    fn set_mean(&mut self, i: usize, mean: f64) {
+        let (lo, hi) = (self.lo[i] as f64, self.hi[i] as f64);
+        let span = hi - lo;
+        self.mean_q[i] = if span > 0.0 && span.is_finite() {
+            ((mean - lo) / span * 65_535.0).round().clamp(0.0, 65_535.0) as u16
+        } else {
+            0
+        };
+    }
 }
 
 /// The largest f32 <= x (x not NaN).
@@ -245,7 +270,7 @@ impl SeasonalProfile {
                 day,
                 lo: vec![f32::INFINITY; cells],
                 hi: vec![f32::NEG_INFINITY; cells],
-                mean: vec![0.0; cells],
+                mean_q: vec![0; cells],
             });
             while self.days.len() > self.params.days_kept.max(2) {
                 self.days.pop_front();
@@ -265,7 +290,7 @@ impl SeasonalProfile {
             for m in 0..self.n {
                 let i = base + m;
                 let seen = d.lo[i] <= d.hi[i];
-                self.cur_sum[m] = if seen { d.mean[i] as f64 } else { 0.0 };
+                self.cur_sum[m] = if seen { d.mean(i) } else { 0.0 };
                 self.cur_count[m] = seen as u32;
             }
         }
@@ -276,7 +301,7 @@ impl SeasonalProfile {
                 d.hi[i] = d.hi[i].max(f32_up(x));
                 self.cur_sum[m] += x;
                 self.cur_count[m] += 1;
-                d.mean[i] = (self.cur_sum[m] / self.cur_count[m] as f64) as f32;
+                d.set_mean(i, self.cur_sum[m] / self.cur_count[m] as f64);
             }
         }
     }
@@ -356,7 +381,7 @@ impl SeasonalProfile {
             for s in 0..self.slots as usize {
                 let i = s * self.n + m;
                 if d.lo[i] <= d.hi[i] {
-                    series[(d.day - first) as usize * self.slots as usize + s] = d.mean[i] as f64;
+                    series[(d.day - first) as usize * self.slots as usize + s] = d.mean(i);
                 }
             }
         }
