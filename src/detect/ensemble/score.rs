@@ -17,7 +17,10 @@ pub struct StepScores {
 /// calibrator is refitted on the baseline's own recent scores.
 #[derive(Debug, Clone)]
 struct OnlineCalibration {
-    history: VecDeque<f64>,
+    /// Recent raw scores as f32 (issue 13: the seasonal member's holds a day of them
+    /// for every host of a hub), saturated at f32::MAX: a seasonal excess can reach
+    /// 1e300 band widths, which must not become infinite.
+    history: VecDeque<f32>,
     cap: usize,
     cal: Option<Calibrator>,
     since: usize,
@@ -53,11 +56,12 @@ impl OnlineCalibration {
         if len == self.history.capacity() {
             // Grow by doubling but never past the cap: plain doubling took a full
             // history of 17,280 scores to a capacity of 32,768 (issue 13: 256 KiB a
-            // host where 135 KiB are used).
+            // host where 135 KiB were used, as f64).
             self.history
                 .reserve_exact(len.max(16).min(self.cap.saturating_sub(len).max(1)));
         }
-        self.history.push_back(s);
+        self.history
+            .push_back((s as f32).clamp(-f32::MAX, f32::MAX));
         self.since += 1;
         // Refit at every sample while the history is short (cheap, and the cold
         // start needs it), then once a minute at 5 s sampling.
@@ -67,7 +71,7 @@ impl OnlineCalibration {
         }
         let every = (self.every_share * self.history.len() as f64).max(12.0) as usize;
         if self.history.len() <= 200 || self.since >= every {
-            let v: Vec<f64> = self.history.iter().copied().collect();
+            let v: Vec<f64> = self.history.iter().map(|&x| f64::from(x)).collect();
             self.cal = Calibrator::fit(&v);
             self.since = 0;
         }
@@ -370,6 +374,15 @@ mod tests {
         }
         assert_eq!(c.history.len(), 17_280);
         assert!(c.history.capacity() < 18_000, "{}", c.history.capacity());
+        // A score beyond f32 is kept as the largest f32, and the calibration stays
+        // finite (refitted at every 5 % of the history: 864 pushes).
+        c.push(1e300);
+        assert_eq!(c.history.back(), Some(&f32::MAX));
+        for _ in 0..2000 {
+            c.push(5.0);
+        }
+        let cal = c.cal.as_ref().unwrap();
+        assert!(cal.surprise(200.0).is_finite() && cal.surprise(200.0) > cal.surprise(5.0));
 
         // Three metrics of deterministic noise at 1 s.
         let rows: Vec<(TimestampMs, Vec<f64>)> = (0..1000u64)
