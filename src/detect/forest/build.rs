@@ -9,7 +9,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use super::keys::threshold_key;
 use super::{
     as_u32_mut, c_factor, Arena, Complete, DetectError, IsolationForest, IsolationForestParams,
-    Layout, Node, BLOCK, MAX_COMPLETE_DEPTH, WIDE, WIDE_DEPTH,
+    Layout, Node, Sizes, BLOCK, MAX_COMPLETE_DEPTH, WIDE, WIDE_DEPTH,
 };
 
 impl IsolationForestParams {
@@ -222,8 +222,9 @@ impl IsolationForest {
             stride,
             trees: vec![0; t * (w + w / 2)],
             leaf: vec![0.0; t * w],
-            size: vec![0; t * 2 * w],
+            size: Sizes::Wide(Vec::new()),
         };
+        let mut sizes = vec![0u16; t * 2 * w];
         let tw = c.tree_words();
         // arena[i]: the arena node at heap slot i.
         let mut arena = vec![0u32; 2 * w];
@@ -239,7 +240,7 @@ impl IsolationForest {
                 arena[2 * i] = nd.left;
                 arena[2 * i + 1] = nd.right;
             }
-            let size = &mut c.size[k * 2 * w..(k + 1) * 2 * w];
+            let size = &mut sizes[k * 2 * w..(k + 1) * 2 * w];
             for (s, &node) in size.iter_mut().zip(&arena).skip(1) {
                 *s = a.sizes[node as usize] as u16;
             }
@@ -247,6 +248,7 @@ impl IsolationForest {
                 c.leaf[k * w + i] = a.nodes[arena[w + i] as usize].value;
             }
         }
+        c.size = Sizes::pack(sizes);
         Some(c)
     }
 
@@ -288,7 +290,7 @@ impl IsolationForest {
             stride,
             trees: vec![0; t * (w + w / 2)],
             leaf,
-            size,
+            size: Sizes::pack(size),
         };
         let tw = c.tree_words();
         for k in 0..t {

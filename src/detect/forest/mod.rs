@@ -9,12 +9,13 @@
 //! binary trees in heap order (from 1: the children of slot i are 2i and 2i + 1), so a
 //! step is `i = 2i + (x[feat[i]] >= thr[i])` with no child loads, the slots past the
 //! last level hold each path's leaf value (depth + c(size), an f32 as in the arena), and
-//! the training sizes of every slot are kept as u16 for the attribution; the arena is
+//! the training sizes of every slot are kept for the attribution (a byte each at psi
+//! <= 256, else two); the arena is
 //! then dropped. The complete trees walk exactly the arena's paths, so scores and
 //! attributions are bit-identical (`tests.rs` compares them with an arena kept for
 //! reference). Deeper forests keep the arena and score through it.
 //! Per tree of the default depth 8: 256 threshold keys and 256 feature offsets (3 KB),
-//! 256 leaf values (1 KB) and 512 sizes (1 KB), 0.5 MB for 100 trees, against 2.4 MB
+//! 256 leaf values (1 KB) and 512 sizes (0.5 KB), 0.45 MB for 100 trees, against 2.4 MB
 //! for the arena plus the scoring copy of session 9.
 //!
 //! Batch scoring compares order-preserving integer keys instead of floats
@@ -146,7 +147,39 @@ struct Complete {
     leaf: Vec<f32>,
     /// Per tree `2 * width` training sizes of the node at each slot (slot 0 unused):
     /// attribution only.
-    size: Vec<u16>,
+    size: Sizes,
+}
+
+/// Training sizes of the complete trees' slots as the attribution reads them,
+/// max(size, 1) (a child left empty by its split counts as 1): one byte each, minus
+/// one, when none is over 256 (psi <= 256, the default), else two.
+#[derive(Debug, Clone, PartialEq)]
+enum Sizes {
+    Byte(Vec<u8>),
+    Wide(Vec<u16>),
+}
+
+impl Sizes {
+    fn pack(sizes: Vec<u16>) -> Sizes {
+        if sizes.iter().all(|&s| s <= 256) {
+            Sizes::Byte(sizes.iter().map(|&s| (s.max(1) - 1) as u8).collect())
+        } else {
+            Sizes::Wide(sizes.iter().map(|&s| s.max(1)).collect())
+        }
+    }
+    /// max(size, 1) of slot i.
+    fn get(&self, i: usize) -> u16 {
+        match self {
+            Sizes::Byte(v) => v[i] as u16 + 1,
+            Sizes::Wide(v) => v[i],
+        }
+    }
+    fn len(&self) -> usize {
+        match self {
+            Sizes::Byte(v) => v.len(),
+            Sizes::Wide(v) => v.len(),
+        }
+    }
 }
 
 impl Complete {
@@ -280,7 +313,7 @@ impl From<&IsolationForest> for ForestRepr {
                 r.thr = Some(thr);
                 r.feat = Some(feat);
                 r.leaf = Some(c.leaf.clone());
-                r.size = Some(c.size.clone());
+                r.size = Some((0..c.size.len()).map(|i| c.size.get(i)).collect());
             }
         }
         r

@@ -283,12 +283,12 @@ impl IsolationForest {
                 let w = c.width;
                 for k in 0..c.n_trees() {
                     let (keys, feats) = (c.keys(k), c.feats(k));
-                    let size = &c.size[k * 2 * w..(k + 1) * 2 * w];
+                    let o = k * 2 * w;
                     let mut i = 1usize;
                     for _ in 0..self.height_limit {
                         let f = feats[i] as usize / c.stride;
                         let next = 2 * i + (keys[i] < value_key(row[f])) as usize;
-                        let (n0, n1) = (size[i].max(1) as f64, size[next].max(1) as f64);
+                        let (n0, n1) = (c.size.get(o + i) as f64, c.size.get(o + next) as f64);
                         out[f] += (n0 / n1).log2();
                         i = next;
                     }

@@ -278,14 +278,26 @@ fn all_kernels_score_bit_identically() {
 #[test]
 fn complete_trees_score_bit_identically_to_the_arena() {
     let x = gaussian_blob(1003, 5, 5);
-    for limit in [Some(1), Some(3), None, Some(10), Some(12)] {
+    // psi 600: sizes over 256, kept as two bytes (one byte at psi <= 256).
+    for (limit, psi) in [
+        (Some(1), 256),
+        (Some(3), 256),
+        (None, 256),
+        (Some(10), 256),
+        (Some(12), 256),
+        (None, 600),
+    ] {
         let p = IsolationForestParams {
             n_trees: 25,
             height_limit: limit,
+            sample_size: psi,
             ..Default::default()
         };
         let f = p.fit_array(x.view()).unwrap();
         assert_eq!(f.is_complete(), f.height_limit() <= MAX_COMPLETE_DEPTH);
+        if let Layout::Complete(c) = &f.layout {
+            assert_eq!(matches!(c.size, Sizes::Byte(_)), psi <= 256);
+        }
         // The reference: the same fit kept in its arena.
         let arena = p.fit_arena(x.view()).unwrap();
         let (mut a, mut b) = (vec![0.0; x.nrows()], vec![0.0; x.nrows()]);
