@@ -58,7 +58,10 @@ impl Default for BaselineParams {
 pub struct RollingBaseline {
     params: BaselineParams,
     /// Per metric, aligned with `times` (missing values are kept as NaN and skipped).
-    windows: Vec<VecDeque<f64>>,
+    /// f32 (issue 13: an hour at 1 s is 3,600 values a metric for every host of a
+    /// hub): the rounding, 6e-8 of the value, is far under the scale's floor of 1 % of
+    /// the level, so the median and scale move by no more than that share.
+    windows: Vec<VecDeque<f32>>,
     times: VecDeque<TimestampMs>,
     median: Vec<f64>,
     scale: Vec<f64>,
@@ -131,7 +134,8 @@ impl RollingBaseline {
     fn refresh(&mut self) {
         for m in 0..self.windows.len() {
             self.scratch.clear();
-            self.scratch.extend(self.windows[m].iter().copied());
+            self.scratch
+                .extend(self.windows[m].iter().map(|&v| f64::from(v)));
             let (med, s) = robust_center_scale(&mut self.scratch);
             self.median[m] = med;
             // Never below 1 % of the level (a change that small is not meaningful for
@@ -195,7 +199,7 @@ impl RollingBaseline {
         }
         self.times.push_back(ts);
         for (w, v) in self.windows.iter_mut().zip(x) {
-            w.push_back(if v.is_finite() { *v } else { f64::NAN });
+            w.push_back(if v.is_finite() { *v as f32 } else { f32::NAN });
         }
         self.count += 1;
         self.since_refresh += 1;
@@ -330,5 +334,24 @@ mod tests {
         assert_eq!(s, z[1]);
         let (lo, hi) = b.band(0);
         assert!(lo < 11.0 && hi > 11.0);
+    }
+
+    /// The window holds f32: a metric sitting at a value f32 cannot hold (a byte
+    /// counter at 2^24 + 1) is still at the centre of its band, with a z of a few
+    /// millionths, and a move of 5 % of the level still stands out.
+    #[test]
+    fn an_f32_window_keeps_values_f32_cannot_hold_centred() {
+        let mut b = RollingBaseline::new(1, BaselineParams::default());
+        let x = 16_777_217.0;
+        let mut z = [0.0];
+        for i in 0..100 {
+            b.observe(i * 1000, &[x], &mut z, true);
+        }
+        b.observe(100_000, &[x], &mut z, false).unwrap();
+        assert!(z[0] < 1e-4, "{z:?}");
+        let (lo, hi) = b.band(0);
+        assert!(lo < x && x < hi, "{lo} {hi}");
+        b.observe(101_000, &[x * 1.05], &mut z, false).unwrap();
+        assert!(z[0] > 3.0, "{z:?}");
     }
 }

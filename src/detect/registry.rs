@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::ensemble::TrainedModel;
+use super::ensemble::{TrainedModel, FORMAT_VERSION};
 use super::DetectError;
 use crate::model::TimestampMs;
 
@@ -116,6 +116,9 @@ impl ModelRegistry {
         let on_disk = self.versions()?.last().copied().unwrap_or(0);
         let next = on_disk.max(self.high.load(Ordering::Relaxed)) + 1;
         model.version = next;
+        // Whatever version it was loaded from (a rollback copies an older file), a model
+        // is written in this build's layout.
+        model.format_version = FORMAT_VERSION;
         let json = serde_json::to_vec(model).map_err(|e| DetectError::Format(e.to_string()))?;
         let tmp = self.dir.join(format!(".model-v{next:06}.json.tmp"));
         fs::write(&tmp, json)?;
@@ -266,5 +269,56 @@ mod tests {
         assert_eq!(r.version, 5);
         assert_eq!(r.rolled_back_from, Some(2));
         assert_eq!(reg.load_newest_valid().0.unwrap().version, 5);
+    }
+
+    /// A model file written before session 10 (format 2: the forest as an arena) still
+    /// loads, its forest unrolled; saved again it is written as format 3. A format
+    /// this build does not read is refused with a message naming both.
+    #[test]
+    fn a_format_2_model_file_loads_and_is_saved_as_the_current_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = ModelRegistry::open(dir.path(), 5).unwrap();
+        let mut m = small_model(1);
+        reg.save(&mut m).unwrap();
+        assert_eq!(m.format_version, FORMAT_VERSION);
+        // The same file as session 9 wrote it: format 2, and a forest in the arena
+        // layout (one tree, 12 features: the root splits feature 4 at 0.5).
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&fs::read(reg.path_of(1)).unwrap()).unwrap();
+        assert!(v["forest"]["leaf"].is_array(), "written as complete trees");
+        v["format_version"] = 2.into();
+        v["forest"] = serde_json::json!({
+            "n_features": 12, "psi": 4, "height_limit": 1, "roots": [0],
+            "nodes": [
+                {"thr": 0.5, "feat": 4, "left": 1, "right": 2, "value": 0.0},
+                {"thr": 0.0, "feat": 0, "left": 1, "right": 1, "value": 1.5},
+                {"thr": 0.0, "feat": 0, "left": 2, "right": 2, "value": 2.5}
+            ],
+            "sizes": [4, 1, 3]
+        });
+        fs::write(reg.path_of(1), serde_json::to_vec(&v).unwrap()).unwrap();
+        let old = reg.load(1).unwrap();
+        assert_eq!(old.format_version, 2);
+        let f = old.forest.as_ref().unwrap();
+        assert!(f.is_complete());
+        let mut row = vec![0.0; 12];
+        assert_eq!(f.mean_path_length(&row), 1.5);
+        row[4] = 0.7;
+        assert_eq!(f.mean_path_length(&row), 2.5);
+        // A rollback copies it: the copy is written in the current format.
+        let copy = reg.rollback(1).unwrap();
+        let w: serde_json::Value =
+            serde_json::from_slice(&fs::read(reg.path_of(copy.version)).unwrap()).unwrap();
+        assert_eq!(w["format_version"], FORMAT_VERSION);
+        assert!(w["forest"]["nodes"].is_null() && w["forest"]["leaf"].is_array());
+        assert_eq!(reg.load(copy.version).unwrap().forest, old.forest);
+        // Format 1 is refused, the message saying what this build reads.
+        v["format_version"] = 1.into();
+        fs::write(reg.path_of(1), serde_json::to_vec(&v).unwrap()).unwrap();
+        let e = reg.load(1).unwrap_err().to_string();
+        assert!(
+            e.contains("format version 1") && e.contains("reads 2 to 3"),
+            "{e}"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! at this time every day (a nightly backup, an hourly cron job).
 //!
 //! **What it keeps.** Per metric, per 5-minute slot of the (UTC) day and per day, the
-//! lowest and highest value seen (the last 8 days). **When it is on.** Once a daily
+//! lowest and highest value seen (f32) and the mean (the last 8 days). **When it is on.** Once a daily
 //! rhythm is detected: for some metric, the autocorrelation of the 5-minute slot means
 //! at a lag of one day is at least 0.3 and clearly above the one at 12.5 h (a trend or a
 //! slow drift correlates at every lag, a daily rhythm at the day only; 12.5 h is no
@@ -73,14 +73,62 @@ impl Default for SeasonalParams {
 }
 
 /// One day of the profile: per slot and metric (index slot * n + m) the lowest and
-/// highest value, their sum and count (for the slot means).
+/// highest value as f32, and the mean as its place between them in 65,535ths (issue
+/// 13: a hub keeps 8 days of these for every host; 10 bytes a cell instead of 28).
+/// The low is rounded down and the high up, so a band is never narrower than the f64
+/// values made it (wider by at most one f32 step, 6e-8 of the value); the means only
+/// feed the rhythm test, to within 1/131,070 of the slot's range. A cell never seen
+/// has lo > hi (+inf, -inf).
 #[derive(Debug, Clone)]
 struct Day {
     day: i64,
-    lo: Vec<f64>,
-    hi: Vec<f64>,
-    sum: Vec<f64>,
-    count: Vec<u32>,
+    lo: Vec<f32>,
+    hi: Vec<f32>,
+    mean_q: Vec<u16>,
+}
+
+impl Day {
+    /// The mean of cell i (seen: lo <= hi).
+    fn mean(&self, i: usize) -> f64 {
+        let (lo, hi) = (self.lo[i] as f64, self.hi[i] as f64);
+        let span = hi - lo;
+        if span > 0.0 && span.is_finite() {
+            lo + span * (self.mean_q[i] as f64 / 65_535.0)
+        } else {
+            lo
+        }
+    }
+
+    /// Stores `mean` (within the cell's range) for cell i.
+    fn set_mean(&mut self, i: usize, mean: f64) {
+        let (lo, hi) = (self.lo[i] as f64, self.hi[i] as f64);
+        let span = hi - lo;
+        self.mean_q[i] = if span > 0.0 && span.is_finite() {
+            ((mean - lo) / span * 65_535.0).round().clamp(0.0, 65_535.0) as u16
+        } else {
+            0
+        };
+    }
+}
+
+/// The largest f32 <= x (x not NaN).
+fn f32_down(x: f64) -> f32 {
+    let f = x as f32;
+    if f as f64 > x {
+        f.next_down()
+    } else {
+        f
+    }
+}
+
+/// The smallest f32 >= x (x not NaN).
+fn f32_up(x: f64) -> f32 {
+    let f = x as f32;
+    if (f as f64) < x {
+        f.next_up()
+    } else {
+        f
+    }
 }
 
 /// Online time-of-day profile of every metric (see the module docs).
@@ -103,6 +151,11 @@ pub struct SeasonalProfile {
     excess: Vec<f64>,
     /// The rhythm test ran at least once.
     tested: bool,
+    /// The (day, slot) being learnt, with per metric the f64 sum and count of its
+    /// values: the stored mean is their quotient, rounded once.
+    cur: Option<(i64, i64)>,
+    cur_sum: Vec<f64>,
+    cur_count: Vec<u32>,
 }
 
 /// The seasonal member's verdict on one sample.
@@ -130,6 +183,9 @@ impl SeasonalProfile {
             acf: vec![(0.0, 0.0); n_metrics],
             excess: vec![0.0; n_metrics],
             tested: false,
+            cur: None,
+            cur_sum: vec![0.0; n_metrics],
+            cur_count: vec![0; n_metrics],
         }
     }
 
@@ -212,10 +268,9 @@ impl SeasonalProfile {
             let cells = self.slots as usize * self.n;
             self.days.push_back(Day {
                 day,
-                lo: vec![f64::INFINITY; cells],
-                hi: vec![f64::NEG_INFINITY; cells],
-                sum: vec![0.0; cells],
-                count: vec![0; cells],
+                lo: vec![f32::INFINITY; cells],
+                hi: vec![f32::NEG_INFINITY; cells],
+                mean_q: vec![0; cells],
             });
             while self.days.len() > self.params.days_kept.max(2) {
                 self.days.pop_front();
@@ -228,13 +283,25 @@ impl SeasonalProfile {
             return; // a row from an earlier day (the stream is ordered; never learnt)
         }
         let base = slot as usize * self.n;
+        if self.cur != Some((day, slot)) {
+            self.cur = Some((day, slot));
+            // A slot learnt before (rows out of order, which the detector does not
+            // pass) goes on from its stored mean counted once.
+            for m in 0..self.n {
+                let i = base + m;
+                let seen = d.lo[i] <= d.hi[i];
+                self.cur_sum[m] = if seen { d.mean(i) } else { 0.0 };
+                self.cur_count[m] = seen as u32;
+            }
+        }
         for (m, &x) in row.iter().enumerate().take(self.n) {
             if x.is_finite() {
                 let i = base + m;
-                d.lo[i] = d.lo[i].min(x);
-                d.hi[i] = d.hi[i].max(x);
-                d.sum[i] += x;
-                d.count[i] += 1;
+                d.lo[i] = d.lo[i].min(f32_down(x));
+                d.hi[i] = d.hi[i].max(f32_up(x));
+                self.cur_sum[m] += x;
+                self.cur_count[m] += 1;
+                d.set_mean(i, self.cur_sum[m] / self.cur_count[m] as f64);
             }
         }
     }
@@ -270,9 +337,9 @@ impl SeasonalProfile {
                         continue; // today's data is what is being judged
                     }
                     let i = s as usize * self.n + m;
-                    if cell.count[i] > 0 {
-                        lo = lo.min(cell.lo[i]);
-                        hi = hi.max(cell.hi[i]);
+                    if cell.lo[i] <= cell.hi[i] {
+                        lo = lo.min(cell.lo[i] as f64);
+                        hi = hi.max(cell.hi[i] as f64);
                     }
                 }
                 if hi >= lo {
@@ -313,9 +380,8 @@ impl SeasonalProfile {
         for d in &self.days {
             for s in 0..self.slots as usize {
                 let i = s * self.n + m;
-                if d.count[i] > 0 {
-                    series[(d.day - first) as usize * self.slots as usize + s] =
-                        d.sum[i] / d.count[i] as f64;
+                if d.lo[i] <= d.hi[i] {
+                    series[(d.day - first) as usize * self.slots as usize + s] = d.mean(i);
                 }
             }
         }
@@ -469,5 +535,38 @@ mod tests {
         }
         let v = p.observe((4 * 1440 + 840) * 60_000, &[90.0]).unwrap();
         assert!(!v.explained);
+    }
+
+    /// The f32 cells round lows down and highs up: a value seen on earlier days is
+    /// inside its band even where f32 cannot hold it (2^24 + 1 rounds to 2^24 to
+    /// nearest, which would put the very value seen every day outside a band of width 0).
+    #[test]
+    fn f32_cells_keep_every_value_seen_inside_its_band() {
+        for x in [
+            0.1,
+            -0.1,
+            16_777_217.0,
+            -16_777_217.0,
+            1e-40,
+            1e300,
+            -1e300,
+            0.0,
+        ] {
+            let (lo, hi) = (f32_down(x) as f64, f32_up(x) as f64);
+            assert!(lo <= x && x <= hi, "{x}: {lo} {hi}");
+            assert!(f32_down(x) == f32_up(x) || f32_down(x).next_up() == f32_up(x));
+        }
+        let odd = 16_777_217.0;
+        let mut p = SeasonalProfile::new(2, SeasonalParams::default());
+        for minute in 0..4 * 1440 {
+            p.observe(minute * 60_000, &[backup_host(minute), odd]);
+        }
+        let v = p.observe((4 * 1440 + 130) * 60_000, &[90.0, odd]).unwrap();
+        assert!(v.explained, "{v:?}");
+        // One f32 step away is outside.
+        let v = p
+            .observe((4 * 1440 + 131) * 60_000, &[90.0, odd + 2.0])
+            .unwrap();
+        assert!(!v.explained, "{v:?}");
     }
 }

@@ -67,5 +67,9 @@ pub use train::*;
 
 /// Bumped when the model file layout or the feature definitions change.
 /// 2: robust slow EWMA in the features, time-based baseline window.
-pub const FORMAT_VERSION: u32 = 2;
+/// 3: the isolation forest is written as complete trees (session 10, issue 13); version
+/// 2 files (forest as an arena) still load, unrolled as a fresh fit would be.
+pub const FORMAT_VERSION: u32 = 3;
+/// The oldest format version this build reads (see [`FORMAT_VERSION`]).
+pub const OLDEST_FORMAT_VERSION: u32 = 2;
 pub(crate) const N_QUANTILES: usize = 101;

@@ -119,9 +119,9 @@ pub struct TrainedModel {
 impl TrainedModel {
     /// Structural checks after loading a file (never trust a file's indices).
     pub fn validate(&self) -> Result<(), DetectError> {
-        if self.format_version != FORMAT_VERSION {
+        if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&self.format_version) {
             return Err(DetectError::Format(format!(
-                "format version {} (this build reads {FORMAT_VERSION})",
+                "format version {} (this build reads {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION})",
                 self.format_version
             )));
         }

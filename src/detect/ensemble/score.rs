@@ -18,7 +18,10 @@ pub struct StepScores {
 /// calibrator is refitted on the baseline's own recent scores.
 #[derive(Debug, Clone)]
 struct OnlineCalibration {
-    history: VecDeque<f64>,
+    /// Recent raw scores as f32 (issue 13: the seasonal member's holds a day of them
+    /// for every host of a hub), saturated at f32::MAX: a seasonal excess can reach
+    /// 1e300 band widths, which must not become infinite.
+    history: VecDeque<f32>,
     cap: usize,
     cal: Option<Calibrator>,
     since: usize,
@@ -28,6 +31,14 @@ struct OnlineCalibration {
 }
 
 impl OnlineCalibration {
+    /// Frees the history once a trained calibrator replaces this one (the fitted
+    /// calibrator stays as the fallback); a later model without one refits from the
+    /// scores after it.
+    fn release_history(&mut self) {
+        self.history = VecDeque::new();
+        self.since = 0;
+    }
+
     fn new(cap: usize, every_share: f64) -> Self {
         Self {
             history: VecDeque::new(),
@@ -42,7 +53,16 @@ impl OnlineCalibration {
         if self.history.len() == self.cap {
             self.history.pop_front();
         }
-        self.history.push_back(s);
+        let len = self.history.len();
+        if len == self.history.capacity() {
+            // Grow by doubling but never past the cap: plain doubling took a full
+            // history of 17,280 scores to a capacity of 32,768 (issue 13: 256 KiB a
+            // host where 135 KiB were used, as f64).
+            self.history
+                .reserve_exact(len.max(16).min(self.cap.saturating_sub(len).max(1)));
+        }
+        self.history
+            .push_back((s as f32).clamp(-f32::MAX, f32::MAX));
         self.since += 1;
         // Refit at every sample while the history is short (cheap, and the cold
         // start needs it), then once a minute at 5 s sampling.
@@ -52,7 +72,7 @@ impl OnlineCalibration {
         }
         let every = (self.every_share * self.history.len() as f64).max(12.0) as usize;
         if self.history.len() <= 200 || self.since >= every {
-            let v: Vec<f64> = self.history.iter().copied().collect();
+            let v: Vec<f64> = self.history.iter().map(|&x| f64::from(x)).collect();
             self.cal = Calibrator::fit(&v);
             self.since = 0;
         }
@@ -148,6 +168,11 @@ impl EnsembleScorer {
         self.fallback = Some(model.bands.iter().map(|b| b.median).collect());
         self.baseline
             .set_surprise(&model.calibration.baseline_surprise);
+        if model.calibration.baseline.is_some() {
+            // The trained calibrator scores the baseline from now on (`step` stops
+            // feeding the online one): up to a day of scores need not be held.
+            self.online.release_history();
+        }
         self.model = Some(model);
         Ok(())
     }
@@ -345,5 +370,59 @@ impl EnsembleScorer {
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cold-start calibration's history grows to its cap and no further (doubling took
+    /// a day of scores, 17,280, to a capacity of 32,768), and it is freed once a model's
+    /// trained calibrator takes over, while the scores stay calibrated.
+    #[test]
+    fn the_online_calibration_history_is_capped_and_freed_by_a_trained_model() {
+        let mut c = OnlineCalibration::new(17_280, 0.05);
+        for i in 0..20_000 {
+            c.push((i % 97) as f64);
+        }
+        assert_eq!(c.history.len(), 17_280);
+        assert!(c.history.capacity() < 18_000, "{}", c.history.capacity());
+        // A score beyond f32 is kept as the largest f32, and the calibration stays
+        // finite (refitted at every 5 % of the history: 864 pushes).
+        c.push(1e300);
+        assert_eq!(c.history.back(), Some(&f32::MAX));
+        for _ in 0..2000 {
+            c.push(5.0);
+        }
+        let cal = c.cal.as_ref().unwrap();
+        assert!(cal.surprise(200.0).is_finite() && cal.surprise(200.0) > cal.surprise(5.0));
+
+        // Three metrics of deterministic noise at 1 s.
+        let rows: Vec<(TimestampMs, Vec<f64>)> = (0..1000u64)
+            .map(|i| {
+                let n = |k: u64| ((i * 7919 + k * 104_729) % 1000) as f64 / 1000.0 - 0.5;
+                (
+                    i as TimestampMs * 1000,
+                    vec![10.0 + n(1), 5.0 + n(2), 20.0 + n(3)],
+                )
+            })
+            .collect();
+        let mut s = EnsembleScorer::new(3, Members::default(), BaselineParams::default());
+        for (t, r) in &rows[..600] {
+            s.step(*t, r, true);
+        }
+        assert!(s.online.history.len() > 500);
+        let model = train(&rows, &[], &TrainParams::default()).unwrap();
+        assert!(model.calibration.baseline.is_some());
+        s.install_model(Arc::new(model)).unwrap();
+        assert_eq!(s.online.history.capacity(), 0);
+        let out = s.step(700_000, &[40.0, 5.0, 20.0], true).unwrap();
+        assert!(out.members.iter().any(|m| m.member == "baseline"));
+        assert_eq!(
+            s.online.history.len(),
+            0,
+            "not fed while the model calibrates"
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! Fitting: the arena of random isolation trees, and its complete-tree copy for scoring.
+//! Fitting: the arena of random isolation trees, unrolled into complete trees when it
+//! is shallow enough (the arena is then dropped).
 
 use ndarray::ArrayView2;
 use rand::seq::index::sample;
@@ -7,8 +8,8 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::keys::threshold_key;
 use super::{
-    c_factor, Complete, DetectError, IsolationForest, IsolationForestParams, Node, BLOCK,
-    KF12_TREE, MAX_COMPLETE_DEPTH, WIDE, WIDE_DEPTH,
+    as_u32_mut, c_factor, Arena, Complete, DetectError, IsolationForest, IsolationForestParams,
+    Layout, Node, Sizes, BLOCK, MAX_COMPLETE_DEPTH, WIDE, WIDE_DEPTH,
 };
 
 impl IsolationForestParams {
@@ -23,6 +24,11 @@ impl IsolationForestParams {
 
     /// Fits on the rows of `x` (any layout). NaNs must have been imputed before.
     pub fn fit_array(&self, x: ArrayView2<f64>) -> Result<IsolationForest, DetectError> {
+        Ok(self.fit_arena(x)?.compact())
+    }
+
+    /// The fit as grown, in its arena (tests score it as the reference).
+    pub(super) fn fit_arena(&self, x: ArrayView2<f64>) -> Result<IsolationForest, DetectError> {
         self.validate()?;
         let (n, d) = x.dim();
         if n < 2 || d == 0 {
@@ -54,17 +60,16 @@ impl IsolationForestParams {
             idx.extend(sample(&mut rng, n, psi));
             roots.push(b.build(&mut idx, 0, &mut rng));
         }
-        let mut f = IsolationForest {
+        Ok(IsolationForest {
             n_features: d,
             psi,
             height_limit: limit,
-            roots,
-            nodes: b.nodes,
-            sizes: b.sizes,
-            complete: None,
-        };
-        f.complete = f.build_complete();
-        Ok(f)
+            layout: Layout::Arena(Arena {
+                roots,
+                nodes: b.nodes,
+                sizes: b.sizes,
+            }),
+        })
     }
 }
 
@@ -160,65 +165,149 @@ impl Builder<'_> {
     }
 }
 
+/// Rows per transposed block for a forest of this depth: the x86-64 12-row kernel's
+/// at depth 8 (psi = 256, the default), else [`BLOCK`].
+fn stride_for(height_limit: usize, n_features: usize) -> usize {
+    if cfg!(target_arch = "x86_64")
+        && height_limit == WIDE_DEPTH
+        && n_features
+            .checked_mul(WIDE)
+            .is_some_and(|m| m <= u32::MAX as usize)
+    {
+        WIDE
+    } else {
+        BLOCK
+    }
+}
+
 impl IsolationForest {
+    /// The forest in complete trees when it can be unrolled (`height_limit` <=
+    /// [`MAX_COMPLETE_DEPTH`], sizes that fit u16, a valid arena), the arena dropped;
+    /// otherwise unchanged.
+    pub(super) fn compact(self) -> IsolationForest {
+        match self.build_complete() {
+            Some(c) => IsolationForest {
+                layout: Layout::Complete(c),
+                ..self
+            },
+            None => self,
+        }
+    }
+
     /// Unrolls every tree into heap order: slot i at level k < limit copies the arena
     /// node reached by the same left/right choices, and the last level copies the value
-    /// of the node the arena walk ends on after `height_limit` steps.
-    pub(super) fn build_complete(&self) -> Option<Complete> {
+    /// of the node the arena walk ends on after `height_limit` steps. Sizes are copied
+    /// for every slot, the last level's included.
+    fn build_complete(&self) -> Option<Complete> {
+        let Layout::Arena(a) = &self.layout else {
+            return None;
+        };
         let l = self.height_limit;
         if l == 0
             || l > MAX_COMPLETE_DEPTH
             || self.validate().is_err()
+            || a.sizes.iter().any(|&s| s > u16::MAX as u32)
             || self
                 .n_features
-                .checked_mul(BLOCK)
+                .checked_mul(WIDE.max(BLOCK))
                 .is_none_or(|m| m > u32::MAX as usize)
         {
             return None;
         }
         let w = 1usize << l;
-        let t = self.roots.len();
+        let t = a.roots.len();
+        let stride = stride_for(l, self.n_features);
         let mut c = Complete {
             width: w,
-            thr: vec![0.0; t * w],
-            key: vec![0; t * w],
-            feat: vec![0; t * w],
+            stride,
+            trees: vec![0; t * (w + w / 2)],
             leaf: vec![0.0; t * w],
-            kf12: Vec::new(),
+            size: Sizes::Wide(Vec::new()),
         };
+        let mut sizes = vec![0u16; t * 2 * w];
+        let tw = c.tree_words();
         // arena[i]: the arena node at heap slot i.
         let mut arena = vec![0u32; 2 * w];
-        for (k, &root) in self.roots.iter().enumerate() {
+        for (k, &root) in a.roots.iter().enumerate() {
             arena[1] = root;
+            let tree = &mut c.trees[k * tw..(k + 1) * tw];
+            let (keys, feats) = tree.split_at_mut(w);
+            let feats = as_u32_mut(feats);
             for i in 1..w {
-                let nd = self.nodes[arena[i] as usize];
-                c.thr[k * w + i] = nd.thr;
-                c.key[k * w + i] = threshold_key(nd.thr);
-                c.feat[k * w + i] = nd.feat * BLOCK as u32;
+                let nd = a.nodes[arena[i] as usize];
+                keys[i] = threshold_key(nd.thr);
+                feats[i] = nd.feat * stride as u32;
                 arena[2 * i] = nd.left;
                 arena[2 * i + 1] = nd.right;
             }
+            let size = &mut sizes[k * 2 * w..(k + 1) * 2 * w];
+            for (s, &node) in size.iter_mut().zip(&arena).skip(1) {
+                *s = a.sizes[node as usize] as u16;
+            }
             for i in 0..w {
-                c.leaf[k * w + i] = self.nodes[arena[w + i] as usize].value as f64;
+                c.leaf[k * w + i] = a.nodes[arena[w + i] as usize].value;
             }
         }
-        if cfg!(target_arch = "x86_64")
-            && l == WIDE_DEPTH
-            && self
-                .n_features
-                .checked_mul(WIDE)
-                .is_some_and(|m| m <= u32::MAX as usize)
-        {
-            c.kf12 = vec![0; t * KF12_TREE];
-            for k in 0..t {
-                let tree = &mut c.kf12[k * KF12_TREE..(k + 1) * KF12_TREE];
-                for i in 1..w {
-                    tree[i] = c.key[k * w + i];
-                    let f = (c.feat[k * w + i] / BLOCK as u32 * WIDE as u32) as u64;
-                    tree[w + i / 2] |= f << (32 * (i % 2));
-                }
-            }
-        }
+        c.size = Sizes::pack(sizes);
         Some(c)
+    }
+
+    /// A forest from the complete trees of a model file (per tree `width` thresholds and
+    /// feature indices, slot 0 unused; `width` leaf values; `2 * width` sizes).
+    pub(super) fn from_complete(
+        n_features: usize,
+        psi: usize,
+        height_limit: usize,
+        thr: Vec<f64>,
+        feat: Vec<u32>,
+        leaf: Vec<f32>,
+        size: Vec<u16>,
+    ) -> Result<IsolationForest, DetectError> {
+        let bad = |what: &str| DetectError::Format(format!("isolation forest: {what}"));
+        if height_limit == 0 || height_limit > MAX_COMPLETE_DEPTH {
+            return Err(bad("height limit out of range"));
+        }
+        let w = 1usize << height_limit;
+        let t = thr.len() / w;
+        if t == 0
+            || thr.len() != t * w
+            || feat.len() != t * w
+            || leaf.len() != t * w
+            || size.len() != 2 * t * w
+        {
+            return Err(bad("complete trees of inconsistent lengths"));
+        }
+        if feat.iter().any(|&f| f as usize >= n_features)
+            || n_features
+                .checked_mul(WIDE.max(BLOCK))
+                .is_none_or(|m| m > u32::MAX as usize)
+        {
+            return Err(bad("feature index out of range"));
+        }
+        let stride = stride_for(height_limit, n_features);
+        let mut c = Complete {
+            width: w,
+            stride,
+            trees: vec![0; t * (w + w / 2)],
+            leaf,
+            size: Sizes::pack(size),
+        };
+        let tw = c.tree_words();
+        for k in 0..t {
+            let tree = &mut c.trees[k * tw..(k + 1) * tw];
+            let (keys, feats) = tree.split_at_mut(w);
+            let feats = as_u32_mut(feats);
+            // Slot 0 is unused and stays 0, as in `build_complete`.
+            for i in 1..w {
+                keys[i] = threshold_key(thr[k * w + i]);
+                feats[i] = feat[k * w + i] * stride as u32;
+            }
+        }
+        Ok(IsolationForest {
+            n_features,
+            psi,
+            height_limit,
+            layout: Layout::Complete(c),
+        })
     }
 }

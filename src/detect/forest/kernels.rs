@@ -1,8 +1,8 @@
 //! Batch-scoring kernels over the complete trees (see the module docs of `forest`).
 
+use super::{as_u32, BLOCK, MAX_COMPLETE_DEPTH};
 #[cfg(target_arch = "x86_64")]
-use super::KF12_FEAT;
-use super::{BLOCK, KF12_TREE, MAX_COMPLETE_DEPTH, WIDE, WIDE_DEPTH};
+use super::{KF12_FEAT, KF12_TREE, WIDE, WIDE_DEPTH};
 
 /// Batch-scoring kernel over the complete trees; all give bit-identical scores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,12 +38,11 @@ impl Kernel {
 /// One chunk of batch scoring for a kernel: the complete trees and the chunk's rows as
 /// transposed blocks of value keys.
 pub(super) struct Chunk<'a> {
-    /// Threshold keys (`threshold_key`), `w` per tree.
-    pub key: &'a [u64],
-    /// Feature index times [`BLOCK`], `w` per tree.
-    pub feat: &'a [u32],
+    /// Per tree `w` threshold keys (`threshold_key`) then `w` u32 feature offsets
+    /// (feature index times `lanes`), as in `Complete::trees`.
+    pub trees: &'a [u64],
     /// Leaf path lengths, `w` per tree.
-    pub leaf: &'a [f64],
+    pub leaf: &'a [f32],
     /// Slots per tree (2^depth).
     pub w: usize,
     pub depth: usize,
@@ -54,37 +53,54 @@ pub(super) struct Chunk<'a> {
     pub lanes: usize,
 }
 
+impl<'a> Chunk<'a> {
+    /// u64 words per tree in `trees`.
+    fn tree_words(&self) -> usize {
+        self.w + self.w / 2
+    }
+    /// Tree k: its threshold keys and feature offsets.
+    fn tree(&self, k: usize) -> (&'a [u64], &'a [u32]) {
+        let tw = self.tree_words();
+        let t = &self.trees[k * tw..(k + 1) * tw];
+        (&t[..self.w], as_u32(&t[self.w..]))
+    }
+}
+
 impl Chunk<'_> {
     /// The shape invariants the kernels rely on (the feature offsets are checked once,
     /// by `validate` before `build_complete`).
     pub(super) fn check(&self, acc: &[f64]) {
         assert!(self.depth >= 1 && self.depth <= MAX_COMPLETE_DEPTH && self.w == 1 << self.depth);
-        assert!(self.key.len() == self.feat.len() && self.key.len() == self.leaf.len());
-        assert!(self.key.len().is_multiple_of(self.w));
+        assert!(self.trees.len().is_multiple_of(self.tree_words()));
+        assert!(self.trees.len() / self.tree_words() * self.w == self.leaf.len());
         assert!(acc.len().is_multiple_of(self.lanes) && self.tb.len() == acc.len() * self.d);
         assert!(self.tb.len() <= i32::MAX as usize);
-        debug_assert!(self.feat.iter().all(|&f| (f as usize) < BLOCK * self.d));
+        debug_assert!((0..self.leaf.len() / self.w).all(|k| self
+            .tree(k)
+            .1
+            .iter()
+            .all(|&f| (f as usize) < self.lanes * self.d)));
     }
 }
 
-/// Portable kernel: per tree, BLOCK rows walk in lockstep (independent load chains).
+/// Portable kernel: per tree, L rows (the chunk's lanes) walk in lockstep
+/// (independent load chains).
 ///
 /// # Safety
-/// `c` passed [`Chunk::check`] and every `feat` entry is < BLOCK * d.
-#[allow(clippy::needless_range_loop)] // j walks BLOCK independent rows in lockstep
-pub(super) unsafe fn score_chunk_portable(c: &Chunk, acc: &mut [f64]) {
-    assert_eq!(c.lanes, BLOCK);
+/// `c` passed [`Chunk::check`], `c.lanes == L` and every feature offset is < L * d.
+#[allow(clippy::needless_range_loop)] // j walks L independent rows in lockstep
+pub(super) unsafe fn score_chunk_portable<const L: usize>(c: &Chunk, acc: &mut [f64]) {
+    assert_eq!(c.lanes, L);
     let w = c.w;
-    for k in 0..c.key.len() / w {
-        let key = &c.key[k * w..(k + 1) * w];
-        let feat = &c.feat[k * w..(k + 1) * w];
+    for k in 0..c.leaf.len() / w {
+        let (key, feat) = c.tree(k);
         let leaf = &c.leaf[k * w..(k + 1) * w];
-        for (blk, base) in c.tb.chunks_exact(BLOCK * c.d).enumerate() {
-            let mut cur = [1usize; BLOCK];
+        for (blk, base) in c.tb.chunks_exact(L * c.d).enumerate() {
+            let mut cur = [1usize; L];
             for _ in 0..c.depth {
-                for j in 0..BLOCK {
+                for j in 0..L {
                     // SAFETY: after s < depth steps cur[j] < 2^(s+1) <= w = key.len() =
-                    // feat.len(); feat + j < BLOCK * d = base.len().
+                    // feat.len(); feat + j < L * d = base.len().
                     unsafe {
                         let i = cur[j];
                         let f = *feat.get_unchecked(i) as usize;
@@ -93,10 +109,10 @@ pub(super) unsafe fn score_chunk_portable(c: &Chunk, acc: &mut [f64]) {
                     }
                 }
             }
-            let a = &mut acc[blk * BLOCK..(blk + 1) * BLOCK];
-            for j in 0..BLOCK {
+            let a = &mut acc[blk * L..(blk + 1) * L];
+            for j in 0..L {
                 // SAFETY: after depth steps w <= cur[j] < 2 w.
-                a[j] += unsafe { *leaf.get_unchecked(cur[j] - w) };
+                a[j] += unsafe { *leaf.get_unchecked(cur[j] - w) } as f64;
             }
         }
     }
@@ -113,13 +129,13 @@ pub(super) unsafe fn score_chunk_portable(c: &Chunk, acc: &mut [f64]) {
 pub(super) unsafe fn score_chunk_asm(c: &Chunk, acc: &mut [f64]) {
     assert_eq!(c.lanes, BLOCK);
     let w = c.w;
-    for k in 0..c.key.len() / w {
-        let key = c.key[k * w..].as_ptr();
-        let feat = c.feat[k * w..].as_ptr();
+    for k in 0..c.leaf.len() / w {
+        let (keys, feats) = c.tree(k);
+        let (key, feat) = (keys.as_ptr(), feats.as_ptr());
         // The tree's leaves shifted by -w, indexed by the final slot (w <= i < 2w).
         let leaf_w = c.leaf[k * w..(k + 1) * w].as_ptr().wrapping_sub(w);
         // Every row starts at the root (slot 1): its key and feature stay in registers.
-        let (key1, feat1) = (c.key[k * w + 1], c.feat[k * w + 1] as usize);
+        let (key1, feat1) = (keys[1], feats[1] as usize);
         for (blk, base) in c.tb.chunks_exact(BLOCK * c.d).enumerate() {
             let base = base.as_ptr();
             let (c0, c1, c2, c3) = (&mut 1usize, &mut 1usize, &mut 1usize, &mut 1usize);
@@ -187,14 +203,14 @@ pub(super) unsafe fn score_chunk_asm(c: &Chunk, acc: &mut [f64]) {
             let a = &mut acc[blk * BLOCK..(blk + 1) * BLOCK];
             // SAFETY: after depth steps w <= i < 2 w, so leaf_w + i is in `leaf`.
             unsafe {
-                a[0] += *leaf_w.wrapping_add(*c0);
-                a[1] += *leaf_w.wrapping_add(*c1);
-                a[2] += *leaf_w.wrapping_add(*c2);
-                a[3] += *leaf_w.wrapping_add(*c3);
-                a[4] += *leaf_w.wrapping_add(*c4);
-                a[5] += *leaf_w.wrapping_add(*c5);
-                a[6] += *leaf_w.wrapping_add(*c6);
-                a[7] += *leaf_w.wrapping_add(*c7);
+                a[0] += *leaf_w.wrapping_add(*c0) as f64;
+                a[1] += *leaf_w.wrapping_add(*c1) as f64;
+                a[2] += *leaf_w.wrapping_add(*c2) as f64;
+                a[3] += *leaf_w.wrapping_add(*c3) as f64;
+                a[4] += *leaf_w.wrapping_add(*c4) as f64;
+                a[5] += *leaf_w.wrapping_add(*c5) as f64;
+                a[6] += *leaf_w.wrapping_add(*c6) as f64;
+                a[7] += *leaf_w.wrapping_add(*c7) as f64;
             }
         }
     }
@@ -204,17 +220,18 @@ pub(super) unsafe fn score_chunk_asm(c: &Chunk, acc: &mut [f64]) {
 /// [`score_chunk_asm`] for 12 rows at once. Each row's walk is a chain of dependent
 /// loads (~11 cycles a level), so throughput grows with the rows in flight; 12 cursors
 /// fit in the registers because the levels are unrolled (no counter) and one pointer
-/// reaches both the keys and the feature offsets (`kf12`, `KF12_FEAT` bytes apart).
+/// reaches both the keys and the feature offsets (`Complete::trees`, `KF12_FEAT` bytes
+/// apart).
 ///
 /// # Safety
 /// As [`score_chunk_portable`], with `c.lanes == WIDE`, `c.depth == WIDE_DEPTH` and
-/// `kf12` built by `build_complete` for the same trees (feature offsets f * WIDE, f < d).
+/// feature offsets f * WIDE, f < d.
 #[cfg(target_arch = "x86_64")]
-pub(super) unsafe fn score_chunk_wide(c: &Chunk, kf12: &[u64], acc: &mut [f64]) {
+pub(super) unsafe fn score_chunk_wide(c: &Chunk, acc: &mut [f64]) {
     assert!(c.lanes == WIDE && c.depth == WIDE_DEPTH && c.w == 1 << WIDE_DEPTH);
-    assert_eq!(kf12.len(), c.key.len() / c.w * KF12_TREE);
+    assert_eq!(c.tree_words(), KF12_TREE);
     let w = c.w;
-    for (k, tree) in kf12.chunks_exact(KF12_TREE).enumerate() {
+    for (k, tree) in c.trees.chunks_exact(KF12_TREE).enumerate() {
         let node = tree.as_ptr();
         let leaf_w = c.leaf[k * w..(k + 1) * w].as_ptr().wrapping_sub(w);
         for (blk, base) in c.tb.chunks_exact(WIDE * c.d).enumerate() {
@@ -274,7 +291,7 @@ pub(super) unsafe fn score_chunk_wide(c: &Chunk, kf12: &[u64], acc: &mut [f64]) 
             let a = &mut acc[blk * WIDE..(blk + 1) * WIDE];
             for (a, &i) in a.iter_mut().zip(&cur) {
                 // SAFETY: after 8 levels w <= i < 2 w.
-                *a += unsafe { *leaf_w.wrapping_add(i) };
+                *a += unsafe { *leaf_w.wrapping_add(i) } as f64;
             }
         }
     }

@@ -2,8 +2,9 @@
 //! with NaN going right exactly as in the float walk.
 
 /// 1 when a point with value `v` goes right at threshold `thr` (not `v < thr`, so NaN
-/// goes right, as in the arena walk), else 0: the heap-order child offset.
-#[inline(always)]
+/// goes right, as in the arena walk), else 0: the heap-order child offset. The walks
+/// compare keys; tests check the keys against this float rule.
+#[cfg(test)]
 pub(super) fn right(v: f64, thr: f64) -> usize {
     if v < thr {
         0
@@ -46,4 +47,16 @@ pub(super) fn threshold_key(t: f64) -> u64 {
     } else {
         order_key(t)
     }
+}
+
+/// The threshold a key was made from (`threshold_key(threshold_of_key(k)) == k` for
+/// every key `threshold_key` gives), for writing complete trees to a model file: -0.0
+/// comes back as +0.0 and a NaN threshold as a NaN, which compare like them.
+pub(super) fn threshold_of_key(k: u64) -> f64 {
+    if k == 0 {
+        return f64::NAN;
+    }
+    // Inverse of `order_key`: keys with the top bit set were non-negative floats.
+    let b = if k >> 63 == 1 { k ^ (1 << 63) } else { !k };
+    f64::from_bits(b)
 }

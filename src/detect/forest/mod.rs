@@ -1,17 +1,22 @@
 //! Isolation Forest after Liu, Ting & Zhou (2008), "Isolation Forest", ICDM.
 //!
-//! Layout: every tree lives in one flat arena of 24-byte nodes (children by index, no
-//! `Box`), so scoring touches contiguous memory and allocates nothing per row. Leaves
-//! point to themselves, which lets the scorer walk every tree
-//! for exactly `height_limit` steps without a data-dependent branch; batch scoring
-//! walks 8 rows through the same tree at once so their load chains overlap.
+//! Layout: fitting grows every tree in one flat arena of 24-byte nodes (children by
+//! index, no `Box`); leaves point to themselves, which lets a walk take exactly
+//! `height_limit` steps without a data-dependent branch.
 //!
-//! For scoring, the arena is also unrolled (when `height_limit` <= [`MAX_COMPLETE_DEPTH`])
-//! into complete binary trees in heap order (from 1: the children of slot i are 2i and
-//! 2i + 1), so a step is `i = 2i + (x[feat[i]] >= thr[i])` with no child loads, and the
-//! slots past the last level hold each path's leaf value (depth + c(size)). This copy
-//! is derived (not serialised: saved models keep the arena format) and walks exactly
-//! the same path as the arena, so scores are bit-identical.
+//! A fitted forest keeps only one layout (issue 13: the hub holds one model per host).
+//! When `height_limit` <= [`MAX_COMPLETE_DEPTH`] the arena is unrolled into complete
+//! binary trees in heap order (from 1: the children of slot i are 2i and 2i + 1), so a
+//! step is `i = 2i + (x[feat[i]] >= thr[i])` with no child loads, the slots past the
+//! last level hold each path's leaf value (depth + c(size), an f32 as in the arena), and
+//! the training sizes of every slot are kept for the attribution (a byte each at psi
+//! <= 256, else two); the arena is
+//! then dropped. The complete trees walk exactly the arena's paths, so scores and
+//! attributions are bit-identical (`tests.rs` compares them with an arena kept for
+//! reference). Deeper forests keep the arena and score through it.
+//! Per tree of the default depth 8: 256 threshold keys and 256 feature offsets (3 KB),
+//! 256 leaf values (1 KB) and 512 sizes (0.5 KB), 0.45 MB for 100 trees, against 2.4 MB
+//! for the arena plus the scoring copy of session 9.
 //!
 //! Batch scoring compares order-preserving integer keys instead of floats
 //! (`threshold_key(thr) < value_key(v)` exactly when `!(v < thr)`, NaN included), so on
@@ -22,6 +27,9 @@
 //!
 //! Scores follow the paper: s(x) = 2^(-E(h(x)) / c(psi)), with
 //! c(n) = 2 H(n-1) - 2 (n-1) / n and H(i) ~ ln(i) + Euler's gamma.
+//!
+//! Model files written before session 10 carry the arena (`nodes`, `sizes`); they load
+//! and are unrolled like a fresh fit. Files now carry the complete trees.
 //!
 //! Files: `build` fits the arena and unrolls it, `keys` holds the integer keys of the
 //! batch walk, `kernels` the batch-scoring kernels, `score` every way of scoring.
@@ -51,9 +59,10 @@ pub(super) const BLOCK: usize = 8;
 const WIDE: usize = 12;
 /// The height limit the wide kernel is unrolled for (psi = 256, the default).
 const WIDE_DEPTH: usize = 8;
-/// u64 words per tree in `Complete::kf12`: 256 keys, then 256 u32 feature offsets.
+/// u64 words per tree of depth 8 in `Complete::trees`: 256 keys, then 256 u32 feature
+/// offsets.
 const KF12_TREE: usize = (1 << WIDE_DEPTH) * 3 / 2;
-/// Byte distance from a tree's keys to its feature offsets in `Complete::kf12`.
+/// Byte distance from a depth-8 tree's keys to its feature offsets in `Complete::trees`.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const KF12_FEAT: usize = (1 << WIDE_DEPTH) * 8;
 /// Rows that walk one tree before the next (a multiple of `BLOCK` and of `WIDE`); small
@@ -112,69 +121,220 @@ struct Node {
     value: f32,
 }
 
-/// Complete-tree copy of the arena (see the module docs), per tree `width` =
-/// 2^height_limit split slots (`thr`, `feat`; heap order from 1, slot 0 unused, so the
-/// children of i are 2i and 2i + 1) and `width` leaf values.
+/// The arena a forest is grown in (and kept for forests too deep to unroll).
 #[derive(Debug, Clone, PartialEq)]
-struct Complete {
-    width: usize,
-    thr: Vec<f64>,
-    /// `threshold_key(thr)`: batch scoring compares integer keys of the row values,
-    /// `key < value_key(v)` exactly when `right(v, thr)` is 1.
-    key: Vec<u64>,
-    /// Feature index times [`BLOCK`]: its offset in a transposed block of rows.
-    feat: Vec<u32>,
-    leaf: Vec<f64>,
-    /// For the x86-64 12-lane kernel (height limit 8 only): per tree 256 threshold keys
-    /// followed by 256 feature offsets (f * 12) packed two per u64, so one register
-    /// addresses both (`KF12_FEAT` bytes apart).
-    kf12: Vec<u64>,
-}
-
-/// The serialised fields of [`IsolationForest`]; deserialising goes through it so the
-/// derived scoring layout is rebuilt.
-#[derive(Deserialize)]
-struct ForestRepr {
-    n_features: usize,
-    psi: usize,
-    height_limit: usize,
-    roots: Vec<u32>,
-    nodes: Vec<Node>,
-    sizes: Vec<u32>,
-}
-
-impl From<ForestRepr> for IsolationForest {
-    fn from(r: ForestRepr) -> Self {
-        let mut f = IsolationForest {
-            n_features: r.n_features,
-            psi: r.psi,
-            height_limit: r.height_limit,
-            roots: r.roots,
-            nodes: r.nodes,
-            sizes: r.sizes,
-            complete: None,
-        };
-        f.complete = f.build_complete();
-        f
-    }
-}
-
-/// A fitted forest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(from = "ForestRepr")]
-pub struct IsolationForest {
-    n_features: usize,
-    /// psi actually used (min(sample_size, rows)).
-    psi: usize,
-    height_limit: usize,
+struct Arena {
     roots: Vec<u32>,
     nodes: Vec<Node>,
     /// Training samples that reached each node (attribution only, kept out of `Node`
     /// so the scoring loop's nodes stay 24 bytes).
     sizes: Vec<u32>,
-    /// Scoring layout, derived from the arena; `None` when too deep or inconsistent.
-    #[serde(skip)]
-    complete: Option<Complete>,
+}
+
+/// Complete trees (see the module docs), `width` = 2^height_limit slots per tree.
+#[derive(Debug, Clone, PartialEq)]
+struct Complete {
+    width: usize,
+    /// Rows per transposed block of the batch walk ([`BLOCK`], or [`WIDE`] for the
+    /// x86-64 12-row kernel at depth 8): feature offsets are `f * stride`.
+    stride: usize,
+    /// Per tree [`Complete::tree_words`] u64: `width` threshold keys
+    /// (`threshold_key(thr)`, slot 0 unused; `key < value_key(v)` exactly when the row
+    /// goes right), then `width` u32 feature offsets (`f * stride`), so one register
+    /// addresses both (`width * 8` bytes apart).
+    trees: Vec<u64>,
+    /// Per tree `width` leaf path lengths, indexed by final slot - width.
+    leaf: Vec<f32>,
+    /// Per tree `2 * width` training sizes of the node at each slot (slot 0 unused):
+    /// attribution only.
+    size: Sizes,
+}
+
+/// Training sizes of the complete trees' slots as the attribution reads them,
+/// max(size, 1) (a child left empty by its split counts as 1): one byte each, minus
+/// one, when none is over 256 (psi <= 256, the default), else two.
+#[derive(Debug, Clone, PartialEq)]
+enum Sizes {
+    Byte(Vec<u8>),
+    Wide(Vec<u16>),
+}
+
+impl Sizes {
+    fn pack(sizes: Vec<u16>) -> Sizes {
+        if sizes.iter().all(|&s| s <= 256) {
+            Sizes::Byte(sizes.iter().map(|&s| (s.max(1) - 1) as u8).collect())
+        } else {
+            Sizes::Wide(sizes.iter().map(|&s| s.max(1)).collect())
+        }
+    }
+    /// max(size, 1) of slot i.
+    fn get(&self, i: usize) -> u16 {
+        match self {
+            Sizes::Byte(v) => v[i] as u16 + 1,
+            Sizes::Wide(v) => v[i],
+        }
+    }
+    fn len(&self) -> usize {
+        match self {
+            Sizes::Byte(v) => v.len(),
+            Sizes::Wide(v) => v.len(),
+        }
+    }
+}
+
+impl Complete {
+    fn tree_words(&self) -> usize {
+        self.width + self.width / 2
+    }
+    fn n_trees(&self) -> usize {
+        self.trees.len() / self.tree_words()
+    }
+    /// Threshold keys of tree k.
+    fn keys(&self, k: usize) -> &[u64] {
+        let tw = self.tree_words();
+        &self.trees[k * tw..k * tw + self.width]
+    }
+    /// Feature offsets (`f * stride`) of tree k.
+    fn feats(&self, k: usize) -> &[u32] {
+        let tw = self.tree_words();
+        as_u32(&self.trees[k * tw + self.width..(k + 1) * tw])
+    }
+}
+
+/// The u32 view of u64 words (native order, so writes and reads through it agree).
+fn as_u32(w: &[u64]) -> &[u32] {
+    // SAFETY: u64 is at least as aligned as u32, every bit pattern is a valid u32, and
+    // the view covers exactly the same bytes for the same lifetime.
+    unsafe { std::slice::from_raw_parts(w.as_ptr().cast::<u32>(), w.len() * 2) }
+}
+
+fn as_u32_mut(w: &mut [u64]) -> &mut [u32] {
+    // SAFETY: as in `as_u32`, with the unique borrow passed on.
+    unsafe { std::slice::from_raw_parts_mut(w.as_mut_ptr().cast::<u32>(), w.len() * 2) }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Layout {
+    Arena(Arena),
+    Complete(Complete),
+}
+
+/// The serialised form of [`IsolationForest`]: the arena (files of session 9 and
+/// before, and forests too deep to unroll) or the complete trees (`thr`, `feat` as
+/// plain feature indices, `leaf`, `size`, each per tree as in [`Complete`]).
+#[derive(Serialize, Deserialize)]
+struct ForestRepr {
+    n_features: usize,
+    psi: usize,
+    height_limit: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    roots: Option<Vec<u32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nodes: Option<Vec<Node>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sizes: Option<Vec<u32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    thr: Option<Vec<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    feat: Option<Vec<u32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    leaf: Option<Vec<f32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    size: Option<Vec<u16>>,
+}
+
+impl TryFrom<ForestRepr> for IsolationForest {
+    type Error = DetectError;
+    fn try_from(r: ForestRepr) -> Result<Self, DetectError> {
+        let bad = || DetectError::Format("isolation forest file has no complete layout".into());
+        let f = match (r.roots, r.nodes, r.sizes) {
+            (Some(roots), Some(nodes), Some(sizes)) => {
+                let f = IsolationForest {
+                    n_features: r.n_features,
+                    psi: r.psi,
+                    height_limit: r.height_limit,
+                    layout: Layout::Arena(Arena {
+                        roots,
+                        nodes,
+                        sizes,
+                    }),
+                };
+                // Checked before unrolling, which indexes the arena.
+                f.validate()?;
+                f.compact()
+            }
+            _ => IsolationForest::from_complete(
+                r.n_features,
+                r.psi,
+                r.height_limit,
+                r.thr.ok_or_else(bad)?,
+                r.feat.ok_or_else(bad)?,
+                r.leaf.ok_or_else(bad)?,
+                r.size.ok_or_else(bad)?,
+            )?,
+        };
+        f.validate()?;
+        Ok(f)
+    }
+}
+
+impl From<&IsolationForest> for ForestRepr {
+    fn from(f: &IsolationForest) -> Self {
+        let mut r = ForestRepr {
+            n_features: f.n_features,
+            psi: f.psi,
+            height_limit: f.height_limit,
+            roots: None,
+            nodes: None,
+            sizes: None,
+            thr: None,
+            feat: None,
+            leaf: None,
+            size: None,
+        };
+        match &f.layout {
+            Layout::Arena(a) => {
+                r.roots = Some(a.roots.clone());
+                r.nodes = Some(a.nodes.clone());
+                r.sizes = Some(a.sizes.clone());
+            }
+            Layout::Complete(c) => {
+                let (mut thr, mut feat) = (Vec::new(), Vec::new());
+                for k in 0..c.n_trees() {
+                    // Slot 0 is unused (key 0, which would read as a NaN threshold).
+                    thr.push(0.0);
+                    thr.extend(
+                        c.keys(k)[1..]
+                            .iter()
+                            .map(|&key| keys::threshold_of_key(key)),
+                    );
+                    feat.extend(c.feats(k).iter().map(|&o| o / c.stride as u32));
+                }
+                r.thr = Some(thr);
+                r.feat = Some(feat);
+                r.leaf = Some(c.leaf.clone());
+                r.size = Some((0..c.size.len()).map(|i| c.size.get(i)).collect());
+            }
+        }
+        r
+    }
+}
+
+impl Serialize for IsolationForest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        ForestRepr::from(self).serialize(s)
+    }
+}
+
+/// A fitted forest.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "ForestRepr")]
+pub struct IsolationForest {
+    n_features: usize,
+    /// psi actually used (min(sample_size, rows)).
+    psi: usize,
+    height_limit: usize,
+    layout: Layout,
 }
 
 impl IsolationForest {
@@ -182,7 +342,10 @@ impl IsolationForest {
         self.n_features
     }
     pub fn n_trees(&self) -> usize {
-        self.roots.len()
+        match &self.layout {
+            Layout::Arena(a) => a.roots.len(),
+            Layout::Complete(c) => c.n_trees(),
+        }
     }
     pub fn sample_size(&self) -> usize {
         self.psi
@@ -191,20 +354,49 @@ impl IsolationForest {
         self.height_limit
     }
 
+    /// Whether the forest scores through complete trees (else through its arena).
+    pub fn is_complete(&self) -> bool {
+        matches!(self.layout, Layout::Complete(_))
+    }
+
     /// Checks indices after deserialisation, so a corrupt file can never make the
     /// unchecked scoring loop read out of bounds.
     pub fn validate(&self) -> Result<(), DetectError> {
-        let n = self.nodes.len() as u32;
-        let bad = self.roots.iter().any(|&r| r >= n)
-            || self.sizes.len() != self.nodes.len()
-            || self.n_features == 0
-            || self
-                .nodes
-                .iter()
-                .any(|nd| nd.left >= n || nd.right >= n || nd.feat as usize >= self.n_features);
-        if bad || self.roots.is_empty() || self.psi < 2 {
+        let bad = match &self.layout {
+            Layout::Arena(a) => {
+                let n = a.nodes.len() as u32;
+                a.roots.is_empty()
+                    || a.roots.iter().any(|&r| r >= n)
+                    || a.sizes.len() != a.nodes.len()
+                    || a.nodes.iter().any(|nd| {
+                        nd.left >= n || nd.right >= n || nd.feat as usize >= self.n_features
+                    })
+            }
+            Layout::Complete(c) => {
+                let w = c.width;
+                let t = c.trees.len() / c.tree_words().max(1);
+                self.height_limit == 0
+                    || self.height_limit > MAX_COMPLETE_DEPTH
+                    || w != 1 << self.height_limit
+                    || !(c.stride == BLOCK || c.stride == WIDE)
+                    || self
+                        .n_features
+                        .checked_mul(c.stride)
+                        .is_none_or(|m| m > u32::MAX as usize)
+                    || t == 0
+                    || c.trees.len() != t * c.tree_words()
+                    || c.leaf.len() != t * w
+                    || c.size.len() != t * 2 * w
+                    || (0..t).any(|k| {
+                        c.feats(k)
+                            .iter()
+                            .any(|&o| o as usize >= self.n_features * c.stride)
+                    })
+            }
+        };
+        if bad || self.n_features == 0 || self.psi < 2 {
             return Err(DetectError::Format(
-                "isolation forest arena is inconsistent".into(),
+                "isolation forest layout is inconsistent".into(),
             ));
         }
         Ok(())

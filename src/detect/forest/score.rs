@@ -4,14 +4,57 @@
 use ndarray::ArrayView2;
 
 use super::kernels::{self, Chunk, Kernel};
-use super::keys::{right, value_key};
-use super::{c_factor, Complete, IsolationForest, BLOCK, CHUNK, WIDE};
+use super::keys::value_key;
+use super::{c_factor, Arena, Complete, IsolationForest, Layout, BLOCK, CHUNK, WIDE};
 
-impl IsolationForest {
+impl Complete {
+    /// Sum over the trees of the leaf value `row` reaches, in tree order (as every
+    /// kernel sums). `S` is `self.stride`, a constant so the offset division is a shift
+    /// or a multiply.
+    fn path_sum<const S: usize>(&self, depth: usize, row: &[f64]) -> f64 {
+        debug_assert_eq!(S, self.stride);
+        // The row's value keys, computed once (not at every step: the trees' walks
+        // are independent, so the time per row is the work per step, and a key takes
+        // as many instructions as the rest of the step). On the stack for up to 256
+        // features (the detector has 24 metrics x 4 kinds).
+        let mut stack = [0u64; 256];
+        let mut heap = Vec::new();
+        let vk: &mut [u64] = if row.len() <= stack.len() {
+            &mut stack[..row.len()]
+        } else {
+            heap.resize(row.len(), 0);
+            &mut heap
+        };
+        for (k, &v) in vk.iter_mut().zip(row) {
+            *k = value_key(v);
+        }
+        let mut sum = 0.0f64;
+        for k in 0..self.n_trees() {
+            let (keys, feats) = (self.keys(k), self.feats(k));
+            let leaf = &self.leaf[k * self.width..(k + 1) * self.width];
+            let mut i = 1usize;
+            for _ in 0..depth {
+                // SAFETY: after s < depth steps i < 2^(s+1) <= width = keys.len() =
+                // feats.len(); feats / S < n_features == row.len() == vk.len()
+                // (`validate`).
+                unsafe {
+                    let f = *feats.get_unchecked(i) as usize / S;
+                    let v = *vk.get_unchecked(f);
+                    i = 2 * i + (*keys.get_unchecked(i) < v) as usize;
+                }
+            }
+            // SAFETY: after depth steps width <= i < 2 width.
+            sum += unsafe { *leaf.get_unchecked(i - self.width) } as f64;
+        }
+        sum
+    }
+}
+
+impl Arena {
     #[inline(always)]
-    fn leaf_of(&self, root: u32, row: &[f64]) -> u32 {
+    fn leaf_of(&self, depth: usize, root: u32, row: &[f64]) -> u32 {
         let mut cur = root;
-        for _ in 0..self.height_limit {
+        for _ in 0..depth {
             // SAFETY: `validate` (run after fit and after deserialisation) guarantees
             // every child index < nodes.len() and every feat < n_features == row.len().
             let nd = unsafe { self.nodes.get_unchecked(cur as usize) };
@@ -21,35 +64,20 @@ impl IsolationForest {
         }
         cur
     }
+}
 
+impl IsolationForest {
     /// Mean path length E(h(x)) over the trees.
     pub fn mean_path_length(&self, row: &[f64]) -> f64 {
         assert_eq!(row.len(), self.n_features, "feature count mismatch");
-        let mut sum = 0.0f64;
-        if let Some(c) = &self.complete {
-            let (thr, feat, leaf) = (&c.thr, &c.feat, &c.leaf);
-            for k in 0..self.roots.len() {
-                let o = k * c.width;
-                let mut i = 1usize;
-                for _ in 0..self.height_limit {
-                    // SAFETY: after s < height_limit steps i < 2^(s+1) <= width, so
-                    // o + i < thr.len() == feat.len(); feat / BLOCK < n_features ==
-                    // row.len() (checked by `validate` before `complete` was built).
-                    unsafe {
-                        let f = *feat.get_unchecked(o + i) as usize / BLOCK;
-                        let v = *row.get_unchecked(f);
-                        i = 2 * i + right(v, *thr.get_unchecked(o + i));
-                    }
-                }
-                // SAFETY: after height_limit steps width <= i < 2 width.
-                sum += unsafe { *leaf.get_unchecked(o + i - c.width) };
-            }
-            return sum / self.roots.len() as f64;
-        }
-        for &r in &self.roots {
-            sum += self.nodes[self.leaf_of(r, row) as usize].value as f64;
-        }
-        sum / self.roots.len() as f64
+        let sum = match &self.layout {
+            Layout::Complete(c) if c.stride == WIDE => c.path_sum::<WIDE>(self.height_limit, row),
+            Layout::Complete(c) => c.path_sum::<BLOCK>(self.height_limit, row),
+            Layout::Arena(a) => a.roots.iter().fold(0.0f64, |s, &r| {
+                s + a.nodes[a.leaf_of(self.height_limit, r, row) as usize].value as f64
+            }),
+        };
+        sum / self.n_trees() as f64
     }
 
     /// Anomaly score of one row, in (0, 1]; ~0.5 or less is normal.
@@ -76,9 +104,9 @@ impl IsolationForest {
             out.len() * self.n_features,
             "feature count mismatch"
         );
-        match &self.complete {
-            Some(c) => self.score_slice_complete_with(kernel, c, data, out),
-            None => self.score_slice(data, out),
+        match &self.layout {
+            Layout::Complete(c) => self.score_slice_complete_with(kernel, c, data, out),
+            Layout::Arena(_) => self.score_slice(data, out),
         }
     }
 
@@ -91,19 +119,20 @@ impl IsolationForest {
     pub fn score_slice(&self, data: &[f64], out: &mut [f64]) {
         let d = self.n_features;
         assert_eq!(data.len(), out.len() * d, "feature count mismatch");
-        if let Some(c) = &self.complete {
-            return self.score_slice_complete(c, data, out);
-        }
+        let a = match &self.layout {
+            Layout::Complete(c) => return self.score_slice_complete(c, data, out),
+            Layout::Arena(a) => a,
+        };
         let n = out.len();
         let full = n / BLOCK * BLOCK;
-        let t = self.roots.len() as f64;
+        let t = a.roots.len() as f64;
         let mut acc_buf = [0.0f64; CHUNK];
         let mut cs = 0;
         while cs < full {
             let ce = (cs + CHUNK).min(full);
             let acc = &mut acc_buf[..ce - cs];
             acc.fill(0.0);
-            for &root in &self.roots {
+            for &root in &a.roots {
                 let mut b = cs;
                 while b < ce {
                     let base = &data[b * d..(b + BLOCK) * d];
@@ -111,7 +140,7 @@ impl IsolationForest {
                     for _ in 0..self.height_limit {
                         for j in 0..BLOCK {
                             // SAFETY: as in `leaf_of`; j * d + feat < BLOCK * d = base.len().
-                            let nd = unsafe { self.nodes.get_unchecked(cur[j] as usize) };
+                            let nd = unsafe { a.nodes.get_unchecked(cur[j] as usize) };
                             // SAFETY: as above.
                             let v = unsafe { *base.get_unchecked(j * d + nd.feat as usize) };
                             cur[j] = if v < nd.thr { nd.left } else { nd.right };
@@ -119,7 +148,7 @@ impl IsolationForest {
                     }
                     for j in 0..BLOCK {
                         // SAFETY: cur[j] is a node index reached as in `leaf_of`.
-                        let nd = unsafe { self.nodes.get_unchecked(cur[j] as usize) };
+                        let nd = unsafe { a.nodes.get_unchecked(cur[j] as usize) };
                         acc[b - cs + j] += nd.value as f64;
                     }
                     b += BLOCK;
@@ -150,10 +179,10 @@ impl IsolationForest {
     ) {
         let d = self.n_features;
         let n = out.len();
-        let wide = cfg!(target_arch = "x86_64") && kernel == Kernel::Scalar && !c.kf12.is_empty();
-        let lanes = if wide { WIDE } else { BLOCK };
+        // The transposed blocks have `stride` lanes, the rows the feature offsets expect.
+        let lanes = c.stride;
         let full = n / lanes * lanes;
-        let t = self.roots.len() as f64;
+        let t = c.n_trees() as f64;
         let w = c.width;
         let mut acc_buf = [0.0f64; CHUNK];
         // The chunk's rows, transposed per block of BLOCK rows: [block][feature][lane], so
@@ -185,8 +214,7 @@ impl IsolationForest {
                 }
             }
             let chunk = Chunk {
-                key: &c.key,
-                feat: &c.feat,
+                trees: &c.trees,
                 leaf: &c.leaf,
                 w,
                 depth: self.height_limit,
@@ -195,18 +223,19 @@ impl IsolationForest {
                 lanes,
             };
             chunk.check(acc);
-            // SAFETY: `chunk` passed `check`, `feat` entries are f * BLOCK with f < d
-            // (`build_complete`), and `score_slice_with` / `detect` only pass kernels
-            // that `Kernel::available` accepted.
+            // SAFETY: `chunk` passed `check`, feature offsets are f * lanes with f < d
+            // (`validate`), and `score_slice_with` / `detect` only pass kernels that
+            // `Kernel::available` accepted.
             unsafe {
-                match kernel {
-                    Kernel::Portable => kernels::score_chunk_portable(&chunk, acc),
+                match (kernel, lanes) {
+                    (Kernel::Portable, WIDE) => kernels::score_chunk_portable::<WIDE>(&chunk, acc),
+                    (Kernel::Portable, _) => kernels::score_chunk_portable::<BLOCK>(&chunk, acc),
                     #[cfg(target_arch = "x86_64")]
-                    Kernel::Scalar if wide => kernels::score_chunk_wide(&chunk, &c.kf12, acc),
+                    (Kernel::Scalar, WIDE) => kernels::score_chunk_wide(&chunk, acc),
                     #[cfg(target_arch = "x86_64")]
-                    Kernel::Scalar => kernels::score_chunk_asm(&chunk, acc),
+                    (Kernel::Scalar, _) => kernels::score_chunk_asm(&chunk, acc),
                     #[cfg(not(target_arch = "x86_64"))]
-                    Kernel::Scalar => kernels::score_chunk_portable(&chunk, acc),
+                    (Kernel::Scalar, _) => kernels::score_chunk_portable::<BLOCK>(&chunk, acc),
                 }
             }
             for (o, a) in out[cs..ce].iter_mut().zip(acc.iter()) {
@@ -239,31 +268,50 @@ impl IsolationForest {
     /// path was shortened relative to a point that stays with the crowd, so a feature
     /// that isolated x early (big jump to a small child) gets most of the credit.
     /// Features merely crossed on the way (balanced splits) get little.
+    ///
+    /// The complete trees give the arena's figures exactly: past a leaf the walk goes on
+    /// through copies of it, whose sizes are equal, so those steps add log2(1) = 0.
     pub fn attribution(&self, row: &[f64], out: &mut [f64]) {
         assert_eq!(row.len(), self.n_features);
         assert_eq!(out.len(), self.n_features);
         out.iter_mut().for_each(|o| *o = 0.0);
-        for &root in &self.roots {
-            let mut cur = root as usize;
-            for _ in 0..self.height_limit {
-                let nd = self.nodes[cur];
-                if nd.left as usize == cur {
-                    break;
+        match &self.layout {
+            Layout::Arena(a) => {
+                for &root in &a.roots {
+                    let mut cur = root as usize;
+                    for _ in 0..self.height_limit {
+                        let nd = a.nodes[cur];
+                        if nd.left as usize == cur {
+                            break;
+                        }
+                        let next = if row[nd.feat as usize] < nd.thr {
+                            nd.left
+                        } else {
+                            nd.right
+                        } as usize;
+                        let (n0, n1) = (a.sizes[cur].max(1) as f64, a.sizes[next].max(1) as f64);
+                        out[nd.feat as usize] += (n0 / n1).log2();
+                        cur = next;
+                    }
                 }
-                let next = if row[nd.feat as usize] < nd.thr {
-                    nd.left
-                } else {
-                    nd.right
-                } as usize;
-                let (n0, n1) = (
-                    self.sizes[cur].max(1) as f64,
-                    self.sizes[next].max(1) as f64,
-                );
-                out[nd.feat as usize] += (n0 / n1).log2();
-                cur = next;
+            }
+            Layout::Complete(c) => {
+                let w = c.width;
+                for k in 0..c.n_trees() {
+                    let (keys, feats) = (c.keys(k), c.feats(k));
+                    let o = k * 2 * w;
+                    let mut i = 1usize;
+                    for _ in 0..self.height_limit {
+                        let f = feats[i] as usize / c.stride;
+                        let next = 2 * i + (keys[i] < value_key(row[f])) as usize;
+                        let (n0, n1) = (c.size.get(o + i) as f64, c.size.get(o + next) as f64);
+                        out[f] += (n0 / n1).log2();
+                        i = next;
+                    }
+                }
             }
         }
-        let t = self.roots.len() as f64;
+        let t = self.n_trees() as f64;
         out.iter_mut().for_each(|o| *o /= t);
     }
 }

@@ -225,21 +225,24 @@ fn all_kernels_score_bit_identically() {
             (&train, Some(10), 9),
             (&with_inf, None, 30),
         ] {
-            let f = IsolationForestParams {
+            let p = IsolationForestParams {
                 n_trees: trees,
                 sample_size: 256,
                 height_limit: limit,
                 seed: n as u64,
-            }
-            .fit_array(data.view())
-            .unwrap();
-            let c = f.complete.as_ref().unwrap();
-            // The default depth uses the 12-row x86-64 kernel, the others 8 rows.
-            assert_eq!(c.kf12.is_empty(), f.height_limit() != WIDE_DEPTH);
-            let arena = IsolationForest {
-                complete: None,
-                ..f.clone()
             };
+            let f = p.fit_array(data.view()).unwrap();
+            let Layout::Complete(c) = &f.layout else {
+                panic!("depth {} not unrolled", f.height_limit());
+            };
+            // The default depth uses the 12-row x86-64 kernel, the others 8 rows.
+            assert_eq!(
+                c.stride == WIDE,
+                cfg!(target_arch = "x86_64") && f.height_limit() == WIDE_DEPTH
+            );
+            // The reference: the same fit, scored through its arena.
+            let arena = p.fit_arena(data.view()).unwrap();
+            assert!(!arena.is_complete());
             let mut want = vec![0.0; n];
             arena.score_slice(xs, &mut want);
             for (i, w) in want.iter().enumerate() {
@@ -264,41 +267,109 @@ fn all_kernels_score_bit_identically() {
     }
     // The infinite training values did produce NaN thresholds.
     let f = IsolationForestParams::default()
-        .fit_array(with_inf.view())
+        .fit_arena(with_inf.view())
         .unwrap();
-    assert!(f.nodes.iter().any(|nd| nd.thr.is_nan()));
+    let Layout::Arena(a) = &f.layout else {
+        unreachable!()
+    };
+    assert!(a.nodes.iter().any(|nd| nd.thr.is_nan()));
 }
 
 #[test]
 fn complete_trees_score_bit_identically_to_the_arena() {
     let x = gaussian_blob(1003, 5, 5);
-    for limit in [Some(1), Some(3), None, Some(10), Some(12)] {
-        let f = IsolationForestParams {
+    // psi 600: sizes over 256, kept as two bytes (one byte at psi <= 256).
+    for (limit, psi) in [
+        (Some(1), 256),
+        (Some(3), 256),
+        (None, 256),
+        (Some(10), 256),
+        (Some(12), 256),
+        (None, 600),
+    ] {
+        let p = IsolationForestParams {
             n_trees: 25,
             height_limit: limit,
+            sample_size: psi,
             ..Default::default()
-        }
-        .fit_array(x.view())
-        .unwrap();
-        assert_eq!(f.complete.is_some(), f.height_limit() <= MAX_COMPLETE_DEPTH);
-        let arena = IsolationForest {
-            complete: None,
-            ..f.clone()
         };
+        let f = p.fit_array(x.view()).unwrap();
+        assert_eq!(f.is_complete(), f.height_limit() <= MAX_COMPLETE_DEPTH);
+        if let Layout::Complete(c) = &f.layout {
+            assert_eq!(matches!(c.size, Sizes::Byte(_)), psi <= 256);
+        }
+        // The reference: the same fit kept in its arena.
+        let arena = p.fit_arena(x.view()).unwrap();
         let (mut a, mut b) = (vec![0.0; x.nrows()], vec![0.0; x.nrows()]);
         f.score_rows(x.view(), &mut a);
         arena.score_rows(x.view(), &mut b);
+        let (mut at, mut bt) = (vec![0.0; 5], vec![0.0; 5]);
+        let mut credited = 0.0;
         for i in 0..x.nrows() {
             assert_eq!(a[i].to_bits(), b[i].to_bits(), "row {i}");
             let r = x.row(i).to_vec();
             assert_eq!(f.score_row(&r).to_bits(), arena.score_row(&r).to_bits());
+            // The attribution (the forest's part of an event's explanation) too, bit
+            // for bit: the complete trees carry the arena's node sizes.
+            f.attribution(&r, &mut at);
+            arena.attribution(&r, &mut bt);
+            for j in 0..5 {
+                assert_eq!(at[j].to_bits(), bt[j].to_bits(), "row {i} feature {j}");
+            }
+            credited += at.iter().sum::<f64>();
         }
+        assert!(credited > 0.0, "the attribution credited nothing");
         let nan = [f64::NAN, 0.0, f64::INFINITY, -1.0, 1e300];
         assert_eq!(f.score_row(&nan).to_bits(), arena.score_row(&nan).to_bits());
-        // Deserialising rebuilds the scoring layout.
-        let g: IsolationForest = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+        f.attribution(&nan, &mut at);
+        arena.attribution(&nan, &mut bt);
+        assert_eq!(at, bt);
+        // A model file keeps the layout: the complete trees, or the arena when too deep.
+        let json = serde_json::to_string(&f).unwrap();
+        assert_eq!(json.contains("\"nodes\""), !f.is_complete());
+        let g: IsolationForest = serde_json::from_str(&json).unwrap();
         assert_eq!(f, g);
+        // A file of session 9 and before (the arena) loads into the same forest.
+        let old: IsolationForest =
+            serde_json::from_str(&serde_json::to_string(&arena).unwrap()).unwrap();
+        assert_eq!(f, old);
     }
+}
+
+/// A forest as session 9 wrote it into model files (the arena: roots, nodes with
+/// thr / feat / left / right / value, sizes), written out by hand: one tree on two
+/// features, the root splitting feature 1 at 0.5, its right child feature 0 at -1.0.
+#[test]
+fn a_forest_file_of_session_9_loads_and_scores() {
+    let json = r#"{"n_features":2,"psi":4,"height_limit":2,"roots":[0],
+        "nodes":[{"thr":0.5,"feat":1,"left":1,"right":2,"value":0.0},
+                 {"thr":0.0,"feat":0,"left":1,"right":1,"value":2.0},
+                 {"thr":-1.0,"feat":0,"left":3,"right":4,"value":0.0},
+                 {"thr":0.0,"feat":0,"left":3,"right":3,"value":2.0},
+                 {"thr":0.0,"feat":0,"left":4,"right":4,"value":3.0}],
+        "sizes":[4,2,2,1,1]}"#;
+    let f: IsolationForest = serde_json::from_str(json).unwrap();
+    assert!(f.is_complete());
+    // Left at the root: the leaf of value 2 at depth 1 (its copies below it).
+    assert_eq!(f.mean_path_length(&[9.0, 0.0]), 2.0);
+    assert_eq!(f.mean_path_length(&[-5.0, 0.7]), 2.0);
+    assert_eq!(f.mean_path_length(&[-0.5, 0.5]), 3.0);
+    // NaN goes right, as `!(NaN < thr)` did in the arena.
+    assert_eq!(f.mean_path_length(&[f64::NAN, f64::NAN]), 3.0);
+    // Attribution: to the right child (4 -> 2) on feature 1: one bit; then 2 -> 1 on
+    // feature 0: one bit. To the left leaf: one bit on feature 1, then nothing.
+    let mut a = [0.0; 2];
+    f.attribution(&[-0.5, 0.5], &mut a);
+    assert_eq!(a, [1.0, 1.0]);
+    f.attribution(&[9.0, 0.0], &mut a);
+    assert_eq!(a, [0.0, 1.0]);
+    // Saved again, it is written as complete trees and loads back the same.
+    let again = serde_json::to_string(&f).unwrap();
+    assert!(again.contains("\"leaf\"") && !again.contains("\"nodes\""));
+    assert_eq!(serde_json::from_str::<IsolationForest>(&again).unwrap(), f);
+    // A corrupt arena (child out of range) is refused, not unrolled.
+    let bad = json.replace(r#""left":3,"right":4"#, r#""left":3,"right":40"#);
+    assert!(serde_json::from_str::<IsolationForest>(&bad).is_err());
 }
 
 #[test]
