@@ -181,10 +181,14 @@ async def main():
             ),
         ]
         next_report = time.time() + 60
+        # (seconds since start, RSS MiB) every minute: the slope of the last third
+        # says whether the RSS has levelled off.
+        rss_track = [(0.0, rss0)]
         while time.time() - start < duration:
             await asyncio.sleep(1)
             if time.time() >= next_report:
                 next_report += 60
+                rss_track.append((time.time() - start, rss_mib(pid)))
                 print(
                     f"{time.time() - start:6.0f} s: RSS {rss_mib(pid):.1f} MiB, {fds(pid)} descriptors, "
                     f"{stats.events} events, /metrics p99 {pct(metrics_lat, 0.99) * 1000:.1f} ms; "
@@ -208,6 +212,11 @@ async def main():
         ).fetchone()
         print(f"end:   RSS {rss1:.1f} MiB ({rss1 - rss0:+.1f}), {fd1} descriptors with clients, "
               f"{fd2} after they left (start {fd0})")
+        tail = [(t, r) for t, r in rss_track if t >= duration * 2 / 3]
+        if len(tail) >= 2:
+            (t0, r0), (t1, r1) = tail[0], tail[-1]
+            print(f"RSS over the last third ({t0:.0f}-{t1:.0f} s): {r0:.1f} -> {r1:.1f} MiB, "
+                  f"{(r1 - r0) / max(t1 - t0, 1) * 60:+.2f} MiB a minute")
         print(f"/metrics: {len(metrics_lat)} calls, p50 {pct(metrics_lat, .5) * 1000:.1f} ms, "
               f"p99 {pct(metrics_lat, .99) * 1000:.1f} ms, max {max(metrics_lat) * 1000:.1f} ms")
         print(f"/api/history: {len(history_lat)} calls, p50 {pct(history_lat, .5) * 1000:.1f} ms, "
