@@ -4,7 +4,7 @@
 //! hour as the hub would. Heap bytes held are counted by a counting allocator at each
 //! stage, so the figures are the detector's own, not the process's RSS.
 //!
-//! The load generator (scripts/loadgen-hub.py) runs minutes; a hub runs for weeks, and
+//! The load generator (scripts/loadgen-hub.sh) runs minutes; a hub runs for weeks, and
 //! some of the detector's state only fills over days. This prints that steady state.
 //!
 //!     cargo run --release -p lookout --example host_memory
