@@ -8,11 +8,15 @@
 # the generator's own CPU and the load average.
 # Usage: scripts/loadgen-hub.sh --hosts 200 --interval 1 [--batch 10] [--secs 120]
 #        [--min-history 2m] [--concurrency 32] [--threads 1] [--bin PATH] [--keep]
-# (--workers is accepted for --concurrency.) NO_BUILD=1 skips the build.
+# (--workers is accepted for --concurrency.) NO_BUILD=1 skips the build. Export the
+# RUSTC_BOOTSTRAP / CARGO_INCREMENTAL of your other builds, or cargo rebuilds the lot.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 if [ -z "${NO_BUILD:-}" ]; then
-  cargo build --release -q -p lookout-server --bin lookout --example loadgen_hub
+  # Two builds: one invocation would unify the dev-dependencies' features (the
+  # example's) into the hub binary, which is then not the one deployed.
+  cargo build --release -q -p lookout-server --bin lookout
+  cargo build --release -q -p lookout-server --example loadgen_hub
 fi
 exec "$ROOT/target/release/examples/loadgen_hub" "$@"
