@@ -6,7 +6,7 @@
 //! rows the model is trained on is made before counting starts; until session 10 the
 //! "after 1 h" figure included it, about 190 KiB at 5 s and 940 KiB at 1 s).
 //!
-//! The load generator (scripts/loadgen-hub.py) runs minutes; a hub runs for weeks, and
+//! The load generator (scripts/loadgen-hub.sh) runs minutes; a hub runs for weeks, and
 //! some of the detector's state only fills over days. This prints that steady state.
 //!
 //!     cargo run --release -p lookout --example host_memory
