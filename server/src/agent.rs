@@ -5,25 +5,20 @@ use crate::config::{Settings, AGENT_TOKEN_ENV};
 use std::path::PathBuf;
 use std::sync::mpsc;
 
+/// The setting every agent runs with, as a command-line triple: an agent runs no
+/// detector, so its models folder is neither checked nor made.
+pub fn no_detector() -> (String, String, String) {
+    ("detector.enabled".into(), "false".into(), "agent".into())
+}
+
 /// The settings of an agent: the config file (or ./lookout.toml when it exists), the
 /// `LOOKOUT_*` environment, then the command line's flags (key, value, flag name).
-/// An agent runs no detector, so its models folder is neither checked nor made.
 pub fn load_settings(
     file: Option<PathBuf>,
     mut flags: Vec<(String, String, String)>,
 ) -> Result<Settings, String> {
-    let file = file.or_else(|| {
-        let default = PathBuf::from("lookout.toml");
-        default.exists().then_some(default)
-    });
-    let env: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, _)| k.starts_with("LOOKOUT_") || k == "PORT")
-        .collect();
-    flags.insert(
-        0,
-        ("detector.enabled".into(), "false".into(), "agent".into()),
-    );
-    crate::config::load(file.as_deref(), &env, &flags).map_err(|e| e.to_string())
+    flags.insert(0, no_detector());
+    crate::config::load_for_process(file.as_deref(), &flags)
 }
 
 /// Runs the agent until Ctrl-C or SIGTERM; returns the exit code (2: bad settings).

@@ -212,24 +212,9 @@ impl Cli {
             flags.push(("agent.hub".to_string(), h, "--hub".to_string()));
         }
         if matches!(self.command, Some(Command::Agent { .. })) {
-            // An agent runs no detector: its models folder is neither checked nor made.
-            flags.push((
-                "detector.enabled".to_string(),
-                "false".to_string(),
-                "agent".to_string(),
-            ));
+            flags.push(lookout_server::agent::no_detector());
         }
-        for (key, value, flag) in named {
-            if let Some(v) = value {
-                flags.push((key.to_string(), v.clone(), flag.to_string()));
-            }
-        }
-        for s in &self.set {
-            let (k, v) = s
-                .split_once('=')
-                .ok_or_else(|| format!("invalid configuration: --set {s:?}: write KEY=VALUE, e.g. --set sampler.interval=2s"))?;
-            flags.push((k.trim().to_string(), v.to_string(), format!("--set {k}")));
-        }
+        flags.extend(config::flag_triples(&named, &self.set)?);
         Ok(flags)
     }
 }
@@ -366,12 +351,5 @@ fn main() -> ExitCode {
 }
 
 fn load_settings(cli: &Cli) -> Result<config::Settings, String> {
-    let file = cli.config.clone().or_else(|| {
-        let default = PathBuf::from("lookout.toml");
-        default.exists().then_some(default)
-    });
-    let env: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, _)| k.starts_with("LOOKOUT_") || k == "PORT")
-        .collect();
-    config::load(file.as_deref(), &env, &cli.flags()?).map_err(|e| e.to_string())
+    config::load_for_process(cli.config.as_deref(), &cli.flags()?)
 }

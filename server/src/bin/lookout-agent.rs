@@ -40,24 +40,18 @@ fn main() -> ExitCode {
     lookout_server::memory::tune_allocator();
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    let mut flags = Vec::new();
     let named = [
         ("agent.hub", &cli.hub, "--hub"),
         ("sampler.interval", &cli.interval, "--interval"),
         ("log.format", &cli.log_format, "--log-format"),
     ];
-    for (key, value, flag) in named {
-        if let Some(v) = value {
-            flags.push((key.to_string(), v.clone(), flag.to_string()));
-        }
-    }
-    for s in &cli.set {
-        let Some((k, v)) = s.split_once('=') else {
-            eprintln!("lookout-agent: invalid configuration: --set {s:?}: write KEY=VALUE");
+    let flags = match lookout_server::config::flag_triples(&named, &cli.set) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("lookout-agent: {e}");
             return ExitCode::from(2);
-        };
-        flags.push((k.trim().to_string(), v.to_string(), format!("--set {k}")));
-    }
+        }
+    };
     match lookout_server::agent::load_settings(cli.config, flags) {
         Ok(settings) => ExitCode::from(lookout_server::agent::run(&settings)),
         Err(e) => {

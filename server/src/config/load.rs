@@ -5,6 +5,42 @@ use std::path::Path;
 
 use super::{err, Config, ConfigError, Origin, Settings};
 
+/// The command line's `(key, value, flag name)` triples for [`load`]: the named flags
+/// that were given (`(key, value, "--flag")`), then every `--set KEY=VALUE`. One
+/// grammar for `lookout` and `lookout-agent`.
+pub fn flag_triples(
+    named: &[(&str, &Option<String>, &str)],
+    set: &[String],
+) -> Result<Vec<(String, String, String)>, String> {
+    let mut flags = Vec::new();
+    for (key, value, flag) in named {
+        if let Some(v) = value {
+            flags.push((key.to_string(), v.clone(), flag.to_string()));
+        }
+    }
+    for s in set {
+        let (k, v) = s.split_once('=').ok_or_else(|| {
+            format!("invalid configuration: --set {s:?}: write KEY=VALUE, e.g. --set sampler.interval=2s")
+        })?;
+        flags.push((k.trim().to_string(), v.to_string(), format!("--set {k}")));
+    }
+    Ok(flags)
+}
+
+/// [`load`] as the binaries call it: `file`, or ./lookout.toml when it exists; this
+/// process's `LOOKOUT_*` (and `PORT`) environment; then the command line's `flags`.
+pub fn load_for_process(
+    file: Option<&Path>,
+    flags: &[(String, String, String)],
+) -> Result<Settings, String> {
+    let default = Path::new("lookout.toml");
+    let file = file.or_else(|| default.exists().then_some(default));
+    let env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("LOOKOUT_") || k == "PORT")
+        .collect();
+    load(file, &env, flags).map_err(|e| e.to_string())
+}
+
 /// Layers the configuration. `file` is read if given (missing file = error);
 /// `env` is the process environment (passed in so tests can drive it); `flags` are
 /// `(key, value, flag name)` triples from the command line, applied last.

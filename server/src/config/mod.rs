@@ -22,7 +22,7 @@ mod tests;
 mod validate;
 
 pub use fleet::*;
-pub use load::load;
+pub use load::{flag_triples, load, load_for_process};
 pub use sections::*;
 
 /// The whole configuration. Field names are the TOML keys; `LOOKOUT_<SECTION>_<KEY>`
