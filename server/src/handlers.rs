@@ -356,11 +356,39 @@ pub async fn model(
     }
 }
 
-/// `POST /api/model/train`: trains now on the stored window; answers with the new
-/// version's metadata once it is installed.
-pub async fn train(State(services): State<Services>) -> Response {
-    let Some(d) = services.detection.clone() else {
-        return detector_off();
+/// The detector a model action is for: the server's own, or on a hub an agent host's
+/// (`host=`, as `/api/model` reads it), so the model panel's buttons act on the host
+/// it shows. Err: the answer (400 unknown host, 404 detection off, 409 no detector
+/// for that host yet).
+async fn detection_for(
+    services: &Services,
+    params: &[(String, String)],
+) -> Result<crate::detector::Detection, Response> {
+    let store = crate::hosts::store_for_params(services, params)
+        .await
+        .map_err(|r| r.into_response())?;
+    let host = store.options().host.clone();
+    if host == services.store.options().host {
+        return services.detection.clone().ok_or_else(detector_off);
+    }
+    let Some(hub) = services.hub.as_ref() else {
+        return Err(detector_off());
+    };
+    hub.detection(&host).ok_or_else(|| {
+        let why = "its detector starts with its first batch since the hub started";
+        fail(StatusCode::CONFLICT, format!("host {host} has no detector yet: {why}"))
+    })
+}
+
+/// `POST /api/model/train?host=..`: trains now on the stored window; answers with the
+/// new version's metadata once it is installed.
+pub async fn train(
+    State(services): State<Services>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Response {
+    let d = match detection_for(&services, &params).await {
+        Ok(d) => d,
+        Err(r) => return r,
     };
     use crate::detector::TrainingError;
     match d.train_now().await {
@@ -383,14 +411,16 @@ pub async fn train(State(services): State<Services>) -> Response {
     }
 }
 
-/// `POST /api/model/sensitivity` with `{"sensitivity": "low"|"medium"|"high"|3.5}` (a
-/// surprise threshold; a number below 1 is read in the older "1 - p" form).
+/// `POST /api/model/sensitivity?host=..` with `{"sensitivity": "low"|"medium"|"high"|3.5}`
+/// (a surprise threshold; a number below 1 is read in the older "1 - p" form).
 pub async fn sensitivity(
     State(services): State<Services>,
+    Query(params): Query<Vec<(String, String)>>,
     body: Result<Json<SensitivityRequest>, JsonRejection>,
 ) -> Response {
-    let Some(d) = services.detection.clone() else {
-        return detector_off();
+    let d = match detection_for(&services, &params).await {
+        Ok(d) => d,
+        Err(r) => return r,
     };
     let Json(body) = match body {
         Ok(b) => b,
