@@ -303,11 +303,33 @@ pub async fn mark_expected(
     Path(id): Path<i64>,
     body: Option<Json<ExpectedRequest>>,
 ) -> Response {
-    let Some(d) = services.detection.clone() else {
+    if services.detection.is_none() {
         return detector_off();
-    };
+    }
     let expected = body.map(|b| b.expected).unwrap_or(true);
-    match tokio::task::spawn_blocking(move || d.mark_expected(id, expected)).await {
+    let s = services.clone();
+    let marked = move || -> lookout::store::Result<Option<lookout::model::AnomalyEvent>> {
+        // The event's own host's detector learns it: on a hub an agent host's event
+        // teaches that host's detector, not the hub's. A host whose detector has not
+        // started since the hub did reads the mark from the store when it starts.
+        let Some(event) = s.store.event(id)? else {
+            return Ok(None);
+        };
+        let own = event.host == s.store.options().host;
+        let d = if own {
+            s.detection.clone()
+        } else {
+            s.hub.as_ref().and_then(|h| h.detection(&event.host))
+        };
+        match d {
+            Some(d) => d.mark_expected(id, expected),
+            None => {
+                s.store.set_event_expected(id, expected)?;
+                s.store.event(id)
+            }
+        }
+    };
+    match tokio::task::spawn_blocking(marked).await {
         Ok(Ok(Some(event))) => Json(event).into_response(),
         Ok(Ok(None)) => fail(
             StatusCode::NOT_FOUND,
