@@ -737,13 +737,27 @@ pub async fn delete_rule(State(services): State<Services>, Path(name): Path<Stri
 /// condition holds on the latest sample, without saving anything.
 pub async fn test_rule(
     State(services): State<Services>,
+    Query(params): Query<Vec<(String, String)>>,
     body: Result<Json<lookout::alert::RuleConfig>, JsonRejection>,
 ) -> Response {
     let Json(rule) = match body {
         Ok(b) => b,
         Err(e) => return bad_request("rule", e.body_text()),
     };
-    let latest = services.latest.borrow().clone();
+    // The host the dashboard shows (`host=`: a hub's agent host, judged on its newest
+    // stored sample), else the server's own newest sample.
+    let store = match crate::hosts::store_for_params(&services, &params).await {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let latest = if store.options().host == services.store.options().host {
+        services.latest.borrow().clone()
+    } else {
+        match tokio::task::spawn_blocking(move || store.latest()).await {
+            Ok(Ok(s)) => s,
+            _ => return fail(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the host's newest sample"),
+        }
+    };
     match services.alerting.test_rule(&rule, latest.as_ref()) {
         Ok(v) => Json(v).into_response(),
         Err(e) => alerting_error("rule", e),

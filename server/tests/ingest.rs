@@ -474,9 +474,10 @@ fn each_agent_host_gets_its_own_detector_scores_and_model() {
     );
 }
 
-/// On a hub the model panel's actions follow the host picker: the sensitivity set for
-/// an agent host is its detector's (the hub's own keeps its own), and "train now" for
-/// it trains a model in that host's folder, listed in its report.
+/// On a hub the panels' actions follow the host picker: the sensitivity set for an
+/// agent host is its detector's (the hub's own keeps its own), "train now" for it
+/// trains a model in that host's folder, listed in its report, and the rule tester
+/// judges that host's newest sample.
 #[test]
 fn model_actions_for_an_agent_host_act_on_its_detector() {
     let dir = tempfile::tempdir().unwrap();
@@ -551,6 +552,22 @@ fn model_actions_for_an_agent_host_act_on_its_detector() {
             .any(|v| v["version"].as_u64() == Some(version)),
         "{listed}"
     );
+
+    // The rule tester judges the newest sample of the host the page shows.
+    let mut last = batch("web-3", now_ms() - 500, 1);
+    last.samples[0].cpu_usage = 42.25;
+    last.samples[0].cpu.total = 42.25;
+    assert_eq!(reply(post(&s, &t, &last).1).accepted, 1);
+    let tested: serde_json::Value = client()
+        .post(s.url("/api/alerts/rules/test?host=web-3"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({ "name": "t", "condition": "cpu_usage > 40" }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(tested["value_now"], 42.25, "{tested}");
+    assert_eq!(tested["condition_holds_now"], true, "{tested}");
 }
 
 /// Open file descriptors of a process (Linux `/proc`).

@@ -8,6 +8,7 @@ use lookout::model::RuleTestResult;
 use lookout::model::{RuleConfig, RuleView};
 
 use super::form::RuleForm;
+use crate::components::dashboard::DashboardState;
 #[cfg(feature = "hydrate")]
 use super::form::{verdict_line, SparseRule};
 
@@ -17,6 +18,9 @@ use crate::format::url_part;
 /// The rules, the form and the last action's outcome.
 #[derive(Clone, Copy)]
 pub struct RuleState {
+    /// The dashboard's state: which host the page shows (a hub's agent host), whose
+    /// newest sample the tester judges.
+    pub live: DashboardState,
     pub rules: RwSignal<Option<Vec<RuleView>>>,
     pub form: RwSignal<RuleForm>,
     /// The name of the rule being edited (None: adding a new one).
@@ -26,8 +30,9 @@ pub struct RuleState {
 }
 
 impl RuleState {
-    pub fn new() -> Self {
+    pub fn new(live: DashboardState) -> Self {
         Self {
+            live,
             rules: RwSignal::new(None),
             form: RwSignal::new(RuleForm::empty()),
             editing: RwSignal::new(None),
@@ -136,8 +141,9 @@ impl RuleState {
         let _ = body;
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
+            let url = self.live.url("/api/alerts/rules/test");
             let answer: Result<RuleTestResult, _> =
-                crate::http::post("/api/alerts/rules/test", &SparseRule(&body)).await;
+                crate::http::post(&url, &SparseRule(&body)).await;
             self.result.set(Some(match answer {
                 Ok(t) => (true, verdict_line(&t)),
                 Err(e) => (false, e),
