@@ -44,8 +44,9 @@ pub(super) type CoreMinutes = BTreeMap<(i64, i64), (i64, Vec<f64>)>;
 /// Rolls up the per-core values of the raw snapshots in `[start, end)` by minute.
 /// Only reads: it parses every snapshot's JSON, so maintenance runs it on a reader
 /// before it takes the writer, and [`write_rollups`] stores the result with the
-/// other rollups (at 3,000 samples a second, run inside the write transaction, it
-/// held every ingest up for seconds each minute).
+/// other rollups. Inside the write transaction every ingest waited for that parse: a
+/// minute of a hub at 3,000 samples a second is 180,000 snapshots, the suspected
+/// cause of its 1-3 s ingest stalls there (not confirmed yet).
 pub(super) fn read_rollups(
     conn: &Connection,
     start: TimestampMs,
