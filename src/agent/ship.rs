@@ -24,8 +24,8 @@ pub enum Outcome {
 const BACKOFF_MIN: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(60);
 /// How long the shipper sleeps with nothing to send. Every new batch and the stop
-/// wake it at once; polling the buffer folder every second instead was a wake-up and
-/// a directory listing a second, part of the agent's 0.1 % of a core (issue 13).
+/// wake it at once, so polling the buffer folder every second (a wake-up and a
+/// directory listing) was work an agent with a budget of 0.1 % of a core need not do.
 const IDLE_WAIT: Duration = Duration::from_secs(60);
 /// How long a stopping agent keeps sending its buffer to a hub that answers.
 const STOP_DRAIN: Duration = Duration::from_secs(5);

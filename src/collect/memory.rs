@@ -1,6 +1,6 @@
 //! Memory and swap gauges. On Linux all of them come from one read of
-//! `/proc/meminfo` (sysinfo's refresh read the same file a second time for the totals:
-//! a tick of an agent at 1 s sampling counts); elsewhere sysinfo gives the portable
+//! `/proc/meminfo` (sysinfo's refresh read the same file a second time for the totals,
+//! once a second on an agent at 1 s sampling); elsewhere sysinfo gives the portable
 //! totals, and the page cache and kernel buffers read as 0.
 
 use super::rate::percent;
