@@ -2,7 +2,8 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -61,4 +62,37 @@ pub fn random_hex(bytes: usize) -> String {
         .and_then(|mut f| f.read_exact(&mut buf))
         .expect("/dev/urandom");
     buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Records `pid`'s RSS (MiB) every `every` into `out` as (seconds in, MiB), until aborted.
+pub async fn watch_rss(pid: u32, every: Duration, out: Arc<Mutex<Vec<(f64, u64)>>>) {
+    let start = Instant::now();
+    loop {
+        let mib = status_mib(pid, "VmRSS");
+        out.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((start.elapsed().as_secs_f64(), mib));
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// The least-squares slope of (seconds, MiB) points, in MiB an hour (0 with fewer than
+/// two points or no time between them).
+pub fn rss_slope_per_hour(points: &[(f64, u64)]) -> f64 {
+    let n = points.len() as f64;
+    if points.len() < 2 {
+        return 0.0;
+    }
+    let mean_t = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_m = points.iter().map(|p| p.1 as f64).sum::<f64>() / n;
+    let (mut num, mut den) = (0.0, 0.0);
+    for &(t, m) in points {
+        num += (t - mean_t) * (m as f64 - mean_m);
+        den += (t - mean_t) * (t - mean_t);
+    }
+    if den > 0.0 {
+        num / den * 3600.0
+    } else {
+        0.0
+    }
 }

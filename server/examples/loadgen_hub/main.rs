@@ -32,7 +32,9 @@ mod hub;
 mod send;
 mod trace;
 
-use host::{clock_ticks, cpu_ticks, now_secs, random_hex, root, status_mib};
+use host::{
+    clock_ticks, cpu_ticks, now_secs, random_hex, root, rss_slope_per_hour, status_mib, watch_rss,
+};
 use hub::{start_hub, stop_hub, Hub};
 use send::{send_with_retries, Stats, ATTEMPTS};
 use trace::{render, trace_rows};
@@ -146,6 +148,13 @@ async fn run(a: &Args, hub: &Hub) -> Result<(), String> {
     let hub_pid = hub.child.id().to_string();
     let hz = clock_ticks();
     let (t0, c0, g0) = (Instant::now(), cpu_ticks(&hub_pid), cpu_ticks("self"));
+    // The hub's RSS once a minute: on a run of hours, whether it levels off.
+    let rss_series = Arc::new(Mutex::new(Vec::new()));
+    let watcher = tokio::spawn(watch_rss(
+        hub.child.id(),
+        Duration::from_secs(60),
+        rss_series.clone(),
+    ));
     let start = now_secs();
     // Each host sends every `batch` s, phases spread evenly; its samples replay the
     // trace from its own offset, stamped with the real clock.
@@ -237,6 +246,7 @@ async fn run(a: &Args, hub: &Hub) -> Result<(), String> {
         });
     }
     while tasks.join_next().await.is_some() {}
+    watcher.abort();
     let span = t0.elapsed().as_secs_f64();
     let (c1, g1) = (cpu_ticks(&hub_pid), cpu_ticks("self"));
     let hwm = status_mib(hub.child.id(), "VmHWM");
@@ -319,6 +329,15 @@ async fn run(a: &Args, hub: &Hub) -> Result<(), String> {
         s.build_secs
     );
     println!("  hosts with a trained model at the end: {models}");
+    let series = rss_series.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    if series.len() >= 3 {
+        let minutes: Vec<String> = series.iter().map(|(_, mib)| mib.to_string()).collect();
+        println!("  hub RSS once a minute (MiB): {}", minutes.join(" "));
+        println!(
+            "  hub RSS over the last third of the run: {:+.1} MiB an hour",
+            rss_slope_per_hour(&series[series.len() * 2 / 3..])
+        );
+    }
     println!("  load average: {}", loadavg.join(" "));
     if s.errors > 0 {
         println!(
