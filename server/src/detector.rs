@@ -487,7 +487,11 @@ mod tests {
             .map(|minute| {
                 let tod = minute.rem_euclid(1440);
                 let noise = (minute * 7919).rem_euclid(100) as f64 / 100.0;
-                let level = if (120..140).contains(&tod) { 90.0 } else { 10.0 };
+                let level = if (120..140).contains(&tod) {
+                    90.0
+                } else {
+                    10.0
+                };
                 Snapshot {
                     host: "h".into(),
                     timestamp: minute * 60_000,
@@ -511,8 +515,7 @@ mod tests {
             keep_models: 2,
         };
         let (_stop, stopping) = watch::channel(false);
-        let (detection, task) =
-            Detection::start("h", settings, Arc::new(store), stopping).unwrap();
+        let (detection, task) = Detection::start("h", settings, Arc::new(store), stopping).unwrap();
         let report = detection.report().detector.expect("a detector");
         assert!(report.state.daily_pattern, "{:?}", report.state);
         assert!(lock(&detection.live)

@@ -398,7 +398,10 @@ async fn detection_for(
     };
     hub.detection(&host).ok_or_else(|| {
         let why = "its detector starts with its first batch since the hub started";
-        fail(StatusCode::CONFLICT, format!("host {host} has no detector yet: {why}"))
+        fail(
+            StatusCode::CONFLICT,
+            format!("host {host} has no detector yet: {why}"),
+        )
     })
 }
 
@@ -755,7 +758,12 @@ pub async fn test_rule(
     } else {
         match tokio::task::spawn_blocking(move || store.latest()).await {
             Ok(Ok(s)) => s,
-            _ => return fail(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the host's newest sample"),
+            _ => {
+                return fail(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "cannot read the host's newest sample",
+                )
+            }
         }
     };
     match services.alerting.test_rule(&rule, latest.as_ref()) {

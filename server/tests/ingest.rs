@@ -522,7 +522,11 @@ fn model_actions_for_an_agent_host_act_on_its_detector() {
     };
     assert_eq!(set("?host=web-3", "high"), 200);
     assert_eq!(report("?host=web-3")["sensitivity"], "high");
-    assert_eq!(report("")["sensitivity"], "medium", "the hub's own is unchanged");
+    assert_eq!(
+        report("")["sensitivity"],
+        "medium",
+        "the hub's own is unchanged"
+    );
     assert_eq!(set("", "low"), 200);
     assert_eq!(report("?host=web-3")["sensitivity"], "high");
     assert_eq!(report("")["sensitivity"], "low");

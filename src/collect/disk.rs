@@ -207,9 +207,8 @@ mod tests {
         let listed = probe.listed_at;
         let again = probe.filesystems();
         assert_eq!(probe.listed_at, listed, "not relisted within a minute");
-        let names = |v: &[FilesystemUsage]| {
-            v.iter().map(|f| f.mount_point.clone()).collect::<Vec<_>>()
-        };
+        let names =
+            |v: &[FilesystemUsage]| v.iter().map(|f| f.mount_point.clone()).collect::<Vec<_>>();
         assert_eq!(names(&first), names(&again));
         assert!(again.iter().all(|f| f.total_bytes > 0));
         probe.listed_at = Instant::now() - RELIST_EVERY;

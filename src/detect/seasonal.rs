@@ -369,7 +369,11 @@ impl SeasonalProfile {
                     continue;
                 }
                 let i = base + m;
-                let mean = if mean.is_finite() { mean } else { (lo + hi) / 2.0 };
+                let mean = if mean.is_finite() {
+                    mean
+                } else {
+                    (lo + hi) / 2.0
+                };
                 let mean = if d.lo[i] <= d.hi[i] {
                     (d.mean(i) + mean) / 2.0
                 } else {
@@ -529,7 +533,8 @@ impl SeasonalProfile {
                     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
                     for ds in -nb..=nb {
                         let gs = slot + ds;
-                        let (dd, s) = (d.day + gs.div_euclid(self.slots), gs.rem_euclid(self.slots));
+                        let (dd, s) =
+                            (d.day + gs.div_euclid(self.slots), gs.rem_euclid(self.slots));
                         let Some(cell) = find(dd) else {
                             continue;
                         };
@@ -830,7 +835,10 @@ mod tests {
             judged += a.is_some() as usize;
         }
         assert_eq!(loads, 5 * 24, "one load an hour, the new day's among them");
-        assert!(judged > 2 * 1440, "the rhythm is learnt by the third day: {judged}");
+        assert!(
+            judged > 2 * 1440,
+            "the rhythm is learnt by the third day: {judged}"
+        );
         assert!(loaded.learnt());
         // Between loads a loaded profile holds today's bands and nothing per day.
         let bands = loaded.bands.as_ref().unwrap();

@@ -254,7 +254,9 @@ mod tests {
             metric_names: detector_metric_names(),
             ..LiveConfig::default()
         });
-        let request = det.seasonal_load_due(now).expect("due before the first load");
+        let request = det
+            .seasonal_load_due(now)
+            .expect("due before the first load");
         assert_eq!(request.from, day0 - 3 * DAY_MS);
         let history = seasonal_history(&store, &request).unwrap();
         // Every 5-minute slot of the 4 days, the last 90 minutes from raw samples.
@@ -263,15 +265,17 @@ mod tests {
         let highest = (130..135).map(cpu).fold(f64::MIN, f64::max);
         assert_eq!(history[26].hi[0], highest);
         assert_eq!(history[26].start, day0 + 130 * 60_000);
-        assert!(history.iter().all(|s| s.lo[0] <= s.mean[0] && s.mean[0] <= s.hi[0]));
+        assert!(history
+            .iter()
+            .all(|s| s.lo[0] <= s.mean[0] && s.mean[0] <= s.hi[0]));
         det.load_seasonal(&request, history.iter());
         assert!(det.seasonal_load_due(now).is_none(), "loaded");
-        assert!(det.state().daily_pattern, "the daily pattern is learnt at once");
-
-        let mut p = SeasonalProfile::new(
-            detector_metric_names().len(),
-            SeasonalParams::default(),
+        assert!(
+            det.state().daily_pattern,
+            "the daily pattern is learnt at once"
         );
+
+        let mut p = SeasonalProfile::new(detector_metric_names().len(), SeasonalParams::default());
         p.set_history(ProfileHistory::Loaded);
         p.load(now, history.iter());
         let mut row = vec![0.0; detector_metric_names().len()];

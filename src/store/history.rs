@@ -260,7 +260,14 @@ impl Store {
         let cols = columns_of(metrics)?;
         let conn = self.reader();
         let tx = conn.unchecked_transaction()?;
-        let acc = bucket_accs(&tx, self.host_id, &cols, from, to.max(from), width_ms.max(1))?;
+        let acc = bucket_accs(
+            &tx,
+            self.host_id,
+            &cols,
+            from,
+            to.max(from),
+            width_ms.max(1),
+        )?;
         tx.finish()?;
         Ok(acc
             .into_iter()

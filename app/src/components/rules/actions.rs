@@ -8,9 +8,9 @@ use lookout::model::RuleTestResult;
 use lookout::model::{RuleConfig, RuleView};
 
 use super::form::RuleForm;
-use crate::components::dashboard::DashboardState;
 #[cfg(feature = "hydrate")]
 use super::form::{verdict_line, SparseRule};
+use crate::components::dashboard::DashboardState;
 
 #[cfg(feature = "hydrate")]
 use crate::format::url_part;
@@ -138,7 +138,7 @@ impl RuleState {
             body.name = Some("new rule".into());
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = body;
+        let _ = (body, self.live);
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let url = self.live.url("/api/alerts/rules/test");
