@@ -496,6 +496,11 @@ mod tests {
                     host: "h".into(),
                     timestamp: minute * 60_000,
                     cpu_usage: level + noise,
+                    // The stored `cpu_usage` column is the snapshot's `cpu.total`.
+                    cpu: lookout::model::CpuStats {
+                        total: level + noise,
+                        ..Default::default()
+                    },
                     ..Snapshot::default()
                 }
             })

@@ -240,6 +240,11 @@ mod tests {
                 host: "h".into(),
                 timestamp: day0 + minute * 60_000,
                 cpu_usage: cpu(minute),
+                // The stored `cpu_usage` column is the snapshot's `cpu.total`.
+                cpu: crate::model::CpuStats {
+                    total: cpu(minute),
+                    ..Default::default()
+                },
                 ..Snapshot::default()
             })
             .collect();
