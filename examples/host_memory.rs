@@ -8,10 +8,13 @@
 //!
 //! The load generator (scripts/loadgen-hub.sh) runs minutes; a hub runs for weeks, and
 //! some of the detector's state only fills over days. This prints that steady state.
+//! The server's detector reads its daily profile's days from the store's rollups
+//! (`LiveConfig::seasonal_loaded`); here a ring of 5-minute summaries made before the
+//! count starts stands in for the store, and the detector is handed them when it asks.
 //!
 //!     cargo run --release -p lookout --example host_memory
 
-use lookout::detect::{train, LiveConfig, LiveDetector, TrainParams};
+use lookout::detect::{train, LiveConfig, LiveDetector, SlotSummary, TrainParams};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 use std::sync::Arc;
@@ -73,6 +76,66 @@ fn row(ts: i64, n: usize, seed: &mut u64) -> Vec<f64> {
         .collect()
 }
 
+/// The store's part, outside the count: per 5-minute slot of the last 8 days, every
+/// metric's lowest, highest and running mean (allocated before counting, reused).
+struct Rollups {
+    ring: Vec<SlotSummary>,
+    counts: Vec<f64>,
+}
+
+const SLOT_MS: i64 = 300_000;
+
+impl Rollups {
+    fn new(n: usize) -> Self {
+        let len = 8 * 288;
+        let empty = SlotSummary {
+            start: i64::MIN,
+            lo: vec![0.0; n],
+            hi: vec![0.0; n],
+            mean: vec![0.0; n],
+        };
+        Rollups {
+            ring: vec![empty; len],
+            counts: vec![0.0; len],
+        }
+    }
+
+    fn add(&mut self, ts: i64, row: &[f64]) {
+        let g = ts.div_euclid(SLOT_MS);
+        let i = g.rem_euclid(self.ring.len() as i64) as usize;
+        let (s, c) = (&mut self.ring[i], &mut self.counts[i]);
+        if s.start != g * SLOT_MS {
+            s.start = g * SLOT_MS;
+            s.lo.copy_from_slice(row);
+            s.hi.copy_from_slice(row);
+            s.mean.iter_mut().for_each(|v| *v = 0.0);
+            *c = 0.0;
+        }
+        *c += 1.0;
+        for (m, &x) in row.iter().enumerate() {
+            s.lo[m] = s.lo[m].min(x);
+            s.hi[m] = s.hi[m].max(x);
+            s.mean[m] += (x - s.mean[m]) / *c;
+        }
+    }
+}
+
+/// One sample through the detector as the server gives it: the daily profile's
+/// history first when the detector asks for it, then the sample, then the store.
+fn feed(det: &mut LiveDetector, rollups: &mut Rollups, ts: i64, row: &[f64]) {
+    if let Some(req) = det.seasonal_load_due(ts) {
+        let len = rollups.ring.len() as i64;
+        let ring = &rollups.ring;
+        let slots = (req.from.div_euclid(SLOT_MS)..=req.to.div_euclid(SLOT_MS)).filter_map(|g| {
+            let s = &ring[g.rem_euclid(len) as usize];
+            (s.start == g * SLOT_MS && s.start < req.to).then_some(s)
+        });
+        det.load_seasonal(&req, slots);
+    }
+    det.observe(ts, row, &[], &[]);
+    rollups.add(ts, row);
+}
+
 fn main() {
     let metrics = lookout::model::detector_metric_names();
     let n = metrics.len();
@@ -90,17 +153,19 @@ fn main() {
             })
             .collect();
         ts += 3600 * 1000;
+        let mut rollups = Rollups::new(n);
         let start = held();
         let mut det = LiveDetector::new(LiveConfig {
             host: "h".into(),
             buffer_secs: 60,
             self_train: false,
+            seasonal_loaded: true,
             metric_names: metrics.clone(),
             ..LiveConfig::default()
         });
         let fresh = held() - start;
         for (t, r) in &hour {
-            det.observe(*t, r, &[], &[]);
+            feed(&mut det, &mut rollups, *t, r);
         }
         let after_hour = held() - start;
         let before_model = held();
@@ -114,7 +179,7 @@ fn main() {
             let until = ts + 86_400_000 - 3_600_000 * i64::from(day == 1);
             while ts < until {
                 let r = row(ts, n, &mut seed);
-                det.observe(ts, &r, &[], &[]);
+                feed(&mut det, &mut rollups, ts, &r);
                 ts += step;
             }
             if [1, 2, 8].contains(&day) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Load generator for a Lookout hub (issue 13): builds the hub and the Rust load
-# generator (server/examples/loadgen_hub.rs) in release mode, then runs it. It starts
+# generator (server/examples/loadgen_hub/main.rs) in release mode, then runs it. It starts
 # `lookout serve` on a free 127.0.0.1 port, writes one ingest token per simulated host
 # into the hub's SQLite file, replays tests/data/trace-idle.csv.gz as agents' gzip
 # batches to POST /api/ingest for a bounded time, and prints the hub's CPU and peak RSS,

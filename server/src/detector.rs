@@ -101,6 +101,10 @@ impl Detection {
             // normal is learnt from (`adapt_after`).
             buffer_secs: 60,
             self_train: false,
+            // The daily profile's days are read from the store's rollups (at start, at
+            // each new day, hourly): kept in memory, they were half of a hub's memory
+            // per host, and a restart lost them.
+            seasonal_loaded: true,
             // Throttling, OOM kills and PSI are stored but are not features.
             metric_names: lookout::model::detector_metric_names(),
             ..LiveConfig::default()
@@ -143,9 +147,28 @@ impl Detection {
             status: Arc::new(Mutex::new(TrainingStatus::default())),
             requests: tx,
         };
+        detection.load_seasonal(now);
         detection.replay(now);
         let task = tokio::spawn(detection.clone().run_training(rx, stopping));
         Ok((detection, task))
+    }
+
+    /// Reads the seasonal profile's days from the store when the detector wants them
+    /// (blocking: one aggregate query). On a read error the bands in service stay and
+    /// the next tick tries again.
+    fn load_seasonal(&self, now: TimestampMs) {
+        let Some(request) = lock(&self.live).detector.seasonal_load_due(now) else {
+            return;
+        };
+        match lookout::detect::seasonal_history(&self.store, &request) {
+            Ok(slots) => lock(&self.live)
+                .detector
+                .load_seasonal(&request, slots.iter()),
+            Err(e) => tracing::warn!(
+                error = %e,
+                "cannot read the stored history of the daily profile; the bands in service stay"
+            ),
+        }
     }
 
     /// Feeds the stored samples of the last `min_history` (plus a margin, so that
@@ -327,6 +350,17 @@ impl Detection {
                 _ = stopping.wait_for(|s| *s) => break,
             };
             self.pick_up_newer_model();
+            if lock(&self.live)
+                .detector
+                .seasonal_load_due(now_ms())
+                .is_some()
+            {
+                // Queued with the trainings: a hub's hosts all reload after midnight.
+                let this = self.clone();
+                if let Err(e) = crate::training::run(move || this.load_seasonal(now_ms())).await {
+                    tracing::warn!(error = %e, "the daily profile was not reloaded");
+                }
+            }
             let due = reply.is_some() || self.training_due();
             if !due {
                 continue;
@@ -424,5 +458,75 @@ impl Detection {
             .install_model(Arc::new(model))
             .map_err(TrainingError::Install)?;
         Ok(info)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lookout::store::StoreOptions;
+
+    /// A server started on a store that holds days of samples with a nightly backup
+    /// has its daily pattern at once: the profile is read from the store's rollups
+    /// (and the raw samples after them), not learnt again over two days after every
+    /// restart.
+    #[tokio::test]
+    async fn a_restarted_server_reads_its_daily_pattern_from_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &dir.path().join("lookout.db"),
+            StoreOptions {
+                host: "h".into(),
+                ..StoreOptions::default()
+            },
+        )
+        .unwrap();
+        let now = now_ms();
+        let first = (now - 4 * 86_400_000) / 60_000;
+        let rows: Vec<Snapshot> = (first..now / 60_000)
+            .map(|minute| {
+                let tod = minute.rem_euclid(1440);
+                let noise = (minute * 7919).rem_euclid(100) as f64 / 100.0;
+                let level = if (120..140).contains(&tod) {
+                    90.0
+                } else {
+                    10.0
+                };
+                Snapshot {
+                    host: "h".into(),
+                    timestamp: minute * 60_000,
+                    cpu_usage: level + noise,
+                    // The stored `cpu_usage` column is the snapshot's `cpu.total`.
+                    cpu: lookout::model::CpuStats {
+                        total: level + noise,
+                        ..Default::default()
+                    },
+                    ..Snapshot::default()
+                }
+            })
+            .collect();
+        store.insert(&rows[..rows.len() - 30]).unwrap();
+        store.maintain(now - 30 * 60_000).unwrap();
+        store.insert(&rows[rows.len() - 30..]).unwrap();
+        let settings = DetectorSettings {
+            enabled: true,
+            sensitivity: Sensitivity::Medium,
+            members: lookout::detect::Members::default(),
+            min_history: Duration::from_secs(3600),
+            training_window: Duration::from_secs(86_400),
+            retrain_every: Duration::from_secs(3600),
+            adapt_after: Duration::from_secs(1800),
+            models_dir: dir.path().join("models"),
+            keep_models: 2,
+        };
+        let (_stop, stopping) = watch::channel(false);
+        let (detection, task) = Detection::start("h", settings, Arc::new(store), stopping).unwrap();
+        let report = detection.report().detector.expect("a detector");
+        assert!(report.state.daily_pattern, "{:?}", report.state);
+        assert!(lock(&detection.live)
+            .detector
+            .seasonal_load_due(now)
+            .is_none());
+        task.abort();
     }
 }

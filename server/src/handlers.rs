@@ -303,11 +303,33 @@ pub async fn mark_expected(
     Path(id): Path<i64>,
     body: Option<Json<ExpectedRequest>>,
 ) -> Response {
-    let Some(d) = services.detection.clone() else {
+    if services.detection.is_none() {
         return detector_off();
-    };
+    }
     let expected = body.map(|b| b.expected).unwrap_or(true);
-    match tokio::task::spawn_blocking(move || d.mark_expected(id, expected)).await {
+    let s = services.clone();
+    let marked = move || -> lookout::store::Result<Option<lookout::model::AnomalyEvent>> {
+        // The event's own host's detector learns it: on a hub an agent host's event
+        // teaches that host's detector, not the hub's. A host whose detector has not
+        // started since the hub did reads the mark from the store when it starts.
+        let Some(event) = s.store.event(id)? else {
+            return Ok(None);
+        };
+        let own = event.host == s.store.options().host;
+        let d = if own {
+            s.detection.clone()
+        } else {
+            s.hub.as_ref().and_then(|h| h.detection(&event.host))
+        };
+        match d {
+            Some(d) => d.mark_expected(id, expected),
+            None => {
+                s.store.set_event_expected(id, expected)?;
+                s.store.event(id)
+            }
+        }
+    };
+    match tokio::task::spawn_blocking(marked).await {
         Ok(Ok(Some(event))) => Json(event).into_response(),
         Ok(Ok(None)) => fail(
             StatusCode::NOT_FOUND,
@@ -356,11 +378,42 @@ pub async fn model(
     }
 }
 
-/// `POST /api/model/train`: trains now on the stored window; answers with the new
-/// version's metadata once it is installed.
-pub async fn train(State(services): State<Services>) -> Response {
-    let Some(d) = services.detection.clone() else {
-        return detector_off();
+/// The detector a model action is for: the server's own, or on a hub an agent host's
+/// (`host=`, as `/api/model` reads it), so the model panel's buttons act on the host
+/// it shows. Err: the answer (400 unknown host, 404 detection off, 409 no detector
+/// for that host yet).
+async fn detection_for(
+    services: &Services,
+    params: &[(String, String)],
+) -> Result<crate::detector::Detection, Response> {
+    let store = crate::hosts::store_for_params(services, params)
+        .await
+        .map_err(|r| r.into_response())?;
+    let host = store.options().host.clone();
+    if host == services.store.options().host {
+        return services.detection.clone().ok_or_else(detector_off);
+    }
+    let Some(hub) = services.hub.as_ref() else {
+        return Err(detector_off());
+    };
+    hub.detection(&host).ok_or_else(|| {
+        let why = "its detector starts with its first batch since the hub started";
+        fail(
+            StatusCode::CONFLICT,
+            format!("host {host} has no detector yet: {why}"),
+        )
+    })
+}
+
+/// `POST /api/model/train?host=..`: trains now on the stored window; answers with the
+/// new version's metadata once it is installed.
+pub async fn train(
+    State(services): State<Services>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Response {
+    let d = match detection_for(&services, &params).await {
+        Ok(d) => d,
+        Err(r) => return r,
     };
     use crate::detector::TrainingError;
     match d.train_now().await {
@@ -383,14 +436,16 @@ pub async fn train(State(services): State<Services>) -> Response {
     }
 }
 
-/// `POST /api/model/sensitivity` with `{"sensitivity": "low"|"medium"|"high"|3.5}` (a
-/// surprise threshold; a number below 1 is read in the older "1 - p" form).
+/// `POST /api/model/sensitivity?host=..` with `{"sensitivity": "low"|"medium"|"high"|3.5}`
+/// (a surprise threshold; a number below 1 is read in the older "1 - p" form).
 pub async fn sensitivity(
     State(services): State<Services>,
+    Query(params): Query<Vec<(String, String)>>,
     body: Result<Json<SensitivityRequest>, JsonRejection>,
 ) -> Response {
-    let Some(d) = services.detection.clone() else {
-        return detector_off();
+    let d = match detection_for(&services, &params).await {
+        Ok(d) => d,
+        Err(r) => return r,
     };
     let Json(body) = match body {
         Ok(b) => b,
@@ -685,13 +740,32 @@ pub async fn delete_rule(State(services): State<Services>, Path(name): Path<Stri
 /// condition holds on the latest sample, without saving anything.
 pub async fn test_rule(
     State(services): State<Services>,
+    Query(params): Query<Vec<(String, String)>>,
     body: Result<Json<lookout::alert::RuleConfig>, JsonRejection>,
 ) -> Response {
     let Json(rule) = match body {
         Ok(b) => b,
         Err(e) => return bad_request("rule", e.body_text()),
     };
-    let latest = services.latest.borrow().clone();
+    // The host the dashboard shows (`host=`: a hub's agent host, judged on its newest
+    // stored sample), else the server's own newest sample.
+    let store = match crate::hosts::store_for_params(&services, &params).await {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let latest = if store.options().host == services.store.options().host {
+        services.latest.borrow().clone()
+    } else {
+        match tokio::task::spawn_blocking(move || store.latest()).await {
+            Ok(Ok(s)) => s,
+            _ => {
+                return fail(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "cannot read the host's newest sample",
+                )
+            }
+        }
+    };
     match services.alerting.test_rule(&rule, latest.as_ref()) {
         Ok(v) => Json(v).into_response(),
         Err(e) => alerting_error("rule", e),

@@ -92,6 +92,13 @@ impl HubDetectors {
             .clone())
     }
 
+    /// `host`'s detector (None: none made for it since the hub started).
+    pub fn detection(&self, host: &str) -> Option<Detection> {
+        let d = lock(&self.hosts).get(host).cloned()?;
+        let detection = lock(&d).detection.clone();
+        Some(detection)
+    }
+
     /// Whether `host` has an anomaly event open (None: no detector for it yet).
     pub fn event_open(&self, host: &str) -> Option<bool> {
         let d = lock(&self.hosts).get(host).cloned()?;

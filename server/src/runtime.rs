@@ -328,6 +328,9 @@ fn sample_ticker(interval: Duration) -> tokio::time::Interval {
 
 async fn run_maintenance(store: Arc<Store>, mut shutdown: watch::Receiver<bool>) {
     let mut ticker = tokio::time::interval(Duration::from_secs(60));
+    // Unlike the sampler's clock, no grid to keep: maintenance rolls up whatever minutes
+    // are complete, so a late run only shifts the next one (never two back to back
+    // after a long roll-up or a stall).
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
@@ -335,7 +338,14 @@ async fn run_maintenance(store: Arc<Store>, mut shutdown: watch::Receiver<bool>)
             _ = shutdown.changed() => break,
         }
         let st = store.clone();
+        let began = std::time::Instant::now();
         match tokio::task::spawn_blocking(move || st.maintain(now_ms())).await {
+            // A long one is worth a line: on a busy hub it is what ingest waits for.
+            Ok(Ok(report)) if began.elapsed() >= Duration::from_secs(1) => tracing::info!(
+                ?report,
+                millis = began.elapsed().as_millis() as u64,
+                "store maintenance took over a second"
+            ),
             Ok(Ok(report)) => tracing::debug!(?report, "store maintenance"),
             Ok(Err(e)) => tracing::warn!(error = %e, "store maintenance failed; will retry"),
             Err(e) => tracing::error!(error = %e, "store maintenance panicked"),

@@ -474,6 +474,106 @@ fn each_agent_host_gets_its_own_detector_scores_and_model() {
     );
 }
 
+/// On a hub the panels' actions follow the host picker: the sensitivity set for an
+/// agent host is its detector's (the hub's own keeps its own), "train now" for it
+/// trains a model in that host's folder, listed in its report, and the rule tester
+/// judges that host's newest sample.
+#[test]
+fn model_actions_for_an_agent_host_act_on_its_detector() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = token(dir.path(), "agent-1", Scope::Ingest);
+    let admin = token(dir.path(), "admin", Scope::Admin);
+    let s = Server::start(
+        dir.path(),
+        &[
+            ("LOOKOUT_DETECTOR_ENABLED", "true"),
+            ("LOOKOUT_DETECTOR_MIN_HISTORY", "1m"),
+        ],
+    );
+    // 100 s of web-3's history, so a model can be trained on it.
+    let from = now_ms() - 100_000;
+    for b in 0..10 {
+        let mut batch = batch("web-3", from + b * 10_000, 10);
+        for (i, smp) in batch.samples.iter_mut().enumerate() {
+            let v = 10.0 + ((b as usize * 10 + i) % 7) as f64;
+            smp.cpu_usage = v;
+            smp.cpu.total = v;
+        }
+        assert_eq!(reply(post(&s, &t, &batch).1).accepted, 10);
+    }
+    let report = |query: &str| -> serde_json::Value {
+        client()
+            .get(s.url(&format!("/api/model{query}")))
+            .bearer_auth(&admin)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let set = |query: &str, level: &str| {
+        client()
+            .post(s.url(&format!("/api/model/sensitivity{query}")))
+            .bearer_auth(&admin)
+            .json(&serde_json::json!({ "sensitivity": level }))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(set("?host=web-3", "high"), 200);
+    assert_eq!(report("?host=web-3")["sensitivity"], "high");
+    assert_eq!(
+        report("")["sensitivity"],
+        "medium",
+        "the hub's own is unchanged"
+    );
+    assert_eq!(set("", "low"), 200);
+    assert_eq!(report("?host=web-3")["sensitivity"], "high");
+    assert_eq!(report("")["sensitivity"], "low");
+    // A host the hub never heard of: 400 naming the parameter.
+    assert_eq!(set("?host=nobody", "high"), 400);
+
+    let trained = client()
+        .post(s.url("/api/model/train?host=web-3"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({}))
+        .send()
+        .unwrap();
+    let status = trained.status().as_u16();
+    let body: serde_json::Value = trained.json().unwrap();
+    assert_eq!(status, 200, "{body}");
+    let version = body["version"].as_u64().unwrap();
+    assert!(
+        body["path"].as_str().unwrap().contains("web-3"),
+        "web-3's folder: {body}"
+    );
+    let listed = report("?host=web-3");
+    assert!(
+        listed["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["version"].as_u64() == Some(version)),
+        "{listed}"
+    );
+
+    // The rule tester judges the newest sample of the host the page shows.
+    let mut last = batch("web-3", now_ms() - 500, 1);
+    last.samples[0].cpu_usage = 42.25;
+    last.samples[0].cpu.total = 42.25;
+    assert_eq!(reply(post(&s, &t, &last).1).accepted, 1);
+    let tested: serde_json::Value = client()
+        .post(s.url("/api/alerts/rules/test?host=web-3"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({ "name": "t", "condition": "cpu_usage > 40" }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(tested["value_now"], 42.25, "{tested}");
+    assert_eq!(tested["condition_holds_now"], true, "{tested}");
+}
+
 /// Open file descriptors of a process (Linux `/proc`).
 fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())

@@ -23,6 +23,10 @@ pub enum Outcome {
 /// Retry delays: 1 s doubling to 60 s.
 const BACKOFF_MIN: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(60);
+/// How long the shipper sleeps with nothing to send. Every new batch and the stop
+/// wake it at once, so polling the buffer folder every second (a wake-up and a
+/// directory listing) was work an agent with a budget of 0.1 % of a core need not do.
+const IDLE_WAIT: Duration = Duration::from_secs(60);
 /// How long a stopping agent keeps sending its buffer to a hub that answers.
 const STOP_DRAIN: Duration = Duration::from_secs(5);
 
@@ -146,7 +150,7 @@ impl Shipper {
                     tracing::error!(error = %e, "cannot read the agent buffer");
                     BACKOFF_MAX
                 }
-                Ok(None) => Duration::from_secs(1),
+                Ok(None) => IDLE_WAIT,
                 Ok(Some((batch, body))) => match self.send(&body) {
                     Outcome::Acknowledged(reply) => {
                         if failing {

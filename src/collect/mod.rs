@@ -24,7 +24,7 @@ pub mod rate;
 pub mod raw;
 
 pub use disk::parse_diskstats;
-pub use memory::{parse_meminfo, CacheAndBuffers};
+pub use memory::{parse_meminfo, Meminfo};
 pub use probe::{Probe, SystemProbe};
 pub use raw::{DiskCounters, NetCounters, RawReading};
 

@@ -40,6 +40,7 @@ use super::ensemble::{
 use super::events::{similar, EventParams, EventTracker, Sensitivity};
 use super::features::robust_center_scale;
 use super::onset::OnsetShaper;
+use super::seasonal::{HistoryRequest, ProfileHistory, SlotSummary};
 use super::DetectError;
 use crate::model::{AnomalyEvent, AnomalyScore, Explanation, ProcessInfo, TimestampMs, METRICS};
 
@@ -66,6 +67,12 @@ pub struct LiveConfig {
     /// Train inline on the buffer when training is due (offline); the server trains
     /// from the store instead.
     pub self_train: bool,
+    /// The seasonal profile's earlier days are read by the owner from where the
+    /// samples are stored ([`LiveDetector::seasonal_load_due`],
+    /// [`LiveDetector::load_seasonal`]) instead of kept in memory: the server reads
+    /// the store's rollups, so a restart keeps the daily pattern and a hub holds only
+    /// today's bands per host.
+    pub seasonal_loaded: bool,
     /// Metric names in scalar order (default: `model::METRICS`).
     pub metric_names: Vec<String>,
     pub top_metrics: usize,
@@ -86,6 +93,7 @@ impl Default for LiveConfig {
             adapt_after_secs: 1800,
             buffer_secs: 1800,
             self_train: false,
+            seasonal_loaded: false,
             metric_names: METRICS.iter().map(|d| d.name.to_string()).collect(),
             top_metrics: 5,
             top_processes: 5,
@@ -186,6 +194,9 @@ impl LiveDetector {
                 .map(|m| super::features::unit_floor(m))
                 .collect(),
         );
+        if config.seasonal_loaded {
+            scorer.seasonal_mut().set_history(ProfileHistory::Loaded);
+        }
         Self {
             scorer,
             tracker,
@@ -551,6 +562,24 @@ impl LiveDetector {
         self.scorer.install_model(model)?;
         self.trained_at_ts.get_or_insert(at);
         Ok(())
+    }
+
+    /// The stored history the seasonal profile wants read now, when it is due (see
+    /// [`LiveConfig::seasonal_loaded`]: at the start, at each new day and hourly, in
+    /// stream time: the last sample's, or `now` before any).
+    pub fn seasonal_load_due(&self, now: TimestampMs) -> Option<HistoryRequest> {
+        let at = self.last_ts.unwrap_or(now);
+        self.scorer.seasonal().load_due(at)
+    }
+
+    /// Hands the seasonal profile the history read for `request` (from
+    /// [`Self::seasonal_load_due`]).
+    pub fn load_seasonal<'a>(
+        &mut self,
+        request: &HistoryRequest,
+        slots: impl IntoIterator<Item = &'a SlotSummary>,
+    ) {
+        self.scorer.seasonal_mut().load(request.to, slots);
     }
 
     pub fn model(&self) -> Option<&Arc<TrainedModel>> {

@@ -63,7 +63,8 @@ pub use eval::{run_eval, run_eval_with, EvalError, EvalMode, EvalReport, Protoco
 pub use events::{EventParams, Sensitivity};
 pub use live::{DetectorState, LiveConfig, LiveDetector, LiveOutcome, Phase, TrainingPlan};
 pub use registry::{ModelInfo, ModelRegistry};
-pub use stored::{train_from_store, TrainFromStoreError};
+pub use seasonal::{HistoryRequest, ProfileHistory, SlotSummary};
+pub use stored::{seasonal_history, train_from_store, TrainFromStoreError};
 
 /// Errors of training, model loading and parameter validation.
 #[derive(Debug, thiserror::Error)]

@@ -2,7 +2,11 @@
 //! at this time every day (a nightly backup, an hourly cron job).
 //!
 //! **What it keeps.** Per metric, per 5-minute slot of the (UTC) day and per day, the
-//! lowest and highest value seen (f32) and the mean (the last 8 days). **When it is on.** Once a daily
+//! lowest and highest value seen (f32) and the mean (the last 8 days), and today's
+//! band of every slot. Where the samples are stored anyway (the server), those days
+//! are not kept: the owner reads them from the store's rollups at each new day and
+//! hourly ([`ProfileHistory::Loaded`]) and the profile keeps only today's bands, 110 KiB
+//! at 24 metrics instead of 0.53 MiB, and a restart keeps what was learnt. **When it is on.** Once a daily
 //! rhythm is detected: for some metric, the autocorrelation of the 5-minute slot means
 //! at a lag of one day is at least 0.3 and clearly above the one at 12.5 h (a trend or a
 //! slow drift correlates at every lag, a daily rhythm at the day only; 12.5 h is no
@@ -131,19 +135,65 @@ fn f32_up(x: f64) -> f32 {
     }
 }
 
-/// Online time-of-day profile of every metric (see the module docs).
+/// Where a profile's earlier days live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileHistory {
+    /// Learnt from the samples and kept in memory (`lookout detect`, `lookout eval`).
+    Kept,
+    /// Read by the owner from where the samples are stored (the server: the store's
+    /// rollups) and handed over with [`SeasonalProfile::load`] at each new day and
+    /// hourly. Between loads the profile holds only today's bands: a hub keeps one
+    /// profile per host, and 8 days of cells were 0.53 MiB of each (issue 13).
+    Loaded,
+}
+
+/// What a [`ProfileHistory::Loaded`] profile asks its owner to read: per `slot_ms`
+/// slot of `from..=to` (slots aligned to multiples of `slot_ms` since the epoch, so
+/// to the UTC day), every metric's lowest, highest and mean value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryRequest {
+    pub from: i64,
+    pub to: i64,
+    pub slot_ms: i64,
+}
+
+/// One slot of history as the owner read it (see [`HistoryRequest`]): per metric the
+/// lowest, highest and mean value, NaN where the metric had none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlotSummary {
+    pub start: i64,
+    pub lo: Vec<f64>,
+    pub hi: Vec<f64>,
+    pub mean: Vec<f64>,
+}
+
+/// The bands of every slot of one day (index slot * n + m); NaN where the state was
+/// not seen on enough earlier days at that time. They read only the days before
+/// `day`, so they are computed once, at the day's first sample (kept) or at a load.
+/// f64 (110 KiB at 24 metrics): as f32 rounded outward a band could take in a value
+/// one f32 step past what the earlier days saw.
+#[derive(Debug, Clone)]
+struct DayBands {
+    day: i64,
+    lo: Vec<f64>,
+    hi: Vec<f64>,
+}
+
+/// Time-of-day profile of every metric (see the module docs).
 #[derive(Debug, Clone)]
 pub struct SeasonalProfile {
     params: SeasonalParams,
     n: usize,
     slots: i64,
     floors: Vec<f64>,
+    history: ProfileHistory,
+    /// Kept: the last `days_kept` days seen. Loaded: empty between loads.
     days: VecDeque<Day>,
-    /// Global slot index (day * slots + slot) the band cache is for.
+    /// Global slot index (day * slots + slot) of the last sample.
     cached_slot: Option<i64>,
-    band_lo: Vec<f64>,
-    band_hi: Vec<f64>,
-    /// Per metric: the daily rhythm was detected (recomputed at each new slot).
+    bands: Option<DayBands>,
+    /// Per metric: the daily rhythm was detected (kept: tested hourly; loaded: at
+    /// each load).
     daily: Vec<bool>,
     /// Per metric autocorrelations at one day and at 12.5 h (for tests and the panel).
     acf: Vec<(f64, f64)>,
@@ -151,6 +201,8 @@ pub struct SeasonalProfile {
     excess: Vec<f64>,
     /// The rhythm test ran at least once.
     tested: bool,
+    /// Loaded: the stream time of the last load.
+    loaded_at: Option<i64>,
     /// The (day, slot) being learnt, with per metric the f64 sum and count of its
     /// values: the stored mean is their quotient, rounded once.
     cur: Option<(i64, i64)>,
@@ -167,7 +219,11 @@ pub struct SeasonalVerdict {
     pub excess: f64,
 }
 
+/// A loaded profile reloads this often within a day (the rhythm test's pace when kept).
+const RELOAD_MS: i64 = 3_600_000;
+
 impl SeasonalProfile {
+    /// A profile that learns from the samples and keeps its days ([`ProfileHistory::Kept`]).
     pub fn new(n_metrics: usize, params: SeasonalParams) -> Self {
         let slots = (DAY_MS / params.slot_ms.max(60_000)).max(2);
         Self {
@@ -175,24 +231,41 @@ impl SeasonalProfile {
             n: n_metrics,
             slots,
             floors: vec![0.0; n_metrics],
+            history: ProfileHistory::Kept,
             days: VecDeque::new(),
             cached_slot: None,
-            band_lo: vec![f64::NAN; n_metrics],
-            band_hi: vec![f64::NAN; n_metrics],
+            bands: None,
             daily: vec![false; n_metrics],
             acf: vec![(0.0, 0.0); n_metrics],
             excess: vec![0.0; n_metrics],
             tested: false,
+            loaded_at: None,
             cur: None,
             cur_sum: vec![0.0; n_metrics],
             cur_count: vec![0; n_metrics],
         }
     }
 
+    /// Switches where the earlier days come from; what was learnt or loaded is
+    /// dropped (the owner sets this once, before the first sample).
+    pub fn set_history(&mut self, history: ProfileHistory) {
+        self.history = history;
+        self.days = VecDeque::new();
+        self.bands = None;
+        self.cached_slot = None;
+        self.loaded_at = None;
+        self.cur = None;
+    }
+
     /// Per-metric smallest band half-width (the baseline's unit floors).
     pub fn set_floors(&mut self, floors: Vec<f64>) {
         if floors.len() == self.n {
             self.floors = floors;
+            // The bands are widened by the floors: computed again (kept: at the next
+            // sample; loaded: at the next load, due at once).
+            self.bands = None;
+            self.cached_slot = None;
+            self.loaded_at = None;
         }
     }
 
@@ -206,28 +279,120 @@ impl SeasonalProfile {
         self.acf[m]
     }
 
+    fn slot_len(&self) -> i64 {
+        self.params.slot_ms.max(60_000)
+    }
+
     fn slot_of(&self, ts: i64) -> (i64, i64) {
         let day = ts.div_euclid(DAY_MS);
-        let slot = ts.rem_euclid(DAY_MS) / self.params.slot_ms.max(60_000);
+        let slot = ts.rem_euclid(DAY_MS) / self.slot_len();
         (day, slot.min(self.slots - 1))
     }
 
     /// Judges `row` (imputed values, metric order) against the bands of its time of
-    /// day, then learns it. None while no daily rhythm is detected.
+    /// day, then learns it (kept). None while no daily rhythm is detected.
     pub fn observe(&mut self, ts: i64, row: &[f64]) -> Option<SeasonalVerdict> {
         let (day, slot) = self.slot_of(ts);
         let g = day * self.slots + slot;
+        let kept = self.history == ProfileHistory::Kept;
         if self.cached_slot != Some(g) {
             self.cached_slot = Some(g);
-            self.refresh(day, slot);
+            if kept {
+                self.refresh(day, slot);
+            }
         }
-        let verdict = if self.learnt() {
-            Some(self.judge(row))
+        // Loaded, past midnight and before the next load: the bands of the day
+        // before stand in (the same time of day, one day less recent).
+        let verdict = if self.learnt() && self.bands.is_some() {
+            Some(self.judge(slot, row))
         } else {
             None
         };
-        self.learn(day, slot, row);
+        if kept {
+            self.learn(day, slot, row);
+        }
         verdict
+    }
+
+    /// Loaded: what to read for a load at stream time `now`, when one is due (never
+    /// loaded, a new day since the last load, or an hour since it). None when kept.
+    pub fn load_due(&self, now: i64) -> Option<HistoryRequest> {
+        if self.history != ProfileHistory::Loaded {
+            return None;
+        }
+        let due = match self.loaded_at {
+            None => true,
+            Some(at) => now.div_euclid(DAY_MS) > at.div_euclid(DAY_MS) || now - at >= RELOAD_MS,
+        };
+        due.then(|| HistoryRequest {
+            from: (now.div_euclid(DAY_MS) - self.days_read() + 1) * DAY_MS,
+            to: now,
+            slot_ms: self.slot_len(),
+        })
+    }
+
+    /// Days a profile reads: today and the days before it whose bands today uses.
+    fn days_read(&self) -> i64 {
+        self.params.days_kept.max(2) as i64
+    }
+
+    /// Replaces the profile's history with `slots` (as read for [`Self::load_due`]'s
+    /// request at `now`), tests the rhythm on it and computes today's bands; a loaded
+    /// profile then drops the days again. Slots outside the request are ignored; a
+    /// slot given twice is merged (lowest low, highest high, mean of the means).
+    pub fn load<'a>(&mut self, now: i64, slots: impl IntoIterator<Item = &'a SlotSummary>) {
+        let today = now.div_euclid(DAY_MS);
+        let first = today - self.days_read() + 1;
+        let cells = self.slots as usize * self.n;
+        let mut days: VecDeque<Day> = VecDeque::new();
+        for s in slots {
+            let (day, slot) = self.slot_of(s.start);
+            if day < first || day > today {
+                continue;
+            }
+            if days.back().is_none_or(|d| d.day < day) {
+                days.push_back(Day {
+                    day,
+                    lo: vec![f32::INFINITY; cells],
+                    hi: vec![f32::NEG_INFINITY; cells],
+                    mean_q: vec![0; cells],
+                });
+            }
+            let Some(d) = days.iter_mut().find(|d| d.day == day) else {
+                continue; // out of order: the owner reads in time order
+            };
+            let base = slot as usize * self.n;
+            for m in 0..self.n {
+                let at = |v: &[f64]| v.get(m).copied().unwrap_or(f64::NAN);
+                let (lo, hi, mean) = (at(&s.lo), at(&s.hi), at(&s.mean));
+                if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+                    continue;
+                }
+                let i = base + m;
+                let mean = if mean.is_finite() {
+                    mean
+                } else {
+                    (lo + hi) / 2.0
+                };
+                let mean = if d.lo[i] <= d.hi[i] {
+                    (d.mean(i) + mean) / 2.0
+                } else {
+                    mean
+                };
+                d.lo[i] = d.lo[i].min(f32_down(lo));
+                d.hi[i] = d.hi[i].max(f32_up(hi));
+                d.set_mean(i, mean.clamp(d.lo[i] as f64, d.hi[i] as f64));
+            }
+        }
+        self.days = days;
+        self.test_rhythm();
+        self.bands = Some(self.day_bands(today));
+        self.cached_slot = None;
+        self.cur = None;
+        if self.history == ProfileHistory::Loaded {
+            self.days = VecDeque::new();
+            self.loaded_at = Some(now);
+        }
     }
 
     /// Per-metric excess of the last judged sample (the member's attribution).
@@ -235,12 +400,19 @@ impl SeasonalProfile {
         &self.excess
     }
 
-    fn judge(&mut self, row: &[f64]) -> SeasonalVerdict {
+    fn judge(&mut self, slot: i64, row: &[f64]) -> SeasonalVerdict {
         let mut explained = true;
         let mut excess: f64 = 0.0;
         self.excess.iter_mut().for_each(|e| *e = 0.0);
+        let Some(bands) = &self.bands else {
+            return SeasonalVerdict {
+                explained: false,
+                excess,
+            };
+        };
+        let base = slot as usize * self.n;
         for (m, &x) in row.iter().enumerate().take(self.n) {
-            let (lo, hi) = (self.band_lo[m], self.band_hi[m]);
+            let (lo, hi) = (bands.lo[base + m], bands.hi[base + m]);
             if lo.is_nan() || hi.is_nan() {
                 // Not seen on enough days at this time: nothing to explain it with.
                 explained = false;
@@ -306,66 +478,97 @@ impl SeasonalProfile {
         }
     }
 
-    /// At each new slot: the rhythm test and the bands of this slot.
+    /// Kept, at each new slot: the rhythm test hourly, and the bands at a new day.
     fn refresh(&mut self, day: i64, slot: i64) {
         // The rhythm test reads every kept day: once an hour is enough (it changes by
         // days), and keeps the amortised cost per sample small.
-        let hourly = (3_600_000 / self.params.slot_ms.max(60_000)).max(1);
-        let test_rhythm = slot % hourly == 0 || !self.tested;
+        let hourly = (RELOAD_MS / self.slot_len()).max(1);
+        if slot % hourly == 0 || !self.tested {
+            self.test_rhythm();
+        }
+        if self.bands.as_ref().is_none_or(|b| b.day != day) {
+            self.bands = Some(self.day_bands(day));
+        }
+    }
+
+    /// The rhythm test of every metric on the days held now.
+    fn test_rhythm(&mut self) {
         self.tested = true;
-        for m in (0..self.n).filter(|_| test_rhythm) {
+        for m in 0..self.n {
             self.acf[m] = self.autocorrelations(m);
             let (a_day, a_half) = self.acf[m];
             self.daily[m] = a_day >= self.params.acf_min && a_day - a_half >= self.params.acf_lead;
         }
+    }
+
+    /// The bands of every slot of `day` from the `days_kept - 1` most recent days held
+    /// before it (see the module docs).
+    fn day_bands(&self, day: i64) -> DayBands {
+        let n = self.n;
+        let cells = self.slots as usize * n;
+        let mut out = DayBands {
+            day,
+            lo: vec![f64::NAN; cells],
+            hi: vec![f64::NAN; cells],
+        };
+        let earlier: Vec<&Day> = self
+            .days
+            .iter()
+            .rev()
+            .filter(|d| d.day < day)
+            .take(self.params.days_kept.max(2) - 1)
+            .collect();
+        // Neighbouring slots across midnight belong to the adjacent day, when that day
+        // is one of those read.
+        let find = |dd: i64| earlier.iter().find(|x| x.day == dd);
         let k = self.params.min_days.max(1);
-        let mut highs = Vec::with_capacity(self.days.len());
-        let mut lows = Vec::with_capacity(self.days.len());
-        for m in 0..self.n {
-            highs.clear();
-            lows.clear();
-            for d in self.days.iter().filter(|d| d.day < day) {
-                let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-                for ds in -self.params.neighbours..=self.params.neighbours {
-                    // Neighbouring slots across midnight belong to the adjacent day.
-                    let gs = slot + ds;
-                    let (dd, s) = (d.day + gs.div_euclid(self.slots), gs.rem_euclid(self.slots));
-                    let Some(cell) = self.days.iter().find(|x| x.day == dd) else {
-                        continue;
-                    };
-                    if dd >= day {
-                        continue; // today's data is what is being judged
+        let nb = self.params.neighbours;
+        let mut highs = Vec::with_capacity(earlier.len());
+        let mut lows = Vec::with_capacity(earlier.len());
+        for slot in 0..self.slots {
+            for m in 0..n {
+                highs.clear();
+                lows.clear();
+                for d in &earlier {
+                    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+                    for ds in -nb..=nb {
+                        let gs = slot + ds;
+                        let (dd, s) =
+                            (d.day + gs.div_euclid(self.slots), gs.rem_euclid(self.slots));
+                        let Some(cell) = find(dd) else {
+                            continue;
+                        };
+                        let i = s as usize * n + m;
+                        if cell.lo[i] <= cell.hi[i] {
+                            lo = lo.min(cell.lo[i] as f64);
+                            hi = hi.max(cell.hi[i] as f64);
+                        }
                     }
-                    let i = s as usize * self.n + m;
-                    if cell.lo[i] <= cell.hi[i] {
-                        lo = lo.min(cell.lo[i] as f64);
-                        hi = hi.max(cell.hi[i] as f64);
+                    if hi >= lo {
+                        highs.push(hi);
+                        lows.push(lo);
                     }
                 }
-                if hi >= lo {
-                    highs.push(hi);
-                    lows.push(lo);
+                if highs.len() < k {
+                    continue;
                 }
+                highs.sort_by(|a, b| b.total_cmp(a));
+                lows.sort_by(f64::total_cmp);
+                let (lo, hi) = (lows[k - 1], highs[k - 1]);
+                // When the days' ranges do not overlap (one value a day at 5-minute
+                // sampling: 3 one day, 5 the next), the k-th highest high is under the
+                // k-th lowest low: no value was seen on k days. The band is then the
+                // gap between the closest days (a value between what two earlier days
+                // had at this time is no news); left inverted, every value was outside
+                // it by a width of 0, and an ordinary sample scored an infinite surprise.
+                let (lo, hi) = (lo.min(hi), lo.max(hi));
+                let widen = self.params.margin * (hi - lo).max(0.0) + self.floors[m];
+                let i = slot as usize * n + m;
+                out.lo[i] = lo - widen;
+                out.hi[i] = hi + widen;
             }
-            if highs.len() < k {
-                self.band_lo[m] = f64::NAN;
-                self.band_hi[m] = f64::NAN;
-                continue;
-            }
-            highs.sort_by(|a, b| b.total_cmp(a));
-            lows.sort_by(f64::total_cmp);
-            let (lo, hi) = (lows[k - 1], highs[k - 1]);
-            // When the days' ranges do not overlap (one value a day at 5-minute
-            // sampling: 3 one day, 5 the next), the k-th highest high is under the k-th
-            // lowest low: no value was seen on k days. The band is then the gap between
-            // the closest days (a value between what two earlier days had at this time
-            // is no news); left inverted, every value was outside it by a width of 0,
-            // and an ordinary sample scored an infinite surprise.
-            let (lo, hi) = (lo.min(hi), lo.max(hi));
-            let widen = self.params.margin * (hi - lo).max(0.0) + self.floors[m];
-            self.band_lo[m] = lo - widen;
-            self.band_hi[m] = hi + widen;
         }
+        out
     }
 
     /// Autocorrelation of metric `m`'s slot means at one day and at 12.5 h; (0, 0)
@@ -568,5 +771,96 @@ mod tests {
             .observe((4 * 1440 + 131) * 60_000, &[90.0, odd + 2.0])
             .unwrap();
         assert!(!v.explained, "{v:?}");
+    }
+
+    /// Per 5-minute slot of `rows` (ts, values) before `until`: lowest, highest, mean,
+    /// as the store's rollups give them.
+    fn summaries(rows: &[(i64, Vec<f64>)], until: i64) -> Vec<SlotSummary> {
+        let mut out: Vec<SlotSummary> = Vec::new();
+        let mut counts: Vec<f64> = Vec::new();
+        for (t, r) in rows.iter().filter(|(t, _)| *t < until) {
+            let start = t - t.rem_euclid(300_000);
+            if out.last().is_none_or(|s| s.start != start) {
+                out.push(SlotSummary {
+                    start,
+                    lo: r.clone(),
+                    hi: r.clone(),
+                    mean: vec![0.0; r.len()],
+                });
+                counts.push(0.0);
+            }
+            let (s, c) = (out.last_mut().unwrap(), counts.last_mut().unwrap());
+            *c += 1.0;
+            for (m, &x) in r.iter().enumerate() {
+                s.lo[m] = s.lo[m].min(x);
+                s.hi[m] = s.hi[m].max(x);
+                s.mean[m] += x; // the sum until the division below
+            }
+        }
+        for (s, c) in out.iter_mut().zip(counts) {
+            s.mean.iter_mut().for_each(|v| *v /= c);
+        }
+        out
+    }
+
+    /// The server's profile reads its days from the store (loaded at each new day and
+    /// hourly) and keeps only today's bands; fed the same history it judges every
+    /// sample exactly as the profile that keeps its days, and holds no day between
+    /// loads.
+    #[test]
+    fn a_loaded_profile_judges_as_the_kept_one_and_holds_only_its_bands() {
+        let rows: Vec<(i64, Vec<f64>)> = (0..5 * 1440)
+            .map(|minute| {
+                let t = minute * 60_000;
+                (t, vec![backup_host(minute), 3.0 + noise(minute, 7)])
+            })
+            .collect();
+        let mut kept = SeasonalProfile::new(2, SeasonalParams::default());
+        let mut loaded = SeasonalProfile::new(2, SeasonalParams::default());
+        loaded.set_history(ProfileHistory::Loaded);
+        assert!(kept.load_due(0).is_none());
+        let (mut loads, mut judged) = (0, 0);
+        for (t, r) in &rows {
+            if let Some(req) = loaded.load_due(*t) {
+                assert_eq!(req.slot_ms, 300_000);
+                assert_eq!(req.to, *t);
+                assert_eq!(req.from, (t / DAY_MS - 7) * DAY_MS);
+                let history = summaries(&rows, *t);
+                loaded.load(req.to, history.iter().filter(|s| s.start >= req.from));
+                loads += 1;
+                assert!(loaded.days.is_empty(), "a loaded profile drops its days");
+            }
+            let (a, b) = (kept.observe(*t, r), loaded.observe(*t, r));
+            assert_eq!(a, b, "minute {}", t / 60_000);
+            judged += a.is_some() as usize;
+        }
+        assert_eq!(loads, 5 * 24, "one load an hour, the new day's among them");
+        assert!(
+            judged > 2 * 1440,
+            "the rhythm is learnt by the third day: {judged}"
+        );
+        assert!(loaded.learnt());
+        // Between loads a loaded profile holds today's bands and nothing per day.
+        let bands = loaded.bands.as_ref().unwrap();
+        assert_eq!(bands.lo.len(), 288 * 2);
+        assert!(kept.days.len() == 5 && loaded.days.is_empty());
+    }
+
+    /// Past midnight and before the next load, the day before's bands stand in.
+    #[test]
+    fn a_loaded_profile_past_midnight_judges_with_the_day_befores_bands_until_reloaded() {
+        let rows: Vec<(i64, Vec<f64>)> = (0..4 * 1440)
+            .map(|minute| (minute * 60_000, vec![backup_host(minute)]))
+            .collect();
+        let mut p = SeasonalProfile::new(1, SeasonalParams::default());
+        p.set_history(ProfileHistory::Loaded);
+        let end = 4 * DAY_MS - 60_000;
+        p.load(end, summaries(&rows, end).iter());
+        assert!(p.learnt());
+        // Day 5, 02:10, not reloaded yet: the backup is explained, 14:00's is not.
+        let t = 4 * DAY_MS + 130 * 60_000;
+        assert!(p.load_due(t).is_some(), "a new day wants a load");
+        assert!(p.observe(t, &[90.0]).unwrap().explained);
+        assert!(!p.observe(t + 720 * 60_000, &[90.0]).unwrap().explained);
     }
 }

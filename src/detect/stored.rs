@@ -1,7 +1,9 @@
-//! Training from the store: the one place that turns stored samples and stored events
-//! into a model. The server's scheduled and on-demand trainings and `lookout model
-//! train` all come here, so they read the same rows and leave out the same events.
+//! The detector's reads of the store: the one place that turns stored samples and
+//! stored events into a model (the server's scheduled and on-demand trainings and
+//! `lookout model train` all come here, so they read the same rows and leave out the
+//! same events), and the seasonal profile's days from the rollups.
 
+use super::seasonal::{HistoryRequest, SlotSummary};
 use super::{train_excluding, DetectError, ExpectedInterval, TrainedModel, TrainingPlan};
 use crate::model::{detector_metric_names, TimestampMs};
 use crate::store::{Store, StoreError};
@@ -76,6 +78,34 @@ pub fn train_from_store(
         &plan.anomalous,
         &plan.params,
     )?)
+}
+
+/// The seasonal profile's history for `request` (see `LiveDetector::seasonal_load_due`):
+/// one summary per slot holding any detector metric, in time order, from the
+/// 1-minute rollups and the raw samples after them. The profile then keeps only its
+/// bands, and a restart keeps the daily pattern learnt.
+pub fn seasonal_history(
+    store: &Store,
+    request: &HistoryRequest,
+) -> Result<Vec<SlotSummary>, StoreError> {
+    let names = detector_metric_names();
+    let n = names.len();
+    let per_metric = store.aggregates(&names, request.from, request.to, request.slot_ms)?;
+    let mut slots: std::collections::BTreeMap<TimestampMs, SlotSummary> = Default::default();
+    for (m, series) in per_metric.into_iter().enumerate() {
+        for (start, a) in series {
+            let s = slots.entry(start).or_insert_with(|| SlotSummary {
+                start,
+                lo: vec![f64::NAN; n],
+                hi: vec![f64::NAN; n],
+                mean: vec![f64::NAN; n],
+            });
+            s.lo[m] = a.min;
+            s.hi[m] = a.max;
+            s.mean[m] = a.mean;
+        }
+    }
+    Ok(slots.into_values().collect())
 }
 
 #[cfg(test)]
@@ -175,5 +205,87 @@ mod tests {
             detector_columns(stored)[0].1.len(),
             detector_metric_names().len()
         );
+    }
+
+    /// The server's detector reads its daily profile from the store: after 4 days of
+    /// samples with a nightly backup (rolled up, plus raw samples past the rollups'
+    /// mark), a detector made now (as after a restart) has the daily pattern at once,
+    /// and the backup's time of day is explained where the same level at 14:00 is not.
+    #[test]
+    fn a_detector_reads_its_daily_profile_from_the_store_and_keeps_it_across_a_restart() {
+        use crate::detect::seasonal::{SeasonalParams, SeasonalProfile, DAY_MS};
+        use crate::detect::{LiveConfig, LiveDetector, ProfileHistory};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &dir.path().join("lookout.db"),
+            StoreOptions {
+                host: "h".into(),
+                ..StoreOptions::default()
+            },
+        )
+        .unwrap();
+        // UTC midnight: 2023-11-15.
+        let day0 = 1_700_006_400_000 - 1_700_006_400_000 % DAY_MS;
+        let cpu = |minute: i64| {
+            let tod = minute % 1440;
+            let noise = ((minute * 7919) % 100) as f64 / 100.0;
+            if (120..140).contains(&tod) {
+                90.0 + noise
+            } else {
+                10.0 + noise
+            }
+        };
+        let rows: Vec<Snapshot> = (0..4 * 1440)
+            .map(|minute| Snapshot {
+                host: "h".into(),
+                timestamp: day0 + minute * 60_000,
+                cpu_usage: cpu(minute),
+                // The stored `cpu_usage` column is the snapshot's `cpu.total`.
+                cpu: crate::model::CpuStats {
+                    total: cpu(minute),
+                    ..Default::default()
+                },
+                ..Snapshot::default()
+            })
+            .collect();
+        store.insert(&rows[..4 * 1440 - 90]).unwrap();
+        store.maintain(day0 + (4 * 1440 - 90) * 60_000).unwrap();
+        store.insert(&rows[4 * 1440 - 90..]).unwrap();
+
+        let now = day0 + 4 * DAY_MS;
+        let mut det = LiveDetector::new(LiveConfig {
+            host: "h".into(),
+            seasonal_loaded: true,
+            metric_names: detector_metric_names(),
+            ..LiveConfig::default()
+        });
+        let request = det
+            .seasonal_load_due(now)
+            .expect("due before the first load");
+        assert_eq!(request.from, day0 - 3 * DAY_MS);
+        let history = seasonal_history(&store, &request).unwrap();
+        // Every 5-minute slot of the 4 days, the last 90 minutes from raw samples.
+        assert_eq!(history.len(), 4 * 288);
+        // 02:10..02:15 on day 0: the backup's highest, exactly as stored.
+        let highest = (130..135).map(cpu).fold(f64::MIN, f64::max);
+        assert_eq!(history[26].hi[0], highest);
+        assert_eq!(history[26].start, day0 + 130 * 60_000);
+        assert!(history
+            .iter()
+            .all(|s| s.lo[0] <= s.mean[0] && s.mean[0] <= s.hi[0]));
+        det.load_seasonal(&request, history.iter());
+        assert!(det.seasonal_load_due(now).is_none(), "loaded");
+        assert!(
+            det.state().daily_pattern,
+            "the daily pattern is learnt at once"
+        );
+
+        let mut p = SeasonalProfile::new(detector_metric_names().len(), SeasonalParams::default());
+        p.set_history(ProfileHistory::Loaded);
+        p.load(now, history.iter());
+        let mut row = vec![0.0; detector_metric_names().len()];
+        row[0] = 90.5;
+        assert!(p.observe(now + 130 * 60_000, &row).unwrap().explained);
+        assert!(!p.observe(now + 840 * 60_000, &row).unwrap().explained);
     }
 }

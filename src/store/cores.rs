@@ -37,44 +37,56 @@ pub fn decode(blob: &[u8]) -> Vec<f64> {
         .collect()
 }
 
-/// Rolls up the per-core values of the raw snapshots in `[start, end)` by minute
-/// (called by maintenance in the same transaction as the other rollups).
-pub(super) fn roll_up(
+/// Per (host, minute): the most values a core had, and each core's mean (NaN where a
+/// core had none).
+pub(super) type CoreMinutes = BTreeMap<(i64, i64), (i64, Vec<f64>)>;
+
+/// Rolls up the per-core values of the raw snapshots in `[start, end)` by minute.
+/// Only reads: it parses every snapshot's JSON, so maintenance runs it on a reader
+/// before it takes the writer, and [`write_rollups`] stores the result with the
+/// other rollups. Inside the write transaction every ingest waited for that parse: a
+/// minute of a hub at 3,000 samples a second is 180,000 snapshots, the suspected
+/// cause of its 1-3 s ingest stalls there (not confirmed yet).
+pub(super) fn read_rollups(
     conn: &Connection,
     start: TimestampMs,
     end: TimestampMs,
-) -> rusqlite::Result<()> {
-    let mut minutes: BTreeMap<(i64, i64), (i64, Vec<f64>)> = BTreeMap::new();
-    {
-        let mut st = conn.prepare_cached(&format!(
-            "SELECT d.host_id, (d.ts / {ROLLUP_MS}) * {ROLLUP_MS} AS minute,
-                    CAST(c.key AS INTEGER) AS core, AVG(c.value), COUNT(c.value)
-             FROM sample_details d, json_each(d.json, '$.cpu.per_core') c
-             WHERE d.host_id IN (SELECT id FROM hosts) AND d.ts >= ?1 AND d.ts < ?2
-             GROUP BY d.host_id, minute, core"
-        ))?;
-        let mut rows = st.query(params![start, end])?;
-        while let Some(r) = rows.next()? {
-            let (host, minute, core): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
-            let (Some(avg), n) = (r.get::<_, Option<f64>>(3)?, r.get::<_, i64>(4)?) else {
-                continue;
-            };
-            let Ok(core) = usize::try_from(core) else {
-                continue;
-            };
-            let entry = minutes.entry((host, minute)).or_insert((0, Vec::new()));
-            if entry.1.len() <= core {
-                entry.1.resize(core + 1, f64::NAN);
-            }
-            entry.1[core] = avg;
-            entry.0 = entry.0.max(n);
+) -> rusqlite::Result<CoreMinutes> {
+    let mut minutes: CoreMinutes = BTreeMap::new();
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT d.host_id, (d.ts / {ROLLUP_MS}) * {ROLLUP_MS} AS minute,
+                CAST(c.key AS INTEGER) AS core, AVG(c.value), COUNT(c.value)
+         FROM sample_details d, json_each(d.json, '$.cpu.per_core') c
+         WHERE d.host_id IN (SELECT id FROM hosts) AND d.ts >= ?1 AND d.ts < ?2
+         GROUP BY d.host_id, minute, core"
+    ))?;
+    let mut rows = st.query(params![start, end])?;
+    while let Some(r) = rows.next()? {
+        let (host, minute, core): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        let (Some(avg), n) = (r.get::<_, Option<f64>>(3)?, r.get::<_, i64>(4)?) else {
+            continue;
+        };
+        let Ok(core) = usize::try_from(core) else {
+            continue;
+        };
+        let entry = minutes.entry((host, minute)).or_insert((0, Vec::new()));
+        if entry.1.len() <= core {
+            entry.1.resize(core + 1, f64::NAN);
         }
+        entry.1[core] = avg;
+        entry.0 = entry.0.max(n);
     }
+    Ok(minutes)
+}
+
+/// Stores what [`read_rollups`] computed (called by maintenance in the transaction
+/// that writes the other rollups).
+pub(super) fn write_rollups(conn: &Connection, minutes: &CoreMinutes) -> rusqlite::Result<()> {
     let mut ins = conn.prepare_cached(
         "INSERT OR REPLACE INTO core_rollups_1m (host_id, ts, n, per_core) VALUES (?1, ?2, ?3, ?4)",
     )?;
     for ((host, minute), (n, values)) in minutes {
-        ins.execute(params![host, minute, n, encode(&values)])?;
+        ins.execute(params![host, minute, n, encode(values)])?;
     }
     Ok(())
 }

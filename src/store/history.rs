@@ -188,7 +188,105 @@ fn rollup_bucket_sql(cols: &[Column]) -> String {
     )
 }
 
+/// Per column, the aggregates of the `width_ms` buckets of `[from, to]`: from the
+/// 1-minute rollups up to their high-water mark when buckets are a minute or wider,
+/// and from raw samples after it (or throughout, for narrower buckets).
+fn bucket_accs(
+    tx: &Connection,
+    host: i64,
+    cols: &[Column],
+    from: TimestampMs,
+    to: TimestampMs,
+    width_ms: i64,
+) -> rusqlite::Result<Buckets> {
+    let mut acc: Buckets = vec![BTreeMap::new(); cols.len()];
+    let raw_from = if width_ms >= ROLLUP_MS {
+        match rolled_until(tx)? {
+            Some(until) => {
+                accumulate(
+                    tx,
+                    &rollup_bucket_sql(cols),
+                    params![host, floor_minute(from), until.min(to + 1), width_ms],
+                    &mut acc,
+                )?;
+                from.max(until)
+            }
+            None => from,
+        }
+    } else {
+        from
+    };
+    if raw_from <= to {
+        accumulate(
+            tx,
+            &raw_bucket_sql(cols),
+            params![host, raw_from, to, width_ms],
+            &mut acc,
+        )?;
+    }
+    Ok(acc)
+}
+
+/// The stored columns of `metrics`; an unknown name is an error naming it.
+fn columns_of(metrics: &[String]) -> Result<Vec<Column>> {
+    metrics
+        .iter()
+        .map(|m| schema::column(m).ok_or_else(|| StoreError::UnknownMetric(m.clone())))
+        .collect()
+}
+
+/// One bucket of one metric (see [`Store::aggregates`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Aggregate {
+    pub mean: f64,
+    pub min: f64,
+    pub max: f64,
+    /// Samples with a value in the bucket.
+    pub count: i64,
+}
+
 impl Store {
+    /// Per metric of `metrics`, the aggregate of every bucket of `width_ms` (aligned
+    /// to multiples of it since the epoch, so to the UTC day for widths that divide
+    /// one) in `[from, to]` that holds a value, oldest first: what the seasonal
+    /// profile reads (`detect::stored::seasonal_history`), whatever the point budget.
+    pub fn aggregates(
+        &self,
+        metrics: &[String],
+        from: TimestampMs,
+        to: TimestampMs,
+        width_ms: i64,
+    ) -> Result<Vec<Vec<(TimestampMs, Aggregate)>>> {
+        let cols = columns_of(metrics)?;
+        let conn = self.reader();
+        let tx = conn.unchecked_transaction()?;
+        let acc = bucket_accs(
+            &tx,
+            self.host_id,
+            &cols,
+            from,
+            to.max(from),
+            width_ms.max(1),
+        )?;
+        tx.finish()?;
+        Ok(acc
+            .into_iter()
+            .map(|m| {
+                m.into_iter()
+                    .map(|(t, a)| {
+                        let agg = Aggregate {
+                            mean: a.sum / a.n as f64,
+                            min: a.min,
+                            max: a.max,
+                            count: a.n,
+                        };
+                        (t, agg)
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
     /// One series per requested metric over `[q.from, q.to]`, at most about
     /// `q.points` points each, oldest first; empty series when there is no data.
     ///
@@ -197,11 +295,7 @@ impl Store {
     /// the 1-minute rollups plus raw samples for the minutes not rolled up yet.
     /// `anomaly_score` is accepted as a pseudo-metric (0-1, unscored samples skipped).
     pub fn history(&self, q: &HistoryQuery) -> Result<History> {
-        let cols: Vec<Column> = q
-            .metrics
-            .iter()
-            .map(|m| schema::column(m).ok_or_else(|| StoreError::UnknownMetric(m.clone())))
-            .collect::<Result<_>>()?;
+        let cols = columns_of(&q.metrics)?;
         let (from, to) = (q.from, q.to.max(q.from));
         let host = self.host_id;
         let conn = self.reader();
@@ -216,31 +310,7 @@ impl Store {
                 interval_ms as f64 / 1000.0,
             ),
             Resolution::Buckets { width_ms } => {
-                let mut acc: Buckets = vec![BTreeMap::new(); cols.len()];
-                let raw_from = if width_ms >= ROLLUP_MS {
-                    match rolled_until(&tx)? {
-                        Some(until) => {
-                            accumulate(
-                                &tx,
-                                &rollup_bucket_sql(&cols),
-                                params![host, floor_minute(from), until.min(to + 1), width_ms],
-                                &mut acc,
-                            )?;
-                            from.max(until)
-                        }
-                        None => from,
-                    }
-                } else {
-                    from
-                };
-                if raw_from <= to {
-                    accumulate(
-                        &tx,
-                        &raw_bucket_sql(&cols),
-                        params![host, raw_from, to, width_ms],
-                        &mut acc,
-                    )?;
-                }
+                let acc = bucket_accs(&tx, host, &cols, from, to, width_ms)?;
                 let points = acc
                     .into_iter()
                     .map(|m| {

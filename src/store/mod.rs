@@ -32,6 +32,7 @@ mod schema;
 mod tests;
 
 pub use error::{Result, StoreError};
+pub use history::Aggregate;
 pub use ingest::{Binding, IngestCounts};
 #[cfg(test)]
 pub(crate) use query::tests::pairs as query_pairs;

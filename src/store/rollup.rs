@@ -58,27 +58,43 @@ fn rollup_sql() -> String {
     )
 }
 
+/// Where the next rollup starts: the high-water mark, or the first stored minute
+/// (None: nothing stored yet).
+fn rollup_start(conn: &rusqlite::Connection) -> rusqlite::Result<Option<TimestampMs>> {
+    if let Some(t) = rolled_until(conn)? {
+        return Ok(Some(t));
+    }
+    let first: Option<i64> = conn.query_row("SELECT MIN(ts) FROM samples", [], |r| r.get(0))?;
+    Ok(first.map(floor_minute))
+}
+
+/// The per-core rollups of `[start, end)`, computed on a reader beforehand.
+type CoresRead = (TimestampMs, TimestampMs, super::cores::CoreMinutes);
+
 /// Rolls up every complete minute (one whose end is at or before `now`) after the
 /// high-water mark. Incremental and idempotent: a second run finds nothing to do.
-fn roll_up(tx: &Transaction, now: TimestampMs) -> rusqlite::Result<(u64, Option<TimestampMs>)> {
+/// `cores`: the per-core rollups read beforehand; used when they cover the same
+/// minutes, else read here.
+fn roll_up(
+    tx: &Transaction,
+    now: TimestampMs,
+    cores: Option<CoresRead>,
+) -> rusqlite::Result<(u64, Option<TimestampMs>)> {
     let target = floor_minute(now);
-    let start = match rolled_until(tx)? {
-        Some(t) => t,
-        None => {
-            let first: Option<i64> =
-                tx.query_row("SELECT MIN(ts) FROM samples", [], |r| r.get(0))?;
-            match first {
-                Some(t) => floor_minute(t),
-                None => return Ok((0, None)),
-            }
-        }
+    let Some(start) = rollup_start(tx)? else {
+        return Ok((0, None));
     };
     if start >= target {
         // Nothing complete yet, or the clock went back: never move the mark back.
         return Ok((0, Some(start)));
     }
     let n = tx.execute(&rollup_sql(), params![start, target])?;
-    super::cores::roll_up(tx, start, target)?;
+    let minutes = match cores {
+        Some((s, e, minutes)) if (s, e) == (start, target) => minutes,
+        // Another maintenance moved the mark in between: read them here.
+        _ => super::cores::read_rollups(tx, start, target)?,
+    };
+    super::cores::write_rollups(tx, &minutes)?;
     tx.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -97,9 +113,23 @@ impl Store {
     pub fn maintain(&self, now: TimestampMs) -> Result<MaintenanceReport> {
         let raw_cutoff = now.saturating_sub(duration_ms(self.opts.raw_retention));
         let rollup_cutoff = now.saturating_sub(duration_ms(self.opts.rollup_retention));
+        // The per-core rollup parses every new snapshot's JSON: done on a reader
+        // first, so the writer (and with it every ingest) waits only for the writes.
+        let target = floor_minute(now);
+        let cores = {
+            let conn = self.reader();
+            match rollup_start(&conn)? {
+                Some(start) if start < target => Some((
+                    start,
+                    target,
+                    super::cores::read_rollups(&conn, start, target)?,
+                )),
+                _ => None,
+            }
+        };
         let mut conn = self.writer();
         let tx = conn.transaction()?;
-        let (minutes, until) = roll_up(&tx, now)?;
+        let (minutes, until) = roll_up(&tx, now, cores)?;
         let del = |sql: &str, cutoff: i64| -> rusqlite::Result<u64> {
             Ok(tx.execute(sql, [cutoff])? as u64)
         };

@@ -216,6 +216,38 @@ fn rollups_are_exact_and_idempotent() {
     );
 }
 
+/// `aggregates` buckets at any width from the rollups and the raw samples after their
+/// mark (what the seasonal profile reads: 5-minute slots): 10 minutes with 7 rolled up
+/// give each bucket's exact mean, lowest, highest and count.
+#[test]
+fn aggregates_read_rollups_then_raw_at_the_asked_width() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    fill(&store, T0, 600, |i| i as f64);
+    store.maintain(T0 + 7 * 60_000 + 500).unwrap();
+    let got = store
+        .aggregates(&["cpu_usage".to_string()], T0, T0 + 600_000, 300_000)
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    let buckets: Vec<(i64, f64, f64, f64, i64)> = got[0]
+        .iter()
+        .map(|(t, a)| (t - T0, a.mean, a.min, a.max, a.count))
+        .collect();
+    assert_eq!(
+        buckets,
+        [
+            (0, 149.5, 0.0, 299.0, 300),
+            (300_000, 449.5, 300.0, 599.0, 300)
+        ]
+    );
+    // An unknown metric is an error naming it.
+    let bad = store.aggregates(&["cpu_usag".to_string()], T0, T0 + 1, 300_000);
+    assert!(
+        matches!(&bad, Err(StoreError::UnknownMetric(m)) if m == "cpu_usag"),
+        "{bad:?}"
+    );
+}
+
 #[test]
 fn retention_prunes_raw_then_rollups() {
     let dir = tempfile::tempdir().unwrap();

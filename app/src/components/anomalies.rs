@@ -205,8 +205,9 @@ fn SensitivitySelect(
             let body = lookout::model::SensitivityRequest {
                 sensitivity: lookout::model::SensitivityValue::Text(value),
             };
+            // The host the panel shows (a hub's agent host: its own detector).
             let answer: Result<lookout::model::SensitivityResponse, _> =
-                crate::http::post("/api/model/sensitivity", &body).await;
+                crate::http::post(&live.url("/api/model/sensitivity"), &body).await;
             error.set(answer.err());
             crate::components::dashboard::reload_model(live);
         });
@@ -246,8 +247,9 @@ fn TrainButton(live: DashboardState) -> impl IntoView {
         result.set(None);
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
+            let url = live.url("/api/model/train");
             let answer: Result<lookout::model::ModelVersion, _> =
-                crate::http::post("/api/model/train", &lookout::model::TrainRequest {}).await;
+                crate::http::post(&url, &lookout::model::TrainRequest {}).await;
             training.set(false);
             result.set(Some(answer.map(|v| {
                 format!(

@@ -158,8 +158,13 @@ pub fn corroborate(surprises: &[f64]) -> f64 {
     if m < 2 {
         return surprises.first().map_or(0.0, |s| s.max(0.0));
     }
+    (second_highest(surprises.iter().copied()) - (m as f64 / 2.0).log10()).max(0.0)
+}
+
+/// The second-highest of `values` (-inf with fewer than two).
+fn second_highest(values: impl Iterator<Item = f64>) -> f64 {
     let (mut top, mut second) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
-    for &s in surprises {
+    for s in values {
         if s > top {
             second = top;
             top = s;
@@ -167,7 +172,7 @@ pub fn corroborate(surprises: &[f64]) -> f64 {
             second = s;
         }
     }
-    (second - (m as f64 / 2.0).log10()).max(0.0)
+    second
 }
 
 /// Samples over which members may corroborate each other ([`corroborate_lagged`]):
@@ -191,20 +196,18 @@ pub fn corroborate_lagged(now: &[f64], prev: &[Option<f64>]) -> f64 {
     if m < 2 {
         return same;
     }
-    let recent: Vec<f64> = now
-        .iter()
-        .enumerate()
-        .map(|(i, s)| match prev.get(i).copied().flatten() {
-            Some(p) if p > *s => p,
-            _ => *s,
-        })
-        .collect();
-    if recent.iter().zip(now).all(|(r, s)| r == s) {
+    // Each member's higher surprise of the two samples (no allocation: this runs for
+    // every sample of every host of a hub).
+    let recent = |i: usize| match prev.get(i).copied().flatten() {
+        Some(p) if p > now[i] => p,
+        _ => now[i],
+    };
+    if (0..m).all(|i| recent(i) == now[i]) {
         return same;
     }
     let w = CORROBORATION_SAMPLES as f64;
-    let lagged = corroborate(&recent) - w.log10();
-    same.max(lagged).max(0.0)
+    let lagged_pair = (second_highest((0..m).map(recent)) - (m as f64 / 2.0).log10()).max(0.0);
+    same.max(lagged_pair - w.log10()).max(0.0)
 }
 
 /// A probability-style threshold t in (0, 1) ("1 - p", the form scores had before

@@ -103,6 +103,9 @@ pub struct EnsembleScorer {
     seasonal_cal: OnlineCalibration,
 }
 
+/// Kinds of ensemble member: baseline, forest, PCA, seasonal.
+const MEMBER_KINDS: usize = 4;
+
 /// The surprise of a sample the seasonal member explains: under every alarm threshold
 /// and under the onset shaper's "ordinary" (1).
 pub const SEASONAL_EXPLAINED_MAX: f64 = 0.5;
@@ -131,6 +134,16 @@ impl EnsembleScorer {
     /// A daily pattern is learnt and the seasonal member is on.
     pub fn daily_pattern(&self) -> bool {
         self.members.seasonal && self.seasonal.learnt()
+    }
+
+    /// The seasonal member's time-of-day profile.
+    pub fn seasonal(&self) -> &SeasonalProfile {
+        &self.seasonal
+    }
+
+    /// The profile, to set where its history comes from and to load it.
+    pub fn seasonal_mut(&mut self) -> &mut SeasonalProfile {
+        &mut self.seasonal
     }
 
     /// Per-metric smallest scale for the rolling baseline (`features::unit_floor`).
@@ -257,22 +270,23 @@ impl EnsembleScorer {
                 self.seasonal_cal.push(v.excess);
             }
         }
-        let cal: Vec<f64> = members.iter().map(|m| m.score).collect();
-        // The same member's surprise at the previous sample (members can change
-        // between samples: a model installed, the seasonal member switched on).
-        let prev: Vec<Option<f64>> = members
-            .iter()
-            .map(|m| {
-                self.last.as_ref().and_then(|l| {
-                    l.members
-                        .iter()
-                        .find(|p| p.member == m.member)
-                        .map(|p| p.score)
-                })
-            })
-            .collect();
-        let mut combined = combine(&cal);
-        let mut corroborated = corroborate_lagged(&cal, &prev);
+        // Each member's surprise, and the same member's at the previous sample
+        // (members can change between samples: a model installed, the seasonal member
+        // switched on). On the stack: there are four kinds of member.
+        let mut cal = [0.0; MEMBER_KINDS];
+        let mut prev = [None; MEMBER_KINDS];
+        let k = members.len().min(MEMBER_KINDS);
+        for (i, m) in members.iter().take(k).enumerate() {
+            cal[i] = m.score;
+            prev[i] = self.last.as_ref().and_then(|l| {
+                l.members
+                    .iter()
+                    .find(|p| p.member == m.member)
+                    .map(|p| p.score)
+            });
+        }
+        let mut combined = combine(&cal[..k]);
+        let mut corroborated = corroborate_lagged(&cal[..k], &prev[..k]);
         if explained {
             combined = combined.min(SEASONAL_EXPLAINED_MAX);
             corroborated = corroborated.min(SEASONAL_EXPLAINED_MAX);

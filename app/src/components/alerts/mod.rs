@@ -176,7 +176,7 @@ pub fn AlertsPanel(live: DashboardState) -> impl IntoView {
             {is_admin.then(|| view! {
                 <SilenceForm rule duration comment on_add=Callback::new(add_silence)/>
             })}
-            <RuleAdmin/>
+            <RuleAdmin live/>
         </section>
     }
 }

@@ -10,6 +10,7 @@ use lookout::model::{RuleConfig, RuleView};
 use super::form::RuleForm;
 #[cfg(feature = "hydrate")]
 use super::form::{verdict_line, SparseRule};
+use crate::components::dashboard::DashboardState;
 
 #[cfg(feature = "hydrate")]
 use crate::format::url_part;
@@ -17,6 +18,9 @@ use crate::format::url_part;
 /// The rules, the form and the last action's outcome.
 #[derive(Clone, Copy)]
 pub struct RuleState {
+    /// The dashboard's state: which host the page shows (a hub's agent host), whose
+    /// newest sample the tester judges.
+    pub live: DashboardState,
     pub rules: RwSignal<Option<Vec<RuleView>>>,
     pub form: RwSignal<RuleForm>,
     /// The name of the rule being edited (None: adding a new one).
@@ -26,8 +30,9 @@ pub struct RuleState {
 }
 
 impl RuleState {
-    pub fn new() -> Self {
+    pub fn new(live: DashboardState) -> Self {
         Self {
+            live,
             rules: RwSignal::new(None),
             form: RwSignal::new(RuleForm::empty()),
             editing: RwSignal::new(None),
@@ -133,11 +138,12 @@ impl RuleState {
             body.name = Some("new rule".into());
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = body;
+        let _ = (body, self.live);
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
+            let url = self.live.url("/api/alerts/rules/test");
             let answer: Result<RuleTestResult, _> =
-                crate::http::post("/api/alerts/rules/test", &SparseRule(&body)).await;
+                crate::http::post(&url, &SparseRule(&body)).await;
             self.result.set(Some(match answer {
                 Ok(t) => (true, verdict_line(&t)),
                 Err(e) => (false, e),

@@ -24,10 +24,13 @@ use leptos::prelude::*;
 use table::{RowActions, RulesTable};
 
 #[component]
-pub fn RuleAdmin() -> impl IntoView {
+pub fn RuleAdmin(
+    /// The dashboard's state (the tester judges the newest sample of the host shown).
+    live: crate::components::dashboard::DashboardState,
+) -> impl IntoView {
     // Others see the rules read-only: no actions, no form (the server refuses them anyway).
     let is_admin = crate::auth::use_is_admin().get_untracked();
-    let state = RuleState::new();
+    let state = RuleState::new(live);
     // Effects run in the browser only: the server renders the empty frame.
     Effect::new(move |_| state.reload());
     let RuleState {
@@ -35,6 +38,7 @@ pub fn RuleAdmin() -> impl IntoView {
         form,
         editing,
         result,
+        ..
     } = state;
     let loaded = move || rules.with(Option::is_some);
     let actions = RowActions {

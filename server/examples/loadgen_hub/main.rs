@@ -18,15 +18,26 @@
 //! `lookout token create` stores), which is quicker than one CLI call per host.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::collections::BinaryHeap;
+use std::io::Write;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use sha2::{Digest, Sha256};
+
+mod host;
+mod hub;
+mod send;
+mod trace;
+
+use host::{
+    clock_ticks, cpu_ticks, now_secs, random_hex, root, rss_slope_per_hour, status_mib, watch_rss,
+};
+use hub::{start_hub, stop_hub, Hub};
+use send::{send_with_retries, Stats, ATTEMPTS};
+use trace::{render, trace_rows};
 
 #[derive(Parser, Debug)]
 #[command(about = "Drives a `lookout serve` on loopback with simulated agents (issue 13)")]
@@ -58,209 +69,6 @@ struct Args {
     /// Keep the hub's folder (store, log).
     #[arg(long)]
     keep: bool,
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("server/ has a parent")
-        .to_path_buf()
-}
-
-fn now_secs() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs_f64()
-}
-
-/// Clock ticks (user + system) of a process, from /proc/PID/stat.
-fn cpu_ticks(pid: &str) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(')').map(|(_, a)| a).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let n = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    n(11) + n(12)
-}
-
-/// /proc's clock ticks per second.
-fn clock_ticks() -> f64 {
-    // SAFETY: sysconf only reads a configuration value; no memory is passed.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if hz > 0 {
-        hz as f64
-    } else {
-        100.0
-    }
-}
-
-/// A field of /proc/PID/status in MiB (VmHWM, VmRSS).
-fn status_mib(pid: u32, key: &str) -> u64 {
-    let st = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    st.lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .unwrap_or(0)
-        / 1024
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
-
-fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut buf))
-        .expect("/dev/urandom");
-    buf.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The trace's rows as column name -> value (empty cells are 0).
-fn trace_rows() -> Vec<BTreeMap<String, f64>> {
-    let path = root().join("tests/data/trace-idle.csv.gz");
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(&path).expect("the trace"))
-        .read_to_string(&mut text)
-        .expect("a gzip CSV");
-    let mut lines = text.lines();
-    let head: Vec<String> = lines
-        .next()
-        .expect("a header")
-        .split(',')
-        .map(str::to_string)
-        .collect();
-    lines
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            head.iter()
-                .cloned()
-                .zip(l.split(',').map(|v| v.parse::<f64>().unwrap_or(0.0)))
-                .collect()
-        })
-        .collect()
-}
-
-/// A placeholder timestamp, replaced per sample: no real sample has it.
-const TS_MARK: i64 = 9_123_456_789_012_345;
-
-/// One trace row as a sample's JSON, split around the timestamp: (before, after).
-fn render(
-    template: &serde_json::Value,
-    row: &BTreeMap<String, f64>,
-    interval: f64,
-) -> (String, String) {
-    use serde_json::json;
-    let r = |k: &str| row.get(k).copied().unwrap_or(0.0);
-    let int = |k: &str| r(k) as i64;
-    let mut s = template.clone();
-    s["host"] = json!("");
-    s["timestamp"] = json!(TS_MARK);
-    s["interval_secs"] = json!(interval);
-    s["anomaly_score"] = serde_json::Value::Null;
-    s["anomaly"] = json!(false);
-    s["cpu_usage"] = json!(r("cpu_usage"));
-    s["cpu"]["total"] = json!(r("cpu_usage"));
-    s["memory_usage"] = json!(r("memory_usage"));
-    let m = &mut s["memory"];
-    m["usage_percent"] = json!(r("memory_usage"));
-    for k in ["used", "available", "free", "cached", "buffers"] {
-        m[format!("{k}_bytes")] = json!(int(&format!("memory_{k}_bytes")));
-    }
-    m["swap_used_bytes"] = json!(int("swap_used_bytes"));
-    m["swap_usage_percent"] = json!(r("swap_usage"));
-    s["load"] = json!({"one": r("load_1"), "five": r("load_5"), "fifteen": r("load_15")});
-    s["load_average"] = json!(r("load_1"));
-    let d = &mut s["disk"];
-    for k in ["read_bytes", "write_bytes", "read_ops", "write_ops"] {
-        d[format!("{k}_per_sec")] = json!(r(&format!("disk_{k}_per_sec")));
-    }
-    d["free_percent"] = json!(r("disk_free_percent"));
-    let n = &mut s["network"];
-    for k in [
-        "rx_bytes",
-        "tx_bytes",
-        "rx_packets",
-        "tx_packets",
-        "rx_errors",
-        "tx_errors",
-    ] {
-        n[format!("{k}_per_sec")] = json!(r(&format!("net_{k}_per_sec")));
-    }
-    s["processes"]["count"] = json!(int("process_count"));
-    let text = s.to_string();
-    let mark = TS_MARK.to_string();
-    let at = text.find(&mark).expect("the timestamp placeholder");
-    (text[..at].to_string(), text[at + mark.len()..].to_string())
-}
-
-#[derive(Default)]
-struct Stats {
-    latencies: Vec<f64>,
-    lateness: Vec<f64>,
-    statuses: BTreeMap<String, u64>,
-    sent: u64,
-    accepted: u64,
-    duplicate: u64,
-    refused: u64,
-    errors: u64,
-    late: u64,
-    build_secs: f64,
-}
-
-struct Hub {
-    child: Child,
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-fn start_hub(a: &Args, bin: &Path) -> Hub {
-    let dir = tempfile::Builder::new()
-        .prefix("lookout-loadgen-")
-        .tempdir()
-        .expect("a temporary folder");
-    let port = free_port();
-    let log = std::fs::File::create(dir.path().join("hub.log")).expect("hub.log");
-    let child = Command::new(bin)
-        .arg("serve")
-        .env("LOOKOUT_SERVER_BIND", format!("127.0.0.1:{port}"))
-        .env("LOOKOUT_STORE_PATH", dir.path().join("hub.db"))
-        .env("LOOKOUT_HOST_NAME", "loadgen-hub")
-        .env("LOOKOUT_DETECTOR_MODELS_DIR", dir.path().join("models"))
-        .env("LOOKOUT_DETECTOR_MIN_HISTORY", &a.min_history)
-        .env("LOOKOUT_LOG_LEVEL", "warn")
-        .env("LOOKOUT_SERVER_MAX_BODY", "4MiB")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("hub.log"))
-        .stderr(log)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-    Hub { child, dir, port }
-}
-
-fn stop_hub(mut hub: Hub, keep: bool) {
-    // SIGTERM so the hub shuts down as in service (flushes, writes models).
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(hub.child.id().to_string())
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = hub.child.try_wait() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    if let Ok(None) = hub.child.try_wait() {
-        let _ = hub.child.kill();
-        let _ = hub.child.wait();
-    }
-    if keep {
-        println!("hub log and store: {}", hub.dir.keep().display());
-    }
 }
 
 fn main() {
@@ -340,6 +148,13 @@ async fn run(a: &Args, hub: &Hub) -> Result<(), String> {
     let hub_pid = hub.child.id().to_string();
     let hz = clock_ticks();
     let (t0, c0, g0) = (Instant::now(), cpu_ticks(&hub_pid), cpu_ticks("self"));
+    // The hub's RSS once a minute: on a run of hours, whether it levels off.
+    let rss_series = Arc::new(Mutex::new(Vec::new()));
+    let watcher = tokio::spawn(watch_rss(
+        hub.child.id(),
+        Duration::from_secs(60),
+        rss_series.clone(),
+    ));
     let start = now_secs();
     // Each host sends every `batch` s, phases spread evenly; its samples replay the
     // trace from its own offset, stamped with the real clock.
@@ -405,34 +220,13 @@ async fn run(a: &Args, hub: &Hub) -> Result<(), String> {
             let body = gz.finish().expect("gzip into memory");
             let built = tb.elapsed().as_secs_f64();
             let late = now_secs() - due;
-            let t = Instant::now();
-            let res = client
-                .post(url.as_str())
-                .header("Content-Type", "application/json")
-                .header("Content-Encoding", "gzip")
-                .header("Authorization", auth[i].as_str())
-                .body(body)
-                .send()
-                .await;
-            let (status, reply) = match res {
-                Ok(r) => {
-                    let code = r.status();
-                    let text = r.bytes().await.unwrap_or_default();
-                    (
-                        code.as_u16().to_string(),
-                        (code.is_success()).then_some(text),
-                    )
-                }
-                Err(e) => (
-                    if e.is_timeout() { "timeout" } else { "error" }.to_string(),
-                    None,
-                ),
-            };
-            let dt = t.elapsed().as_secs_f64();
+            let (status, reply, dt, retries) =
+                send_with_retries(&client, url.as_str(), auth[i].as_str(), body).await;
             let rep: Option<serde_json::Value> =
                 reply.and_then(|b| serde_json::from_slice(&b).ok());
             let mut s = stats.lock().unwrap_or_else(|p| p.into_inner());
             s.latencies.push(dt);
+            s.retries += u64::from(retries);
             s.lateness.push(late);
             s.build_secs += built;
             *s.statuses.entry(status).or_default() += 1;
@@ -452,6 +246,7 @@ async fn run(a: &Args, hub: &Hub) -> Result<(), String> {
         });
     }
     while tasks.join_next().await.is_some() {}
+    watcher.abort();
     let span = t0.elapsed().as_secs_f64();
     let (c1, g1) = (cpu_ticks(&hub_pid), cpu_ticks("self"));
     let hwm = status_mib(hub.child.id(), "VmHWM");
@@ -534,9 +329,22 @@ async fn run(a: &Args, hub: &Hub) -> Result<(), String> {
         s.build_secs
     );
     println!("  hosts with a trained model at the end: {models}");
+    let series = rss_series.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    if series.len() >= 3 {
+        let minutes: Vec<String> = series.iter().map(|(_, mib)| mib.to_string()).collect();
+        println!("  hub RSS once a minute (MiB): {}", minutes.join(" "));
+        println!(
+            "  hub RSS over the last third of the run: {:+.1} MiB an hour",
+            rss_slope_per_hour(&series[series.len() * 2 / 3..])
+        );
+    }
     println!("  load average: {}", loadavg.join(" "));
     if s.errors > 0 {
-        println!("  requests without a 200 reply: {}", s.errors);
+        println!(
+            "  batches without a 200 reply after {ATTEMPTS} attempts: {}",
+            s.errors
+        );
     }
+    println!("  attempts sent again after a failure: {}", s.retries);
     Ok(())
 }
