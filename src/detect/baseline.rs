@@ -15,6 +15,17 @@
 //! max(q99, 3) / 3: a metric that rarely passes 3 sigmas keeps its z, a bursty one
 //! has to leave its own usual bursts behind to count (see [`surprise_from_z`]).
 //!
+//! **Per-metric tail scale.** The divisor equalises where each metric's tail starts,
+//! not how far it reaches: past their 99th percentile, disk and pressure rates still
+//! burst to 5 to 8 times it, memory and load almost never. The member's calibrator
+//! fits one exponential tail to the max over metrics, so the bursty metrics set its
+//! scale (about 7 z in the 2-hour idle trace), and a memory ramp of 266 robust sigmas
+//! (1.6 GB in 14 s on an idle host) scored 3.6, barely past a 19-sigma step. So the
+//! excess over 3 is also divided by the metric's own tail scale in training (the
+//! robust mean excess, [`tail_from_z`]), never below 1: a bursty metric's excess is
+//! shrunk to the common scale, a quiet metric's is left as it is (not magnified: a
+//! smooth metric's few training exceedances say little about how far it may go).
+//!
 //! The statistics are recomputed every `refresh` samples (selection, O(window) per
 //! metric), not at every sample: a median over an hour does not move in a minute,
 //! and this keeps the per-sample cost at a few microseconds.
@@ -72,6 +83,8 @@ pub struct RollingBaseline {
     floors: Vec<f64>,
     /// Per-metric divisor of z (1 = none; see the module docs).
     surprise: Vec<f64>,
+    /// Per-metric divisor of the excess over [`SURPRISE_Z`] (1 = none; module docs).
+    tail: Vec<f64>,
 }
 
 impl RollingBaseline {
@@ -93,6 +106,7 @@ impl RollingBaseline {
             scratch: Vec::new(),
             floors: vec![0.0; n_metrics],
             surprise: vec![1.0; n_metrics],
+            tail: vec![1.0; n_metrics],
             params,
         }
     }
@@ -111,6 +125,19 @@ impl RollingBaseline {
         self.surprise = if surprise.len() == n {
             surprise
                 .iter()
+                .map(|s| if s.is_finite() && *s >= 1.0 { *s } else { 1.0 })
+                .collect()
+        } else {
+            vec![1.0; n]
+        };
+    }
+
+    /// Per-metric tail scales from a trained model ([`tail_from_z`]); a list of the
+    /// wrong length (or empty: a model saved before them) resets them to 1.
+    pub fn set_tail(&mut self, tail: &[f64]) {
+        let n = self.windows.len();
+        self.tail = if tail.len() == n {
+            tail.iter()
                 .map(|s| if s.is_finite() && *s >= 1.0 { *s } else { 1.0 })
                 .collect()
         } else {
@@ -164,7 +191,11 @@ impl RollingBaseline {
             let mut best = 0.0f64;
             for m in 0..x.len() {
                 let v = if x[m].is_finite() {
-                    soft_clip(((x[m] - self.median[m]) / self.scale[m]).abs()) / self.surprise[m]
+                    scaled(
+                        soft_clip(((x[m] - self.median[m]) / self.scale[m]).abs()),
+                        self.surprise[m],
+                        self.tail[m],
+                    )
                 } else {
                     0.0
                 };
@@ -255,6 +286,49 @@ pub fn surprise_from_z(z_rows: &[Vec<f64>], n_metrics: usize) -> Vec<f64> {
 /// A deviation of this many robust sigmas is unremarkable for any metric.
 const SURPRISE_Z: f64 = 3.0;
 
+/// A metric's |z| (soft-clipped) as the member compares it with the other metrics':
+/// divided by the metric's divisor, then the excess over [`SURPRISE_Z`] divided by its
+/// tail scale (see the module docs). Monotonic in `z`, so it ranks one metric's
+/// deviations as `z` does.
+pub fn scaled(z: f64, divisor: f64, tail: f64) -> f64 {
+    let v = z / divisor;
+    if v > SURPRISE_Z {
+        SURPRISE_Z + (v - SURPRISE_Z) / tail
+    } else {
+        v
+    }
+}
+
+/// Exceedances over [`SURPRISE_Z`] a metric needs in training for its tail scale to
+/// be measured (with fewer, 1: nothing is known about how far it reaches).
+const TAIL_MIN_EXCEEDANCES: usize = 10;
+
+/// Per-metric tail scales from the |z| rows seen in training and the metrics'
+/// divisors ([`surprise_from_z`]): the robust mean excess of z / divisor over
+/// [`SURPRISE_Z`] (`trimmed_scale`, as the calibrators' tails: one incident left in
+/// training cannot inflate it), never below 1.
+pub fn tail_from_z(z_rows: &[Vec<f64>], divisors: &[f64]) -> Vec<f64> {
+    let mut exc = Vec::new();
+    divisors
+        .iter()
+        .enumerate()
+        .map(|(m, d)| {
+            exc.clear();
+            exc.extend(
+                z_rows
+                    .iter()
+                    .map(|r| r[m] / d - SURPRISE_Z)
+                    .filter(|v| v.is_finite() && *v > 0.0),
+            );
+            if exc.len() < TAIL_MIN_EXCEEDANCES {
+                return 1.0;
+            }
+            exc.sort_by(f64::total_cmp);
+            crate::detect::ensemble::trimmed_scale(&exc).max(1.0)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,6 +384,60 @@ mod tests {
             b.clone().observe(0, &burst, &mut z, true).unwrap(),
             plain_burst
         );
+    }
+
+    /// The tail scale is the metric's robust mean excess over 3 (after its divisor),
+    /// never below 1, and 1 with too few exceedances to measure; `scaled` divides the
+    /// excess by it and leaves values under 3 alone.
+    #[test]
+    fn tail_scales_shrink_a_bursty_metrics_excess_and_leave_a_quiet_one() {
+        // Metric 0 passes 3 by 0, 1, ..., 19 (mean 9.5; the largest 10 % trimmed);
+        // metric 1 by 0.2 on 50 rows; metric 2 by a lot, but on 5 rows only.
+        let mut rows = vec![];
+        for i in 0..1000 {
+            let e0 = if i < 200 { 3.0 + (i % 20) as f64 } else { 1.0 };
+            let e1 = if i < 50 { 3.2 } else { 0.5 };
+            let e2 = if i < 5 { 40.0 } else { 0.0 };
+            rows.push(vec![e0, e1, e2]);
+        }
+        let t = tail_from_z(&rows, &[1.0, 1.0, 1.0]);
+        assert!(t[0] > 5.0 && t[0] < 15.0, "{t:?}");
+        assert_eq!(t[1], 1.0, "a small excess is not magnified: {t:?}");
+        assert_eq!(t[2], 1.0, "5 exceedances say nothing: {t:?}");
+        // The divisor applies first: metric 0 divided by 2 passes 3 less often.
+        assert!(tail_from_z(&rows, &[2.0, 1.0, 1.0])[0] < t[0]);
+
+        assert_eq!(scaled(2.5, 1.0, 4.0), 2.5);
+        assert_eq!(scaled(11.0, 1.0, 4.0), 5.0);
+        assert_eq!(scaled(22.0, 2.0, 4.0), 5.0);
+        // Monotonic: a larger deviation always scores higher.
+        assert!(scaled(1e6, 1.0, 50.0) > scaled(1e5, 1.0, 50.0));
+
+        // The baseline applies it: a set tail divides the excess, a wrong-length
+        // list resets it.
+        let mut b = RollingBaseline::new(
+            1,
+            BaselineParams {
+                window: 100,
+                window_secs: 0,
+                min_samples: 20,
+                refresh: 5,
+            },
+        );
+        let mut z = [0.0];
+        for i in 0..40 {
+            b.observe(0, &[100.0 + (i % 5) as f64], &mut z, true);
+        }
+        let plain = b.clone().observe(0, &[110.0], &mut z, false).unwrap();
+        assert!(plain > 3.0, "{plain}");
+        b.set_tail(&[2.0]);
+        let halved = b.clone().observe(0, &[110.0], &mut z, false).unwrap();
+        assert!(
+            (halved - (3.0 + (plain - 3.0) / 2.0)).abs() < 1e-9,
+            "{halved}"
+        );
+        b.set_tail(&[2.0, 2.0]);
+        assert_eq!(b.observe(0, &[110.0], &mut z, false).unwrap(), plain);
     }
 
     #[test]

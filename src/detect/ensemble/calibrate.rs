@@ -102,14 +102,14 @@ impl Calibrator {
     }
 }
 
-/// The exponential scale of sorted exceedances, robust to one past incident: the
+/// The exponential scale of sorted exceedances (ascending), robust to one past incident: the
 /// mean of the lowest 90 % of them divided by its expectation under an exponential
 /// (0.7441 beta). The plain mean is set by the few largest exceedances, so one
 /// incident left in the training window (a spike of 100 sigmas, a few rows) inflated
 /// the scale many-fold and a later 20-sigma level shift scored as one in a hundred;
 /// the median excess (0.5 of them) is robust too but assumes the exponential shape
 /// deep into the tail, which heavy-tailed metrics (bursty rates) do not have.
-fn trimmed_scale(exc: &[f64]) -> f64 {
+pub(crate) fn trimmed_scale(exc: &[f64]) -> f64 {
     if exc.is_empty() {
         return 0.0;
     }

@@ -86,6 +86,10 @@ pub struct Calibrations {
     /// empty in files written before they existed (then no scaling).
     #[serde(default)]
     pub baseline_surprise: Vec<f64>,
+    /// Per-metric tail scales of the rolling baseline (`baseline::tail_from_z`);
+    /// empty in files written before they existed (then none).
+    #[serde(default)]
+    pub baseline_tail: Vec<f64>,
     pub forest: Option<Calibrator>,
     pub pca: Option<Calibrator>,
 }
@@ -155,6 +159,12 @@ impl TrainedModel {
             && (s.len() != self.metrics.len() || s.iter().any(|v| v.is_nan() || *v < 1.0))
         {
             return Err(DetectError::Format("baseline surprise list".into()));
+        }
+        let t = &self.calibration.baseline_tail;
+        if !t.is_empty()
+            && (t.len() != self.metrics.len() || t.iter().any(|v| v.is_nan() || *v < 1.0))
+        {
+            return Err(DetectError::Format("baseline tail list".into()));
         }
         for c in [
             &self.calibration.baseline,

@@ -181,6 +181,7 @@ impl EnsembleScorer {
         self.fallback = Some(model.bands.iter().map(|b| b.median).collect());
         self.baseline
             .set_surprise(&model.calibration.baseline_surprise);
+        self.baseline.set_tail(&model.calibration.baseline_tail);
         if model.calibration.baseline.is_some() {
             // The trained calibrator scores the baseline from now on (`step` stops
             // feeding the online one): up to a day of scores need not be held.

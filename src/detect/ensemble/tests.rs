@@ -171,3 +171,71 @@ fn members_corroborate_each_other_one_sample_apart() {
     let both = corroborate_lagged(&[4.0, 4.0, 0.2], &[Some(4.2), Some(0.1), Some(0.1)]);
     assert_eq!(both, corroborate(&[4.0, 4.0, 0.2]));
 }
+
+/// A quiet metric's step is measured against its own tail, not the bursty metrics':
+/// beside four disk-like metrics that burst far past their 99th percentile, a
+/// memory-like metric's step of 20 of its robust sigmas is rare to the baseline
+/// member, and one ten times larger is rarer still. Before the per-metric tail scale,
+/// the bursts set the member's tail (as in the 2-hour idle trace, where a memory
+/// ramp of 266 sigmas scored 3.6).
+#[test]
+fn a_quiet_metrics_step_outranks_the_bursty_metrics_usual_excursions() {
+    let mut x: u64 = 11;
+    let mut unit = move || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    };
+    // Metrics 0-3: idle noise with a heavy-tailed burst (Pareto, tens to thousands
+    // of times the noise) on 0.5 % of rows each, as disk reads and writes on an idle
+    // host; metric 4: a level of 600 with noise of about 1.
+    let rows: Vec<(TimestampMs, Vec<f64>)> = (0..6000)
+        .map(|i| {
+            let mut r: Vec<f64> = (0..4)
+                .map(|_| {
+                    let burst = if unit() < 0.005 {
+                        50.0 / unit().max(1e-3).powf(1.2)
+                    } else {
+                        0.0
+                    };
+                    5.0 + unit() + burst
+                })
+                .collect();
+            r.push(600.0 + 2.0 * (unit() - 0.5));
+            (i as TimestampMs * 1000, r)
+        })
+        .collect();
+    let model = train(&rows[..5000], &[], &TrainParams::default()).unwrap();
+    let tail = &model.calibration.baseline_tail;
+    assert!(
+        tail[..4].iter().all(|t| *t > 1.5) && tail[4] == 1.0,
+        "{tail:?}"
+    );
+    let baseline_after = |level: f64| {
+        let mut s = EnsembleScorer::new(5, Members::default(), BaselineParams::default());
+        for (t, r) in &rows[..5900] {
+            s.step(*t, r, true);
+        }
+        s.install_model(Arc::new(model.clone())).unwrap();
+        for (t, r) in &rows[5900..] {
+            s.step(*t, r, true);
+        }
+        let out = s
+            .step(6_000_000, &[5.5, 5.5, 5.5, 5.5, level], true)
+            .unwrap();
+        out.members
+            .iter()
+            .find(|m| m.member == "baseline")
+            .unwrap()
+            .score
+    };
+    // The metric's scale is its 1 % floor, 6: 20 and 200 of them.
+    let (small, large) = (baseline_after(720.0), baseline_after(1800.0));
+    assert!(small > 4.0, "20 sigmas: {small}");
+    assert!(large > small + 2.0, "200 sigmas: {large} vs {small}");
+    // A model saved before the tail scales (none in the file) still loads and scores.
+    let mut old = model.clone();
+    old.calibration.baseline_tail.clear();
+    old.validate().unwrap();
+}

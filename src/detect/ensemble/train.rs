@@ -139,12 +139,12 @@ pub fn train_excluding(
         })
         .collect();
     let surprise = crate::detect::baseline::surprise_from_z(&z_rows, width);
+    let tail = crate::detect::baseline::tail_from_z(&z_rows, &surprise);
     let base_scores: Vec<f64> = z_rows
         .iter()
         .map(|z| {
-            z.iter()
-                .zip(&surprise)
-                .map(|(v, s)| v / s)
+            (0..width)
+                .map(|m| crate::detect::baseline::scaled(z[m], surprise[m], tail[m]))
                 .fold(0.0, f64::max)
         })
         .collect();
@@ -176,6 +176,7 @@ pub fn train_excluding(
             None
         },
         baseline_surprise: surprise,
+        baseline_tail: tail,
         ..Default::default()
     };
     if params.members.baseline && cal.baseline.is_none() {
