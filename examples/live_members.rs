@@ -2,7 +2,10 @@
 //! min(15 %, 750) rows as `--train`, then self-training on its schedule) and prints,
 //! for rows FROM..=TO of the scored part, the combined surprise and every member's,
 //! and the retrainings around them:
-//! `cargo run --example live_members -- SERIES.csv FROM TO`.
+//! `cargo run --example live_members -- SERIES.csv FROM TO [cold|ROWS]`; with ROWS, the
+//! first ROWS rows train the model; with `cold`, nothing
+//! is trained first: the whole series is learnt online on the server's schedule, as
+//! `lookout detect` without `--train` does (how the recorded traces are replayed).
 //! A diagnosis tool (it found the PCA spike after a retrain on ec2_cpu_24ae8d), not
 //! part of the product.
 use lookout::detect::csv::read_table;
@@ -18,7 +21,15 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(usize::MAX);
     let (cols, ts, rows) = read_table(std::fs::File::open(path).unwrap(), "input").unwrap();
-    let n_train = (rows.len() * 15 / 100).min(750);
+    let cold = args.get(4).is_some_and(|a| a == "cold");
+    let n_train = if cold {
+        0
+    } else {
+        // A row count as the fourth argument: train on that many rows instead.
+        args.get(4)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or((rows.len() * 15 / 100).min(750))
+    };
     let mut det = LiveDetector::new(LiveConfig {
         metric_names: cols,
         self_train: true,
@@ -28,7 +39,9 @@ fn main() {
     for (i, r) in rows.iter().enumerate().take(n_train) {
         det.observe(time(i), r, &[], &[]);
     }
-    det.train_now().expect("training");
+    if !cold {
+        det.train_now().expect("training");
+    }
     for (i, r) in rows.iter().enumerate().skip(n_train) {
         let o = det.observe(time(i), r, &[], &[]);
         let k = i - n_train;
@@ -42,10 +55,11 @@ fn main() {
                 .map(|m| format!("{}={:.2}", m.member, m.score))
                 .collect();
             println!(
-                "row {k} {} {:?} combined={:.2} {}",
+                "row {k} {} combined={:.2} alarm={:.2} event={} {}",
                 ts[i],
-                r,
                 s.combined,
+                s.alarm,
+                det.open_event().is_some() as u8,
                 m.join(" ")
             );
         }

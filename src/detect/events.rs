@@ -78,7 +78,8 @@ pub struct EventParams {
     pub n: usize,
     pub m: usize,
     /// Close after this many consecutive quiet samples: under the lower threshold,
-    /// or with the event's top metrics back inside their normal band.
+    /// or with the event's top metrics back inside their normal band (or within a
+    /// tenth of their distance from it at the peak: `live::RECOVERED_SHARE`).
     pub close_after: usize,
     /// Lower threshold: tail probability `close_factor` times the opening one
     /// (medium: open over surprise 3, stay open while over 3 - log10 4 = 2.4).

@@ -166,6 +166,9 @@ pub struct LiveDetector {
     rhythmic: Vec<ExpectedInterval>,
     /// The alarm score's episode (see [`super::onset`]).
     onset: OnsetShaper,
+    /// While an event is open: per metric, the farthest it has been from its
+    /// recovery band since the event opened (what [`in_band`] measures a return by).
+    extent: Vec<f64>,
 }
 
 /// (name, period, tolerance, periods looked back, matches needed).
@@ -217,6 +220,7 @@ impl LiveDetector {
             rhythms: Vec::new(),
             rhythmic: Vec::new(),
             onset: OnsetShaper::default(),
+            extent: Vec::new(),
             config,
         }
     }
@@ -302,8 +306,11 @@ impl LiveDetector {
         let mut outcome = LiveOutcome::default();
         if let Some(step) = step {
             let threshold = self.tracker.threshold();
-            let (scorer, cfg) = (&self.scorer, &self.config);
-            let in_band = |e: &AnomalyEvent| in_band(scorer, cfg, e);
+            if !learn {
+                self.widen_extent(false);
+            }
+            let (scorer, cfg, extent) = (&self.scorer, &self.config, &self.extent);
+            let in_band = |e: &AnomalyEvent| in_band(scorer, cfg, extent, e);
             let tr = self
                 .tracker
                 .step(ts, step.combined, in_band, || Explanation {
@@ -330,6 +337,7 @@ impl LiveDetector {
                 anomalous: step.combined > threshold,
             });
             if let Some(e) = &tr.opened {
+                self.widen_extent(true);
                 self.events.push_back((e.start, None));
                 self.open_rhythm = self.rhythm_of(e);
                 self.remember(e);
@@ -356,6 +364,23 @@ impl LiveDetector {
             outcome.trained = Some(self.train_inline());
         }
         outcome
+    }
+
+    /// Records how far each metric is from its recovery band now ([`in_band`]):
+    /// afresh when an event has just opened, else the farthest so far.
+    fn widen_extent(&mut self, fresh: bool) {
+        let n = self.scorer.n_metrics();
+        if fresh || self.extent.len() != n {
+            self.extent = vec![0.0; n];
+        }
+        let values = self.scorer.last_values();
+        for (m, e) in self.extent.iter_mut().enumerate() {
+            let (lo, hi) = self.scorer.recovery_band(m);
+            let d = outside(values[m], lo, hi);
+            if d > *e {
+                *e = d;
+            }
+        }
     }
 
     fn note_closed(&mut self, e: &AnomalyEvent) {
@@ -785,8 +810,18 @@ fn top_three(e: &AnomalyEvent) -> Vec<String> {
 const MIN_STEADY_ROWS: usize = 12;
 
 /// The open event's top metrics (those with at least a fifth of the attribution, and
-/// always the first) are inside their normal band now.
-fn in_band(scorer: &EnsembleScorer, cfg: &LiveConfig, e: &AnomalyEvent) -> bool {
+/// always the first) are back: inside the band they are judged by
+/// ([`EnsembleScorer::recovery_band`]), or within [`RECOVERED_SHARE`] of the farthest
+/// they have been from it since the event opened (`extent`).
+///
+/// Why not the band alone: a metric can take minutes to drift the last stretch home
+/// after its cause is gone. In the 2-hour idle trace, memory fell from 4.8 GB to
+/// 1.05 GB the second the memory ramp was stopped, then took 75 s more to reclaim the
+/// last 400 MB (600 MB is its idle level); the event stayed open those 75 s, past
+/// the 60 s an event may outlive its cause. The tail of a recovery is not the
+/// incident. A change that holds (a level shift, a leak that keeps growing) never
+/// gets that close to its band, so it stays open as before.
+fn in_band(scorer: &EnsembleScorer, cfg: &LiveConfig, extent: &[f64], e: &AnomalyEvent) -> bool {
     let values = scorer.last_values();
     let mut any = false;
     for (k, c) in e.explanation.metrics.iter().enumerate() {
@@ -796,14 +831,30 @@ fn in_band(scorer: &EnsembleScorer, cfg: &LiveConfig, e: &AnomalyEvent) -> bool 
         let Some(m) = cfg.metric_names.iter().position(|n| *n == c.metric) else {
             continue;
         };
-        let (lo, hi) = scorer.band(m);
-        let v = values[m];
-        if !(v >= lo && v <= hi) {
+        let (lo, hi) = scorer.recovery_band(m);
+        let now = outside(values[m], lo, hi);
+        let farthest = extent.get(m).copied().unwrap_or(0.0);
+        // NaN (a value or band missing) compares false: not back.
+        let back = now <= RECOVERED_SHARE * farthest.min(f64::MAX);
+        if !back {
             return false;
         }
         any = true;
     }
     any
+}
+
+/// How far back a metric must come for its event to close: within this share of the
+/// farthest it has been from its band during the event (see [`in_band`]).
+pub const RECOVERED_SHARE: f64 = 0.1;
+
+/// Distance of `v` from the band [lo, hi] (0 inside, NaN if any is NaN).
+fn outside(v: f64, lo: f64, hi: f64) -> f64 {
+    if v.is_nan() || lo.is_nan() || hi.is_nan() {
+        f64::NAN
+    } else {
+        (lo - v).max(v - hi).max(0.0)
+    }
 }
 
 /// Metric `m` held steady over `rows`: the medians of the two halves differ by less
@@ -1332,6 +1383,113 @@ mod tests {
             closed > back && closed - back <= 60_000,
             "closed {} ms after the metrics came back",
             closed - back
+        );
+    }
+
+    /// Runs `mem` (memory %, one value a sample) through `det` and returns the
+    /// timestamps at which events opened and closed.
+    fn run_memory(
+        det: &mut LiveDetector,
+        host: &mut Host,
+        ts: &mut i64,
+        mem: impl IntoIterator<Item = f64>,
+    ) -> (Vec<i64>, Vec<i64>) {
+        let (mut opened, mut closed) = (vec![], vec![]);
+        for m in mem {
+            let out = det.observe(*ts, &host.sample(0.0, m, 0.0, 1.0), &[], &[]);
+            if out.opened.is_some() {
+                opened.push(*ts);
+            }
+            if out.closed.is_some() {
+                closed.push(*ts);
+            }
+            *ts += STEP_MS;
+        }
+        (opened, closed)
+    }
+
+    /// Memory ramps from 40 % to 70 %, falls back to 43 % when its cause is stopped,
+    /// then takes 5 minutes to drift the last 3 points home (as the 2-hour idle
+    /// trace's memory did after its ramp). The event closes within a minute of the
+    /// fall: the tail of a recovery is not the incident.
+    #[test]
+    fn an_event_closes_once_its_metric_has_come_most_of_the_way_back() {
+        let (mut det, mut host, mut ts) = trained_detector(36);
+        let ramp = (0..24).map(|i| 40.0 + 30.0 * f64::from(i) / 23.0);
+        let tail = (0..60).map(|i| 43.0 - 3.0 * f64::from(i) / 59.0);
+        let start = ts;
+        let fell = ts + 24 * STEP_MS;
+        let (opened, closed) = run_memory(
+            &mut det,
+            &mut host,
+            &mut ts,
+            ramp.chain(tail).chain([40.0; 24]),
+        );
+        assert_eq!(opened.len(), 1, "one event: {opened:?}");
+        assert!(
+            opened[0] - start <= 60_000,
+            "opened {} ms in",
+            opened[0] - start
+        );
+        assert_eq!(closed.len(), 1, "{closed:?}");
+        assert!(
+            closed[0] > fell && closed[0] - fell <= 60_000,
+            "closed {} ms after the fall",
+            closed[0] - fell
+        );
+    }
+
+    /// The band an event's metric must come back to is the last hour's, from before
+    /// the event: on a host whose memory swung between 30 % and 70 % a day ago (so
+    /// the model's band spans it) but has held 40 % for the last hour, a ramp to 60 %
+    /// keeps its event open to the end of the ramp, and it closes once memory is back.
+    #[test]
+    fn a_ramp_inside_the_models_wide_band_keeps_its_event_open_until_it_is_over() {
+        let mut host = Host::new(37);
+        let mut det = LiveDetector::new(LiveConfig {
+            host: "test".into(),
+            buffer_secs: 86_400,
+            ..Default::default()
+        });
+        let mut ts = 1_700_000_000_000i64;
+        // Two hours of memory swinging 30-70 % over 20-minute waves, then one steady.
+        for i in 0..2160 {
+            let m = if i < 1440 {
+                50.0 + 20.0 * (f64::from(i) * std::f64::consts::TAU / 240.0).sin()
+            } else {
+                40.0
+            };
+            det.observe(ts, &host.sample(0.0, m, 0.0, 1.0), &[], &[]);
+            ts += STEP_MS;
+        }
+        let model = train(&det.training_rows(), &[], &Default::default()).unwrap();
+        det.install_model(Arc::new(model)).unwrap();
+        let m = det
+            .config()
+            .metric_names
+            .iter()
+            .position(|n| n == "memory_usage");
+        let (lo, hi) = det.scorer.band(m.unwrap());
+        assert!(
+            lo < 35.0 && hi > 65.0,
+            "the model's band is wide: {lo}..{hi}"
+        );
+
+        let start = ts;
+        let end = ts + 36 * STEP_MS;
+        let ramp = (0..36).map(|i| 40.0 + 20.0 * f64::from(i) / 35.0);
+        let (opened, closed) = run_memory(&mut det, &mut host, &mut ts, ramp.chain([40.0; 36]));
+        assert_eq!(opened.len(), 1, "one event: {opened:?}");
+        assert!(
+            opened[0] - start <= 90_000,
+            "opened {} ms in",
+            opened[0] - start
+        );
+        assert_eq!(closed.len(), 1, "{closed:?}");
+        assert!(
+            closed[0] >= end && closed[0] - end <= 60_000,
+            "closed {} ms after the ramp ended",
+            closed[0] - end
         );
     }
 

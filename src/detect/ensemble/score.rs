@@ -315,6 +315,34 @@ impl EnsembleScorer {
         }
     }
 
+    /// The band metric `m` is judged back to when an event ends: where the rolling
+    /// baseline's band (median +- 3 robust sigma of the hour before the event: it
+    /// stops learning while one is open) and the model's band (1st..99th percentile of
+    /// a day of training) overlap, so back means normal to both views. The model's
+    /// band alone was too wide on a host that swung gigabytes of memory during builds:
+    /// a memory ramp still 2 GB over the last hour's level sat inside it, and its
+    /// event closed mid-ramp at twice the threshold. The baseline's alone was too
+    /// wide on a quiet one: its scale has a floor (0.5 points for a percentage), and a
+    /// slow leak whose event opened 0.6 points up was "back" at once. Bands that do
+    /// not overlap (the host moved since training): the baseline's, the recent one.
+    pub fn recovery_band(&self, m: usize) -> (f64, f64) {
+        if !self.baseline.ready() {
+            return self.band(m);
+        }
+        let (bl, bh) = self.baseline.band(m);
+        match &self.model {
+            Some(model) => {
+                let (lo, hi) = (bl.max(model.bands[m].low), bh.min(model.bands[m].high));
+                if lo <= hi {
+                    (lo, hi)
+                } else {
+                    (bl, bh)
+                }
+            }
+            None => (bl, bh),
+        }
+    }
+
     /// The imputed raw values of the last step.
     pub fn last_values(&self) -> &[f64] {
         &self.imputed
