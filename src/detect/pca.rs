@@ -185,9 +185,15 @@ impl PcaModel {
 
 fn linfa_fit(x: &Array2<f64>, k: usize) -> Result<(Array2<f64>, Vec<f64>), DetectError> {
     let n = x.nrows() as f64;
-    let pca = Pca::params(k)
-        .fit(&DatasetBase::from(x.clone()))
-        .map_err(|e| DetectError::Pca(e.to_string()))?;
+    // linfa's LOBPCG can meet NaN inside its own iterations on finite, sanitised input
+    // (the pressure trace's features: columns whose spreads differ by many orders of
+    // magnitude) and panics sorting them; that is a failed fit like any other, so the
+    // Jacobi fallback takes over instead of the member being switched off.
+    let fit = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Pca::params(k).fit(&DatasetBase::from(x.clone()))
+    }))
+    .map_err(|_| DetectError::Pca("linfa's eigen-solver panicked".into()))?;
+    let pca = fit.map_err(|e| DetectError::Pca(e.to_string()))?;
     let comps = pca.components().to_owned();
     if comps.iter().any(|v| !v.is_finite()) {
         return Err(DetectError::Pca("non-finite components".into()));

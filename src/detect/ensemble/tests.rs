@@ -172,14 +172,10 @@ fn members_corroborate_each_other_one_sample_apart() {
     assert_eq!(both, corroborate(&[4.0, 4.0, 0.2]));
 }
 
-/// A quiet metric's step is measured against its own tail, not the bursty metrics':
-/// beside four disk-like metrics that burst far past their 99th percentile, a
-/// memory-like metric's step of 20 of its robust sigmas is rare to the baseline
-/// member, and one ten times larger is rarer still. Before the per-metric tail scale,
-/// the bursts set the member's tail (as in the 2-hour idle trace, where a memory
-/// ramp of 266 sigmas scored 3.6).
-#[test]
-fn a_quiet_metrics_step_outranks_the_bursty_metrics_usual_excursions() {
+/// `bursty` disk-like metrics, then one memory-like metric, 6,000 rows at 1 s: each
+/// disk metric is idle noise with a heavy-tailed burst (Pareto, tens to thousands of
+/// times the noise) on `share` of rows; memory is a level of 600 with noise of about 1.
+fn disk_and_memory_rows(bursty: usize, share: f64) -> Vec<(TimestampMs, Vec<f64>)> {
     let mut x: u64 = 11;
     let mut unit = move || {
         x = x
@@ -187,14 +183,11 @@ fn a_quiet_metrics_step_outranks_the_bursty_metrics_usual_excursions() {
             .wrapping_add(1442695040888963407);
         (x >> 11) as f64 / (1u64 << 53) as f64
     };
-    // Metrics 0-3: idle noise with a heavy-tailed burst (Pareto, tens to thousands
-    // of times the noise) on 0.5 % of rows each, as disk reads and writes on an idle
-    // host; metric 4: a level of 600 with noise of about 1.
-    let rows: Vec<(TimestampMs, Vec<f64>)> = (0..6000)
+    (0..6000)
         .map(|i| {
-            let mut r: Vec<f64> = (0..4)
+            let mut r: Vec<f64> = (0..bursty)
                 .map(|_| {
-                    let burst = if unit() < 0.005 {
+                    let burst = if unit() < share {
                         50.0 / unit().max(1e-3).powf(1.2)
                     } else {
                         0.0
@@ -205,7 +198,34 @@ fn a_quiet_metrics_step_outranks_the_bursty_metrics_usual_excursions() {
             r.push(600.0 + 2.0 * (unit() - 0.5));
             (i as TimestampMs * 1000, r)
         })
-        .collect();
+        .collect()
+}
+
+/// On these features (one metric bursting on 3 % of rows beside a quiet one), linfa's
+/// LOBPCG meets NaN in its own iterations and panics: the fit falls back to the
+/// Jacobi solver and the PCA member stays on (it was switched off for the model).
+#[test]
+fn a_panicking_eigen_solver_falls_back_to_jacobi() {
+    let model = train(
+        &disk_and_memory_rows(1, 0.03)[..5000],
+        &[],
+        &TrainParams::default(),
+    )
+    .unwrap();
+    let pca = model.pca.as_ref().expect("the PCA member is on");
+    assert_eq!(pca.backend, "jacobi");
+    assert!(model.warnings.is_empty(), "{:?}", model.warnings);
+}
+
+/// A quiet metric's step is measured against its own tail, not the bursty metrics':
+/// beside four disk-like metrics that burst far past their 99th percentile, a
+/// memory-like metric's step of 20 of its robust sigmas is rare to the baseline
+/// member, and one ten times larger is rarer still. Before the per-metric tail scale,
+/// the bursts set the member's tail (as in the 2-hour idle trace, where a memory
+/// ramp of 266 sigmas scored 3.6).
+#[test]
+fn a_quiet_metrics_step_outranks_the_bursty_metrics_usual_excursions() {
+    let rows = disk_and_memory_rows(4, 0.005);
     let model = train(&rows[..5000], &[], &TrainParams::default()).unwrap();
     let tail = &model.calibration.baseline_tail;
     assert!(
