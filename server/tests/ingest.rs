@@ -453,14 +453,7 @@ fn each_agent_host_gets_its_own_detector_scores_and_model() {
     // with their scores. The file is written just before the model is installed (on
     // the training thread, below the request handlers), so a sample may still come
     // first: send one a second until one is scored.
-    let web2 = Store::open(
-        &dir.path().join("lookout.db"),
-        StoreOptions {
-            host: "web-2".into(),
-            ..StoreOptions::default()
-        },
-    )
-    .unwrap();
+    let web2 = store(dir.path()).as_host("web-2").unwrap();
     let mut scored = false;
     for _ in 0..20 {
         let mut next = batch("web-2", now_ms() - 1_000, 1);
