@@ -12,9 +12,9 @@ use axum::{Extension, Json};
 use futures::stream::{self, StreamExt};
 use lookout::detect::Sensitivity;
 use lookout::model::{
-    AlertHistory, AlertsOverview, AnomalyList, ApiError, ExpectedRequest, ModelReport, NameStatus,
-    NotReady, Ready, RuleSaved, SensitivityRequest, SensitivityResponse, SilenceExpired,
-    SilenceList, SilenceRequest, Status, TestChannelRequest,
+    AlertHistory, AlertsOverview, AnomalyList, ApiError, ExpectedRequest, NameStatus, NotReady,
+    Ready, RuleSaved, SensitivityRequest, SensitivityResponse, SilenceExpired, SilenceList,
+    SilenceRequest, Status, TestChannelRequest,
 };
 use lookout::store::{parse_range, HistoryQuery, QueryError};
 use std::convert::Infallible;
@@ -315,13 +315,7 @@ pub async fn mark_expected(
         let Some(event) = s.store.event(id)? else {
             return Ok(None);
         };
-        let own = event.host == s.store.options().host;
-        let d = if own {
-            s.detection.clone()
-        } else {
-            s.hub.as_ref().and_then(|h| h.detection(&event.host))
-        };
-        match d {
+        match s.detection_of(&event.host) {
             Some(d) => d.mark_expected(id, expected),
             None => {
                 s.store.set_event_expected(id, expected)?;
@@ -355,22 +349,9 @@ pub async fn model(
         Err(r) => return r.into_response(),
     };
     let host = store.options().host.clone();
-    if host != services.store.options().host {
-        let hub = services.hub.clone();
-        let report = tokio::task::spawn_blocking(move || hub.and_then(|h| h.report(&host)));
-        return match report.await {
-            Ok(r) => Json(r.unwrap_or_default()).into_response(),
-            Err(_) => fail(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "cannot read the model state",
-            ),
-        };
-    }
-    let Some(d) = services.detection.clone() else {
-        return Json(ModelReport::default()).into_response();
-    };
-    match tokio::task::spawn_blocking(move || d.report()).await {
-        Ok(report) => Json(report).into_response(),
+    let report = move || services.detection_of(&host).map(|d| d.report());
+    match tokio::task::spawn_blocking(report).await {
+        Ok(report) => Json(report.unwrap_or_default()).into_response(),
         Err(_) => fail(
             StatusCode::INTERNAL_SERVER_ERROR,
             "cannot read the model state",
@@ -390,19 +371,19 @@ async fn detection_for(
         .await
         .map_err(|r| r.into_response())?;
     let host = store.options().host.clone();
-    if host == services.store.options().host {
-        return services.detection.clone().ok_or_else(detector_off);
+    if let Some(d) = services.detection_of(&host) {
+        return Ok(d);
     }
-    let Some(hub) = services.hub.as_ref() else {
+    // The own detector and the hub's per-host ones are both made when detection is
+    // on, so only an agent host can lack one with detection on.
+    if services.detection.is_none() {
         return Err(detector_off());
-    };
-    hub.detection(&host).ok_or_else(|| {
-        let why = "its detector starts with its first batch since the hub started";
-        fail(
-            StatusCode::CONFLICT,
-            format!("host {host} has no detector yet: {why}"),
-        )
-    })
+    }
+    let why = "its detector starts with its first batch since the hub started";
+    Err(fail(
+        StatusCode::CONFLICT,
+        format!("host {host} has no detector yet: {why}"),
+    ))
 }
 
 /// `POST /api/model/train?host=..`: trains now on the stored window; answers with the
@@ -845,8 +826,8 @@ pub async fn series_guard(req: axum::extract::Request, next: axum::middleware::N
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use lookout::detect::{DetectorState, ModelInfo, Phase};
+    use lookout::model::ModelReport;
     use serde_json::json;
 
     fn info() -> ModelInfo {

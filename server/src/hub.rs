@@ -101,16 +101,7 @@ impl HubDetectors {
 
     /// Whether `host` has an anomaly event open (None: no detector for it yet).
     pub fn event_open(&self, host: &str) -> Option<bool> {
-        let d = lock(&self.hosts).get(host).cloned()?;
-        let open = lock(&d).detection.event_open();
-        Some(open)
-    }
-
-    /// The model report of `host`'s detector (None: no detector for it yet).
-    pub fn report(&self, host: &str) -> Option<lookout::model::ModelReport> {
-        let d = lock(&self.hosts).get(host).cloned()?;
-        let report = lock(&d).detection.report();
-        Some(report)
+        self.detection(host).map(|d| d.event_open())
     }
 
     /// Scores `samples` (sorted by time) of `host` in place; returns the anomaly events

@@ -57,6 +57,20 @@ pub struct Services {
     pub fleet: Arc<std::sync::Mutex<std::collections::BTreeMap<String, Snapshot>>>,
 }
 
+impl Services {
+    /// The detector of `host`: the server's own for its own host, on a hub an agent
+    /// host's. None when detection is off, or for an agent host whose detector has not
+    /// started since the hub did (it starts with the host's first batch). An agent
+    /// host's takes that host's lock, which scoring one of its batches holds.
+    pub fn detection_of(&self, host: &str) -> Option<Detection> {
+        if host == self.store.options().host {
+            self.detection.clone()
+        } else {
+            self.hub.as_ref().and_then(|h| h.detection(host))
+        }
+    }
+}
+
 pub struct Tasks {
     pub services: Services,
     handles: Vec<JoinHandle<()>>,

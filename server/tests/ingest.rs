@@ -405,6 +405,24 @@ fn a_host_that_stops_sending_goes_stale_and_coming_back_resolves_it() {
     assert_eq!(alert_state(&s, "host-stale", "web-2"), None);
 }
 
+/// Posts the last 100 s of `host`'s history, in 10 s batches, a little noise on the
+/// CPU and memory steady at 2 of 8 GiB: enough for a model with
+/// `LOOKOUT_DETECTOR_MIN_HISTORY=1m`.
+fn post_history(s: &Server, token: &str, host: &str) {
+    let from = now_ms() - 100_000;
+    for b in 0..10 {
+        let mut batch = batch(host, from + b * 10_000, 10);
+        for (i, smp) in batch.samples.iter_mut().enumerate() {
+            let v = 10.0 + ((b as usize * 10 + i) % 7) as f64;
+            smp.cpu_usage = v;
+            smp.cpu.total = v;
+            smp.memory.total_bytes = 8 << 30;
+            smp.memory.used_bytes = 2 << 30;
+        }
+        assert_eq!(reply(post(s, token, &batch).1).accepted, 10);
+    }
+}
+
 #[test]
 fn each_agent_host_gets_its_own_detector_scores_and_model() {
     let dir = tempfile::tempdir().unwrap();
@@ -418,20 +436,7 @@ fn each_agent_host_gets_its_own_detector_scores_and_model() {
             ("LOOKOUT_DETECTOR_MIN_HISTORY", "1m"),
         ],
     );
-    // 100 s of a host's history, in 10 s batches, a little noise on the CPU.
-    let from = now_ms() - 100_000;
-    for b in 0..10 {
-        let mut batch = batch("web-2", from + b * 10_000, 10);
-        for (i, smp) in batch.samples.iter_mut().enumerate() {
-            let v = 10.0 + ((b as usize * 10 + i) % 7) as f64;
-            smp.cpu_usage = v;
-            smp.cpu.total = v;
-            smp.memory.total_bytes = 8 << 30;
-            smp.memory.used_bytes = 2 << 30;
-        }
-        let r = reply(post(&s, &t, &batch).1);
-        assert_eq!(r.accepted, 10);
-    }
+    post_history(&s, &t, "web-2");
     // Its own model, trained on its own history, in its own folder (within the
     // training task's 30 s tick).
     let own = models.join("hosts").join("web-2");
@@ -448,14 +453,7 @@ fn each_agent_host_gets_its_own_detector_scores_and_model() {
     // with their scores. The file is written just before the model is installed (on
     // the training thread, below the request handlers), so a sample may still come
     // first: send one a second until one is scored.
-    let web2 = Store::open(
-        &dir.path().join("lookout.db"),
-        StoreOptions {
-            host: "web-2".into(),
-            ..StoreOptions::default()
-        },
-    )
-    .unwrap();
+    let web2 = store(dir.path()).as_host("web-2").unwrap();
     let mut scored = false;
     for _ in 0..20 {
         let mut next = batch("web-2", now_ms() - 1_000, 1);
@@ -490,17 +488,7 @@ fn model_actions_for_an_agent_host_act_on_its_detector() {
             ("LOOKOUT_DETECTOR_MIN_HISTORY", "1m"),
         ],
     );
-    // 100 s of web-3's history, so a model can be trained on it.
-    let from = now_ms() - 100_000;
-    for b in 0..10 {
-        let mut batch = batch("web-3", from + b * 10_000, 10);
-        for (i, smp) in batch.samples.iter_mut().enumerate() {
-            let v = 10.0 + ((b as usize * 10 + i) % 7) as f64;
-            smp.cpu_usage = v;
-            smp.cpu.total = v;
-        }
-        assert_eq!(reply(post(&s, &t, &batch).1).accepted, 10);
-    }
+    post_history(&s, &t, "web-3");
     let report = |query: &str| -> serde_json::Value {
         client()
             .get(s.url(&format!("/api/model{query}")))

@@ -3,18 +3,7 @@
 
 use super::notify::{ChannelConfig, Notifier};
 use super::*;
-use crate::store::{Store, StoreOptions};
-
-fn store(dir: &tempfile::TempDir) -> Store {
-    Store::open(
-        &dir.path().join("a.sqlite"),
-        StoreOptions {
-            host: "h1".into(),
-            ..StoreOptions::default()
-        },
-    )
-    .unwrap()
-}
+use crate::store::tests::temp_store;
 
 struct Failing;
 
@@ -29,8 +18,7 @@ impl Notifier for Failing {
 
 #[test]
 fn outbox_is_idempotent_and_backs_off() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = store(&dir);
+    let (_dir, s) = temp_store("h1");
     let engine = AlertEngine::new(Vec::new(), EngineSettings::default());
     let n = engine.test_notification("mail", 1_000);
     assert_eq!(s.enqueue_notification(&n, &["mail"], 1_000).unwrap(), 1);
@@ -59,8 +47,7 @@ fn outbox_is_idempotent_and_backs_off() {
 
 #[test]
 fn silences_are_stored_listed_expired_and_deleted() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = store(&dir);
+    let (_dir, s) = temp_store("h1");
     let sil = Silence {
         id: 0,
         rule: Some("cpu".into()),
@@ -85,8 +72,7 @@ fn silences_are_stored_listed_expired_and_deleted() {
 
 #[test]
 fn engine_state_round_trips_through_the_store() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = store(&dir);
+    let (_dir, s) = temp_store("h1");
     assert!(s.load_alert_engine_state().unwrap().is_none());
     let e = AlertEngine::new(Vec::new(), EngineSettings::default());
     s.save_alert_engine_state(&e.export_state(), 1).unwrap();
@@ -128,8 +114,7 @@ fn credentials_stay_out_of_debug_and_errors() {
 
 #[test]
 fn inhibited_entries_are_history_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = store(&dir);
+    let (_dir, s) = temp_store("h1");
     let mut engine = AlertConfig::from_toml(
         "group_wait = \"10s\"\n[[rules]]\nname = \"cpu\"\ncondition = \"cpu_usage > 90\"\n\
          [[rules]]\nname = \"stalled\"\nkind = \"stale\"\nintervals = 1\n",

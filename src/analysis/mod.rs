@@ -86,19 +86,13 @@ fn series(store: &Store, metrics: &[String], from: i64, to: i64, points: usize) 
 mod tests {
     use super::*;
     use crate::model::{CpuStats, Snapshot};
-    use crate::store::StoreOptions;
 
     /// 2023-11-13T00:00Z, a Monday.
     const MONDAY: i64 = 1_699_833_600_000;
 
     #[test]
     fn rhythm_and_correlation_read_a_real_store() {
-        let dir = tempfile::tempdir().unwrap();
-        let opts = StoreOptions {
-            host: "h".into(),
-            ..StoreOptions::default()
-        };
-        let store = Store::open(&dir.path().join("a.db"), opts).unwrap();
+        let (_dir, store) = crate::store::tests::temp_store("h");
         // Three hours at 10 s from Monday 01:00 UTC; CPU high in the 02:00 hour, memory
         // following it, load flat.
         let snaps: Vec<Snapshot> = (0..1080)

@@ -113,7 +113,6 @@ mod tests {
     use super::*;
     use crate::detect::TrainParams;
     use crate::model::{AnomalyEvent, Explanation, MetricContribution, Snapshot};
-    use crate::store::StoreOptions;
 
     const T0: TimestampMs = 1_700_000_000_000;
 
@@ -141,15 +140,7 @@ mod tests {
 
     #[test]
     fn a_training_reads_the_window_and_the_stored_events() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            &dir.path().join("lookout.db"),
-            StoreOptions {
-                host: "h".into(),
-                ..StoreOptions::default()
-            },
-        )
-        .unwrap();
+        let (_dir, store) = crate::store::tests::temp_store("h");
         // 3,000 rows at 1 s; an unexpected event over rows 1000..1800 (over the share
         // a training may leave out, so it says so) and an expected one over 2000..2100.
         let rows: Vec<Snapshot> = (0..3000)
@@ -215,15 +206,7 @@ mod tests {
     fn a_detector_reads_its_daily_profile_from_the_store_and_keeps_it_across_a_restart() {
         use crate::detect::seasonal::{SeasonalParams, SeasonalProfile, DAY_MS};
         use crate::detect::{LiveConfig, LiveDetector, ProfileHistory};
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            &dir.path().join("lookout.db"),
-            StoreOptions {
-                host: "h".into(),
-                ..StoreOptions::default()
-            },
-        )
-        .unwrap();
+        let (_dir, store) = crate::store::tests::temp_store("h");
         // UTC midnight: 2023-11-15.
         let day0 = 1_700_006_400_000 - 1_700_006_400_000 % DAY_MS;
         let cpu = |minute: i64| {

@@ -229,21 +229,13 @@ pub fn report(
 mod tests {
     use super::*;
     use crate::model::{FilesystemUsage, MemoryStats};
-    use crate::store::StoreOptions;
 
     const GIB: u64 = 1 << 30;
 
     /// Two hours at 10 s: `/data` (10 GiB) fills at 1 GiB per hour from 2 GiB, `/`
     /// stays put, memory used is flat.
-    fn stored(dir: &tempfile::TempDir, now: TimestampMs) -> Store {
-        let store = Store::open(
-            &dir.path().join("lookout.db"),
-            StoreOptions {
-                host: "h".into(),
-                ..StoreOptions::default()
-            },
-        )
-        .unwrap();
+    fn stored(now: TimestampMs) -> (tempfile::TempDir, Store) {
+        let (dir, store) = crate::store::tests::temp_store("h");
         let start = now - 2 * 3_600_000;
         let snaps: Vec<Snapshot> = (0..=720)
             .map(|i| {
@@ -275,14 +267,13 @@ mod tests {
             })
             .collect();
         store.insert(&snaps).unwrap();
-        store
+        (dir, store)
     }
 
     #[test]
     fn the_store_s_filesystems_and_memory_are_forecast() {
         let now = 1_764_085_000_000;
-        let dir = tempfile::tempdir().unwrap();
-        let store = stored(&dir, now);
+        let (_dir, store) = stored(now);
         let q = ForecastQuery::parse(&[]).unwrap();
         let r = report(&store, &q, now).unwrap();
         let names: Vec<&str> = r.forecasts.iter().map(|f| f.metric.as_str()).collect();

@@ -606,8 +606,7 @@ mod tests {
 
     #[test]
     fn a_token_named_like_an_id_is_not_guessed() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db"), Default::default()).unwrap();
+        let (_dir, store) = store();
         let (first, _) = store.create_token("alpha", Scope::Read, "cli", 1).unwrap();
         let (named_one, _) = store
             .create_token(&first.id.to_string(), Scope::Read, "cli", 2)

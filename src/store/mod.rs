@@ -29,7 +29,7 @@ mod rollup;
 mod samples;
 mod schema;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use error::{Result, StoreError};
 pub use history::Aggregate;

@@ -11,9 +11,9 @@ use std::time::Duration;
 const T0: TimestampMs = 1_700_000_000_000 - 1_700_000_000_000 % DAY;
 const DAY: i64 = 86_400_000;
 
-/// A fresh store for `host` in a folder of its own, for the store's unit tests (keep
+/// A fresh store for `host` in a folder of its own, for the engine's unit tests (keep
 /// the folder: the store lives in it).
-pub(super) fn temp_store(host: &str) -> (tempfile::TempDir, Store) {
+pub(crate) fn temp_store(host: &str) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(
         &dir.path().join("l.db"),
