@@ -333,6 +333,19 @@ pub fn tail_from_z(z_rows: &[Vec<f64>], divisors: &[f64]) -> Vec<f64> {
 mod tests {
     use super::*;
 
+    /// A baseline of `n` metrics that scores after 20 samples (a window of 100).
+    fn small_baseline(n: usize) -> RollingBaseline {
+        RollingBaseline::new(
+            n,
+            BaselineParams {
+                window: 100,
+                window_secs: 0,
+                min_samples: 20,
+                refresh: 5,
+            },
+        )
+    }
+
     #[test]
     fn surprise_scaling_lets_a_steady_metric_outrank_a_bursty_one() {
         let params = BaselineParams {
@@ -415,15 +428,7 @@ mod tests {
 
         // The baseline applies it: a set tail divides the excess, a wrong-length
         // list resets it.
-        let mut b = RollingBaseline::new(
-            1,
-            BaselineParams {
-                window: 100,
-                window_secs: 0,
-                min_samples: 20,
-                refresh: 5,
-            },
-        );
+        let mut b = small_baseline(1);
         let mut z = [0.0];
         for i in 0..40 {
             b.observe(0, &[100.0 + (i % 5) as f64], &mut z, true);
@@ -442,15 +447,7 @@ mod tests {
 
     #[test]
     fn scores_after_warm_up_and_flags_the_odd_metric() {
-        let mut b = RollingBaseline::new(
-            2,
-            BaselineParams {
-                window: 100,
-                window_secs: 0,
-                min_samples: 20,
-                refresh: 5,
-            },
-        );
+        let mut b = small_baseline(2);
         let mut z = [0.0; 2];
         for i in 0..20 {
             let v = [10.0 + (i % 3) as f64, 50.0 + (i % 5) as f64];

@@ -1408,6 +1408,20 @@ mod tests {
         (opened, closed)
     }
 
+    /// Exactly one event opened and one closed: opened within `open.1` ms after
+    /// `open.0`, closed within `close.1` ms after `close.0` (and not before it).
+    fn one_event(opened: &[i64], closed: &[i64], open: (i64, i64), close: (i64, i64)) {
+        assert_eq!(opened.len(), 1, "one event: {opened:?}");
+        let after_start = opened[0] - open.0;
+        assert!(after_start <= open.1, "opened {after_start} ms in");
+        assert_eq!(closed.len(), 1, "{closed:?}");
+        let after_end = closed[0] - close.0;
+        assert!(
+            (0..=close.1).contains(&after_end),
+            "closed {after_end} ms after the change was over"
+        );
+    }
+
     /// Memory ramps from 40 % to 70 %, falls back to 43 % when its cause is stopped,
     /// then takes 5 minutes to drift the last 3 points home (as the 2-hour idle
     /// trace's memory did after its ramp). The event closes within a minute of the
@@ -1425,18 +1439,7 @@ mod tests {
             &mut ts,
             ramp.chain(tail).chain([40.0; 24]),
         );
-        assert_eq!(opened.len(), 1, "one event: {opened:?}");
-        assert!(
-            opened[0] - start <= 60_000,
-            "opened {} ms in",
-            opened[0] - start
-        );
-        assert_eq!(closed.len(), 1, "{closed:?}");
-        assert!(
-            closed[0] > fell && closed[0] - fell <= 60_000,
-            "closed {} ms after the fall",
-            closed[0] - fell
-        );
+        one_event(&opened, &closed, (start, 60_000), (fell, 60_000));
     }
 
     /// The band an event's metric must come back to is the last hour's, from before
@@ -1479,18 +1482,7 @@ mod tests {
         let end = ts + 36 * STEP_MS;
         let ramp = (0..36).map(|i| 40.0 + 20.0 * f64::from(i) / 35.0);
         let (opened, closed) = run_memory(&mut det, &mut host, &mut ts, ramp.chain([40.0; 36]));
-        assert_eq!(opened.len(), 1, "one event: {opened:?}");
-        assert!(
-            opened[0] - start <= 90_000,
-            "opened {} ms in",
-            opened[0] - start
-        );
-        assert_eq!(closed.len(), 1, "{closed:?}");
-        assert!(
-            closed[0] >= end && closed[0] - end <= 60_000,
-            "closed {} ms after the ramp ended",
-            closed[0] - end
-        );
+        one_event(&opened, &closed, (start, 90_000), (end, 60_000));
     }
 
     #[test]
