@@ -169,7 +169,7 @@ pub fn overlay_options(h: &History) -> Options {
 
 #[component]
 pub fn CorrelationPanel(st: AnalysisState) -> impl IntoView {
-    let matrix = Resource::new(
+    let matrix = crate::api::resource(
         move || (st.range.get(), st.compare.get(), st.host.get()),
         |(range, compare, host)| data::correlation(range, compare, host),
     );
@@ -299,7 +299,7 @@ fn overlay_panel(st: AnalysisState) -> Option<impl IntoView> {
     // Only a page opened with `?pair=` has this panel (and its resource): the pair is
     // picked by a link of the table, which opens a new page.
     st.pair.get_untracked()?;
-    let series = Resource::new(
+    let series = crate::api::resource(
         move || (st.range.get(), st.pair.get(), st.host.get()),
         |(range, pair, host)| async move {
             match pair {
