@@ -8,6 +8,53 @@ use lookout::model::{History, Snapshot};
 
 use crate::state::UiSettings;
 
+/// How the server hands a resource's value to the browser for hydration: written with
+/// serde_json like every answer, read in the browser by [`crate::http::decode`] (the
+/// browser's `JSON.parse`), the same reader as the answers and the live stream, so the
+/// wasm holds one deserialiser per wire type. Leptos's default codec reads with
+/// serde_json, a second copy.
+pub struct PageJson;
+
+impl<T: serde::Serialize> leptos::server::codee::Encoder<T> for PageJson {
+    type Error = String;
+    type Encoded = String;
+
+    fn encode(val: &T) -> Result<String, String> {
+        serde_json::to_string(val).map_err(|e| e.to_string())
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> leptos::server::codee::Decoder<T> for PageJson {
+    type Error = String;
+    type Encoded = str;
+
+    fn decode(val: &str) -> Result<T, String> {
+        #[cfg(feature = "hydrate")]
+        {
+            crate::http::decode(val)
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            serde_json::from_str(val).map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// `Resource::new` with [`PageJson`]: resolved on the server, handed to the browser in
+/// the page.
+#[track_caller]
+pub fn resource<S, T, Fut>(
+    source: impl Fn() -> S + Send + Sync + 'static,
+    fetcher: impl Fn(S) -> Fut + Send + Sync + 'static,
+) -> Resource<T, PageJson>
+where
+    S: PartialEq + Clone + Send + Sync + 'static,
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    Resource::new_with_options(source, fetcher, false)
+}
+
 /// The metrics the charts draw, in the order of their history query.
 pub const CHART_METRICS: &[&str] = &[
     "cpu_usage",
@@ -81,8 +128,8 @@ pub async fn initial_snapshot(host: Option<String>) -> Result<Snapshot, ServerFn
 /// A server function's JSON GET endpoint read in the browser as text by `http::get`,
 /// not through the server function's client: its decoder reads bytes
 /// (`serde_json::from_slice`), which would put a second copy of every wire type's
-/// deserialisers in the wasm beside the `from_str` one that hydration and the other
-/// reads use. Send (for resources) because the browser is single-threaded.
+/// deserialisers in the wasm beside [`crate::http::decode`], which hydration
+/// ([`PageJson`]) and the other reads use. Send (for resources) because the browser is single-threaded.
 #[cfg(feature = "hydrate")]
 pub(crate) async fn browser_get<T: serde::de::DeserializeOwned>(
     url: String,

@@ -68,7 +68,7 @@ pub async fn request<T: DeserializeOwned>(
         .as_string()
         .unwrap_or_default();
     if !resp.ok() {
-        return Err(serde_json::from_str::<ApiError>(&text)
+        return Err(decode::<ApiError>(&text)
             .map(|e| e.error)
             .unwrap_or_else(|_| format!("HTTP {status}")));
     }
@@ -77,7 +77,18 @@ pub async fn request<T: DeserializeOwned>(
     } else {
         &text
     };
-    serde_json::from_str(text).map_err(|e| format!("unexpected answer from {url}: {e}"))
+    decode(text).map_err(|e| format!("unexpected answer from {url}: {e}"))
+}
+
+/// Reads JSON text as `T` the way every browser read does (answers, the live stream's
+/// samples, the resources the page hands over for hydration): the browser's
+/// `JSON.parse`, then serde-wasm-bindgen takes each field off the parsed object. Same
+/// JSON as serde_json reads (the server writes with serde_json), but no JSON parser in
+/// the wasm inlined into every wire type's deserialiser: that was the largest part of
+/// the dashboard's wasm (README, "dashboard wasm").
+pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    let value = js_sys::JSON::parse(text).map_err(js_err)?;
+    serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
 }
 
 fn json(body: &impl Serialize) -> Result<String, String> {

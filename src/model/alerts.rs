@@ -75,7 +75,7 @@ pub struct ForecastRule {
 
 /// What a rule watches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", try_from = "RuleKindWire")]
 pub enum RuleKind {
     /// The detector's combined score >= `min_score` (None: the detector's own
     /// decision, i.e. the sensitivity setting) for at least `for_ms`.
@@ -90,6 +90,68 @@ pub enum RuleKind {
     },
     /// The trend reaches a threshold within a horizon.
     Forecast(ForecastRule),
+}
+
+/// `RuleKind` as read: its tag and every variant's fields side by side in one object,
+/// as the internally tagged enum writes them. serde reads an internally tagged enum by
+/// buffering the object in its `Content` first (the tag may come last) and reading the
+/// variant again from there, a second copy of the variants' deserialisers in the
+/// dashboard's wasm; a plain struct reads the object once. Same JSON, same fields
+/// required per kind.
+#[derive(Deserialize)]
+struct RuleKindWire {
+    kind: RuleKindTag,
+    min_score: Option<f64>,
+    for_ms: Option<i64>,
+    intervals: Option<u32>,
+    metric: Option<String>,
+    op: Option<Op>,
+    value: Option<f64>,
+    resolve: Option<f64>,
+    and_anomalous: Option<bool>,
+    within_ms: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RuleKindTag {
+    Anomaly,
+    Threshold,
+    Stale,
+    Forecast,
+}
+
+impl TryFrom<RuleKindWire> for RuleKind {
+    type Error = String;
+
+    fn try_from(w: RuleKindWire) -> Result<Self, String> {
+        fn need<T>(v: Option<T>, field: &str) -> Result<T, String> {
+            v.ok_or_else(|| format!("missing field `{field}`"))
+        }
+        Ok(match w.kind {
+            RuleKindTag::Anomaly => RuleKind::Anomaly {
+                min_score: w.min_score,
+                for_ms: need(w.for_ms, "for_ms")?,
+            },
+            RuleKindTag::Threshold => RuleKind::Threshold(ThresholdRule {
+                metric: need(w.metric, "metric")?,
+                op: need(w.op, "op")?,
+                value: need(w.value, "value")?,
+                for_ms: need(w.for_ms, "for_ms")?,
+                resolve: w.resolve,
+                and_anomalous: need(w.and_anomalous, "and_anomalous")?,
+            }),
+            RuleKindTag::Stale => RuleKind::Stale {
+                intervals: need(w.intervals, "intervals")?,
+            },
+            RuleKindTag::Forecast => RuleKind::Forecast(ForecastRule {
+                metric: need(w.metric, "metric")?,
+                op: need(w.op, "op")?,
+                value: need(w.value, "value")?,
+                within_ms: need(w.within_ms, "within_ms")?,
+            }),
+        })
+    }
 }
 
 /// A parsed, validated rule.
@@ -299,6 +361,7 @@ pub struct AlertHistoryEntry {
 /// A rule as the API lists it: the parsed rule, where it comes from, and the
 /// editable form (the TOML keys) the UI fills its form with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "RuleViewWire")]
 pub struct RuleView {
     #[serde(flatten)]
     pub rule: Rule,
@@ -307,6 +370,42 @@ pub struct RuleView {
     /// rule overridden through the API; deleting the override restores the file's).
     pub source: String,
     pub config: RuleConfig,
+}
+
+/// `RuleView` as read: the rule's fields beside the view's, as `flatten` writes them,
+/// read as plain fields (a `flatten` field buffers the whole map in serde's `Content` and
+/// reads the rule a second time from there: a second copy of its deserialisers in the
+/// dashboard's wasm). Same JSON.
+#[derive(Deserialize)]
+struct RuleViewWire {
+    name: String,
+    severity: Severity,
+    enabled: bool,
+    channels: Vec<String>,
+    #[serde(default)]
+    hosts: Vec<String>,
+    kind: RuleKind,
+    describe: String,
+    source: String,
+    config: RuleConfig,
+}
+
+impl From<RuleViewWire> for RuleView {
+    fn from(w: RuleViewWire) -> Self {
+        RuleView {
+            rule: Rule {
+                name: w.name,
+                severity: w.severity,
+                enabled: w.enabled,
+                channels: w.channels,
+                hosts: w.hosts,
+                kind: w.kind,
+            },
+            describe: w.describe,
+            source: w.source,
+            config: w.config,
+        }
+    }
 }
 
 /// `GET /api/alerts`: alerts pending or firing now, the rules and the channels.
@@ -672,5 +771,79 @@ impl ApiBody for SilenceExpired {
             id: 4,
             status: "expired".into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(kind: RuleKind) -> RuleView {
+        RuleView {
+            rule: Rule {
+                name: "r".into(),
+                severity: Severity::Warning,
+                enabled: true,
+                channels: vec!["ops".into()],
+                hosts: vec!["web-*".into()],
+                kind,
+            },
+            describe: "d".into(),
+            source: "api".into(),
+            config: RuleConfig::default(),
+        }
+    }
+
+    /// The hand-written readers (`RuleKindWire`, `RuleViewWire`) read back what the
+    /// derived writers write, for every kind.
+    #[test]
+    fn every_rule_kind_round_trips() {
+        let kinds = [
+            RuleKind::Anomaly {
+                min_score: None,
+                for_ms: 60_000,
+            },
+            RuleKind::Anomaly {
+                min_score: Some(4.5),
+                for_ms: 0,
+            },
+            RuleKind::Threshold(ThresholdRule {
+                metric: "cpu_usage".into(),
+                op: Op::Ge,
+                value: 90.0,
+                for_ms: 300_000,
+                resolve: Some(80.0),
+                and_anomalous: true,
+            }),
+            RuleKind::Stale { intervals: 3 },
+            RuleKind::Forecast(ForecastRule {
+                metric: "disk_free_percent".into(),
+                op: Op::Lt,
+                value: 5.0,
+                within_ms: 86_400_000,
+            }),
+        ];
+        for kind in kinds {
+            let view = rule(kind);
+            let json = serde_json::to_string(&view).unwrap();
+            let back: RuleView = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, view, "{json}");
+        }
+    }
+
+    #[test]
+    fn rule_kind_reads_the_tag_anywhere_and_requires_each_kinds_fields() {
+        let k: RuleKind = serde_json::from_str(r#"{"intervals": 2, "kind": "stale"}"#).unwrap();
+        assert_eq!(k, RuleKind::Stale { intervals: 2 });
+        let e = serde_json::from_str::<RuleKind>(r#"{"kind": "threshold", "metric": "cpu_usage", "op": ">", "for_ms": 0, "and_anomalous": false}"#)
+            .unwrap_err();
+        assert!(e.to_string().contains("missing field `value`"), "{e}");
+        let e = serde_json::from_str::<RuleKind>(r#"{"kind": "sometimes"}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown variant"), "{e}");
+        // A rule view without `hosts` (older answers) watches every host.
+        let mut json = serde_json::to_value(rule(RuleKind::Stale { intervals: 1 })).unwrap();
+        json.as_object_mut().unwrap().remove("hosts");
+        let back: RuleView = serde_json::from_value(json).unwrap();
+        assert!(back.rule.hosts.is_empty());
     }
 }

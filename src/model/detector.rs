@@ -11,11 +11,49 @@ use serde::{Deserialize, Serialize};
 /// `GET /api/model`: `{"enabled": false}` with detection off, else the detector's state,
 /// sensitivity, training status and stored model versions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(from = "ModelReportWire")]
 pub struct ModelReport {
     pub enabled: bool,
     /// Absent (not null) when detection is off.
     #[serde(flatten)]
     pub detector: Option<DetectorReport>,
+}
+
+/// `ModelReport` as read: the detector's fields beside `enabled`, as `flatten` writes
+/// them, but read as plain fields. A `flatten` field is read by buffering the whole map
+/// in serde's `Content` and reading every type under it a second time from there, which
+/// put a second copy of these types' deserialisers in the dashboard's wasm. Same JSON:
+/// the detector is present only when all its fields are (a flattened `Option` reads as
+/// `None` otherwise).
+#[derive(Deserialize)]
+struct ModelReportWire {
+    enabled: bool,
+    state: Option<ModelState>,
+    sensitivity: Option<String>,
+    training: Option<TrainingStatus>,
+    versions: Option<Vec<ModelVersion>>,
+    warnings: Option<Vec<String>>,
+}
+
+impl From<ModelReportWire> for ModelReport {
+    fn from(w: ModelReportWire) -> Self {
+        let detector = match (w.state, w.sensitivity, w.training, w.versions, w.warnings) {
+            (Some(state), Some(sensitivity), Some(training), Some(versions), Some(warnings)) => {
+                Some(DetectorReport {
+                    state,
+                    sensitivity,
+                    training,
+                    versions,
+                    warnings,
+                })
+            }
+            _ => None,
+        };
+        ModelReport {
+            enabled: w.enabled,
+            detector,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -219,5 +257,31 @@ impl ApiBody for SensitivityResponse {
             sensitivity: "high".into(),
             threshold: 2.0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ModelReportWire` reads what the derived writer writes: the detector's fields
+    /// beside `enabled`, or only `enabled` with detection off.
+    #[test]
+    fn model_report_round_trips_with_and_without_detector() {
+        let on = ModelReport::example();
+        let json = serde_json::to_string(&on).unwrap();
+        assert_eq!(serde_json::from_str::<ModelReport>(&json).unwrap(), on);
+        let off: ModelReport = serde_json::from_str(r#"{"enabled": false}"#).unwrap();
+        assert_eq!(off, ModelReport::default());
+        assert_eq!(serde_json::to_string(&off).unwrap(), r#"{"enabled":false}"#);
+    }
+
+    #[test]
+    fn model_report_without_every_detector_field_has_no_detector() {
+        let mut json = serde_json::to_value(ModelReport::example()).unwrap();
+        json.as_object_mut().unwrap().remove("training");
+        let r: ModelReport = serde_json::from_value(json).unwrap();
+        assert!(r.enabled);
+        assert_eq!(r.detector, None);
     }
 }

@@ -120,10 +120,10 @@ pub fn Dashboard() -> impl IntoView {
     // All resolve on the server (the routes use SsrMode::Async, so the HTML is complete
     // without scripts) and are handed to the browser in the page for hydration.
     let asked = host.clone();
-    let snapshot = Resource::new(|| (), move |_| initial_snapshot(asked.clone()));
-    let settings = Resource::new(|| (), |_| crate::api::settings());
-    let me = Resource::new(|| (), |_| crate::auth::me());
-    let hosts = Resource::new(|| (), |_| host_names());
+    let snapshot = crate::api::resource(|| (), move |_| initial_snapshot(asked.clone()));
+    let settings = crate::api::resource(|| (), |_| crate::api::settings());
+    let me = crate::api::resource(|| (), |_| crate::auth::me());
+    let hosts = crate::api::resource(|| (), |_| host_names());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || {

@@ -25,7 +25,7 @@ use crate::format::{time_label, TimeStyle};
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let me = Resource::new(|| (), |_| crate::auth::me());
+    let me = crate::api::resource(|| (), |_| crate::auth::me());
     view! {
         <Title text="Admin · Lookout"/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>

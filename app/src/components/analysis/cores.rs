@@ -66,7 +66,7 @@ pub fn style(range: Range) -> TimeStyle {
 
 #[component]
 pub fn CoresPanel(st: AnalysisState) -> impl IntoView {
-    let heat = Resource::new(
+    let heat = crate::api::resource(
         move || (st.range.get(), st.host.get()),
         |(range, host)| data::cores(range, host),
     );

@@ -169,7 +169,7 @@ pub fn overlay_options(h: &History) -> Options {
 
 #[component]
 pub fn CorrelationPanel(st: AnalysisState) -> impl IntoView {
-    let matrix = Resource::new(
+    let matrix = crate::api::resource(
         move || (st.range.get(), st.compare.get(), st.host.get()),
         |(range, compare, host)| data::correlation(range, compare, host),
     );
@@ -288,12 +288,18 @@ pub fn MetricPicker(st: AnalysisState) -> impl IntoView {
 
 /// The two series of the cell the URL's `?pair=a,b` names, as a table (time and the
 /// two values, on the correlation's buckets): the overlay without JavaScript.
+// A component returns `impl IntoView`, not an `Option`: with `--cfg erase_components`
+// (Cargo.toml) the macro turns the body into an `AnyView`.
 #[component]
-pub fn OverlayPanel(st: AnalysisState) -> Option<impl IntoView> {
+pub fn OverlayPanel(st: AnalysisState) -> impl IntoView {
+    overlay_panel(st)
+}
+
+fn overlay_panel(st: AnalysisState) -> Option<impl IntoView> {
     // Only a page opened with `?pair=` has this panel (and its resource): the pair is
     // picked by a link of the table, which opens a new page.
     st.pair.get_untracked()?;
-    let series = Resource::new(
+    let series = crate::api::resource(
         move || (st.range.get(), st.pair.get(), st.host.get()),
         |(range, pair, host)| async move {
             match pair {

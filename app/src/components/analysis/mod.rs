@@ -203,8 +203,8 @@ pub fn rhythm_metrics() -> impl Iterator<Item = &'static str> {
 /// in server/tests/access.rs). Only the header waits for who is signed in.
 #[component]
 pub fn AnalysisPage() -> impl IntoView {
-    let settings = Resource::new(|| (), |_| crate::api::settings());
-    let me = Resource::new(|| (), |_| crate::auth::me());
+    let settings = crate::api::resource(|| (), |_| crate::api::settings());
+    let me = crate::api::resource(|| (), |_| crate::auth::me());
     let st = AnalysisState::from_query();
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>

@@ -81,7 +81,7 @@ pub fn RhythmPanel(st: AnalysisState) -> impl IntoView {
     // The zone is the browser's once hydrated (UTC on the server): hours are local.
     // The range is part of the source so the range control reloads it too (a source
     // that only tracks it would compare equal and not reload).
-    let grids = Resource::new(
+    let grids = crate::api::resource(
         move || {
             (
                 st.range.get(),

@@ -129,7 +129,7 @@ pub fn options(list: &AnomalyList) -> Options {
 
 #[component]
 pub fn TimelinePanel(st: AnalysisState) -> impl IntoView {
-    let list = Resource::new(
+    let list = crate::api::resource(
         move || (st.range.get(), st.host.get()),
         |(range, host)| data::events(range, host),
     );
