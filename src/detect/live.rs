@@ -1575,4 +1575,178 @@ mod tests {
             "{rhythms:?}"
         );
     }
+
+    /// Feeds `det` one row a `step` from `t0` for `n` steps (`row(ts)` gives it) and
+    /// returns the events opened, in their final form (updates and closes applied).
+    fn run_rows(
+        det: &mut LiveDetector,
+        t0: i64,
+        step: i64,
+        n: i64,
+        mut row: impl FnMut(i64) -> Vec<f64>,
+    ) -> Vec<AnomalyEvent> {
+        let mut events: Vec<AnomalyEvent> = vec![];
+        for k in 0..n {
+            let ts = t0 + k * step;
+            let out = det.observe(ts, &row(ts), &[], &[]);
+            if let Some(e) = out.opened {
+                events.push(e);
+            }
+            for e in [out.updated, out.closed].into_iter().flatten() {
+                if let Some(last) = events.iter_mut().rev().find(|x| x.start == e.start) {
+                    *last = e;
+                }
+            }
+        }
+        events
+    }
+
+    /// A cron job's burst: CPU +30 points, disk writes 20x their bytes, 8x their ops.
+    fn cron_burst(host: &mut Host) -> Vec<f64> {
+        let mut v = host.sample(30.0, 40.0, 0.0, 1.0);
+        v[idx("disk_write_bytes_per_sec")] *= 20.0;
+        v[idx("disk_write_ops_per_sec")] *= 8.0;
+        v
+    }
+
+    /// An hourly cron job installed on a host the detector has learnt (2 hours at 20 s,
+    /// trained hourly on its own): a 2-minute burst at minute 17 of every hour. Its
+    /// first three runs are news; the fourth recurs at the same minute on 3 of the 6
+    /// hours before, so it is flagged expected as an hourly pattern and listed in the
+    /// model panel; the next training learns its interval as normal, and from then on
+    /// the job opens no event at all.
+    #[test]
+    fn an_hourly_cron_job_becomes_an_hourly_pattern_and_then_normal() {
+        const SEC: i64 = 1000;
+        const HOUR: i64 = 3600 * SEC;
+        let step = 20 * SEC;
+        let mut host = Host::new(41);
+        let mut det = LiveDetector::new(LiveConfig {
+            host: "test".into(),
+            self_train: true,
+            ..Default::default()
+        });
+        let t0 = 1_699_920_000_000i64; // 2023-11-14 00:00 UTC
+        let hours = 10;
+        let events = run_rows(&mut det, t0, step, hours * HOUR / step, |ts| {
+            let (hour, minute) = ((ts - t0) / HOUR, (ts - t0) % HOUR / 60_000);
+            if hour >= 2 && (17..19).contains(&minute) {
+                cron_burst(&mut host)
+            } else {
+                host.sample(0.0, 40.0, 0.0, 1.0)
+            }
+        });
+        let at = |e: &AnomalyEvent| ((e.start - t0) / HOUR, (e.start - t0) % HOUR / 60_000);
+        let list: Vec<_> = events
+            .iter()
+            .map(|e| (at(e), e.expected, e.explanation.rhythm.is_some()))
+            .collect();
+        // One event per run of the job while it is not yet normal, none elsewhere.
+        let hours_with_events: Vec<i64> = events.iter().map(|e| at(e).0).collect();
+        assert_eq!(hours_with_events, vec![2, 3, 4, 5], "{list:?}");
+        assert!(events.iter().all(|e| at(e).1 == 17), "{list:?}");
+        for e in &events {
+            assert!(
+                top_three(e).iter().any(|m| m.starts_with("disk_write")),
+                "{:?}",
+                e.explanation
+            );
+        }
+        // Runs 1-3: news (an alert each).
+        for e in &events[..3] {
+            assert!(!e.expected && e.explanation.rhythm.is_none(), "{list:?}");
+        }
+        // Run 4: an hourly pattern, expected (no anomaly alert).
+        let fourth = &events[3];
+        assert!(fourth.expected, "{list:?}");
+        let why = fourth.explanation.rhythm.as_deref().unwrap_or("");
+        assert!(
+            why.starts_with("hourly pattern: disk_write")
+                && why.ends_with("on 3 of the 6 hours before"),
+            "{why}"
+        );
+        let rhythms = det.state().rhythms;
+        assert!(
+            rhythms
+                .iter()
+                .any(|r| r.starts_with("hourly pattern learnt: disk_write")
+                    && r.ends_with("at minute 17")),
+            "{rhythms:?}"
+        );
+        // The 06:00 training learnt run 4's interval as normal: runs 5 to 8 (hours 6
+        // to 9) opened nothing, expected or not (the list above), with a model
+        // retrained every hour meanwhile (at 01:00 to 09:00).
+        assert_eq!(det.state().model_version, Some(hours as u64 - 1));
+    }
+
+    /// A weekly job: a 20-minute backup every Sunday at 03:00 on a host sampled every
+    /// 60 s (retrained every 6 hours, as the nightly test). The first two Sundays'
+    /// runs are news (a week apart, nothing daily about them); the third recurs at the
+    /// same time of week in the 2 weeks before and is a weekly pattern.
+    #[test]
+    fn a_sunday_backup_is_a_weekly_pattern_from_its_third_run() {
+        const MIN: i64 = 60_000;
+        const DAY: i64 = 1440 * MIN;
+        let mut host = Host::new(42);
+        let mut det = LiveDetector::new(LiveConfig {
+            host: "test".into(),
+            self_train: true,
+            retrain_every_secs: 6 * 3600,
+            ..Default::default()
+        });
+        let t0 = 1_699_833_600_000i64; // 2023-11-13 00:00 UTC, a Monday
+                                       // Up to the third Sunday's 05:00.
+        let events = run_rows(&mut det, t0, MIN, 20 * 1440 + 300, |ts| {
+            let (day, minute) = ((ts - t0) / DAY, (ts - t0) % DAY / MIN);
+            if day % 7 == 6 && (180..200).contains(&minute) {
+                let mut v = host.sample(30.0, 40.0, 0.0, 1.0);
+                v[idx("disk_write_bytes_per_sec")] *= 40.0;
+                v[idx("disk_write_ops_per_sec")] *= 10.0;
+                v
+            } else {
+                host.sample(0.0, 40.0, 0.0, 1.0)
+            }
+        });
+        let at = |e: &AnomalyEvent| ((e.start - t0) / DAY, (e.start - t0) % DAY / MIN);
+        let sundays: Vec<&AnomalyEvent> = events
+            .iter()
+            .filter(|e| at(e).0 % 7 == 6 && (175..205).contains(&at(e).1))
+            .collect();
+        let list: Vec<_> = sundays
+            .iter()
+            .map(|e| (at(e), e.expected, e.explanation.rhythm.clone()))
+            .collect();
+        assert_eq!(
+            sundays.iter().map(|e| at(e).0).collect::<Vec<_>>(),
+            vec![6, 13, 20],
+            "one event a Sunday: {list:?}"
+        );
+        for e in &sundays[..2] {
+            assert!(!e.expected && e.explanation.rhythm.is_none(), "{list:?}");
+        }
+        let third = sundays[2];
+        assert!(third.expected, "{list:?}");
+        let why = third.explanation.rhythm.as_deref().unwrap_or("");
+        assert!(
+            why.starts_with("weekly pattern: disk_write")
+                && why.ends_with("on 2 of the 2 weeks before"),
+            "{why}"
+        );
+        let rhythms = det.state().rhythms;
+        assert!(
+            rhythms
+                .iter()
+                .any(|r| r.starts_with("weekly pattern learnt: disk_write")
+                    && r.ends_with("at 03:00 UTC")),
+            "{rhythms:?}"
+        );
+        // No other event after the first day (the first model, trained on one hour
+        // of rows, raises a few on day 0).
+        let others: Vec<_> = events
+            .iter()
+            .filter(|e| at(e).0 > 0 && !sundays.iter().any(|s| s.start == e.start))
+            .map(at)
+            .collect();
+        assert!(others.is_empty(), "{others:?}");
+    }
 }
