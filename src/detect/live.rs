@@ -1601,6 +1601,25 @@ mod tests {
         v
     }
 
+    /// Event `e` was recognised as a `kind` ("hourly", "weekly") pattern of
+    /// disk_write: its explanation says it was seen `seen` ("on 2 of the 2 weeks
+    /// before"), and the model panel lists the pattern learnt `when` ("at minute 17").
+    fn recognised(det: &LiveDetector, e: &AnomalyEvent, kind: &str, seen: &str, when: &str) {
+        let why = e.explanation.rhythm.as_deref().unwrap_or("");
+        assert!(
+            why.starts_with(&format!("{kind} pattern: disk_write")) && why.ends_with(seen),
+            "{why}"
+        );
+        let rhythms = det.state().rhythms;
+        let learnt = format!("{kind} pattern learnt: disk_write");
+        assert!(
+            rhythms
+                .iter()
+                .any(|r| r.starts_with(&learnt) && r.ends_with(when)),
+            "{rhythms:?}"
+        );
+    }
+
     /// An hourly cron job installed on a host the detector has learnt (2 hours at 30 s;
     /// self-training every 2 hours, not hourly, to keep the test fast in debug): a
     /// 2-minute burst at minute 17 of every hour from 02:00. Its first three runs are
@@ -1655,21 +1674,9 @@ mod tests {
         // Runs 4-6: an hourly pattern, expected; the fourth on 3 of the 6 hours before.
         for (e, hits) in events[3..].iter().zip([3, 4, 5]) {
             assert!(e.expected, "{list:?}");
-            let why = e.explanation.rhythm.as_deref().unwrap_or("");
-            assert!(
-                why.starts_with("hourly pattern: disk_write")
-                    && why.ends_with(&format!("on {hits} of the 6 hours before")),
-                "{why}"
-            );
+            let seen = format!("on {hits} of the 6 hours before");
+            recognised(&det, e, "hourly", &seen, "at minute 17");
         }
-        let rhythms = det.state().rhythms;
-        assert!(
-            rhythms
-                .iter()
-                .any(|r| r.starts_with("hourly pattern learnt: disk_write")
-                    && r.ends_with("at minute 17")),
-            "{rhythms:?}"
-        );
         // Trained at 02:00, 04:00, 06:00, 08:00: runs 7 and 8 (08:17, 09:17), after
         // the training that learnt runs 4-6 as normal, opened nothing (the list above).
         assert_eq!(det.state().model_version, Some(4));
@@ -1735,19 +1742,12 @@ mod tests {
         }
         let third = sundays[2];
         assert!(third.expected, "{list:?}");
-        let why = third.explanation.rhythm.as_deref().unwrap_or("");
-        assert!(
-            why.starts_with("weekly pattern: disk_write")
-                && why.ends_with("on 2 of the 2 weeks before"),
-            "{why}"
-        );
-        let rhythms = det.state().rhythms;
-        assert!(
-            rhythms
-                .iter()
-                .any(|r| r.starts_with("weekly pattern learnt: disk_write")
-                    && r.ends_with("at 03:00 UTC")),
-            "{rhythms:?}"
+        recognised(
+            &det,
+            third,
+            "weekly",
+            "on 2 of the 2 weeks before",
+            "at 03:00 UTC",
         );
         // No other event in the three weeks.
         let others: Vec<_> = events
