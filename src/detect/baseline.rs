@@ -121,28 +121,13 @@ impl RollingBaseline {
     /// Per-metric z divisors from a trained model ([`surprise_from_z`]); a list of
     /// the wrong length (or empty) resets them to 1.
     pub fn set_surprise(&mut self, surprise: &[f64]) {
-        let n = self.windows.len();
-        self.surprise = if surprise.len() == n {
-            surprise
-                .iter()
-                .map(|s| if s.is_finite() && *s >= 1.0 { *s } else { 1.0 })
-                .collect()
-        } else {
-            vec![1.0; n]
-        };
+        self.surprise = divisors(surprise, self.windows.len());
     }
 
     /// Per-metric tail scales from a trained model ([`tail_from_z`]); a list of the
     /// wrong length (or empty: a model saved before them) resets them to 1.
     pub fn set_tail(&mut self, tail: &[f64]) {
-        let n = self.windows.len();
-        self.tail = if tail.len() == n {
-            tail.iter()
-                .map(|s| if s.is_finite() && *s >= 1.0 { *s } else { 1.0 })
-                .collect()
-        } else {
-            vec![1.0; n]
-        };
+        self.tail = divisors(tail, self.windows.len());
     }
 
     pub fn params(&self) -> &BaselineParams {
@@ -280,6 +265,17 @@ pub fn surprise_from_z(z_rows: &[Vec<f64>], n_metrics: usize) -> Vec<f64> {
             let q = super::features::quantile_sorted(&col, 0.99);
             q.max(SURPRISE_Z) / SURPRISE_Z
         })
+        .collect()
+}
+
+/// A model's per-metric divisors for `n` metrics: values under 1 (or not finite)
+/// become 1, and a list of the wrong length (or empty: a model saved before it) is all 1.
+fn divisors(list: &[f64], n: usize) -> Vec<f64> {
+    if list.len() != n {
+        return vec![1.0; n];
+    }
+    list.iter()
+        .map(|s| if s.is_finite() && *s >= 1.0 { *s } else { 1.0 })
         .collect()
 }
 

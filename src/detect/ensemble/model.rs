@@ -154,17 +154,19 @@ impl TrainedModel {
                 return Err(DetectError::Format("PCA width".into()));
             }
         }
-        let s = &self.calibration.baseline_surprise;
-        if !s.is_empty()
-            && (s.len() != self.metrics.len() || s.iter().any(|v| v.is_nan() || *v < 1.0))
-        {
-            return Err(DetectError::Format("baseline surprise list".into()));
-        }
-        let t = &self.calibration.baseline_tail;
-        if !t.is_empty()
-            && (t.len() != self.metrics.len() || t.iter().any(|v| v.is_nan() || *v < 1.0))
-        {
-            return Err(DetectError::Format("baseline tail list".into()));
+        // Per-metric divisors of the baseline: none (older files), or one >= 1 a metric.
+        for (list, what) in [
+            (
+                &self.calibration.baseline_surprise,
+                "baseline surprise list",
+            ),
+            (&self.calibration.baseline_tail, "baseline tail list"),
+        ] {
+            if !list.is_empty()
+                && (list.len() != self.metrics.len() || list.iter().any(|v| v.is_nan() || *v < 1.0))
+            {
+                return Err(DetectError::Format(what.into()));
+            }
         }
         for c in [
             &self.calibration.baseline,
