@@ -200,6 +200,7 @@ impl RollingBaseline {
 
     fn push(&mut self, ts: TimestampMs, x: &[f64]) {
         let horizon = self.params.window_secs.saturating_mul(1000);
+        let mut popped = false;
         while let Some(&first) = self.times.front() {
             let full = self.times.len() >= self.params.window;
             let old = self.params.window_secs > 0
@@ -212,6 +213,15 @@ impl RollingBaseline {
             self.windows.iter_mut().for_each(|w| {
                 w.pop_front();
             });
+            popped = true;
+        }
+        // A full window stays about this long: give back what doubling reserved past
+        // it (an hour at 5 s is 720 rows in a capacity of 1,024, 31 KiB a host).
+        let len = self.times.len();
+        if popped && self.times.capacity() > len + len / 8 + 16 {
+            let keep = len + len / 16 + 1;
+            self.times.shrink_to(keep);
+            self.windows.iter_mut().for_each(|w| w.shrink_to(keep));
         }
         self.times.push_back(ts);
         for (w, v) in self.windows.iter_mut().zip(x) {

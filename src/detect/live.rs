@@ -61,8 +61,9 @@ pub struct LiveConfig {
     pub retrain_every_secs: i64,
     /// A steady change that lasts this long becomes the new normal (default 30 min).
     pub adapt_after_secs: i64,
-    /// Rows kept in memory: at least `adapt_after_secs` (the rows a new normal is
-    /// learnt from), and the training window when `self_train` is on.
+    /// Rows kept in memory: this long, and while an event is open at least
+    /// `adapt_after_secs` (the rows a new normal is learnt from); with `self_train` on,
+    /// always the training window and `adapt_after_secs`.
     pub buffer_secs: i64,
     /// Train inline on the buffer when training is due (offline); the server trains
     /// from the store instead.
@@ -240,9 +241,16 @@ impl LiveDetector {
     }
 
     fn buffer_ms(&self) -> i64 {
-        let mut secs = self.config.buffer_secs.max(self.config.adapt_after_secs);
+        let mut secs = self.config.buffer_secs;
         if self.config.self_train {
-            secs = secs.max(self.config.training_window_secs);
+            secs = secs
+                .max(self.config.adapt_after_secs)
+                .max(self.config.training_window_secs);
+        } else if self.tracker.open_event().is_some() {
+            // Only an open event's rows can become the new normal (`adapt_if_steady`),
+            // so a healthy host keeps just `buffer_secs` (issue 13: the 30 minutes
+            // held always were 85 KiB a host at 5 s, 420 KiB at 1 s).
+            secs = secs.max(self.config.adapt_after_secs);
         }
         secs.saturating_mul(1000)
     }
@@ -281,7 +289,9 @@ impl LiveDetector {
         let min_rows = if self.config.self_train {
             MIN_TRAINING_ROWS
         } else {
-            0
+            // An event starts at the first over-threshold row of the tracker's window,
+            // up to `m` rows before it opens: those rows must still be here then.
+            self.config.events.m
         };
         while self.buffer.len() > min_rows
             && self.buffer.front().is_some_and(|(t, _)| ts - *t > keep)
