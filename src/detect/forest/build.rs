@@ -6,7 +6,7 @@ use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::keys::threshold_key;
+use super::keys::{above32, threshold_key};
 use super::{
     as_u32_mut, c_factor, Arena, Complete, DetectError, IsolationForest, IsolationForestParams,
     Layout, Node, Sizes, BLOCK, MAX_COMPLETE_DEPTH, WIDE, WIDE_DEPTH,
@@ -143,6 +143,14 @@ impl Builder<'_> {
             // u == 0 would put every point right; split mid-way instead.
             thr = lo + 0.5 * (hi - lo);
         }
+        // Thresholds are f32 (the complete trees keep 4-byte keys, `keys.rs`): the
+        // nearest one, kept above `lo` so the split still separates something (when no
+        // f32 lies in (lo, hi], every point goes left, as a tree would past its data).
+        let mut t = thr as f32;
+        if f64::from(t) <= lo {
+            t = above32(lo);
+        }
+        thr = f64::from(t);
         // Partition: values < thr first.
         let mut split = 0;
         for k in 0..idx.len() {
@@ -220,7 +228,7 @@ impl IsolationForest {
         let mut c = Complete {
             width: w,
             stride,
-            trees: vec![0; t * (w + w / 2)],
+            trees: vec![0; t * w],
             leaf: vec![0.0; t * w],
             size: Sizes::Wide(Vec::new()),
         };
@@ -231,11 +239,13 @@ impl IsolationForest {
         for (k, &root) in a.roots.iter().enumerate() {
             arena[1] = root;
             let tree = &mut c.trees[k * tw..(k + 1) * tw];
-            let (keys, feats) = tree.split_at_mut(w);
-            let feats = as_u32_mut(feats);
+            let (keys, feats) = tree.split_at_mut(w / 2);
+            let (keys, feats) = (as_u32_mut(keys), as_u32_mut(feats));
             for i in 1..w {
                 let nd = a.nodes[arena[i] as usize];
-                keys[i] = threshold_key(nd.thr);
+                // A fresh fit's thresholds are f32 already; an arena read from a file
+                // of session 9 is rounded to the nearest.
+                keys[i] = threshold_key(nd.thr as f32);
                 feats[i] = nd.feat * stride as u32;
                 arena[2 * i] = nd.left;
                 arena[2 * i + 1] = nd.right;
@@ -288,18 +298,19 @@ impl IsolationForest {
         let mut c = Complete {
             width: w,
             stride,
-            trees: vec![0; t * (w + w / 2)],
+            trees: vec![0; t * w],
             leaf,
             size: Sizes::pack(size),
         };
         let tw = c.tree_words();
         for k in 0..t {
             let tree = &mut c.trees[k * tw..(k + 1) * tw];
-            let (keys, feats) = tree.split_at_mut(w);
-            let feats = as_u32_mut(feats);
-            // Slot 0 is unused and stays 0, as in `build_complete`.
+            let (keys, feats) = tree.split_at_mut(w / 2);
+            let (keys, feats) = (as_u32_mut(keys), as_u32_mut(feats));
+            // Slot 0 is unused and stays 0, as in `build_complete`. Files written
+            // before the keys were f32 carry f64 thresholds: rounded to the nearest.
             for i in 1..w {
-                keys[i] = threshold_key(thr[k * w + i]);
+                keys[i] = threshold_key(thr[k * w + i] as f32);
                 feats[i] = feat[k * w + i] * stride as u32;
             }
         }

@@ -38,7 +38,7 @@ impl Kernel {
 /// One chunk of batch scoring for a kernel: the complete trees and the chunk's rows as
 /// transposed blocks of value keys.
 pub(super) struct Chunk<'a> {
-    /// Per tree `w` threshold keys (`threshold_key`) then `w` u32 feature offsets
+    /// Per tree `w` u32 threshold keys (`threshold_key`) then `w` u32 feature offsets
     /// (feature index times `lanes`), as in `Complete::trees`.
     pub trees: &'a [u64],
     /// Leaf path lengths, `w` per tree.
@@ -47,7 +47,7 @@ pub(super) struct Chunk<'a> {
     pub w: usize,
     pub depth: usize,
     /// `acc.len() / BLOCK` blocks of `BLOCK * d` value keys, `[feature][lane]`.
-    pub tb: &'a [u64],
+    pub tb: &'a [u32],
     pub d: usize,
     /// Rows per transposed block: [`BLOCK`], or [`WIDE`] for `score_chunk_wide`.
     pub lanes: usize,
@@ -56,13 +56,13 @@ pub(super) struct Chunk<'a> {
 impl<'a> Chunk<'a> {
     /// u64 words per tree in `trees`.
     fn tree_words(&self) -> usize {
-        self.w + self.w / 2
+        self.w
     }
     /// Tree k: its threshold keys and feature offsets.
-    fn tree(&self, k: usize) -> (&'a [u64], &'a [u32]) {
+    fn tree(&self, k: usize) -> (&'a [u32], &'a [u32]) {
         let tw = self.tree_words();
         let t = &self.trees[k * tw..(k + 1) * tw];
-        (&t[..self.w], as_u32(&t[self.w..]))
+        (as_u32(&t[..self.w / 2]), as_u32(&t[self.w / 2..]))
     }
 }
 
@@ -146,13 +146,13 @@ pub(super) unsafe fn score_chunk_asm(c: &Chunk, acc: &mut [f64]) {
                     // SAFETY: see the comment above the macro.
                     unsafe {
                         std::arch::asm!(
-                            "cmp {k}, qword ptr [{base} + {f}*8 + {off}]",
+                            "cmp {k:e}, dword ptr [{base} + {f}*4 + {off}]",
                             "adc {i}, {i}",
                             i = inout(reg) *$i,
                             k = in(reg) key1,
                             f = in(reg) feat1,
                             base = in(reg) base,
-                            off = const $lane * 8,
+                            off = const $lane * 4,
                             options(readonly, nostack),
                         )
                     }
@@ -176,8 +176,8 @@ pub(super) unsafe fn score_chunk_asm(c: &Chunk, acc: &mut [f64]) {
                         unsafe {
                             std::arch::asm!(
                                 "mov {f:e}, dword ptr [{feat} + {i}*4]",
-                                "mov {v}, qword ptr [{base} + {f}*8 + {off}]",
-                                "cmp qword ptr [{key} + {i}*8], {v}",
+                                "mov {v:e}, dword ptr [{base} + {f}*4 + {off}]",
+                                "cmp dword ptr [{key} + {i}*4], {v:e}",
                                 "adc {i}, {i}",
                                 i = inout(reg) *$i,
                                 f = out(reg) _,
@@ -185,7 +185,7 @@ pub(super) unsafe fn score_chunk_asm(c: &Chunk, acc: &mut [f64]) {
                                 feat = in(reg) feat,
                                 base = in(reg) base,
                                 key = in(reg) key,
-                                off = const $lane * 8,
+                                off = const $lane * 4,
                                 options(readonly, nostack),
                             )
                         }
@@ -240,9 +240,9 @@ pub(super) unsafe fn score_chunk_wide(c: &Chunk, acc: &mut [f64]) {
             let [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11] = &mut cur;
             // The asm blocks are not `pure`, so the compiler keeps them in this order:
             // level by level across the 12 rows, the interleaving the CPU needs.
-            // SAFETY: slot i < 256 = w: key at node + 8 i, feature offset (f * 12, f < d)
+            // SAFETY: slot i < 256 = w: key at node + 4 i, feature offset (f * 12, f < d)
             // at node + KF12_FEAT + 4 i, both inside this tree's KF12_TREE words; the
-            // row's key at base + 8 (offset + lane) < base + 8 * 12 d. The carry of
+            // row's key at base + 4 (offset + lane) < base + 4 * 12 d. The carry of
             // `key < v` (unsigned) is "goes right".
             macro_rules! step {
                 ($i:expr, $lane:literal) => {
@@ -250,15 +250,15 @@ pub(super) unsafe fn score_chunk_wide(c: &Chunk, acc: &mut [f64]) {
                     unsafe {
                         std::arch::asm!(
                             "mov {t:e}, dword ptr [{node} + {i}*4 + {feat}]",
-                            "mov {t}, qword ptr [{base} + {t}*8 + {off}]",
-                            "cmp qword ptr [{node} + {i}*8], {t}",
+                            "mov {t:e}, dword ptr [{base} + {t}*4 + {off}]",
+                            "cmp dword ptr [{node} + {i}*4], {t:e}",
                             "adc {i}, {i}",
                             i = inout(reg) *$i,
                             t = out(reg) _,
                             node = in(reg) node,
                             base = in(reg) base,
                             feat = const KF12_FEAT,
-                            off = const $lane * 8,
+                            off = const $lane * 4,
                             options(readonly, nostack),
                         )
                     }

@@ -14,9 +14,10 @@
 //! then dropped. The complete trees walk exactly the arena's paths, so scores and
 //! attributions are bit-identical (`tests.rs` compares them with an arena kept for
 //! reference). Deeper forests keep the arena and score through it.
-//! Per tree of the default depth 8: 256 threshold keys and 256 feature offsets (3 KB),
-//! 256 leaf values (1 KB) and 512 sizes (0.5 KB), 0.45 MB for 100 trees, against 2.4 MB
-//! for the arena plus the scoring copy of session 9.
+//! Per tree of the default depth 8: 256 threshold keys and 256 feature offsets (2 KB:
+//! thresholds are f32, see `keys`), 256 leaf values (1 KB) and 512 sizes (0.5 KB),
+//! 0.35 MB for 100 trees (0.45 MB with u64 keys until session 13), against 2.4 MB for
+//! the arena plus the scoring copy of session 9.
 //!
 //! Batch scoring compares order-preserving integer keys instead of floats
 //! (`threshold_key(thr) < value_key(v)` exactly when `!(v < thr)`, NaN included), so on
@@ -59,14 +60,14 @@ pub(super) const BLOCK: usize = 8;
 const WIDE: usize = 12;
 /// The height limit the wide kernel is unrolled for (psi = 256, the default).
 const WIDE_DEPTH: usize = 8;
-/// u64 words per tree of depth 8 in `Complete::trees`: 256 keys, then 256 u32 feature
-/// offsets.
-const KF12_TREE: usize = (1 << WIDE_DEPTH) * 3 / 2;
+/// u64 words per tree of depth 8 in `Complete::trees`: 256 u32 keys, then 256 u32
+/// feature offsets.
+const KF12_TREE: usize = 1 << WIDE_DEPTH;
 /// Byte distance from a depth-8 tree's keys to its feature offsets in `Complete::trees`.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-const KF12_FEAT: usize = (1 << WIDE_DEPTH) * 8;
+const KF12_FEAT: usize = (1 << WIDE_DEPTH) * 4;
 /// Rows that walk one tree before the next (a multiple of `BLOCK` and of `WIDE`); small
-/// enough that the chunk's transposed keys (48 x 38 x 8 B = 14.6 KB) and one tree stay
+/// enough that the chunk's transposed keys (48 x 38 x 4 B = 7.3 KB) and one tree stay
 /// in L1 (measured best among 24 / 48 / 96 / 120 / 264).
 const CHUNK: usize = 48;
 /// Deepest height limit unrolled into complete trees (2^10 slots, ~20 KB per tree);
@@ -138,10 +139,10 @@ struct Complete {
     /// Rows per transposed block of the batch walk ([`BLOCK`], or [`WIDE`] for the
     /// x86-64 12-row kernel at depth 8): feature offsets are `f * stride`.
     stride: usize,
-    /// Per tree [`Complete::tree_words`] u64: `width` threshold keys
+    /// Per tree [`Complete::tree_words`] u64: `width` u32 threshold keys
     /// (`threshold_key(thr)`, slot 0 unused; `key < value_key(v)` exactly when the row
     /// goes right), then `width` u32 feature offsets (`f * stride`), so one register
-    /// addresses both (`width * 8` bytes apart).
+    /// addresses both (`width * 4` bytes apart).
     trees: Vec<u64>,
     /// Per tree `width` leaf path lengths, indexed by final slot - width.
     leaf: Vec<f32>,
@@ -184,20 +185,20 @@ impl Sizes {
 
 impl Complete {
     fn tree_words(&self) -> usize {
-        self.width + self.width / 2
+        self.width
     }
     fn n_trees(&self) -> usize {
         self.trees.len() / self.tree_words()
     }
     /// Threshold keys of tree k.
-    fn keys(&self, k: usize) -> &[u64] {
+    fn keys(&self, k: usize) -> &[u32] {
         let tw = self.tree_words();
-        &self.trees[k * tw..k * tw + self.width]
+        as_u32(&self.trees[k * tw..k * tw + self.width / 2])
     }
     /// Feature offsets (`f * stride`) of tree k.
     fn feats(&self, k: usize) -> &[u32] {
         let tw = self.tree_words();
-        as_u32(&self.trees[k * tw + self.width..(k + 1) * tw])
+        as_u32(&self.trees[k * tw + self.width / 2..(k + 1) * tw])
     }
 }
 
@@ -306,7 +307,7 @@ impl From<&IsolationForest> for ForestRepr {
                     thr.extend(
                         c.keys(k)[1..]
                             .iter()
-                            .map(|&key| keys::threshold_of_key(key)),
+                            .map(|&key| f64::from(keys::threshold_of_key(key))),
                     );
                     feat.extend(c.feats(k).iter().map(|&o| o / c.stride as u32));
                 }

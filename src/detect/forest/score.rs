@@ -17,9 +17,9 @@ impl Complete {
         // are independent, so the time per row is the work per step, and a key takes
         // as many instructions as the rest of the step). On the stack for up to 256
         // features (the detector has 24 metrics x 4 kinds).
-        let mut stack = [0u64; 256];
+        let mut stack = [0u32; 256];
         let mut heap = Vec::new();
-        let vk: &mut [u64] = if row.len() <= stack.len() {
+        let vk: &mut [u32] = if row.len() <= stack.len() {
             &mut stack[..row.len()]
         } else {
             heap.resize(row.len(), 0);
@@ -188,8 +188,8 @@ impl IsolationForest {
         // The chunk's rows, transposed per block of BLOCK rows: [block][feature][lane], so
         // lane j of a block reads feature f at the constant offset f * BLOCK + j.
         // Values become `value_key`s, so a step compares integers.
-        let mut tbuf = vec![0u64; CHUNK.min(full) * d];
-        let mut kbuf = vec![0u64; CHUNK.min(full) * d];
+        let mut tbuf = vec![0u32; CHUNK.min(full) * d];
+        let mut kbuf = vec![0u32; CHUNK.min(full) * d];
         let cn = c_factor(self.psi);
         let mut cs = 0;
         while cs < full {

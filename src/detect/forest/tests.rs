@@ -1,4 +1,4 @@
-use super::keys::{order_key, right, threshold_key, value_key};
+use super::keys::{order_key, right, threshold_key, threshold_of_key, value_key};
 use super::*;
 use linfa::traits::Predict;
 use ndarray::Array2;
@@ -170,12 +170,31 @@ fn keys_order_like_the_floats_they_encode() {
     );
     vals.push(f64::NAN);
     vals.push(-f64::NAN);
-    for &t in &vals {
-        for &v in &vals {
-            let want = right(v, t) == 1;
+    // Thresholds are f32 (every one a fit makes); rows keep their f64 values. Each
+    // value also as its f32 neighbours, where the rounding of a row value would show.
+    let mut thresholds: Vec<f32> = Vec::new();
+    for &v in &vals {
+        let f = v as f32;
+        thresholds.extend([f, f.next_down(), f.next_up()]);
+    }
+    thresholds.extend([f32::MIN, f32::MAX, -0.0, f32::from_bits(1)]);
+    let mut rows = vals.clone();
+    rows.extend(thresholds.iter().map(|&t| f64::from(t)));
+    rows.extend(thresholds.iter().map(|&t| f64::from(t) * (1.0 + 1e-12)));
+    for &t in &thresholds {
+        for &v in &rows {
+            let want = right(v, f64::from(t)) == 1;
             assert_eq!(threshold_key(t) < value_key(v), want, "v {v:e} thr {t:e}");
-            if !v.is_nan() && !t.is_nan() {
-                assert_eq!(order_key(v) < order_key(t), v < t, "{v:e} < {t:e}");
+        }
+        assert_eq!(
+            threshold_key(threshold_of_key(threshold_key(t))),
+            threshold_key(t)
+        );
+    }
+    for &a in &thresholds {
+        for &b in &thresholds {
+            if !a.is_nan() && !b.is_nan() {
+                assert_eq!(order_key(a) < order_key(b), a < b, "{a:e} < {b:e}");
             }
         }
     }
