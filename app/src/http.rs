@@ -40,6 +40,14 @@ pub async fn request<T: DeserializeOwned>(
     url: &str,
     body: Option<String>,
 ) -> Result<T, String> {
+    let value = fetch_json(method, url, body).await?;
+    serde_wasm_bindgen::from_value(value).map_err(|e| unexpected(url, e.to_string()))
+}
+
+/// The part of [`request`] that does not depend on the answer's type: the fetch, the
+/// error answer, `JSON.parse`. Not generic, so the wasm holds it once rather than once
+/// per wire type (only `from_value::<T>` is).
+async fn fetch_json(method: &str, url: &str, body: Option<String>) -> Result<JsValue, String> {
     let init = RequestInit::new();
     init.set_method(method);
     let headers = Headers::new().map_err(js_err)?;
@@ -77,7 +85,11 @@ pub async fn request<T: DeserializeOwned>(
     } else {
         &text
     };
-    decode(text).map_err(|e| format!("unexpected answer from {url}: {e}"))
+    js_sys::JSON::parse(text).map_err(|e| unexpected(url, js_err(e)))
+}
+
+fn unexpected(url: &str, e: String) -> String {
+    format!("unexpected answer from {url}: {e}")
 }
 
 /// Reads JSON text as `T` the way every browser read does (answers, the live stream's
@@ -87,8 +99,12 @@ pub async fn request<T: DeserializeOwned>(
 /// the wasm inlined into every wire type's deserialiser: that was the largest part of
 /// the dashboard's wasm (README, "dashboard wasm").
 pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, String> {
-    let value = js_sys::JSON::parse(text).map_err(js_err)?;
-    serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
+    serde_wasm_bindgen::from_value(parse(text)?).map_err(|e| e.to_string())
+}
+
+/// `JSON.parse`, apart from [`decode`] so it is not copied per type.
+fn parse(text: &str) -> Result<JsValue, String> {
+    js_sys::JSON::parse(text).map_err(js_err)
 }
 
 fn json(body: &impl Serialize) -> Result<String, String> {

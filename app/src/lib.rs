@@ -13,6 +13,8 @@ pub mod state;
 pub mod timeline;
 
 #[cfg(feature = "hydrate")]
+pub mod actions;
+#[cfg(feature = "hydrate")]
 pub mod browser;
 #[cfg(feature = "hydrate")]
 pub mod chart;

@@ -47,19 +47,11 @@ fn EventRow(event: AnomalyEvent, live: DashboardState) -> impl IntoView {
     let mark = move |_| {
         busy.set(true);
         #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            let url = format!("/api/anomalies/{id}/expected");
-            let body = lookout::model::ExpectedRequest { expected: true };
-            let answer: Result<AnomalyEvent, _> = crate::http::post(&url, &body).await;
-            busy.set(false);
-            match answer {
-                Ok(updated) => live.events.update(|evs| {
-                    if let Some(e) = evs.iter_mut().find(|e| e.id == id) {
-                        *e = updated;
-                    }
-                }),
-                Err(e) => error.set(Some(e)),
-            }
+        crate::actions::dispatch(crate::actions::Action::MarkExpected {
+            live,
+            id,
+            busy,
+            error,
         });
     };
     let lines: Vec<String> = event
@@ -201,16 +193,7 @@ fn SensitivitySelect(
         #[cfg(not(feature = "hydrate"))]
         let _ = (value, error);
         #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            let body = lookout::model::SensitivityRequest {
-                sensitivity: lookout::model::SensitivityValue::Text(value),
-            };
-            // The host the panel shows (a hub's agent host: its own detector).
-            let answer: Result<lookout::model::SensitivityResponse, _> =
-                crate::http::post(&live.url("/api/model/sensitivity"), &body).await;
-            error.set(answer.err());
-            crate::components::dashboard::reload_model(live);
-        });
+        crate::actions::dispatch(crate::actions::Action::Sensitivity { live, value, error });
     };
     let sensitivity = move || {
         model.with(|m| {
@@ -246,19 +229,10 @@ fn TrainButton(live: DashboardState) -> impl IntoView {
         training.set(true);
         result.set(None);
         #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            let url = live.url("/api/model/train");
-            let answer: Result<lookout::model::ModelVersion, _> =
-                crate::http::post(&url, &lookout::model::TrainRequest {}).await;
-            training.set(false);
-            result.set(Some(answer.map(|v| {
-                format!(
-                    "trained v{} on {} samples",
-                    v.version,
-                    format::count(v.samples)
-                )
-            })));
-            crate::components::dashboard::reload_model(live);
+        crate::actions::dispatch(crate::actions::Action::Train {
+            live,
+            training,
+            result,
         });
     };
     view! {
@@ -274,6 +248,68 @@ fn TrainButton(live: DashboardState) -> impl IntoView {
             </span>
         </div>
     }
+}
+
+// The actions' requests, run from the actions chunk (`crate::actions`).
+
+/// "Mark as expected": `POST /api/anomalies/{id}/expected`, the answer replaces the event.
+#[cfg(feature = "hydrate")]
+pub(crate) async fn mark_expected(
+    live: DashboardState,
+    id: i64,
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+) {
+    let url = format!("/api/anomalies/{id}/expected");
+    let body = lookout::model::ExpectedRequest { expected: true };
+    let answer: Result<AnomalyEvent, _> = crate::http::post(&url, &body).await;
+    busy.set(false);
+    match answer {
+        Ok(updated) => live.events.update(|evs| {
+            if let Some(e) = evs.iter_mut().find(|e| e.id == id) {
+                *e = updated;
+            }
+        }),
+        Err(e) => error.set(Some(e)),
+    }
+}
+
+/// The sensitivity choice, sent for the host the panel shows (a hub's agent host: its
+/// own detector).
+#[cfg(feature = "hydrate")]
+pub(crate) async fn set_sensitivity(
+    live: DashboardState,
+    value: String,
+    error: RwSignal<Option<String>>,
+) {
+    let body = lookout::model::SensitivityRequest {
+        sensitivity: lookout::model::SensitivityValue::Text(value),
+    };
+    let answer: Result<lookout::model::SensitivityResponse, _> =
+        crate::http::post(&live.url("/api/model/sensitivity"), &body).await;
+    error.set(answer.err());
+    crate::components::dashboard::reload_model(live);
+}
+
+/// "Train now": `POST /api/model/train`, then what it said.
+#[cfg(feature = "hydrate")]
+pub(crate) async fn train(
+    live: DashboardState,
+    training: RwSignal<bool>,
+    result: RwSignal<Option<Result<String, String>>>,
+) {
+    let url = live.url("/api/model/train");
+    let answer: Result<lookout::model::ModelVersion, _> =
+        crate::http::post(&url, &lookout::model::TrainRequest {}).await;
+    training.set(false);
+    result.set(Some(answer.map(|v| {
+        format!(
+            "trained v{} on {} samples",
+            v.version,
+            format::count(v.samples)
+        )
+    })));
+    crate::components::dashboard::reload_model(live);
 }
 
 /// The saved model versions, newest first, and the training's warnings.

@@ -117,26 +117,47 @@ pub fn Dashboard() -> impl IntoView {
     let host = query
         .with_untracked(|q| q.get("host"))
         .filter(|h| !h.is_empty());
-    // All resolve on the server (the routes use SsrMode::Async, so the HTML is complete
-    // without scripts) and are handed to the browser in the page for hydration.
+    // Resolves on the server (the routes use SsrMode::Async, so the HTML is complete
+    // without scripts) and is handed to the browser in the page for hydration.
     let asked = host.clone();
-    let snapshot = crate::api::resource(|| (), move |_| initial_snapshot(asked.clone()));
-    let settings = crate::api::resource(|| (), |_| crate::api::settings());
-    let me = crate::api::resource(|| (), |_| crate::auth::me());
-    let hosts = crate::api::resource(|| (), |_| host_names());
+    let start = crate::api::resource(|| (), move |_| page_start(asked.clone()));
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || {
                 let host = host.clone();
                 Suspend::new(async move {
-                    let initial = snapshot.await.ok();
-                    let settings = settings.await.unwrap_or_default();
-                    let me = me.await.unwrap_or_default();
-                    let hosts = hosts.await.unwrap_or_default();
+                    let PageStart { snapshot: initial, settings, me, hosts } = start.await;
                     view! { <DashboardBody initial settings me host hosts/> }
                 })
             }}
         </Suspense>
+    }
+}
+
+/// What the dashboard starts from. One resource rather than one per read: each
+/// resource of its own type put its own copy of the resource machinery (async derived
+/// value, hydration hand-over) in the wasm. A read that fails is shown as missing, as
+/// before (no snapshot yet, default settings, nobody signed in, no other hosts).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct PageStart {
+    snapshot: Option<Snapshot>,
+    settings: UiSettings,
+    me: Me,
+    hosts: Vec<String>,
+}
+
+async fn page_start(host: Option<String>) -> PageStart {
+    let (snapshot, settings, me, hosts) = futures::join!(
+        initial_snapshot(host),
+        crate::api::settings(),
+        crate::auth::me(),
+        host_names()
+    );
+    PageStart {
+        snapshot: snapshot.ok(),
+        settings: settings.unwrap_or_default(),
+        me: me.unwrap_or_default(),
+        hosts: hosts.unwrap_or_default(),
     }
 }
 

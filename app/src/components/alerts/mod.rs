@@ -104,38 +104,25 @@ pub fn AlertsPanel(live: DashboardState) -> impl IntoView {
         });
     };
     #[cfg(feature = "hydrate")]
-    {
+    let reload = {
         Effect::new(move |_| reload());
         live.poll(std::time::Duration::from_secs(10), reload);
-    }
+        Callback::new(move |()| reload())
+    };
     let send_test = move |channel: String| {
         notice.set(Some(format!("sending a test to {channel}…")));
         #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            let body = lookout::model::TestChannelRequest {
-                channel: channel.clone(),
-            };
-            let answer: Result<lookout::model::Status, _> =
-                crate::http::post("/api/alerts/test", &body).await;
-            notice.set(Some(match answer {
-                Ok(_) => format!("test queued for {channel}"),
-                Err(e) => format!("test to {channel} failed: {e}"),
-            }));
-            reload();
+        crate::actions::dispatch(crate::actions::Action::SendTest {
+            channel,
+            notice,
+            reload,
         });
     };
     let end_silence = move |id: i64| {
         #[cfg(not(feature = "hydrate"))]
         let _ = id;
         #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            let url = format!("/api/silences/{id}");
-            let answer: Result<lookout::model::SilenceExpired, _> = crate::http::delete(&url).await;
-            if let Err(e) = answer {
-                notice.set(Some(format!("cannot end the silence: {e}")));
-            }
-            reload();
-        });
+        crate::actions::dispatch(crate::actions::Action::EndSilence { id, notice, reload });
     };
     let rule = RwSignal::new(String::new());
     let duration = RwSignal::new("2h".to_string());
@@ -151,16 +138,11 @@ pub fn AlertsPanel(live: DashboardState) -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = body;
         #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            let answer: Result<Silence, _> = crate::http::post("/api/silences", &body).await;
-            match answer {
-                Ok(_) => {
-                    notice.set(Some("silence added".into()));
-                    comment.set(String::new());
-                }
-                Err(e) => notice.set(Some(format!("cannot add the silence: {e}"))),
-            }
-            reload();
+        crate::actions::dispatch(crate::actions::Action::AddSilence {
+            body,
+            notice,
+            comment,
+            reload,
         });
     };
     let loaded = move || data.with(Option::is_some);
@@ -179,6 +161,58 @@ pub fn AlertsPanel(live: DashboardState) -> impl IntoView {
             <RuleAdmin live/>
         </section>
     }
+}
+
+// The actions' requests, run from the actions chunk (`crate::actions`); each reloads
+// the panel after.
+
+/// A channel's "Send test": `POST /api/alerts/test`.
+#[cfg(feature = "hydrate")]
+pub(crate) async fn send_test(
+    channel: String,
+    notice: RwSignal<Option<String>>,
+    reload: Callback<()>,
+) {
+    let body = lookout::model::TestChannelRequest {
+        channel: channel.clone(),
+    };
+    let answer: Result<lookout::model::Status, _> =
+        crate::http::post("/api/alerts/test", &body).await;
+    notice.set(Some(match answer {
+        Ok(_) => format!("test queued for {channel}"),
+        Err(e) => format!("test to {channel} failed: {e}"),
+    }));
+    reload.run(());
+}
+
+/// A silence's "End": `DELETE /api/silences/{id}`.
+#[cfg(feature = "hydrate")]
+pub(crate) async fn end_silence(id: i64, notice: RwSignal<Option<String>>, reload: Callback<()>) {
+    let url = format!("/api/silences/{id}");
+    let answer: Result<lookout::model::SilenceExpired, _> = crate::http::delete(&url).await;
+    if let Err(e) = answer {
+        notice.set(Some(format!("cannot end the silence: {e}")));
+    }
+    reload.run(());
+}
+
+/// "Add silence": `POST /api/silences`; the comment is cleared once it is added.
+#[cfg(feature = "hydrate")]
+pub(crate) async fn add_silence(
+    body: lookout::model::SilenceRequest,
+    notice: RwSignal<Option<String>>,
+    comment: RwSignal<String>,
+    reload: Callback<()>,
+) {
+    let answer: Result<Silence, _> = crate::http::post("/api/silences", &body).await;
+    match answer {
+        Ok(_) => {
+            notice.set(Some("silence added".into()));
+            comment.set(String::new());
+        }
+        Err(e) => notice.set(Some(format!("cannot add the silence: {e}"))),
+    }
+    reload.run(());
 }
 
 #[cfg(test)]

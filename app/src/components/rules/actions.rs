@@ -75,8 +75,30 @@ impl RuleState {
     }
 
     /// `PUT /api/alerts/rules/{name}`; `done` names the action in the notice and
-    /// `from_form` resets the form after it.
+    /// `from_form` resets the form after it. The checks and the request run from the
+    /// actions chunk ([`crate::actions`]), fetched on the first action.
     fn save(self, f: RuleForm, base: RuleConfig, done: &'static str, from_form: bool) {
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (f, base, done, from_form);
+        #[cfg(feature = "hydrate")]
+        crate::actions::dispatch(crate::actions::Action::RuleSave {
+            state: self,
+            form: f,
+            base,
+            done,
+            from_form,
+        });
+    }
+
+    /// [`Self::save`]'s work, in the actions chunk.
+    #[cfg(feature = "hydrate")]
+    pub(crate) async fn save_now(
+        self,
+        f: RuleForm,
+        base: RuleConfig,
+        done: &'static str,
+        from_form: bool,
+    ) {
         let body = match f.body(&base) {
             Ok(b) => b,
             Err(e) => {
@@ -91,27 +113,22 @@ impl RuleState {
             )));
             return;
         }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (body, done, from_form);
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            let name = f.name.trim().to_string();
-            let url = format!("/api/alerts/rules/{}", url_part(&name));
-            let answer: Result<lookout::model::RuleSaved, _> =
-                crate::http::put(&url, &SparseRule(&body)).await;
-            match answer {
-                Ok(r) => {
-                    self.result
-                        .set(Some((true, format!("{done} {name}: {}", r.describe))));
-                    if from_form {
-                        self.editing.set(None);
-                        self.form.set(RuleForm::empty());
-                    }
+        let name = f.name.trim().to_string();
+        let url = format!("/api/alerts/rules/{}", url_part(&name));
+        let answer: Result<lookout::model::RuleSaved, _> =
+            crate::http::put(&url, &SparseRule(&body)).await;
+        match answer {
+            Ok(r) => {
+                self.result
+                    .set(Some((true, format!("{done} {name}: {}", r.describe))));
+                if from_form {
+                    self.editing.set(None);
+                    self.form.set(RuleForm::empty());
                 }
-                Err(e) => self.result.set(Some((false, e))),
             }
-            self.reload();
-        });
+            Err(e) => self.result.set(Some((false, e))),
+        }
+        self.reload();
     }
 
     /// The form's Save / Add rule.
@@ -124,10 +141,25 @@ impl RuleState {
         self.save(self.form.get_untracked(), self.base(), done, true);
     }
 
-    /// The form's Test: `POST /api/alerts/rules/test` (does it parse, would it fire now).
+    /// The form's Test: `POST /api/alerts/rules/test` (does it parse, would it fire now),
+    /// from the actions chunk.
     pub fn test(self) {
-        let f = self.form.get_untracked();
-        let mut body = match f.body(&self.base()) {
+        // The form as it is at the click, whenever the chunk arrives.
+        let (form, base) = (self.form.get_untracked(), self.base());
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (form, base, self.live);
+        #[cfg(feature = "hydrate")]
+        crate::actions::dispatch(crate::actions::Action::RuleTest {
+            state: self,
+            form,
+            base,
+        });
+    }
+
+    /// [`Self::test`]'s work, in the actions chunk.
+    #[cfg(feature = "hydrate")]
+    pub(crate) async fn test_now(self, f: RuleForm, base: RuleConfig) {
+        let mut body = match f.body(&base) {
             Ok(b) => b,
             Err(e) => {
                 self.result.set(Some((false, e)));
@@ -137,18 +169,12 @@ impl RuleState {
         if f.name.trim().is_empty() {
             body.name = Some("new rule".into());
         }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (body, self.live);
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            let url = self.live.url("/api/alerts/rules/test");
-            let answer: Result<RuleTestResult, _> =
-                crate::http::post(&url, &SparseRule(&body)).await;
-            self.result.set(Some(match answer {
-                Ok(t) => (true, verdict_line(&t)),
-                Err(e) => (false, e),
-            }));
-        });
+        let url = self.live.url("/api/alerts/rules/test");
+        let answer: Result<RuleTestResult, _> = crate::http::post(&url, &SparseRule(&body)).await;
+        self.result.set(Some(match answer {
+            Ok(t) => (true, verdict_line(&t)),
+            Err(e) => (false, e),
+        }));
     }
 
     /// A row's Edit: the rule into the form.
@@ -174,23 +200,27 @@ impl RuleState {
         self.save(f, base, if enabled { "enabled" } else { "disabled" }, false);
     }
 
-    /// A row's Delete (or Revert, for an edited file rule).
+    /// A row's Delete (or Revert, for an edited file rule), from the actions chunk.
     pub fn remove(self, name: String) {
         #[cfg(not(feature = "hydrate"))]
         let _ = name;
         #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            let url = format!("/api/alerts/rules/{}", url_part(&name));
-            let answer: Result<lookout::model::NameStatus, _> = crate::http::delete(&url).await;
-            self.result.set(Some(match answer {
-                Ok(_) => (true, format!("deleted {name}")),
-                Err(e) => (false, e),
-            }));
-            if self.editing.get_untracked().as_deref() == Some(name.as_str()) {
-                self.editing.set(None);
-                self.form.set(RuleForm::empty());
-            }
-            self.reload();
-        });
+        crate::actions::dispatch(crate::actions::Action::RuleRemove { state: self, name });
+    }
+
+    /// [`Self::remove`]'s work, in the actions chunk.
+    #[cfg(feature = "hydrate")]
+    pub(crate) async fn remove_now(self, name: String) {
+        let url = format!("/api/alerts/rules/{}", url_part(&name));
+        let answer: Result<lookout::model::NameStatus, _> = crate::http::delete(&url).await;
+        self.result.set(Some(match answer {
+            Ok(_) => (true, format!("deleted {name}")),
+            Err(e) => (false, e),
+        }));
+        if self.editing.get_untracked().as_deref() == Some(name.as_str()) {
+            self.editing.set(None);
+            self.form.set(RuleForm::empty());
+        }
+        self.reload();
     }
 }

@@ -18,7 +18,7 @@ mod tests;
 
 pub use form::{verdict_line, RuleForm, SparseRule};
 
-use actions::RuleState;
+pub(crate) use actions::RuleState;
 use editor::RuleEditor;
 use leptos::prelude::*;
 use table::{RowActions, RulesTable};
