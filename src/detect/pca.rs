@@ -183,16 +183,39 @@ impl PcaModel {
     }
 }
 
+thread_local! {
+    /// Set while [`quietly`] runs its closure on this thread.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, catching a panic without the panic hook's message: the message (and a
+/// backtrace) went to stderr at every such training, and a hub trains each host every
+/// hour, so its log filled with a failure that the fallback handles. The hook of the
+/// process is wrapped once and stays as it was for every other panic.
+fn quietly<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(|q| q.get()) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(false));
+    result
+}
+
 fn linfa_fit(x: &Array2<f64>, k: usize) -> Result<(Array2<f64>, Vec<f64>), DetectError> {
     let n = x.nrows() as f64;
     // linfa's LOBPCG can meet NaN inside its own iterations on finite, sanitised input
     // (the pressure trace's features: columns whose spreads differ by many orders of
     // magnitude) and panics sorting them; that is a failed fit like any other, so the
     // Jacobi fallback takes over instead of the member being switched off.
-    let fit = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        Pca::params(k).fit(&DatasetBase::from(x.clone()))
-    }))
-    .map_err(|_| DetectError::Pca("linfa's eigen-solver panicked".into()))?;
+    let fit = quietly(|| Pca::params(k).fit(&DatasetBase::from(x.clone())))
+        .map_err(|_| DetectError::Pca("linfa's eigen-solver panicked".into()))?;
     let pca = fit.map_err(|e| DetectError::Pca(e.to_string()))?;
     let comps = pca.components().to_owned();
     if comps.iter().any(|v| !v.is_finite()) {
