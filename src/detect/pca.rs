@@ -85,9 +85,14 @@ impl PcaModel {
             .max(1);
         let xa: Array2<f64> = x.select(Axis(1), &active);
         let mean_a = xa.mean_axis(Axis(0)).expect("n > 0");
-        let (comps_a, eig, backend) = match linfa_fit(&xa, k_try) {
-            Ok((c, e)) => (c, e, "linfa-reduction"),
-            Err(_) => {
+        let linfa = if d_eff > JACOBI_MAX_DIMS || n < JACOBI_MIN_ROWS_PER_DIM * d_eff {
+            linfa_fit(&xa, k_try).ok()
+        } else {
+            None
+        };
+        let (comps_a, eig, backend) = match linfa {
+            Some((c, e)) => (c, e, "linfa-reduction"),
+            None => {
                 let (c, e) = jacobi_fit(&xa, &mean_a, k_try);
                 (c, e, "jacobi")
             }
@@ -182,6 +187,20 @@ impl PcaModel {
         t2 + spe / self.noise_var
     }
 }
+
+/// Widest active feature set solved by Jacobi on the covariance directly (exact, and
+/// O(d^3) is nothing at the detector's 96 features); wider sets go to linfa's LOBPCG
+/// first. On host features (spreads many orders of magnitude apart) LOBPCG met NaN
+/// and panicked in most trainings, after 0.6 s: a 24 h retraining at 5 s took
+/// 0.88 s CPU through it and 0.26 s with Jacobi alone (`examples/hub_host_costs`), and
+/// a hub retrains every host hourly.
+const JACOBI_MAX_DIMS: usize = 128;
+/// ... and with at least this many rows per dimension: on fewer (the first hour at
+/// 1-minute sampling: 60 rows for 96 features) the covariance is rank-deficient, and
+/// the exact solution's near-zero residual variance made every small move a large
+/// reconstruction error (false events on a synthetic host's first day, where linfa's
+/// approximate one did not).
+const JACOBI_MIN_ROWS_PER_DIM: usize = 10;
 
 thread_local! {
     /// Set while [`quietly`] runs its closure on this thread.
@@ -341,7 +360,7 @@ mod tests {
             .expect("no panic")
             .expect("fits");
         m.validate().unwrap();
-        assert_eq!(m.backend, "linfa-reduction");
+        assert_eq!(m.backend, "jacobi");
         assert!((0..m.k).all(|i| m.components[i * m.d + 4] == 0.0));
         let mut t = vec![0.0; m.k];
         let s = m.score(&[1.0, 1.0, 0.5, -0.5, 3.0, 0.5], &mut t, None, None);
@@ -350,6 +369,30 @@ mod tests {
         let all_nan = Array2::from_elem((50, 3), f64::NAN);
         let e = PcaModel::fit(all_nan.view(), 0.9, 10_000).unwrap_err();
         assert!(e.to_string().contains("finite"), "{e}");
+    }
+
+    /// The detector's widths with enough rows go to Jacobi; a wider feature set, or too
+    /// few rows, to linfa first; the same components are kept either way.
+    #[test]
+    fn the_solver_follows_the_width() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+        let d = JACOBI_MAX_DIMS + 8;
+        let mut x = Array2::zeros((1_000, d));
+        for i in 0..1_000 {
+            let (a, b): (f64, f64) = (rng.gen::<f64>() * 4.0 - 2.0, rng.gen::<f64>() - 0.5);
+            for j in 0..d {
+                x[[i, j]] = if j % 2 == 0 { a } else { b } + 0.01 * rng.gen::<f64>();
+            }
+        }
+        let wide = PcaModel::fit(x.view(), 0.9, 10_000).unwrap();
+        assert_eq!(wide.backend, "linfa-reduction");
+        let narrow = PcaModel::fit(x.slice(s![.., ..96]), 0.9, 10_000).unwrap();
+        assert_eq!(narrow.backend, "jacobi");
+        // Fewer than 10 rows a dimension: linfa's approximate solution, as before.
+        let short = PcaModel::fit(x.slice(s![..900, ..96]), 0.9, 10_000).unwrap();
+        assert_eq!(short.backend, "linfa-reduction");
+        // The even columns' direction carries 94 % of the variance: one component in both.
+        assert_eq!((wide.k, narrow.k), (1, 1), "{} {}", wide.k, narrow.k);
     }
 
     #[test]
