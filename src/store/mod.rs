@@ -18,6 +18,7 @@
 mod alerts;
 pub mod auth;
 mod cores;
+mod details;
 mod error;
 mod events;
 mod filesystems;
@@ -107,6 +108,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
+    details::register(conn)?;
     Ok(())
 }
 
