@@ -1,9 +1,9 @@
 //! Embedded time-series store (SQLite, WAL).
 //!
 //! One file holds raw samples (one REAL column per metric for fast range scans,
-//! plus the full snapshot JSON for drill-down), 1-minute rollups for long ranges,
-//! and anomaly events. Everything is keyed by host from day one so a central
-//! instance can later hold several hosts.
+//! plus the full snapshot for drill-down, its JSON deflated: see `details`),
+//! 1-minute rollups for long ranges, and anomaly events. Everything is keyed by host
+//! from day one so a central instance can later hold several hosts.
 //!
 //! Concurrency: one writer connection and a small pool of [`READERS`] read-only
 //! connections, each behind its own mutex, so `Store` is `Send + Sync`; thanks to WAL,
