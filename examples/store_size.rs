@@ -199,12 +199,14 @@ fn main() -> Result<(), Error> {
             s2.sample_count()? as f64 / wall
         );
     }
-    let m = Instant::now();
+    let (m, cpu0) = (Instant::now(), cpu_ns());
     let r = store.maintain(now)?;
+    let on_cpu = cpu_ns().zip(cpu0).map(|(b, a)| b.saturating_sub(a));
     println!(
-        "maintain: {} minutes rolled up in {:.1?}",
+        "maintain: {} minutes rolled up in {:.1?}, {:.1} µs a sample on a CPU",
         r.minutes_rolled_up,
-        m.elapsed()
+        m.elapsed(),
+        on_cpu.map_or(f64::NAN, |ns| ns as f64 / 1e3 / stored as f64),
     );
     drop(store);
 
