@@ -5,7 +5,7 @@
 //! page of its own: 4.6 KB on disk a sample). It is now written as a BLOB: one format
 //! byte ([`DEFLATE_V1`]), then the same JSON as raw deflate primed with a fixed
 //! dictionary of snapshot JSON (field names, common process, interface, device and
-//! mount names: `details_dict_v1.txt`), about 570 bytes for a 3.8 KB snapshot. The
+//! mount names: `details_dict_v1.txt`), about 565 bytes for a 3.8 KB snapshot. The
 //! dictionary matters: a row is compressed alone, and most of what it repeats is the
 //! field names every row shares (deflate alone: about 940 bytes). A stored sample
 //! went from 4.9 KB to 880 bytes (`cargo run --release -p lookout --example
@@ -31,13 +31,18 @@ use std::sync::Mutex;
 pub(super) const DEFLATE_V1: u8 = 1;
 
 /// Frozen: rows written with it must inflate with the same bytes forever (a test
-/// checks its hash).
+/// checks its hash). 4.5 KB: names (processes, devices, interfaces, mounts), a
+/// container's and its node's figures, then a whole host snapshot, nearest last. Its
+/// size is a cost per row (the compressor hashes it for every row): a 12 KB one with
+/// each name in a whole JSON object did no better on real snapshots (879 B a sample
+/// against 876) and took 5-6 µs more a sample.
 const DICTIONARY: &[u8] = include_bytes!("details_dict_v1.txt");
 
-/// Level 3 (zlib-rs). Per stored sample, file as written, with the ingest's time on
-/// a CPU in batches of 10 (examples/store_size, 300 real snapshots; 4,901 B and
-/// 26.5 µs as TEXT): level 1 1,315 B and 28.5 µs, level 3 878 B and 36.5 µs, level 6
-/// 849 B and 39 µs. Level 1 is zlib-rs's quick mode (static Huffman codes).
+/// Level 3 (zlib-rs): in wall time as fast as storing TEXT was. Per stored sample, file as
+/// written, with the ingest's wall and CPU time in batches of 10 (examples/store_size,
+/// 300 real snapshots, quiet machine; TEXT: 4,902 B, 30.2 µs, 24.4 µs on a CPU):
+/// level 1 1,457 B, 25.9 / 23.1 µs (zlib-rs's quick mode, static Huffman codes);
+/// level 3 876 B, 30.5 / 28.8 µs; level 6 806 B, 32.5 / 31.0 µs.
 const LEVEL: u32 = 3;
 
 /// A detail inflating past this is refused (a damaged or hostile row, not a snapshot).
@@ -182,7 +187,7 @@ mod tests {
         let hash = format!("{:x}", Sha256::digest(DICTIONARY));
         assert_eq!(
             hash,
-            "cf8d894d4dac83eb9168c5bb90e1a5dc7b2e063330db56fd193019b7f7fc8efc"
+            "4ecef8d92ca72f0a7f756893b0a91c89a71f98c367ecca7237eab888a2686dda"
         );
     }
 
