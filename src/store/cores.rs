@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 /// The cores' values of each raw snapshot in `[?2, ?3]`, summed by bucket of `?4` ms.
 const RAW_SQL: &str = "SELECT (d.ts / ?4) * ?4 AS b, CAST(c.key AS INTEGER) AS core,
         SUM(c.value), COUNT(c.value)
-     FROM sample_details d, json_each(d.json, '$.cpu.per_core') c
+     FROM sample_details d, json_each(lookout_detail(d.json), '$.cpu.per_core') c
      WHERE d.host_id = ?1 AND d.ts >= ?2 AND d.ts <= ?3
      GROUP BY b, core";
 
@@ -56,7 +56,7 @@ pub(super) fn read_rollups(
     let mut st = conn.prepare_cached(&format!(
         "SELECT d.host_id, (d.ts / {ROLLUP_MS}) * {ROLLUP_MS} AS minute,
                 CAST(c.key AS INTEGER) AS core, AVG(c.value), COUNT(c.value)
-         FROM sample_details d, json_each(d.json, '$.cpu.per_core') c
+         FROM sample_details d, json_each(lookout_detail(d.json), '$.cpu.per_core') c
          WHERE d.host_id IN (SELECT id FROM hosts) AND d.ts >= ?1 AND d.ts < ?2
          GROUP BY d.host_id, minute, core"
     ))?;

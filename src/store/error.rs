@@ -49,6 +49,10 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("cannot encode or decode a stored snapshot: {0}")]
     Json(#[from] serde_json::Error),
+    /// A stored sample's details that do not decode (a damaged row): the other
+    /// samples still read.
+    #[error("the stored details of the sample at {ts} cannot be read: {reason}")]
+    Detail { ts: i64, reason: String },
     #[error("unknown metric {0:?}")]
     UnknownMetric(String),
     #[error("anomaly event {0} does not exist")]

@@ -1,6 +1,7 @@
 //! The hub's side of agents: storing a host's batch idempotently, and binding an
 //! ingest token to the one host it may write.
 
+use super::details;
 use super::error::Result;
 use super::samples::{host_id, insert_sample_sql_with, sample_values};
 use super::Store;
@@ -39,6 +40,16 @@ impl Store {
             return Ok(counts);
         }
         let sql = insert_sample_sql_with("INSERT", "ON CONFLICT (host_id, ts) DO NOTHING");
+        // Compressed before the writer is taken, so other hosts' batches do not wait
+        // for it (a duplicate's is wasted: re-sent batches are rare).
+        let stored = snaps
+            .iter()
+            .map(|s| {
+                let mut stored = s.clone();
+                stored.host = host.to_string();
+                details::column(&stored)
+            })
+            .collect::<serde_json::Result<Vec<_>>>()?;
         let mut conn = self.writer();
         let tx = conn.transaction()?;
         {
@@ -48,14 +59,12 @@ impl Store {
                 "INSERT INTO sample_details (host_id, ts, json) VALUES (?1, ?2, ?3)
                  ON CONFLICT (host_id, ts) DO NOTHING",
             )?;
-            for s in snaps {
+            for (s, detail) in snaps.iter().zip(stored) {
                 if ins.execute(params_from_iter(sample_values(id, s)))? == 0 {
                     counts.duplicate += 1;
                     continue;
                 }
-                let mut stored = s.clone();
-                stored.host = host.to_string();
-                det.execute(params![id, s.timestamp, serde_json::to_string(&stored)?])?;
+                det.execute(params![id, s.timestamp, detail])?;
                 counts.accepted += 1;
             }
         }

@@ -1,9 +1,9 @@
 //! Embedded time-series store (SQLite, WAL).
 //!
 //! One file holds raw samples (one REAL column per metric for fast range scans,
-//! plus the full snapshot JSON for drill-down), 1-minute rollups for long ranges,
-//! and anomaly events. Everything is keyed by host from day one so a central
-//! instance can later hold several hosts.
+//! plus the full snapshot for drill-down, its JSON deflated: see `details`),
+//! 1-minute rollups for long ranges, and anomaly events. Everything is keyed by host
+//! from day one so a central instance can later hold several hosts.
 //!
 //! Concurrency: one writer connection and a small pool of [`READERS`] read-only
 //! connections, each behind its own mutex, so `Store` is `Send + Sync`; thanks to WAL,
@@ -18,6 +18,7 @@
 mod alerts;
 pub mod auth;
 mod cores;
+mod details;
 mod error;
 mod events;
 mod filesystems;
@@ -107,6 +108,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
+    details::register(conn)?;
     Ok(())
 }
 

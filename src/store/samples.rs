@@ -1,6 +1,7 @@
 //! Writing and reading raw samples.
 
-use super::error::Result;
+use super::details;
+use super::error::{Result, StoreError};
 use super::schema::{self, SCORE_COLUMN};
 use super::Store;
 use crate::model::{Snapshot, TimestampMs};
@@ -51,16 +52,22 @@ pub(super) fn host_id(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
         .query_row([name], |r| r.get(0))
 }
 
-/// Decodes a stored snapshot; the score column wins over the JSON because scores
-/// are set after the sample was written.
-fn snapshot_row(row: &Row) -> rusqlite::Result<(String, Option<f64>)> {
-    Ok((row.get(0)?, row.get(1)?))
+/// A stored snapshot: its time, its details (TEXT or BLOB: see store/details.rs)
+/// and its score.
+type StoredRow = (TimestampMs, Value, Option<f64>);
+
+fn snapshot_row(row: &Row) -> rusqlite::Result<StoredRow> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
 }
 
-fn decode(found: Option<(String, Option<f64>)>) -> Result<Option<Snapshot>> {
-    let Some((json, score)) = found else {
+/// Decodes a stored snapshot; the score column wins over the JSON because scores
+/// are set after the sample was written.
+fn decode(found: Option<StoredRow>) -> Result<Option<Snapshot>> {
+    let Some((ts, stored, score)) = found else {
         return Ok(None);
     };
+    let json =
+        details::json_of((&stored).into()).map_err(|reason| StoreError::Detail { ts, reason })?;
     let mut snap: Snapshot = serde_json::from_str(&json)?;
     if score.is_some() {
         snap.anomaly_score = score;
@@ -68,7 +75,7 @@ fn decode(found: Option<(String, Option<f64>)>) -> Result<Option<Snapshot>> {
     Ok(Some(snap))
 }
 
-const DETAIL_SELECT: &str = "SELECT d.json, s.anomaly_score FROM sample_details d
+const DETAIL_SELECT: &str = "SELECT d.ts, d.json, s.anomaly_score FROM sample_details d
      LEFT JOIN samples s ON s.host_id = d.host_id AND s.ts = d.ts
      WHERE d.host_id = ?1";
 
@@ -81,6 +88,11 @@ impl Store {
             return Ok(());
         }
         let sql = insert_sample_sql();
+        // Compressed before the writer is taken: other batches need not wait for it.
+        let stored = snaps
+            .iter()
+            .map(details::column)
+            .collect::<serde_json::Result<Vec<_>>>()?;
         let mut conn = self.writer();
         let tx = conn.transaction()?;
         {
@@ -88,14 +100,14 @@ impl Store {
             let mut det = tx.prepare_cached(
                 "INSERT OR REPLACE INTO sample_details (host_id, ts, json) VALUES (?1, ?2, ?3)",
             )?;
-            for s in snaps {
+            for (s, detail) in snaps.iter().zip(stored) {
                 let host = if s.host.is_empty() || s.host == self.opts.host {
                     self.host_id
                 } else {
                     host_id(&tx, &s.host)?
                 };
                 ins.execute(params_from_iter(sample_values(host, s)))?;
-                det.execute(params![host, s.timestamp, serde_json::to_string(s)?])?;
+                det.execute(params![host, s.timestamp, detail])?;
             }
         }
         tx.commit()?;

@@ -625,3 +625,158 @@ fn an_ingested_hosts_view_reads_its_own_samples() {
     assert_eq!(s.latest().unwrap().unwrap().timestamp, 1_000);
     assert!(s.existing_host("nope").unwrap().is_none());
 }
+
+/// A snapshot with all a real one carries: container, node and pressure figures,
+/// four cores, two filesystems, 10 + 10 processes with f32-widened percentages.
+fn full_snap(ts: TimestampMs, cpu: f64) -> Snapshot {
+    use crate::model::{ApiBody, FilesystemUsage};
+    let mut s = Snapshot::example();
+    s.host = "test-host".into();
+    s.timestamp = ts;
+    s.cpu_usage = cpu;
+    s.cpu.per_core = vec![cpu, 0.0, 100.0, f64::from(33.3f32)];
+    s.disk.filesystems.push(FilesystemUsage {
+        mount_point: "/var/lib/docker".into(),
+        total_bytes: 1 << 40,
+        available_bytes: 123_456_789_012,
+    });
+    let p = |i: u32| ProcessInfo {
+        pid: 1000 + i,
+        name: format!("worker-{i}"),
+        cpu_percent: f64::from(i as f32 * 9.77),
+        rss_bytes: u64::from(i) * 4096 * 1013,
+    };
+    s.processes.top_cpu = (0..10).map(p).collect();
+    s.processes.top_memory = (5..15).map(p).collect();
+    s
+}
+
+/// (typeof(json), length(json)) of this host's stored details at `ts`.
+fn stored_kind(store: &Store, ts: TimestampMs) -> (String, i64) {
+    store
+        .reader()
+        .query_row(
+            "SELECT typeof(json), length(json) FROM sample_details WHERE host_id = ?1 AND ts = ?2",
+            rusqlite::params![store.host_id, ts],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+}
+
+/// Every reader of `sample_details` gets `a` (at T0) and `b` (at T0 + 1 s) back.
+fn assert_details_read(store: &Store, a: &Snapshot, b: &Snapshot) {
+    assert_eq!(store.snapshot_at(T0 + 999).unwrap().as_ref(), Some(a));
+    assert_eq!(store.latest().unwrap().as_ref(), Some(b));
+    let fs = store.filesystem_history(T0, T0 + 1_999, 1_000).unwrap();
+    assert_eq!(
+        fs,
+        vec![
+            (T0, a.disk.filesystems.clone()),
+            (T0 + 1_000, b.disk.filesystems.clone())
+        ]
+    );
+    let h = store.core_history(T0, T0 + 1_999, 2).unwrap();
+    assert_eq!(h.times, vec![T0, T0 + 1_000]);
+    for (core, values) in h.cores.iter().enumerate() {
+        assert_eq!(
+            values,
+            &vec![Some(a.cpu.per_core[core]), Some(b.cpu.per_core[core])]
+        );
+    }
+    assert_eq!(h.cores.len(), 4);
+}
+
+#[test]
+fn details_are_stored_compressed_and_read_back_equal() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let (a, b) = (full_snap(T0, 12.5), full_snap(T0 + 1_000, 87.25));
+    store.insert(&[a.clone(), b.clone()]).unwrap();
+    assert_details_read(&store, &a, &b);
+    let (kind, len) = stored_kind(&store, T0);
+    let json = serde_json::to_string(&a).unwrap().len() as i64;
+    assert_eq!(kind, "blob");
+    assert!(len * 3 < json, "{len} bytes stored for {json} of JSON");
+
+    // A hub's ingest stores them the same way, under the agent's host name.
+    store.ingest("web-2", std::slice::from_ref(&a)).unwrap();
+    let web = store.existing_host("web-2").unwrap().unwrap();
+    assert_eq!(stored_kind(&web, T0).0, "blob");
+    let mut want = a.clone();
+    want.host = "web-2".into();
+    assert_eq!(web.latest().unwrap(), Some(want));
+
+    // The per-core rollup of maintenance reads them too.
+    store.maintain(T0 + 120_000).unwrap();
+    let h = store.core_history(T0, T0 + 59_999, 1).unwrap();
+    assert_eq!(h.bucket_secs, 60.0);
+    assert_eq!(h.cores[2], vec![Some(100.0)]);
+    assert_eq!(h.cores[0], vec![Some((12.5 + 87.25) / 2.0)]);
+}
+
+#[test]
+fn details_written_as_text_by_older_versions_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let (a, b) = (full_snap(T0, 12.5), full_snap(T0 + 1_000, 87.25));
+    store.insert(&[a.clone(), b.clone()]).unwrap();
+    // As Lookout wrote every row before the compressed format: the JSON as TEXT.
+    store
+        .writer()
+        .execute(
+            "UPDATE sample_details SET json = ?2 WHERE ts = ?1",
+            rusqlite::params![T0, serde_json::to_string(&a).unwrap()],
+        )
+        .unwrap();
+    assert_eq!(stored_kind(&store, T0).0, "text");
+    assert_eq!(stored_kind(&store, T0 + 1_000).0, "blob");
+    assert_details_read(&store, &a, &b);
+}
+
+#[test]
+fn a_damaged_details_blob_fails_its_own_sample_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let (a, b) = (full_snap(T0, 12.5), full_snap(T0 + 1_000, 87.25));
+    store
+        .insert(&[a.clone(), b, full_snap(T0 + 2_000, 50.0)])
+        .unwrap();
+    // Right format byte, bytes that do not inflate; then an unknown format byte.
+    let damage = |ts: TimestampMs, blob: &[u8]| {
+        store
+            .writer()
+            .execute(
+                "UPDATE sample_details SET json = ?2 WHERE ts = ?1",
+                rusqlite::params![ts, blob],
+            )
+            .unwrap();
+    };
+    damage(T0 + 1_000, &[1, 0xde, 0xad, 0xbe, 0xef]);
+    damage(T0 + 2_000, &[7, 1, 2, 3]);
+    let err = store.latest().unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Detail { ts, .. } if *ts == T0 + 2_000),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the stored details of the sample at {} cannot be read: unknown details format 7",
+            T0 + 2_000
+        )
+    );
+    let err = store.snapshot_at(T0 + 1_500).unwrap_err().to_string();
+    assert!(
+        err.contains("does not inflate") || err.contains("truncated"),
+        "{err}"
+    );
+    assert_eq!(store.snapshot_at(T0 + 999).unwrap(), Some(a.clone()));
+    // Series skip the damaged samples; maintenance rolls up the rest.
+    let fs = store.filesystem_history(T0, T0 + 2_999, 1_000).unwrap();
+    assert_eq!(fs, vec![(T0, a.disk.filesystems.clone())]);
+    let h = store.core_history(T0, T0 + 2_999, 3).unwrap();
+    assert_eq!(h.cores[0], vec![Some(12.5), None, None]);
+    store.maintain(T0 + 120_000).unwrap();
+    let h = store.core_history(T0, T0 + 59_999, 1).unwrap();
+    assert_eq!(h.cores[0], vec![Some(12.5)]);
+}
