@@ -40,6 +40,49 @@ impl<T: serde::de::DeserializeOwned> leptos::server::codee::Decoder<T> for PageJ
     }
 }
 
+/// [`PageJson`] read with [`crate::json`]: no serde visitor per wire type in the wasm (docs/wasm-size.md).
+pub struct PageFromJson;
+
+impl<T: serde::Serialize> leptos::server::codee::Encoder<T> for PageFromJson {
+    type Error = String;
+    type Encoded = String;
+
+    fn encode(val: &T) -> Result<String, String> {
+        serde_json::to_string(val).map_err(|e| e.to_string())
+    }
+}
+
+impl<T: crate::json::FromJson> leptos::server::codee::Decoder<T> for PageFromJson {
+    type Error = String;
+    type Encoded = str;
+
+    fn decode(val: &str) -> Result<T, String> {
+        #[cfg(feature = "hydrate")]
+        {
+            crate::json::decode(val)
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let v = serde_json::from_str(val).map_err(|e| e.to_string())?;
+            crate::json::read(crate::json::Json::from_value(v))
+        }
+    }
+}
+
+/// `Resource::new` with [`PageFromJson`]: no serde visitor per wire type in the wasm (docs/wasm-size.md).
+#[track_caller]
+pub fn resource_json<S, T, Fut>(
+    source: impl Fn() -> S + Send + Sync + 'static,
+    fetcher: impl Fn(S) -> Fut + Send + Sync + 'static,
+) -> Resource<T, PageFromJson>
+where
+    S: PartialEq + Clone + Send + Sync + 'static,
+    T: serde::Serialize + crate::json::FromJson + Send + Sync + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    Resource::new_with_options(source, fetcher, false)
+}
+
 /// `Resource::new` with [`PageJson`]: resolved on the server, handed to the browser in
 /// the page.
 #[track_caller]
@@ -113,7 +156,7 @@ pub async fn initial_snapshot(host: Option<String>) -> Result<Snapshot, ServerFn
     // every Snapshot deserialiser in the wasm. The dashboard ignores the error's text.
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
     {
-        browser_get(crate::components::dashboard::with_host(
+        browser_get_json(crate::components::dashboard::with_host(
             "/metrics",
             host.as_deref(),
         ))
@@ -135,6 +178,16 @@ pub(crate) async fn browser_get<T: serde::de::DeserializeOwned>(
     url: String,
 ) -> Result<T, ServerFnError> {
     send_wrapper::SendWrapper::new(async move { crate::http::get::<T>(&url).await })
+        .await
+        .map_err(ServerFnError::new)
+}
+
+/// [`browser_get`] read with [`crate::json`]: no serde visitor per wire type in the wasm (docs/wasm-size.md).
+#[cfg(feature = "hydrate")]
+pub(crate) async fn browser_get_json<T: crate::json::FromJson>(
+    url: String,
+) -> Result<T, ServerFnError> {
+    send_wrapper::SendWrapper::new(async move { crate::http::get_json::<T>(&url).await })
         .await
         .map_err(ServerFnError::new)
 }
