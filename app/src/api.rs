@@ -197,7 +197,7 @@ pub(crate) async fn browser_get_json<T: crate::json::FromJson>(
 pub async fn settings() -> Result<UiSettings, ServerFnError> {
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
     {
-        browser_get("/api/settings".to_string()).await
+        browser_get_json("/api/settings".to_string()).await
     }
     #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
     {

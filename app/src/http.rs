@@ -88,6 +88,21 @@ async fn fetch_json(method: &str, url: &str, body: Option<String>) -> Result<JsV
     js_sys::JSON::parse(text).map_err(|e| unexpected(url, js_err(e)))
 }
 
+/// [`request`]'s POST read with [`crate::json`].
+pub async fn post_json<T: crate::json::FromJson>(
+    url: &str,
+    body: &impl Serialize,
+) -> Result<T, String> {
+    let value = fetch_json("POST", url, Some(json(body)?)).await?;
+    crate::json::read(crate::json::Json::from_js(&value)).map_err(|e| unexpected(url, e))
+}
+
+/// [`request`]'s DELETE read with [`crate::json`].
+pub async fn delete_json<T: crate::json::FromJson>(url: &str) -> Result<T, String> {
+    let value = fetch_json("DELETE", url, None).await?;
+    crate::json::read(crate::json::Json::from_js(&value)).map_err(|e| unexpected(url, e))
+}
+
 /// [`request`]'s GET read with [`crate::json`]: no serde visitor per wire type in the wasm (docs/wasm-size.md).
 pub async fn get_json<T: crate::json::FromJson>(url: &str) -> Result<T, String> {
     let value = fetch_json("GET", url, None).await?;

@@ -201,15 +201,16 @@ impl Fields<'_> {
     }
 
     /// A field without `#[serde(default)]`: absent is an error, except for `Option`.
+    /// An absent field is read from `null`: `None` for an `Option`; for anything else
+    /// the error is already recorded and `null` gives a stand-in (zero, empty, an
+    /// object with every field so, an enum's first variant), so no type needs `Default`.
     pub fn req<T: FromJson>(&mut self, key: &str) -> T {
-        match self.take(key, T::OPTIONAL) {
-            Some(j) => T::read(j, self.cx),
-            None => T::default(),
-        }
+        let j = self.take(key, T::OPTIONAL).unwrap_or(Json::Null);
+        T::read(j, self.cx)
     }
 
     /// A `#[serde(default)]` field.
-    pub fn def<T: FromJson>(&mut self, key: &str) -> T {
+    pub fn def<T: FromJson + Default>(&mut self, key: &str) -> T {
         match self.take(key, true) {
             Some(j) => T::read(j, self.cx),
             None => T::default(),
@@ -217,7 +218,7 @@ impl Fields<'_> {
     }
 }
 
-pub trait FromJson: Default {
+pub trait FromJson: Sized {
     fn read(j: Json, cx: &mut Ctx) -> Self;
     /// An absent field without `#[serde(default)]` is `None` for an `Option`, an error
     /// for anything else, as with serde's derive.
@@ -299,17 +300,19 @@ macro_rules! wire_struct {
     (@get $o:ident, $f:ident, default; $key:literal) => { $o.def($key) };
 }
 
-/// `FromJson` for a unit-only enum: each variant and its JSON name.
+/// `FromJson` for a unit-only enum: each variant and its JSON name. An unknown name
+/// is an error (the first variant stands in).
 macro_rules! wire_enum {
-    ($($ty:ident { $($v:ident = $name:literal),* $(,)? })*) => {$(
+    ($($ty:ident { $v0:ident = $name0:literal $(, $v:ident = $name:literal)* $(,)? })*) => {$(
         impl FromJson for $ty {
             fn read(j: Json, cx: &mut Ctx) -> Self {
                 let s = cx.string(j);
                 match s.as_str() {
+                    $name0 => $ty::$v0,
                     $($name => $ty::$v,)*
                     _ => {
                         cx.unknown(&s);
-                        $ty::default()
+                        $ty::$v0
                     }
                 }
             }
@@ -321,6 +324,25 @@ pub(crate) use wire_struct;
 
 wire_enum! {
     RunScope { Host = "host", Container = "container" }
+    ForecastStatus {
+        Reaches = "reaches", NotApproaching = "not_approaching",
+        NotEnoughHistory = "not_enough_history", Gaps = "gaps"
+    }
+    Severity { Info = "info", Warning = "warning", Critical = "critical" }
+    Op { Gt = ">", Ge = ">=", Lt = "<", Le = "<=" }
+    NotificationKind {
+        Firing = "firing", Resolved = "resolved", Digest = "digest", Test = "test",
+        Inhibited = "inhibited"
+    }
+    RuleKindName {
+        Threshold = "threshold", Anomaly = "anomaly", Stale = "stale", Forecast = "forecast"
+    }
+    HostStatus { Stale = "stale", Anomalous = "anomalous", Ok = "ok" }
+    ModelPhase { Warmup = "warmup", Learning = "learning", Trained = "trained" }
+    Unit {
+        Percent = "percent", Bytes = "bytes", BytesPerSec = "bytes_per_sec",
+        PerSec = "per_sec", Count = "count", Load = "load"
+    }
 }
 
 wire_struct! {
@@ -371,7 +393,183 @@ wire_struct! {
         some_avg10, some_avg60, some_total_us, full_avg10, full_avg60, full_total_us
     }
     UiSettings { host, sample_interval_secs, default_refresh_secs }
+    MetricContribution { metric, value, normal_low, normal_high, contribution }
+    Explanation { metrics, top_cpu, top_memory, rhythm(default), causes(default) }
+    AnomalyEvent { id, host, start, end, peak_score, peak_at, explanation, expected }
+    AnomalyList { from, to, events }
+    ForecastPoint { t, v, low, high }
+    Forecast {
+        metric, label, unit, status, message, bound, rising, current, trend_now,
+        slope_per_hour, slope_low_per_hour, slope_high_per_hour, time_to_bound_secs,
+        time_to_bound_low_secs, time_to_bound_high_secs, reaches_at, within_horizon,
+        history_secs, required_history_secs, leak_suspected(default), line
+    }
+    ForecastReport { generated_at, horizon_secs, forecasts }
+    LogLine { t, level, target, message }
+    LogsResponse { capacity, lines }
+    RuleConfig {
+        name(default), severity(default), enabled(default), kind(default),
+        condition(default), resolve(default), and_anomalous(default), min_score(default),
+        for_(default) = "for", intervals(default), channels(default), hosts(default)
+    }
+    MetricValue { metric, value, threshold, normal_low, normal_high }
+    DigestEntry { kind, rule, rule_kind(default), host, severity, since }
+    Notification {
+        id, kind, rule, rule_kind(default), condition, host, severity, since, at, values,
+        explanation, dashboard_link, channels, digest, inhibited_by(default),
+        forecast(default)
+    }
+    Silence { id, rule, host, starts_at, ends_at, comment, created_by }
+    SilenceList { silences }
+    SilenceExpired { id, status }
+    ActiveAlert { rule, host, severity, state, since, values, silenced, inhibited_by }
+    DeliveryStatus { channel, status, attempts, next_attempt_at, last_error, delivered_at }
+    AlertHistoryEntry { id, created_at, notification, deliveries }
+    AlertsOverview { active, rules, channels }
+    AlertHistory { from, to, entries }
+    HostTile {
+        host, status, this_host, last_seen, cpu_usage, memory_usage, load_average,
+        anomaly_score, open_events, firing_alerts
+    }
+    FleetOverview { at, filter, total, hosts }
+    ModelState {
+        phase, baseline_ready, history_secs, required_secs, model_version, trained_at,
+        trained_samples, active_members, threshold, adapt_after_secs(default),
+        adaptations(default), rhythms(default), daily_pattern(default), message
+    }
+    TrainingStatus { training, last_error, last_trained_at, next_training_at }
+    ModelVersion {
+        version, path, format_version, trained_at, window, samples, members, features,
+        rolled_back_from, eval
+    }
+    SensitivityResponse { sensitivity, threshold }
     Me { username, role, csrf_token, auth_enabled }
+}
+
+/// A pair: a two-element array, as serde writes a tuple.
+impl<A: FromJson, B: FromJson> FromJson for (A, B) {
+    fn read(j: Json, cx: &mut Ctx) -> Self {
+        let mut a = cx.array(j).into_iter();
+        if a.len() != 2 {
+            cx.fail("an array of 2", &Json::Arr(Vec::new()));
+        }
+        let first = A::read(a.next().unwrap_or(Json::Null), cx);
+        (first, B::read(a.next().unwrap_or(Json::Null), cx))
+    }
+}
+
+/// Any JSON (a model version's free-form `eval`), as serde_json's own value.
+impl FromJson for serde_json::Value {
+    fn read(j: Json, _: &mut Ctx) -> Self {
+        use serde_json::Value;
+        match j {
+            Json::Null => Value::Null,
+            Json::Bool(b) => Value::Bool(b),
+            Json::Num(n) => {
+                // serde_json reads an integral number as an integer.
+                if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 {
+                    Value::from(n as i64)
+                } else {
+                    serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
+                }
+            }
+            Json::Str(s) => Value::String(s),
+            Json::Arr(a) => Value::Array(
+                a.into_iter()
+                    .map(|x| Self::read(x, &mut Ctx::default()))
+                    .collect(),
+            ),
+            Json::Obj(o) => Value::Object(
+                o.into_iter()
+                    .map(|(k, v)| (k, Self::read(v, &mut Ctx::default())))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// The detector's fields flattened beside `enabled`, all or none, as serde writes
+/// [`ModelReport`] (and as its `ModelReportWire` reads it back).
+impl FromJson for ModelReport {
+    fn read(j: Json, cx: &mut Ctx) -> Self {
+        let mut o = cx.object(j);
+        let enabled = o.req("enabled");
+        let detector = match (
+            o.req("state"),
+            o.req("sensitivity"),
+            o.req("training"),
+            o.req("versions"),
+            o.req("warnings"),
+        ) {
+            (Some(state), Some(sensitivity), Some(training), Some(versions), Some(warnings)) => {
+                Some(DetectorReport {
+                    state,
+                    sensitivity,
+                    training,
+                    versions,
+                    warnings,
+                })
+            }
+            _ => None,
+        };
+        ModelReport { enabled, detector }
+    }
+}
+
+/// An internally tagged enum (`"kind"` beside the variant's fields), as serde writes
+/// [`RuleKind`].
+impl FromJson for RuleKind {
+    fn read(j: Json, cx: &mut Ctx) -> Self {
+        let mut o = cx.object(j);
+        let tag: String = o.req("kind");
+        match tag.as_str() {
+            "anomaly" => RuleKind::Anomaly {
+                min_score: o.req("min_score"),
+                for_ms: o.req("for_ms"),
+            },
+            "threshold" => RuleKind::Threshold(ThresholdRule {
+                metric: o.req("metric"),
+                op: o.req("op"),
+                value: o.req("value"),
+                for_ms: o.req("for_ms"),
+                resolve: o.req("resolve"),
+                and_anomalous: o.req("and_anomalous"),
+            }),
+            "forecast" => RuleKind::Forecast(ForecastRule {
+                metric: o.req("metric"),
+                op: o.req("op"),
+                value: o.req("value"),
+                within_ms: o.req("within_ms"),
+            }),
+            "stale" => RuleKind::Stale {
+                intervals: o.req("intervals"),
+            },
+            _ => {
+                o.cx.unknown(&tag);
+                RuleKind::Stale { intervals: 0 }
+            }
+        }
+    }
+}
+
+/// [`Rule`]'s fields flattened beside the view's own, as serde writes [`RuleView`].
+impl FromJson for RuleView {
+    fn read(j: Json, cx: &mut Ctx) -> Self {
+        let mut o = cx.object(j);
+        RuleView {
+            rule: Rule {
+                name: o.req("name"),
+                severity: o.req("severity"),
+                enabled: o.req("enabled"),
+                channels: o.req("channels"),
+                hosts: o.def("hosts"),
+                kind: o.req("kind"),
+            },
+            describe: o.req("describe"),
+            source: o.req("source"),
+            config: o.req("config"),
+        }
+    }
 }
 
 /// Reads JSON text as `T` with `JSON.parse` and [`FromJson`].
@@ -418,6 +616,32 @@ mod tests {
         same(&UiSettings::example());
         same(&Me::example());
         same(&Me::default());
+        same(&AnomalyList::example());
+        same(&AnomalyEvent::example());
+        same(&AnomalyEvent::default());
+        same(&ForecastReport::example());
+        same(&LogsResponse::example());
+        same(&AlertsOverview::example());
+        same(&AlertHistory::example());
+        same(&Silence::example());
+        same(&SilenceList::example());
+        same(&SilenceExpired::example());
+        same(&FleetOverview::example());
+        same(&ModelReport::example());
+        same(&ModelReport::default());
+        same(&ModelVersion::example());
+        same(&SensitivityResponse::example());
+        // The rule kinds the examples above leave out.
+        same(&RuleKind::Forecast(ForecastRule {
+            metric: "disk_free_percent".into(),
+            op: Op::Le,
+            value: 10.0,
+            within_ms: 3_600_000,
+        }));
+        same(&RuleKind::Anomaly {
+            min_score: Some(0.8),
+            for_ms: 0,
+        });
     }
 
     #[test]
@@ -436,6 +660,12 @@ mod tests {
         assert!(read::<u32>(tree("1.5")).is_err());
         assert!(read::<u32>(tree("-1")).is_err());
         assert!(read::<RunScope>(tree(r#""pod""#)).is_err());
+        let partial = tree(r#"{"kind":"threshold","metric":"cpu_usage"}"#);
+        assert_eq!(
+            read::<RuleKind>(partial),
+            Err("missing field `op`".to_string())
+        );
+        assert!(read::<RuleKind>(tree(r#"{"kind":"sometimes"}"#)).is_err());
         assert_eq!(
             read::<RunScope>(tree(r#""container""#)),
             Ok(RunScope::Container)

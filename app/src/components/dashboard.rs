@@ -258,7 +258,7 @@ fn DashboardBody(
 pub fn reload_model(live: DashboardState) {
     leptos::task::spawn_local(async move {
         if let Ok(report) =
-            crate::http::get::<lookout::model::ModelReport>(&live.url("/api/model")).await
+            crate::http::get_json::<lookout::model::ModelReport>(&live.url("/api/model")).await
         {
             live.model.set(Some(ModelView::from_report(&report)));
         }
@@ -272,7 +272,7 @@ pub fn reload_events(live: DashboardState) {
         let to = crate::browser::now_ms();
         let from = to - live.range.get_untracked().span_ms();
         let url = live.url(&format!("/api/anomalies?from={from}&to={to}"));
-        match crate::http::get::<lookout::model::AnomalyList>(&url).await {
+        match crate::http::get_json::<lookout::model::AnomalyList>(&url).await {
             Ok(list) => {
                 let mut events = list.events;
                 events.sort_by_key(|e| std::cmp::Reverse(e.start));
