@@ -113,8 +113,8 @@ fn unexpected(url: &str, e: String) -> String {
     format!("unexpected answer from {url}: {e}")
 }
 
-/// Reads JSON text as `T` the way every browser read does (answers, the live stream's
-/// samples, the resources the page hands over for hydration): the browser's
+/// Reads JSON text as `T` with serde, the way the reads not yet moved to
+/// [`crate::json`] do (the /analysis and /admin pages, the actions' answers): the browser's
 /// `JSON.parse`, then serde-wasm-bindgen takes each field off the parsed object. Same
 /// JSON as serde_json reads (the server writes with serde_json), but no JSON parser in
 /// the wasm inlined into every wire type's deserialiser: that was the largest part of
