@@ -1,12 +1,15 @@
-//! A small, non-generic reader for the wire types the browser reads (issue 10, the
-//! dashboard wasm's size): the browser's `JSON.parse` builds a plain tree ([`Json`], one non-generic
-//! walk), then each wire type takes its fields off the tree with [`FromJson`]. Unlike
-//! serde's derive, no visitor / field-identifier / map-access machinery is
-//! instantiated per type: a field is one lookup and one conversion call.
+//! A small, non-generic reader for the wire types the dashboard reads (issue 10, the
+//! wasm's size): the browser's `JSON.parse` builds a plain tree ([`Json`], one
+//! non-generic walk), then each wire type takes its fields off the tree with
+//! [`FromJson`]. Unlike serde's derive, no visitor / field-identifier / map-access
+//! machinery is instantiated per type: a field is one lookup and one conversion call
+//! (docs/wasm-size.md has the figures). Used by `http::get_json` / `post_json` /
+//! `delete_json`, `api::browser_get_json` and `api::PageFromJson`.
 //!
 //! It reads what serde_json writes for the same type: a missing `Option` field is
 //! `None`, a missing `#[serde(default)]` field its default, any other missing field an
-//! error; unit enums are their (renamed) variant's name.
+//! error; unit enums are their (renamed) variant's name. Every type given a reader here
+//! has its contract example in this module's tests, read by both and compared.
 
 use lookout::model::*;
 

@@ -410,3 +410,27 @@ mod wire {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::{read, Json};
+    use lookout::model::ApiBody;
+
+    /// The start-up resource as the server hands it to the page (serde_json), read back
+    /// by the browser's reader: the same JSON again, with and without a snapshot.
+    #[test]
+    fn the_page_start_reads_back_as_written() {
+        for snapshot in [Some(Snapshot::example()), None] {
+            let start = PageStart {
+                snapshot,
+                settings: UiSettings::example(),
+                me: Me::example(),
+                hosts: vec!["web-1".into(), "db-1".into()],
+            };
+            let written = serde_json::to_value(&start).unwrap();
+            let back: PageStart = read(Json::from_value(written.clone())).unwrap();
+            assert_eq!(serde_json::to_value(&back).unwrap(), written);
+        }
+    }
+}
