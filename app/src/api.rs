@@ -156,7 +156,7 @@ pub async fn initial_snapshot(host: Option<String>) -> Result<Snapshot, ServerFn
     // every Snapshot deserialiser in the wasm. The dashboard ignores the error's text.
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
     {
-        browser_get_json(crate::components::dashboard::with_host(
+        browser_get(crate::components::dashboard::with_host(
             "/metrics",
             host.as_deref(),
         ))
@@ -168,25 +168,13 @@ pub async fn initial_snapshot(host: Option<String>) -> Result<Snapshot, ServerFn
     }
 }
 
-/// A server function's JSON GET endpoint read in the browser as text by `http::get`,
-/// not through the server function's client: its decoder reads bytes
-/// (`serde_json::from_slice`), which would put a second copy of every wire type's
-/// deserialisers in the wasm beside [`crate::http::decode`], which hydration
-/// ([`PageJson`]) and the other reads use. Send (for resources) because the browser is single-threaded.
+/// A server function's JSON GET endpoint read in the browser by `http::get_json`
+/// ([`crate::json`], like the dashboard's other reads), not through the server
+/// function's client: its decoder reads bytes (`serde_json::from_slice`), a second
+/// reader of every wire type in the wasm. Send (for resources) because the browser is
+/// single-threaded.
 #[cfg(feature = "hydrate")]
-pub(crate) async fn browser_get<T: serde::de::DeserializeOwned>(
-    url: String,
-) -> Result<T, ServerFnError> {
-    send_wrapper::SendWrapper::new(async move { crate::http::get::<T>(&url).await })
-        .await
-        .map_err(ServerFnError::new)
-}
-
-/// [`browser_get`] read with [`crate::json`]: no serde visitor per wire type in the wasm (docs/wasm-size.md).
-#[cfg(feature = "hydrate")]
-pub(crate) async fn browser_get_json<T: crate::json::FromJson>(
-    url: String,
-) -> Result<T, ServerFnError> {
+pub(crate) async fn browser_get<T: crate::json::FromJson>(url: String) -> Result<T, ServerFnError> {
     send_wrapper::SendWrapper::new(async move { crate::http::get_json::<T>(&url).await })
         .await
         .map_err(ServerFnError::new)
@@ -197,7 +185,7 @@ pub(crate) async fn browser_get_json<T: crate::json::FromJson>(
 pub async fn settings() -> Result<UiSettings, ServerFnError> {
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
     {
-        browser_get_json("/api/settings".to_string()).await
+        browser_get("/api/settings".to_string()).await
     }
     #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
     {

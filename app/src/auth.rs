@@ -20,7 +20,7 @@ pub async fn get_me() -> Result<Me, ServerFnError> {
 pub async fn me() -> Result<Me, ServerFnError> {
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
     {
-        crate::api::browser_get_json("/api/auth/me".to_string()).await
+        crate::api::browser_get("/api/auth/me".to_string()).await
     }
     #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
     {

@@ -4,7 +4,7 @@
 //! [`FromJson`]. Unlike serde's derive, no visitor / field-identifier / map-access
 //! machinery is instantiated per type: a field is one lookup and one conversion call
 //! (docs/wasm-size.md has the figures). Used by `http::get_json` / `post_json` /
-//! `delete_json`, `api::browser_get_json` and `api::PageFromJson`.
+//! `delete_json`, `api::browser_get` and `api::PageFromJson`.
 //!
 //! It reads what serde_json writes for the same type: a missing `Option` field is
 //! `None`, a missing `#[serde(default)]` field its default, any other missing field an
@@ -446,6 +446,9 @@ wire_struct! {
         rolled_back_from, eval
     }
     SensitivityResponse { sensitivity, threshold }
+    Point { t, v, min, max }
+    Series { metric, unit, resolution_secs, points }
+    History { from, to, series }
     Me { username, role, csrf_token, auth_enabled }
 }
 
@@ -634,6 +637,7 @@ mod tests {
         same(&ModelReport::default());
         same(&ModelVersion::example());
         same(&SensitivityResponse::example());
+        same(&History::example());
         // The rule kinds the examples above leave out.
         same(&RuleKind::Forecast(ForecastRule {
             metric: "disk_free_percent".into(),
