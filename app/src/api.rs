@@ -40,6 +40,49 @@ impl<T: serde::de::DeserializeOwned> leptos::server::codee::Decoder<T> for PageJ
     }
 }
 
+/// [`PageJson`] read with [`crate::json`]: no serde visitor per wire type in the wasm (docs/wasm-size.md).
+pub struct PageFromJson;
+
+impl<T: serde::Serialize> leptos::server::codee::Encoder<T> for PageFromJson {
+    type Error = String;
+    type Encoded = String;
+
+    fn encode(val: &T) -> Result<String, String> {
+        serde_json::to_string(val).map_err(|e| e.to_string())
+    }
+}
+
+impl<T: crate::json::FromJson> leptos::server::codee::Decoder<T> for PageFromJson {
+    type Error = String;
+    type Encoded = str;
+
+    fn decode(val: &str) -> Result<T, String> {
+        #[cfg(feature = "hydrate")]
+        {
+            crate::json::decode(val)
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let v = serde_json::from_str(val).map_err(|e| e.to_string())?;
+            crate::json::read(crate::json::Json::from_value(v))
+        }
+    }
+}
+
+/// `Resource::new` with [`PageFromJson`]: no serde visitor per wire type in the wasm (docs/wasm-size.md).
+#[track_caller]
+pub fn resource_json<S, T, Fut>(
+    source: impl Fn() -> S + Send + Sync + 'static,
+    fetcher: impl Fn(S) -> Fut + Send + Sync + 'static,
+) -> Resource<T, PageFromJson>
+where
+    S: PartialEq + Clone + Send + Sync + 'static,
+    T: serde::Serialize + crate::json::FromJson + Send + Sync + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    Resource::new_with_options(source, fetcher, false)
+}
+
 /// `Resource::new` with [`PageJson`]: resolved on the server, handed to the browser in
 /// the page.
 #[track_caller]
@@ -125,16 +168,14 @@ pub async fn initial_snapshot(host: Option<String>) -> Result<Snapshot, ServerFn
     }
 }
 
-/// A server function's JSON GET endpoint read in the browser as text by `http::get`,
-/// not through the server function's client: its decoder reads bytes
-/// (`serde_json::from_slice`), which would put a second copy of every wire type's
-/// deserialisers in the wasm beside [`crate::http::decode`], which hydration
-/// ([`PageJson`]) and the other reads use. Send (for resources) because the browser is single-threaded.
+/// A server function's JSON GET endpoint read in the browser by `http::get_json`
+/// ([`crate::json`], like the dashboard's other reads), not through the server
+/// function's client: its decoder reads bytes (`serde_json::from_slice`), a second
+/// reader of every wire type in the wasm. Send (for resources) because the browser is
+/// single-threaded.
 #[cfg(feature = "hydrate")]
-pub(crate) async fn browser_get<T: serde::de::DeserializeOwned>(
-    url: String,
-) -> Result<T, ServerFnError> {
-    send_wrapper::SendWrapper::new(async move { crate::http::get::<T>(&url).await })
+pub(crate) async fn browser_get<T: crate::json::FromJson>(url: String) -> Result<T, ServerFnError> {
+    send_wrapper::SendWrapper::new(async move { crate::http::get_json::<T>(&url).await })
         .await
         .map_err(ServerFnError::new)
 }

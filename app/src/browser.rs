@@ -37,7 +37,7 @@ impl Stream {
             let Some(text) = e.data().as_string() else {
                 return;
             };
-            match crate::http::decode::<Snapshot>(&text) {
+            match crate::json::decode::<Snapshot>(&text) {
                 Ok(s) => on_snapshot(s),
                 // A schema mismatch is a deploy problem, not a reason to stop the page.
                 Err(err) => leptos::logging::warn!("bad snapshot event: {err}"),

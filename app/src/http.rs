@@ -88,12 +88,33 @@ async fn fetch_json(method: &str, url: &str, body: Option<String>) -> Result<JsV
     js_sys::JSON::parse(text).map_err(|e| unexpected(url, js_err(e)))
 }
 
+/// [`request`]'s POST read with [`crate::json`].
+pub async fn post_json<T: crate::json::FromJson>(
+    url: &str,
+    body: &impl Serialize,
+) -> Result<T, String> {
+    let value = fetch_json("POST", url, Some(json(body)?)).await?;
+    crate::json::read(crate::json::Json::from_js(&value)).map_err(|e| unexpected(url, e))
+}
+
+/// [`request`]'s DELETE read with [`crate::json`].
+pub async fn delete_json<T: crate::json::FromJson>(url: &str) -> Result<T, String> {
+    let value = fetch_json("DELETE", url, None).await?;
+    crate::json::read(crate::json::Json::from_js(&value)).map_err(|e| unexpected(url, e))
+}
+
+/// [`request`]'s GET read with [`crate::json`]: no serde visitor per wire type in the wasm (docs/wasm-size.md).
+pub async fn get_json<T: crate::json::FromJson>(url: &str) -> Result<T, String> {
+    let value = fetch_json("GET", url, None).await?;
+    crate::json::read(crate::json::Json::from_js(&value)).map_err(|e| unexpected(url, e))
+}
+
 fn unexpected(url: &str, e: String) -> String {
     format!("unexpected answer from {url}: {e}")
 }
 
-/// Reads JSON text as `T` the way every browser read does (answers, the live stream's
-/// samples, the resources the page hands over for hydration): the browser's
+/// Reads JSON text as `T` with serde, the way the reads not yet moved to
+/// [`crate::json`] do (the /analysis and /admin pages, the actions' answers): the browser's
 /// `JSON.parse`, then serde-wasm-bindgen takes each field off the parsed object. Same
 /// JSON as serde_json reads (the server writes with serde_json), but no JSON parser in
 /// the wasm inlined into every wire type's deserialiser: that was the largest part of

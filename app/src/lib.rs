@@ -9,6 +9,7 @@ pub mod components;
 pub mod controls;
 pub mod forecast_view;
 pub mod format;
+pub mod json;
 pub mod state;
 pub mod timeline;
 

@@ -262,7 +262,7 @@ pub(crate) async fn mark_expected(
 ) {
     let url = format!("/api/anomalies/{id}/expected");
     let body = lookout::model::ExpectedRequest { expected: true };
-    let answer: Result<AnomalyEvent, _> = crate::http::post(&url, &body).await;
+    let answer: Result<AnomalyEvent, _> = crate::http::post_json(&url, &body).await;
     busy.set(false);
     match answer {
         Ok(updated) => live.events.update(|evs| {
@@ -286,7 +286,7 @@ pub(crate) async fn set_sensitivity(
         sensitivity: lookout::model::SensitivityValue::Text(value),
     };
     let answer: Result<lookout::model::SensitivityResponse, _> =
-        crate::http::post(&live.url("/api/model/sensitivity"), &body).await;
+        crate::http::post_json(&live.url("/api/model/sensitivity"), &body).await;
     error.set(answer.err());
     crate::components::dashboard::reload_model(live);
 }
@@ -300,7 +300,7 @@ pub(crate) async fn train(
 ) {
     let url = live.url("/api/model/train");
     let answer: Result<lookout::model::ModelVersion, _> =
-        crate::http::post(&url, &lookout::model::TrainRequest {}).await;
+        crate::http::post_json(&url, &lookout::model::TrainRequest {}).await;
     training.set(false);
     result.set(Some(answer.map(|v| {
         format!(

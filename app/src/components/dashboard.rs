@@ -120,7 +120,7 @@ pub fn Dashboard() -> impl IntoView {
     // Resolves on the server (the routes use SsrMode::Async, so the HTML is complete
     // without scripts) and is handed to the browser in the page for hydration.
     let asked = host.clone();
-    let start = crate::api::resource(|| (), move |_| page_start(asked.clone()));
+    let start = crate::api::resource_json(|| (), move |_| page_start(asked.clone()));
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || {
@@ -144,6 +144,10 @@ struct PageStart {
     settings: UiSettings,
     me: Me,
     hosts: Vec<String>,
+}
+
+crate::json::wire_struct! {
+    PageStart { snapshot, settings, me, hosts }
 }
 
 async fn page_start(host: Option<String>) -> PageStart {
@@ -254,7 +258,7 @@ fn DashboardBody(
 pub fn reload_model(live: DashboardState) {
     leptos::task::spawn_local(async move {
         if let Ok(report) =
-            crate::http::get::<lookout::model::ModelReport>(&live.url("/api/model")).await
+            crate::http::get_json::<lookout::model::ModelReport>(&live.url("/api/model")).await
         {
             live.model.set(Some(ModelView::from_report(&report)));
         }
@@ -268,7 +272,7 @@ pub fn reload_events(live: DashboardState) {
         let to = crate::browser::now_ms();
         let from = to - live.range.get_untracked().span_ms();
         let url = live.url(&format!("/api/anomalies?from={from}&to={to}"));
-        match crate::http::get::<lookout::model::AnomalyList>(&url).await {
+        match crate::http::get_json::<lookout::model::AnomalyList>(&url).await {
             Ok(list) => {
                 let mut events = list.events;
                 events.sort_by_key(|e| std::cmp::Reverse(e.start));
@@ -404,5 +408,29 @@ mod wire {
                 }
             });
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::{read, Json};
+    use lookout::model::ApiBody;
+
+    /// The start-up resource as the server hands it to the page (serde_json), read back
+    /// by the browser's reader: the same JSON again, with and without a snapshot.
+    #[test]
+    fn the_page_start_reads_back_as_written() {
+        for snapshot in [Some(Snapshot::example()), None] {
+            let start = PageStart {
+                snapshot,
+                settings: UiSettings::example(),
+                me: Me::example(),
+                hosts: vec!["web-1".into(), "db-1".into()],
+            };
+            let written = serde_json::to_value(&start).unwrap();
+            let back: PageStart = read(Json::from_value(written.clone())).unwrap();
+            assert_eq!(serde_json::to_value(&back).unwrap(), written);
+        }
     }
 }

@@ -27,7 +27,7 @@ pub async fn host_names() -> Result<Vec<String>, leptos::prelude::ServerFnError>
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
     {
         let answer = send_wrapper::SendWrapper::new(async {
-            crate::http::get::<lookout::model::FleetOverview>("/api/fleet").await
+            crate::http::get_json::<lookout::model::FleetOverview>("/api/fleet").await
         })
         .await
         .map_err(ServerFnError::new)?;
@@ -95,7 +95,7 @@ pub fn FleetPanel(live: DashboardState) -> impl IntoView {
     {
         let load = move || {
             leptos::task::spawn_local(async move {
-                let answer = crate::http::get::<FleetOverview>("/api/fleet").await;
+                let answer = crate::http::get_json::<FleetOverview>("/api/fleet").await;
                 let answer = answer.map(|o| o.hosts);
                 if tiles.with_untracked(|t| t.as_ref() != Some(&answer)) {
                     tiles.set(Some(answer));

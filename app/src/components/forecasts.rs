@@ -21,7 +21,7 @@ pub fn ForecastCards(live: DashboardState) -> impl IntoView {
     {
         let load = move || {
             leptos::task::spawn_local(async move {
-                let answer = crate::http::get::<ForecastReport>(&live.url(FORECAST_URL)).await;
+                let answer = crate::http::get_json::<ForecastReport>(&live.url(FORECAST_URL)).await;
                 forecasts.set(Some(answer.map(|r| r.forecasts)));
             })
         };

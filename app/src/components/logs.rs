@@ -59,7 +59,7 @@ pub fn LogsPanel(live: DashboardState) -> impl IntoView {
     let reload = move || {
         let u = url(&level.get_untracked(), 200);
         leptos::task::spawn_local(async move {
-            match crate::http::get::<LogsResponse>(&u).await {
+            match crate::http::get_json::<LogsResponse>(&u).await {
                 Ok(v) => {
                     error.set(None);
                     let new = rows(&v);

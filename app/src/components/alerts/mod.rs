@@ -63,7 +63,7 @@ pub fn history_kind(n: &Notification) -> String {
 
 #[cfg(feature = "hydrate")]
 async fn load(live: DashboardState) -> Result<AlertsData, String> {
-    use crate::http::get;
+    use crate::http::get_json as get;
     use lookout::model::{AlertHistory, AlertsOverview, SilenceList};
     // The page's host's alerts and history (all of them on a single host).
     let alerts: AlertsOverview = get(&live.url("/api/alerts")).await?;
@@ -189,7 +189,7 @@ pub(crate) async fn send_test(
 #[cfg(feature = "hydrate")]
 pub(crate) async fn end_silence(id: i64, notice: RwSignal<Option<String>>, reload: Callback<()>) {
     let url = format!("/api/silences/{id}");
-    let answer: Result<lookout::model::SilenceExpired, _> = crate::http::delete(&url).await;
+    let answer: Result<lookout::model::SilenceExpired, _> = crate::http::delete_json(&url).await;
     if let Err(e) = answer {
         notice.set(Some(format!("cannot end the silence: {e}")));
     }
@@ -204,7 +204,7 @@ pub(crate) async fn add_silence(
     comment: RwSignal<String>,
     reload: Callback<()>,
 ) {
-    let answer: Result<Silence, _> = crate::http::post("/api/silences", &body).await;
+    let answer: Result<Silence, _> = crate::http::post_json("/api/silences", &body).await;
     match answer {
         Ok(_) => {
             notice.set(Some("silence added".into()));

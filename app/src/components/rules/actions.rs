@@ -45,7 +45,7 @@ impl RuleState {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let answer: Result<lookout::model::AlertsOverview, _> =
-                crate::http::get("/api/alerts").await;
+                crate::http::get_json("/api/alerts").await;
             match answer {
                 Ok(a) => self.rules.set(Some(a.rules)),
                 Err(e) => self
