@@ -1319,6 +1319,61 @@ mod tests {
         assert_eq!(det.state().adaptations, 1);
     }
 
+    /// The server's configuration (training from the store, `buffer_secs` 60): a
+    /// healthy host holds a minute of rows, not `adapt_after` of them (issue 13: a hub
+    /// holds a detector per host), and a steady shift still becomes the new normal,
+    /// from the rows kept since its event opened.
+    #[test]
+    fn a_server_detector_keeps_a_minute_of_rows_until_an_event_needs_more() {
+        let mut host = Host::new(34);
+        let mut det = LiveDetector::new(LiveConfig {
+            host: "test".into(),
+            buffer_secs: 60,
+            ..Default::default()
+        });
+        let (mut ts, mut stored) = (1_700_000_000_000i64, Vec::new());
+        for _ in 0..1440 {
+            let row = host.sample(0.0, 40.0, 0.0, 1.0);
+            det.observe(ts, &row, &[], &[]);
+            stored.push((ts, row));
+            ts += STEP_MS;
+        }
+        // The owner trains from what it stored, as the server does from the store.
+        assert!(det.training_due());
+        let plan = det.begin_training();
+        let rows: Vec<_> = stored
+            .iter()
+            .filter(|(t, _)| *t >= plan.from && *t <= plan.to)
+            .cloned()
+            .collect();
+        let model = train_excluding(&rows, &plan.expected, &plan.anomalous, &plan.params);
+        det.install_model(Arc::new(model.unwrap())).unwrap();
+        assert!(
+            det.training_rows().len() <= 13,
+            "a healthy host holds a minute: {} rows",
+            det.training_rows().len()
+        );
+        let adapt = det.config().adapt_after_secs;
+        let (mut adapted_at, mut most_held) = (None, 0);
+        for i in 0..(2 * adapt * 1000 / STEP_MS) {
+            let out = det.observe(ts, &host.sample(0.0, 55.0, 0.0, 1.0), &[], &[]);
+            if det.open_event().is_some() {
+                most_held = most_held.max(det.training_rows().len());
+            }
+            if out.adapted {
+                adapted_at = Some(i * STEP_MS / 1000);
+            }
+            ts += STEP_MS;
+        }
+        let at = adapted_at.expect("accepted as the new normal");
+        assert!(at >= adapt && at <= adapt + 300, "adapted at {at} s");
+        assert!(
+            most_held as i64 >= adapt * 1000 / STEP_MS,
+            "the open event's rows were held: at most {most_held}"
+        );
+        assert!(det.training_rows().len() <= 13, "back to a minute");
+    }
+
     #[test]
     fn a_memory_leak_that_never_stops_keeps_scoring() {
         let (mut det, mut host, mut ts) = self_training(32);
