@@ -499,26 +499,14 @@ impl FromJson for serde_json::Value {
 impl FromJson for ModelReport {
     fn read(j: Json, cx: &mut Ctx) -> Self {
         let mut o = cx.object(j);
-        let enabled = o.req("enabled");
-        let detector = match (
+        ModelReport::from_flattened(
+            o.req("enabled"),
             o.req("state"),
             o.req("sensitivity"),
             o.req("training"),
             o.req("versions"),
             o.req("warnings"),
-        ) {
-            (Some(state), Some(sensitivity), Some(training), Some(versions), Some(warnings)) => {
-                Some(DetectorReport {
-                    state,
-                    sensitivity,
-                    training,
-                    versions,
-                    warnings,
-                })
-            }
-            _ => None,
-        };
-        ModelReport { enabled, detector }
+        )
     }
 }
 

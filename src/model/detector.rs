@@ -35,9 +35,19 @@ struct ModelReportWire {
     warnings: Option<Vec<String>>,
 }
 
-impl From<ModelReportWire> for ModelReport {
-    fn from(w: ModelReportWire) -> Self {
-        let detector = match (w.state, w.sensitivity, w.training, w.versions, w.warnings) {
+impl ModelReport {
+    /// The report from its flattened fields: the detector is present only when all of
+    /// them are (how serde reads a flattened `Option`). Every reader of the JSON (serde
+    /// here, the dashboard's wire reader) builds it through this.
+    pub fn from_flattened(
+        enabled: bool,
+        state: Option<ModelState>,
+        sensitivity: Option<String>,
+        training: Option<TrainingStatus>,
+        versions: Option<Vec<ModelVersion>>,
+        warnings: Option<Vec<String>>,
+    ) -> Self {
+        let detector = match (state, sensitivity, training, versions, warnings) {
             (Some(state), Some(sensitivity), Some(training), Some(versions), Some(warnings)) => {
                 Some(DetectorReport {
                     state,
@@ -49,10 +59,20 @@ impl From<ModelReportWire> for ModelReport {
             }
             _ => None,
         };
-        ModelReport {
-            enabled: w.enabled,
-            detector,
-        }
+        ModelReport { enabled, detector }
+    }
+}
+
+impl From<ModelReportWire> for ModelReport {
+    fn from(w: ModelReportWire) -> Self {
+        ModelReport::from_flattened(
+            w.enabled,
+            w.state,
+            w.sensitivity,
+            w.training,
+            w.versions,
+            w.warnings,
+        )
     }
 }
 
