@@ -116,7 +116,10 @@ fn slowloris_sockets_do_not_hold_the_server() {
         )
         .unwrap();
         took.push(t0.elapsed());
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "/healthz answered {answer:?} during the attack"
+        );
         max_fds = max_fds.max(open_fds(server.0.id()));
         std::thread::sleep(Duration::from_millis(150));
     }
@@ -130,8 +133,11 @@ fn slowloris_sockets_do_not_hold_the_server() {
     );
     assert!(median < Duration::from_millis(100), "median {median:?}");
     assert!(worst < Duration::from_secs(1), "max {worst:?}");
+    // The cap's 64, plus sockets on their way out: evicted ones until their task runs,
+    // refused ones while their 503 is written. Without the cap the 300 attackers alone
+    // would hold 300.
     assert!(
-        max_fds < fds_before + 64 + 16,
+        max_fds < fds_before + 64 + 48,
         "{max_fds} descriptors open with a cap of 64 connections"
     );
 }

@@ -6,8 +6,12 @@
 //!   trickles a header byte by byte, or leaves a keep-alive connection idle, is closed.
 //! - **Connection cap** (`server.max_connections`): past it, the oldest connection that
 //!   has not yet sent a whole request makes room. Those are slowloris sockets: a real
-//!   client sends its head right after connecting, and is safe from then on. When
-//!   every connection has spoken the newcomer gets a 503 with `Retry-After`. Either
+//!   client sends its head right after connecting, and is safe from then on. Only a
+//!   connection the server has already read from can be chosen: under a burst of
+//!   connects, one accepted a moment ago may not have been read yet, and closing it
+//!   would drop a real client's request unanswered. The accept loop yields after each
+//!   connection so it is read at once. When no connection can make room the newcomer
+//!   gets a 503 with `Retry-After`. Either
 //!   way the process never runs out of file descriptors, and an attacker holding
 //!   sockets open only pushes out its own.
 //! - **Graceful stop**: accepting stops, every connection finishes the request it is on
@@ -81,6 +85,8 @@ impl Accept for super::tls::TlsListener {
 /// One open connection, as the cap sees it.
 struct Open {
     since: Instant,
+    /// Set when the connection's task first runs (the server has tried to read it).
+    read: Arc<AtomicBool>,
     /// Set once a whole request head has arrived.
     spoke: Arc<AtomicBool>,
     close: Arc<Notify>,
@@ -100,10 +106,11 @@ impl Registry {
         self.open.lock().expect("registry lock").len()
     }
 
-    fn add(&self, spoke: Arc<AtomicBool>, close: Arc<Notify>) -> u64 {
+    fn add(&self, read: Arc<AtomicBool>, spoke: Arc<AtomicBool>, close: Arc<Notify>) -> u64 {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let open = Open {
             since: Instant::now(),
+            read,
             spoke,
             close,
         };
@@ -119,13 +126,13 @@ impl Registry {
         }
     }
 
-    /// Closes the oldest connection that has not sent a whole request yet; false when
-    /// there is none.
+    /// Closes the oldest connection that has been read from but has not sent a whole
+    /// request yet; false when there is none.
     fn evict_slowest(&self) -> bool {
         let mut open = self.open.lock().expect("registry lock");
         let victim = open
             .iter()
-            .filter(|(_, c)| !c.spoke.load(Ordering::Relaxed))
+            .filter(|(_, c)| c.read.load(Ordering::Relaxed) && !c.spoke.load(Ordering::Relaxed))
             .min_by_key(|(_, c)| c.since)
             .map(|(id, _)| *id);
         match victim.and_then(|id| open.remove(&id)) {
@@ -177,9 +184,10 @@ pub async fn serve<L: Accept>(
             tokio::spawn(refuse(io));
             continue;
         }
+        let read = Arc::new(AtomicBool::new(false));
         let spoke = Arc::new(AtomicBool::new(false));
         let close = Arc::new(Notify::new());
-        let id = registry.add(spoke.clone(), close.clone());
+        let id = registry.add(read.clone(), spoke.clone(), close.clone());
         let app = app.clone();
         let builder = builder.clone();
         let registry = registry.clone();
@@ -199,7 +207,13 @@ pub async fn serve<L: Accept>(
             let mut stopping = false;
             loop {
                 tokio::select! {
-                    _ = conn.as_mut() => break,
+                    // `read` is set after the connection is polled: from then on the
+                    // server has taken whatever the client had already sent.
+                    _ = std::future::poll_fn(|cx| {
+                        let polled = std::future::Future::poll(conn.as_mut(), cx);
+                        read.store(true, Ordering::Relaxed);
+                        polled
+                    }) => break,
                     () = close.notified() => break,
                     _ = stop.wait_for(|s| *s), if !stopping => {
                         stopping = true;
@@ -209,6 +223,9 @@ pub async fn serve<L: Accept>(
             }
             registry.remove(id);
         });
+        // Let the new connection's task read its head before the next accept: a burst
+        // of connects must not fill the cap with connections nobody has read yet.
+        tokio::task::yield_now().await;
     }
     // Stopped: wait for the open connections (each is finishing its request).
     loop {
@@ -251,32 +268,48 @@ mod tests {
         assert!(v["error"].as_str().unwrap().contains("max_connections"));
     }
 
+    fn flag(v: bool) -> Arc<AtomicBool> {
+        Arc::new(AtomicBool::new(v))
+    }
+
     #[test]
-    fn only_connections_that_never_spoke_are_evicted_oldest_first() {
+    fn only_connections_read_from_that_never_spoke_are_evicted_oldest_first() {
         let r = Registry::default();
         let (old, new) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-        let talker = r.add(Arc::new(AtomicBool::new(false)), Arc::new(Notify::new()));
-        let quiet_old = r.add(Arc::new(AtomicBool::new(false)), old.clone());
-        let quiet_new = r.add(Arc::new(AtomicBool::new(false)), new.clone());
+        let talker = r.add(flag(true), flag(false), Arc::new(Notify::new()));
+        let quiet_old = r.add(flag(true), flag(false), old.clone());
+        let quiet_new = r.add(flag(true), flag(false), new.clone());
+        // The oldest of all, but its task has not run yet: its head may be waiting.
+        let unread = r.add(flag(false), flag(false), Arc::new(Notify::new()));
         {
             let mut open = r.open.lock().unwrap();
-            // The talker is the oldest, but it has sent a request.
+            // The talker is older than the quiet ones, but it has sent a request.
             open.get_mut(&talker).unwrap().since -= Duration::from_secs(3);
             open.get_mut(&talker)
                 .unwrap()
                 .spoke
                 .store(true, Ordering::Relaxed);
             open.get_mut(&quiet_old).unwrap().since -= Duration::from_secs(2);
+            open.get_mut(&unread).unwrap().since -= Duration::from_secs(4);
         }
         assert!(r.evict_slowest());
         let left: Vec<u64> = r.open.lock().unwrap().keys().copied().collect();
         assert!(left.contains(&talker) && left.contains(&quiet_new) && !left.contains(&quiet_old));
+        assert!(
+            left.contains(&unread),
+            "an unread connection is never chosen"
+        );
         // The evicted connection's task is told (the permit waits for it).
         futures::executor::block_on(old.notified());
         assert!(r.evict_slowest());
-        assert!(!r.evict_slowest(), "the one that spoke stays");
-        assert_eq!(r.len(), 1);
+        futures::executor::block_on(new.notified());
+        assert!(
+            !r.evict_slowest(),
+            "the one that spoke and the unread one stay"
+        );
+        assert_eq!(r.len(), 2);
         r.remove(talker);
+        r.remove(unread);
         assert_eq!(r.len(), 0);
     }
 }
