@@ -47,6 +47,7 @@ pub mod events;
 pub mod features;
 pub mod forest;
 pub mod live;
+pub mod narrow;
 pub mod onset;
 pub mod pca;
 pub mod registry;

@@ -6,11 +6,12 @@ use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::keys::{above32, threshold_key};
+use super::keys::threshold_key;
 use super::{
     as_u32_mut, c_factor, Arena, Complete, DetectError, IsolationForest, IsolationForestParams,
     Layout, Node, Sizes, BLOCK, MAX_COMPLETE_DEPTH, WIDE, WIDE_DEPTH,
 };
+use crate::detect::narrow::above32;
 
 impl IsolationForestParams {
     fn validate(&self) -> Result<(), DetectError> {

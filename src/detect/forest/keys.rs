@@ -19,16 +19,6 @@ pub(super) fn right(v: f64, thr: f64) -> usize {
     }
 }
 
-/// The smallest f32 above `x`.
-pub(super) fn above32(x: f64) -> f32 {
-    let f = x as f32;
-    if f64::from(f) > x {
-        f
-    } else {
-        f.next_up()
-    }
-}
-
 /// Order-preserving unsigned key of a non-NaN f32: for non-NaN `a`, `b`, `a < b`
 /// exactly when `order_key(a) < order_key(b)` (-0.0 and +0.0 share a key). Keys lie in
 /// [0x007F_FFFF (-inf), 0xFF80_0000 (+inf)].
