@@ -23,7 +23,6 @@
 //! the ensemble is visible on the same data.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -32,6 +31,15 @@ use serde::{Deserialize, Serialize};
 use super::csv::read_table;
 use super::forest::{IsolationForest, IsolationForestParams};
 use super::timeparse::parse_timestamp;
+
+mod metrics;
+mod nab;
+mod report;
+#[cfg(test)]
+mod tests;
+
+use metrics::{best_f1, pr_auc, roc_auc};
+pub use nab::{nab_score, NabResult, Profile, PROFILES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -72,36 +80,6 @@ pub enum EvalError {
     Empty,
 }
 
-/// NAB application profile weights.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Profile {
-    pub name: &'static str,
-    pub tp: f64,
-    pub fp: f64,
-    pub fn_: f64,
-}
-
-pub const PROFILES: [Profile; 3] = [
-    Profile {
-        name: "standard",
-        tp: 1.0,
-        fp: 0.11,
-        fn_: 1.0,
-    },
-    Profile {
-        name: "reward_low_FP",
-        tp: 1.0,
-        fp: 0.22,
-        fn_: 1.0,
-    },
-    Profile {
-        name: "reward_low_FN",
-        tp: 1.0,
-        fp: 0.11,
-        fn_: 2.0,
-    },
-];
-
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FileResult {
     pub file: String,
@@ -112,13 +90,6 @@ pub struct FileResult {
     pub event_recall: f64,
     pub roc_auc: f64,
     pub pr_auc: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct NabResult {
-    pub profile: String,
-    pub score: f64,
-    pub threshold: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -414,91 +385,6 @@ pub fn onsets(scores: &[f64], gap: usize) -> Vec<f64> {
         .collect()
 }
 
-fn sigma(y: f64) -> f64 {
-    if y > 3.0 {
-        -1.0
-    } else {
-        2.0 / (1.0 + (5.0 * y).exp()) - 1.0
-    }
-}
-
-/// Best F1 (no point adjustment) and its threshold over the given (score, label).
-fn best_f1(pts: &[(f64, bool)]) -> (f64, f64) {
-    let pos = pts.iter().filter(|p| p.1).count();
-    if pos == 0 {
-        return (0.0, f64::INFINITY);
-    }
-    let mut s: Vec<(f64, bool)> = pts.to_vec();
-    s.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let (mut tp, mut fp) = (0usize, 0usize);
-    let (mut best, mut thr) = (0.0, f64::INFINITY);
-    let mut i = 0;
-    while i < s.len() {
-        let v = s[i].0;
-        while i < s.len() && s[i].0 == v {
-            if s[i].1 {
-                tp += 1;
-            } else {
-                fp += 1;
-            }
-            i += 1;
-        }
-        let f1 = 2.0 * tp as f64 / (tp + fp + pos) as f64;
-        if f1 > best {
-            best = f1;
-            thr = v;
-        }
-    }
-    (best, thr)
-}
-
-/// ROC-AUC with tied scores counted half.
-fn roc_auc(pts: &[(f64, bool)]) -> f64 {
-    let mut s: Vec<(f64, bool)> = pts.to_vec();
-    s.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let pos = s.iter().filter(|p| p.1).count() as f64;
-    let neg = s.len() as f64 - pos;
-    if pos == 0.0 || neg == 0.0 {
-        return f64::NAN;
-    }
-    let mut rank_sum = 0.0;
-    let mut i = 0;
-    while i < s.len() {
-        let mut j = i;
-        while j < s.len() && s[j].0 == s[i].0 {
-            j += 1;
-        }
-        let avg_rank = (i + 1 + j) as f64 / 2.0; // ranks i+1..=j
-        rank_sum += avg_rank * s[i..j].iter().filter(|p| p.1).count() as f64;
-        i = j;
-    }
-    (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
-}
-
-/// Average precision (area under the step-wise PR curve), ties grouped.
-fn pr_auc(pts: &[(f64, bool)]) -> f64 {
-    let pos = pts.iter().filter(|p| p.1).count() as f64;
-    if pos == 0.0 {
-        return f64::NAN;
-    }
-    let mut s: Vec<(f64, bool)> = pts.to_vec();
-    s.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let (mut tp, mut n, mut ap, mut last_recall) = (0.0, 0.0, 0.0, 0.0);
-    let mut i = 0;
-    while i < s.len() {
-        let v = s[i].0;
-        while i < s.len() && s[i].0 == v {
-            tp += s[i].1 as u8 as f64;
-            n += 1.0;
-            i += 1;
-        }
-        let recall = tp / pos;
-        ap += (recall - last_recall) * (tp / n);
-        last_recall = recall;
-    }
-    ap
-}
-
 /// Computes all figures from scored series (scorer-independent; unit-tested).
 pub fn evaluate(series: &[Series], mode: EvalMode) -> EvalReport {
     let mut files = vec![];
@@ -569,188 +455,5 @@ pub fn evaluate(series: &[Series], mode: EvalMode) -> EvalReport {
         },
         files,
         warnings: vec![],
-    }
-}
-
-/// NAB score of the corpus for one profile with the threshold that maximises it.
-pub fn nab_score(series: &[Series], prof: &Profile) -> NabResult {
-    // Every scored point after probation: (score, series, row).
-    struct Pt {
-        score: f64,
-        window: Option<usize>,
-        value: f64,
-    }
-    let mut pts = vec![];
-    let mut n_windows = 0usize;
-    for s in series {
-        let p = s.probation();
-        let wins: Vec<(usize, usize)> = s.windows.iter().filter(|w| w.1 >= p).copied().collect();
-        for i in p..s.scores.len() {
-            let w = wins.iter().position(|&(l, r)| i >= l && i <= r);
-            let value = match w {
-                Some(k) => {
-                    let (l, r) = wins[k];
-                    let width = (r - l + 1) as f64;
-                    prof.tp * sigma(-((r - i + 1) as f64) / width)
-                }
-                None => {
-                    let prev = wins.iter().rfind(|w| w.1 < i);
-                    let u = match prev {
-                        Some(&(l, r)) => sigma((i - r) as f64 / ((r - l) as f64).max(1.0)),
-                        None => -1.0,
-                    };
-                    prof.fp * u
-                }
-            };
-            pts.push(Pt {
-                score: s.scores[i],
-                window: w.map(|k| n_windows + k),
-                value,
-            });
-        }
-        n_windows += wins.len();
-    }
-    let null = -prof.fn_ * n_windows as f64;
-    let perfect = prof.tp * n_windows as f64;
-    pts.sort_by(|a, b| b.score.total_cmp(&a.score));
-    // Sweep thresholds from high to low, adding detections incrementally.
-    let mut best_tp = vec![f64::NEG_INFINITY; n_windows];
-    let (mut fp_sum, mut win_sum) = (0.0, null);
-    let (mut best, mut best_thr) = (null, f64::INFINITY);
-    let mut i = 0;
-    while i < pts.len() {
-        let v = pts[i].score;
-        while i < pts.len() && pts[i].score == v {
-            match pts[i].window {
-                Some(w) => {
-                    if pts[i].value > best_tp[w] {
-                        let old = if best_tp[w] == f64::NEG_INFINITY {
-                            -prof.fn_
-                        } else {
-                            best_tp[w]
-                        };
-                        win_sum += pts[i].value - old;
-                        best_tp[w] = pts[i].value;
-                    }
-                }
-                None => fp_sum += pts[i].value,
-            }
-            i += 1;
-        }
-        if win_sum + fp_sum > best {
-            best = win_sum + fp_sum;
-            best_thr = v;
-        }
-    }
-    let score = if perfect > null {
-        100.0 * (best - null) / (perfect - null)
-    } else {
-        f64::NAN
-    };
-    NabResult {
-        profile: prof.name.to_string(),
-        score,
-        threshold: best_thr,
-    }
-}
-
-impl fmt::Display for EvalReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mode = match self.mode {
-            EvalMode::Ensemble => "ensemble (baseline + forest + PCA, calibrated)",
-            EvalMode::PlainForest => "plain Isolation Forest over raw values",
-        };
-        writeln!(f, "detector: {mode}")?;
-        if self.protocol == Protocol::Nab {
-            writeln!(
-                f,
-                "protocol: nab (probationary rows as --train, the rest streamed, one dense rank over all series)"
-            )?;
-        }
-        writeln!(
-            f,
-            "{:<48} {:>6} {:>4} {:>7} {:>7} {:>7} {:>7}",
-            "file", "rows", "win", "bestF1", "evRec", "ROC", "PR"
-        )?;
-        for r in &self.files {
-            writeln!(
-                f,
-                "{:<48} {:>6} {:>4} {:>7.3} {:>7.3} {:>7.3} {:>7.3}",
-                r.file, r.rows, r.windows, r.best_f1, r.event_recall, r.roc_auc, r.pr_auc
-            )?;
-        }
-        writeln!(
-            f,
-            "{:<48} {:>6} {:>4} {:>7.3} {:>7.3} {:>7.3} {:>7.3}",
-            "MEAN (event recall pooled)",
-            self.files.iter().map(|r| r.rows).sum::<usize>(),
-            self.files.iter().map(|r| r.windows).sum::<usize>(),
-            self.mean_f1,
-            self.event_recall,
-            self.mean_roc_auc,
-            self.mean_pr_auc
-        )?;
-        for (n, o) in self.nab.iter().zip(&self.nab_onsets) {
-            writeln!(
-                f,
-                "NAB {:<14} raw scores {:>7.2} (thr {:.6})   onsets {:>7.2} (thr {:.6})",
-                n.profile, n.score, n.threshold, o.score, o.threshold
-            )?;
-        }
-        for w in &self.warnings {
-            writeln!(f, "warning: {w}")?;
-        }
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn metrics_on_a_tiny_hand_made_set() {
-        // 20 rows; probation = floor(0.15 * 20) = 3. Window rows 10..=12.
-        let mut scores = vec![0.1; 20];
-        scores[11] = 0.9; // inside the window
-        scores[12] = 0.8; // inside
-        scores[15] = 0.85; // false positive, ranks between them
-        let mut labels = vec![false; 20];
-        labels[10..=12].iter_mut().for_each(|l| *l = true);
-        let s = Series {
-            name: "t.csv".into(),
-            scores,
-            ranking: None,
-            labels,
-            windows: vec![(10, 12)],
-        };
-        let r = evaluate(std::slice::from_ref(&s), EvalMode::Ensemble);
-        let f = &r.files[0];
-        // Thresholds: 0.9 -> tp1 fp0: F1 = 2/(1+0+3) = 0.5; 0.85 -> 2/(1+1+3) = 0.4;
-        // 0.8 -> tp2 fp1: 4/(2+1+3) = 0.667; 0.1 -> tp3 fp14: 6/(3+14+3) = 0.3.
-        assert!((f.best_f1 - 2.0 / 3.0).abs() < 1e-12, "{}", f.best_f1);
-        assert_eq!(f.f1_threshold, 0.8);
-        assert_eq!(f.event_recall, 1.0);
-        // ROC: 3 pos, 14 neg. Pos 0.9 beats 14, 0.8 beats 13, 0.1 ties 13 (6.5) -> 33.5 / 42.
-        assert!((f.roc_auc - 33.5 / 42.0).abs() < 1e-12, "{}", f.roc_auc);
-        // AP: recall 1/3 at precision 1, 2/3 at 2/3, 1 at 3/17.
-        let ap = 1.0 / 3.0 * 1.0 + 1.0 / 3.0 * (2.0 / 3.0) + 1.0 / 3.0 * (3.0 / 17.0);
-        assert!((f.pr_auc - ap).abs() < 1e-12, "{}", f.pr_auc);
-        // NAB standard: best is threshold 0.9 (TP at row 11: sigma(-2/3)), no FP.
-        let n = &r.nab[0];
-        let tp = sigma(-2.0 / 3.0);
-        assert_eq!(n.threshold, 0.9);
-        assert!(
-            (n.score - 100.0 * (tp + 1.0) / 2.0).abs() < 1e-9,
-            "{}",
-            n.score
-        );
-        // The threshold sweep includes "no detections" (the null detector, 0), so a
-        // constant detector never goes below 0; one that flags the window start ~99.
-        let mut z = s.clone();
-        z.scores = vec![0.0; 20];
-        assert!(nab_score(&[z.clone()], &PROFILES[0]).score >= 0.0);
-        z.scores[10] = 1.0;
-        assert!(nab_score(&[z], &PROFILES[0]).score > 99.0);
     }
 }
