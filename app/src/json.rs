@@ -3,8 +3,9 @@
 //! non-generic walk), then each wire type takes its fields off the tree with
 //! [`FromJson`]. Unlike serde's derive, no visitor / field-identifier / map-access
 //! machinery is instantiated per type: a field is one lookup and one conversion call
-//! (docs/wasm-size.md has the figures). Used by `http::get_json` / `post_json` /
-//! `delete_json`, `api::browser_get` and `api::PageJson`.
+//! (docs/wasm-size.md has the figures). Every JSON read of the browser goes through it:
+//! `http::get_json` / `post_json` / `put_json` / `delete_json`, `api::browser_get` and
+//! `api::PageJson`.
 //!
 //! It reads what serde_json writes for the same type: a missing `Option` field is
 //! `None`, a missing `#[serde(default)]` field its default, any other missing field an
