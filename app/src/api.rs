@@ -9,10 +9,10 @@ use lookout::model::{History, Snapshot};
 use crate::state::UiSettings;
 
 /// How the server hands a resource's value to the browser for hydration: written with
-/// serde_json like every answer, read in the browser by [`crate::http::decode`] (the
-/// browser's `JSON.parse`), the same reader as the answers and the live stream, so the
-/// wasm holds one deserialiser per wire type. Leptos's default codec reads with
-/// serde_json, a second copy.
+/// serde_json like every answer, read in the browser by [`crate::json`] (the browser's
+/// `JSON.parse` and each wire type's own reader), the same reader as the answers and the
+/// live stream, so the wasm holds no serde visitor per wire type (docs/wasm-size.md).
+/// Leptos's default codec reads with serde_json, a second copy.
 pub struct PageJson;
 
 impl<T: serde::Serialize> leptos::server::codee::Encoder<T> for PageJson {
@@ -24,35 +24,7 @@ impl<T: serde::Serialize> leptos::server::codee::Encoder<T> for PageJson {
     }
 }
 
-impl<T: serde::de::DeserializeOwned> leptos::server::codee::Decoder<T> for PageJson {
-    type Error = String;
-    type Encoded = str;
-
-    fn decode(val: &str) -> Result<T, String> {
-        #[cfg(feature = "hydrate")]
-        {
-            crate::http::decode(val)
-        }
-        #[cfg(not(feature = "hydrate"))]
-        {
-            serde_json::from_str(val).map_err(|e| e.to_string())
-        }
-    }
-}
-
-/// [`PageJson`] read with [`crate::json`]: no serde visitor per wire type in the wasm (docs/wasm-size.md).
-pub struct PageFromJson;
-
-impl<T: serde::Serialize> leptos::server::codee::Encoder<T> for PageFromJson {
-    type Error = String;
-    type Encoded = String;
-
-    fn encode(val: &T) -> Result<String, String> {
-        serde_json::to_string(val).map_err(|e| e.to_string())
-    }
-}
-
-impl<T: crate::json::FromJson> leptos::server::codee::Decoder<T> for PageFromJson {
+impl<T: crate::json::FromJson> leptos::server::codee::Decoder<T> for PageJson {
     type Error = String;
     type Encoded = str;
 
@@ -69,20 +41,6 @@ impl<T: crate::json::FromJson> leptos::server::codee::Decoder<T> for PageFromJso
     }
 }
 
-/// `Resource::new` with [`PageFromJson`]: no serde visitor per wire type in the wasm (docs/wasm-size.md).
-#[track_caller]
-pub fn resource_json<S, T, Fut>(
-    source: impl Fn() -> S + Send + Sync + 'static,
-    fetcher: impl Fn(S) -> Fut + Send + Sync + 'static,
-) -> Resource<T, PageFromJson>
-where
-    S: PartialEq + Clone + Send + Sync + 'static,
-    T: serde::Serialize + crate::json::FromJson + Send + Sync + 'static,
-    Fut: std::future::Future<Output = T> + Send + 'static,
-{
-    Resource::new_with_options(source, fetcher, false)
-}
-
 /// `Resource::new` with [`PageJson`]: resolved on the server, handed to the browser in
 /// the page.
 #[track_caller]
@@ -92,7 +50,7 @@ pub fn resource<S, T, Fut>(
 ) -> Resource<T, PageJson>
 where
     S: PartialEq + Clone + Send + Sync + 'static,
-    T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    T: serde::Serialize + crate::json::FromJson + Send + Sync + 'static,
     Fut: std::future::Future<Output = T> + Send + 'static,
 {
     Resource::new_with_options(source, fetcher, false)

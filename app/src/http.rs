@@ -1,7 +1,6 @@
 //! Plain `fetch` calls to the server's JSON API (same origin). Browser only.
 
 use lookout::model::ApiError;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -32,21 +31,22 @@ fn csrf_token() -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// Sends a request with an optional JSON body and reads the answer as `T` (use
-/// `serde::de::IgnoredAny` when the answer does not matter). A non-2xx answer is an
-/// error carrying the server's `error` text ([`ApiError`]), else the status.
-pub async fn request<T: DeserializeOwned>(
+/// Sends a request with an optional JSON body and reads the answer as `T` with
+/// [`crate::json`] (no serde visitor per wire type in the wasm: docs/wasm-size.md). A
+/// non-2xx answer is an error carrying the server's `error` text ([`ApiError`]), else
+/// the status.
+async fn request<T: crate::json::FromJson>(
     method: &str,
     url: &str,
     body: Option<String>,
 ) -> Result<T, String> {
     let value = fetch_json(method, url, body).await?;
-    serde_wasm_bindgen::from_value(value).map_err(|e| unexpected(url, e.to_string()))
+    crate::json::read(crate::json::Json::from_js(&value)).map_err(|e| unexpected(url, e))
 }
 
 /// The part of [`request`] that does not depend on the answer's type: the fetch, the
 /// error answer, `JSON.parse`. Not generic, so the wasm holds it once rather than once
-/// per wire type (only `from_value::<T>` is).
+/// per wire type (only the read of its result is).
 async fn fetch_json(method: &str, url: &str, body: Option<String>) -> Result<JsValue, String> {
     let init = RequestInit::new();
     init.set_method(method);
@@ -76,7 +76,7 @@ async fn fetch_json(method: &str, url: &str, body: Option<String>) -> Result<JsV
         .as_string()
         .unwrap_or_default();
     if !resp.ok() {
-        return Err(decode::<ApiError>(&text)
+        return Err(crate::json::decode::<ApiError>(&text)
             .map(|e| e.error)
             .unwrap_or_else(|_| format!("HTTP {status}")));
     }
@@ -88,62 +88,32 @@ async fn fetch_json(method: &str, url: &str, body: Option<String>) -> Result<JsV
     js_sys::JSON::parse(text).map_err(|e| unexpected(url, js_err(e)))
 }
 
-/// [`request`]'s POST read with [`crate::json`].
+pub async fn get_json<T: crate::json::FromJson>(url: &str) -> Result<T, String> {
+    request("GET", url, None).await
+}
+
 pub async fn post_json<T: crate::json::FromJson>(
     url: &str,
     body: &impl Serialize,
 ) -> Result<T, String> {
-    let value = fetch_json("POST", url, Some(json(body)?)).await?;
-    crate::json::read(crate::json::Json::from_js(&value)).map_err(|e| unexpected(url, e))
+    request("POST", url, Some(json(body)?)).await
 }
 
-/// [`request`]'s DELETE read with [`crate::json`].
+pub async fn put_json<T: crate::json::FromJson>(
+    url: &str,
+    body: &impl Serialize,
+) -> Result<T, String> {
+    request("PUT", url, Some(json(body)?)).await
+}
+
 pub async fn delete_json<T: crate::json::FromJson>(url: &str) -> Result<T, String> {
-    let value = fetch_json("DELETE", url, None).await?;
-    crate::json::read(crate::json::Json::from_js(&value)).map_err(|e| unexpected(url, e))
-}
-
-/// [`request`]'s GET read with [`crate::json`]: no serde visitor per wire type in the wasm (docs/wasm-size.md).
-pub async fn get_json<T: crate::json::FromJson>(url: &str) -> Result<T, String> {
-    let value = fetch_json("GET", url, None).await?;
-    crate::json::read(crate::json::Json::from_js(&value)).map_err(|e| unexpected(url, e))
+    request("DELETE", url, None).await
 }
 
 fn unexpected(url: &str, e: String) -> String {
     format!("unexpected answer from {url}: {e}")
 }
 
-/// Reads JSON text as `T` with serde, the way the reads not yet moved to
-/// [`crate::json`] do (the /analysis and /admin pages, the actions' answers): the browser's
-/// `JSON.parse`, then serde-wasm-bindgen takes each field off the parsed object. Same
-/// JSON as serde_json reads (the server writes with serde_json), but no JSON parser in
-/// the wasm inlined into every wire type's deserialiser: that was the largest part of
-/// the dashboard's wasm (README, "dashboard wasm").
-pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, String> {
-    serde_wasm_bindgen::from_value(parse(text)?).map_err(|e| e.to_string())
-}
-
-/// `JSON.parse`, apart from [`decode`] so it is not copied per type.
-fn parse(text: &str) -> Result<JsValue, String> {
-    js_sys::JSON::parse(text).map_err(js_err)
-}
-
 fn json(body: &impl Serialize) -> Result<String, String> {
     serde_json::to_string(body).map_err(|e| e.to_string())
-}
-
-pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, String> {
-    request("GET", url, None).await
-}
-
-pub async fn post<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Result<T, String> {
-    request("POST", url, Some(json(body)?)).await
-}
-
-pub async fn put<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Result<T, String> {
-    request("PUT", url, Some(json(body)?)).await
-}
-
-pub async fn delete<T: DeserializeOwned>(url: &str) -> Result<T, String> {
-    request("DELETE", url, None).await
 }

@@ -3,8 +3,9 @@
 //! non-generic walk), then each wire type takes its fields off the tree with
 //! [`FromJson`]. Unlike serde's derive, no visitor / field-identifier / map-access
 //! machinery is instantiated per type: a field is one lookup and one conversion call
-//! (docs/wasm-size.md has the figures). Used by `http::get_json` / `post_json` /
-//! `delete_json`, `api::browser_get` and `api::PageFromJson`.
+//! (docs/wasm-size.md has the figures). Every JSON read of the browser goes through it:
+//! `http::get_json` / `post_json` / `put_json` / `delete_json`, `api::browser_get` and
+//! `api::PageJson`.
 //!
 //! It reads what serde_json writes for the same type: a missing `Option` field is
 //! `None`, a missing `#[serde(default)]` field its default, any other missing field an
@@ -261,7 +262,7 @@ macro_rules! integers {
         }
     )*};
 }
-integers!(u32, u64, i64, usize);
+integers!(i32, u32, u64, i64, usize);
 
 impl<T: FromJson> FromJson for Option<T> {
     const OPTIONAL: bool = true;
@@ -346,6 +347,8 @@ wire_enum! {
         Percent = "percent", Bytes = "bytes", BytesPerSec = "bytes_per_sec",
         PerSec = "per_sec", Count = "count", Load = "load"
     }
+    Role { Viewer = "viewer", Developer = "developer", Admin = "admin" }
+    Scope { Read = "read", Admin = "admin", Ingest = "ingest" }
 }
 
 wire_struct! {
@@ -450,6 +453,50 @@ wire_struct! {
     Series { metric, unit, resolution_secs, points }
     History { from, to, series }
     Me { username, role, csrf_token, auth_enabled }
+    ApiError { error, param(default), message(default) }
+    Status { status }
+    NameStatus { name, status }
+    RuleSaved { name, describe, enabled }
+    RuleTestResult { rule, describe, value_now, condition_holds_now }
+    CoreHeatmap { from, to, bucket_secs, times, cores }
+    RhythmGrid { metric, means, counts }
+    Rhythm { from, to, tz_offset_min, metric, score }
+    CorrelationCell { r, n }
+    Correlation { from, to, resolution_secs, metrics, cells }
+    User { id, name, role, created_at }
+    UserList { users }
+    ApiToken {
+        id, name, scope, prefix, created_by, created_at, last_used_at, revoked_at,
+        host(default)
+    }
+    TokenList { tokens }
+    AuditEntry { id, at, actor, action, target, detail }
+    AuditLog { entries }
+}
+
+/// [`ApiToken`]'s fields flattened beside `token`, as serde writes [`CreatedToken`]:
+/// the token's own reader takes its fields off the same object (it ignores `token`,
+/// as serde's does).
+impl FromJson for CreatedToken {
+    fn read(j: Json, cx: &mut Ctx) -> Self {
+        let meta = ApiToken::read(j.clone(), cx);
+        CreatedToken {
+            meta,
+            token: cx.object(j).req("token"),
+        }
+    }
+}
+
+/// `{"Ok": value}` or `{"Err": error}`, as serde writes a `Result` (a page's resource
+/// that can fail).
+impl<T: FromJson, E: FromJson> FromJson for Result<T, E> {
+    fn read(j: Json, cx: &mut Ctx) -> Self {
+        let mut o = cx.object(j);
+        match o.take("Ok", true) {
+            Some(v) => Ok(T::read(v, o.cx)),
+            None => Err(o.req("Err")),
+        }
+    }
 }
 
 /// A pair: a two-element array, as serde writes a tuple.
@@ -626,6 +673,40 @@ mod tests {
         same(&ModelVersion::example());
         same(&SensitivityResponse::example());
         same(&History::example());
+        // The /analysis page's reads (its resources hand them over as `Result`s).
+        same(&CoreHeatmap::example());
+        same(&Rhythm::example());
+        same(&Correlation::example());
+        same::<Result<CoreHeatmap, String>>(&Ok(CoreHeatmap::example()));
+        same::<Result<Rhythm, String>>(&Err("store: closed".into()));
+        same::<Result<Option<History>, String>>(&Ok(Some(History::example())));
+        same::<Result<Option<History>, String>>(&Ok(None));
+        same::<Result<AnomalyList, String>>(&Ok(AnomalyList::example()));
+        // /admin's, the actions' answers and the error answer of every request.
+        same(&UserList::example());
+        same(&User::example());
+        same(&TokenList::example());
+        same(&ApiToken::example());
+        same(&ApiToken {
+            host: Some("web-1".into()),
+            scope: Scope::Ingest,
+            ..ApiToken::example()
+        });
+        same(&CreatedToken::example());
+        same(&AuditLog::example());
+        same(&NameStatus::example());
+        same(&Status::example());
+        same(&RuleSaved::example());
+        same(&RuleTestResult::example());
+        same(&RuleTestResult::default());
+        same(&ApiError::example());
+        same(&ApiError::new("HTTP 403"));
+        for role in Role::ALL {
+            same(&User {
+                role,
+                ..User::example()
+            });
+        }
         // The rule kinds the examples above leave out.
         same(&RuleKind::Forecast(ForecastRule {
             metric: "disk_free_percent".into(),
@@ -661,6 +742,15 @@ mod tests {
             Err("missing field `op`".to_string())
         );
         assert!(read::<RuleKind>(tree(r#"{"kind":"sometimes"}"#)).is_err());
+        // A flattened token without its secret, a `Result` that is neither.
+        let mut v = serde_json::to_value(CreatedToken::example()).unwrap();
+        v.as_object_mut().unwrap().remove("token");
+        assert_eq!(
+            read::<CreatedToken>(Json::from_value(v)).unwrap_err(),
+            "missing field `token`"
+        );
+        assert!(read::<Result<Status, String>>(tree(r#"{"status":"ok"}"#)).is_err());
+        assert!(read::<i32>(tree("2147483648")).is_err());
         assert_eq!(
             read::<RunScope>(tree(r#""container""#)),
             Ok(RunScope::Container)

@@ -120,7 +120,7 @@ pub fn Dashboard() -> impl IntoView {
     // Resolves on the server (the routes use SsrMode::Async, so the HTML is complete
     // without scripts) and is handed to the browser in the page for hydration.
     let asked = host.clone();
-    let start = crate::api::resource_json(|| (), move |_| page_start(asked.clone()));
+    let start = crate::api::resource(|| (), move |_| page_start(asked.clone()));
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || {

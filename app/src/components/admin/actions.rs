@@ -44,9 +44,9 @@ impl AdminState {
         leptos::task::spawn_local(async move {
             use lookout::model::{AuditLog, TokenList, UserList};
             let result = async {
-                let u: UserList = crate::http::get("/api/users").await?;
-                let t: TokenList = crate::http::get("/api/tokens").await?;
-                let a: AuditLog = crate::http::get("/api/audit?limit=100").await?;
+                let u: UserList = crate::http::get_json("/api/users").await?;
+                let t: TokenList = crate::http::get_json("/api/tokens").await?;
+                let a: AuditLog = crate::http::get_json("/api/audit?limit=100").await?;
                 Ok::<_, String>((u, t, a))
             }
             .await;
@@ -85,7 +85,7 @@ impl AdminState {
                 password: self.user_password.get_untracked(),
             };
             self.act(async move {
-                let _: User = crate::http::post("/api/users", &body).await?;
+                let _: User = crate::http::post_json("/api/users", &body).await?;
                 self.user_name.set(String::new());
                 self.user_password.set(String::new());
                 Ok(())
@@ -103,7 +103,7 @@ impl AdminState {
             };
             self.act(async move {
                 let created: lookout::model::CreatedToken =
-                    crate::http::post("/api/tokens", &body).await?;
+                    crate::http::post_json("/api/tokens", &body).await?;
                 self.token_name.set(String::new());
                 self.new_token.set(Some(created.token));
                 Ok(())
@@ -116,7 +116,7 @@ impl AdminState {
         #[cfg(feature = "hydrate")]
         self.act(async move {
             let url = format!("/api/users/{}", crate::format::url_part(&name));
-            let _: lookout::model::NameStatus = crate::http::delete(&url).await?;
+            let _: lookout::model::NameStatus = crate::http::delete_json(&url).await?;
             Ok(())
         });
         #[cfg(not(feature = "hydrate"))]
@@ -129,7 +129,7 @@ impl AdminState {
         #[cfg(feature = "hydrate")]
         self.act(async move {
             let url = format!("/api/tokens/id:{id}");
-            let _: ApiToken = crate::http::delete(&url).await?;
+            let _: ApiToken = crate::http::delete_json(&url).await?;
             Ok(())
         });
         #[cfg(not(feature = "hydrate"))]

@@ -25,12 +25,15 @@ use crate::format::{time_label, TimeStyle};
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let me = crate::api::resource(|| (), |_| crate::auth::me());
+    let me = crate::api::resource(
+        || (),
+        |_| async { crate::auth::me().await.unwrap_or_default() },
+    );
     view! {
         <Title text="Admin · Lookout"/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let me = me.await.unwrap_or_default();
+                let me = me.await;
                 view! { <AdminBody me/> }
             })}
         </Suspense>

@@ -177,7 +177,7 @@ pub(crate) async fn send_test(
         channel: channel.clone(),
     };
     let answer: Result<lookout::model::Status, _> =
-        crate::http::post("/api/alerts/test", &body).await;
+        crate::http::post_json("/api/alerts/test", &body).await;
     notice.set(Some(match answer {
         Ok(_) => format!("test queued for {channel}"),
         Err(e) => format!("test to {channel} failed: {e}"),

@@ -93,9 +93,11 @@ async fn on_store<T: Send + 'static>(
         .map_err(|e| format!("store task failed: {e}"))?
 }
 
+/// A GET of the API read with [`crate::json`] (no serde visitor per wire type in the
+/// wasm); Send for the resources, the browser being single-threaded.
 #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-async fn fetch<T: serde::de::DeserializeOwned>(url: String) -> Result<T, String> {
-    send_wrapper::SendWrapper::new(async move { crate::http::get(&url).await }).await
+async fn fetch<T: crate::json::FromJson>(url: String) -> Result<T, String> {
+    send_wrapper::SendWrapper::new(async move { crate::http::get_json(&url).await }).await
 }
 
 #[cfg(not(any(feature = "ssr", feature = "hydrate")))]

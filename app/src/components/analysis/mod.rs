@@ -203,14 +203,20 @@ pub fn rhythm_metrics() -> impl Iterator<Item = &'static str> {
 /// in server/tests/access.rs). Only the header waits for who is signed in.
 #[component]
 pub fn AnalysisPage() -> impl IntoView {
-    let settings = crate::api::resource(|| (), |_| crate::api::settings());
-    let me = crate::api::resource(|| (), |_| crate::auth::me());
+    // One resource for both reads (each resource type is its own copy of the resource
+    // machinery in the wasm); a read that fails is the default, as the header shows it.
+    let head = crate::api::resource(
+        || (),
+        |_| async {
+            let (settings, me) = futures::join!(crate::api::settings(), crate::auth::me());
+            (settings.unwrap_or_default(), me.unwrap_or_default())
+        },
+    );
     let st = AnalysisState::from_query();
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let settings = settings.await.unwrap_or_default();
-                let me = me.await.unwrap_or_default();
+                let (settings, me) = head.await;
                 view! { <AnalysisHeader settings me st/> }
             })}
         </Suspense>

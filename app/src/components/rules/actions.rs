@@ -116,7 +116,7 @@ impl RuleState {
         let name = f.name.trim().to_string();
         let url = format!("/api/alerts/rules/{}", url_part(&name));
         let answer: Result<lookout::model::RuleSaved, _> =
-            crate::http::put(&url, &SparseRule(&body)).await;
+            crate::http::put_json(&url, &SparseRule(&body)).await;
         match answer {
             Ok(r) => {
                 self.result
@@ -170,7 +170,8 @@ impl RuleState {
             body.name = Some("new rule".into());
         }
         let url = self.live.url("/api/alerts/rules/test");
-        let answer: Result<RuleTestResult, _> = crate::http::post(&url, &SparseRule(&body)).await;
+        let answer: Result<RuleTestResult, _> =
+            crate::http::post_json(&url, &SparseRule(&body)).await;
         self.result.set(Some(match answer {
             Ok(t) => (true, verdict_line(&t)),
             Err(e) => (false, e),
@@ -212,7 +213,7 @@ impl RuleState {
     #[cfg(feature = "hydrate")]
     pub(crate) async fn remove_now(self, name: String) {
         let url = format!("/api/alerts/rules/{}", url_part(&name));
-        let answer: Result<lookout::model::NameStatus, _> = crate::http::delete(&url).await;
+        let answer: Result<lookout::model::NameStatus, _> = crate::http::delete_json(&url).await;
         self.result.set(Some(match answer {
             Ok(_) => (true, format!("deleted {name}")),
             Err(e) => (false, e),
