@@ -14,7 +14,15 @@ const storeDir = mkdtempSync(path.join(tmpdir(), "lookout-e2e-"));
 const AUTH_PORT = Number(process.env.LOOKOUT_E2E_AUTH_PORT ?? 3101);
 const AUTH_ADMIN = { user: "e2e-admin", password: "e2e-admin-password" };
 const authStoreDir = mkdtempSync(path.join(tmpdir(), "lookout-e2e-auth-"));
+// The suite's own variables are not the servers': Playwright hands its environment to
+// the servers it starts, and Lookout refuses a LOOKOUT_* name it does not know. Node
+// leaves out a variable set to undefined.
+const notForServers = {
+  LOOKOUT_E2E_PORT: undefined,
+  LOOKOUT_E2E_AUTH_PORT: undefined,
+} as unknown as Record<string, string>;
 const serverEnv = {
+  ...notForServers,
   LOOKOUT_SAMPLER_INTERVAL: "1s",
   LOOKOUT_DASHBOARD_DEFAULT_REFRESH: "1s",
   LEPTOS_SITE_ROOT: "target/site",
@@ -62,6 +70,7 @@ export default defineConfig({
       stdout: "pipe",
       stderr: "pipe",
       env: {
+        ...notForServers,
         LOOKOUT_SERVER_BIND: `127.0.0.1:${port}`,
         LOOKOUT_STORE_PATH: path.join(storeDir, "lookout.db"),
         LOOKOUT_DETECTOR_MODELS_DIR: path.join(storeDir, "models"),
