@@ -2,11 +2,7 @@
 
 use leptos::prelude::*;
 
-/// What typing into a field does: the field's text into its signal. One function for
-/// the three fields, so the wasm holds one handler type, not three.
-fn typed(into: RwSignal<String>) -> impl Fn(leptos::ev::Event) + Copy + 'static {
-    move |ev| into.set(event_target_value(&ev))
-}
+use crate::components::typed;
 
 #[component]
 pub fn SilenceForm(
@@ -21,9 +17,7 @@ pub fn SilenceForm(
     };
     // `prop:value` and `on:input` rather than `bind:value`: the same two-way binding
     // (the value property follows the signal, the input event writes it, nothing in the
-    // server's markup), but `bind:value`'s generic code was otherwise only the admin
-    // page's, and kept in the main module for this form it weighed 5.3 KB gzip
-    // (docs/wasm-size.md, session 14).
+    // server's markup) without `bind:value`'s generic code in the main module.
     view! {
         <form class="silence-form" id="silence-form" on:submit=submit>
             <label>"Rule " <input name="rule" placeholder="any" prop:value=rule on:input=typed(rule) size="12"/></label>
