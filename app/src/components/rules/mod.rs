@@ -12,8 +12,6 @@
 mod actions;
 mod editor;
 mod form;
-#[cfg(feature = "hydrate")]
-mod lazy;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -21,7 +19,6 @@ mod tests;
 pub use form::{verdict_line, RuleForm, SparseRule};
 
 pub(crate) use actions::RuleState;
-#[cfg(not(feature = "hydrate"))]
 use editor::RuleEditor;
 use leptos::prelude::*;
 use table::{RowActions, RulesTable};
@@ -36,7 +33,13 @@ pub fn RuleAdmin(
     let state = RuleState::new(live);
     // Effects run in the browser only: the server renders the empty frame.
     Effect::new(move |_| state.reload());
-    let RuleState { rules, result, .. } = state;
+    let RuleState {
+        rules,
+        form,
+        editing,
+        result,
+        ..
+    } = state;
     let loaded = move || rules.with(Option::is_some);
     let actions = RowActions {
         edit: Callback::new(move |name| state.edit(name)),
@@ -51,25 +54,15 @@ pub fn RuleAdmin(
             <Show when=move || loaded() && rules.with(|r| r.as_ref().is_some_and(Vec::is_empty))>
                 <p class="empty" id="rules-none">"No alert rules."</p>
             </Show>
-            {is_admin.then(|| editor(state))}
+            {is_admin.then(|| view! {
+                <RuleEditor form editing
+                    on_save=Callback::new(move |()| state.submit())
+                    on_test=Callback::new(move |()| state.test())
+                    on_cancel=Callback::new(move |()| state.cancel())/>
+            })}
             {move || result.get().map(|(ok, msg)| view! {
                 <p id="rule-result" class=if ok { "notice" } else { "error" } role="status">{msg}</p>
             })}
         </div>
     }
 }
-
-/// The form that adds or edits a rule (an admin's). In the browser its code is a chunk
-/// loaded on first use (`lazy`); the server renders it as always.
-#[cfg(not(feature = "hydrate"))]
-fn editor(state: RuleState) -> impl IntoView {
-    view! {
-        <RuleEditor form=state.form editing=state.editing
-            on_save=Callback::new(move |()| state.submit())
-            on_test=Callback::new(move |()| state.test())
-            on_cancel=Callback::new(move |()| state.cancel())/>
-    }
-}
-
-#[cfg(feature = "hydrate")]
-use lazy::editor;
