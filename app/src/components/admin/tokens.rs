@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use lookout::model::ApiToken;
 
 use super::when;
+use crate::components::typed;
 
 #[component]
 pub fn TokensPanel(
@@ -55,9 +56,9 @@ pub fn TokensPanel(
                 </table>
             </div>
             <form class="admin-form" id="token-form" on:submit=submit>
-                <label>"Name " <input name="name" bind:value=token_name required=true size="14" autocomplete="off"/></label>
+                <label>"Name " <input name="name" prop:value=token_name on:input=typed(token_name) required=true size="14" autocomplete="off"/></label>
                 <label>"Scope "
-                    <select name="scope" bind:value=token_scope>
+                    <select name="scope" prop:value=token_scope on:change=typed(token_scope)>
                         <option value="read">"read"</option>
                         <option value="admin">"admin"</option>
                     </select>

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use lookout::model::User;
 
 use super::when;
+use crate::components::typed;
 
 #[component]
 pub fn UsersPanel(
@@ -44,15 +45,15 @@ pub fn UsersPanel(
                 </table>
             </div>
             <form class="admin-form" id="user-form" on:submit=submit>
-                <label>"Name " <input name="name" bind:value=user_name required=true size="12" autocomplete="off"/></label>
+                <label>"Name " <input name="name" prop:value=user_name on:input=typed(user_name) required=true size="12" autocomplete="off"/></label>
                 <label>"Role "
-                    <select name="role" bind:value=user_role>
+                    <select name="role" prop:value=user_role on:change=typed(user_role)>
                         <option value="viewer">"viewer"</option>
                         <option value="developer">"developer"</option>
                         <option value="admin">"admin"</option>
                     </select>
                 </label>
-                <label>"Password " <input name="password" type="password" bind:value=user_password required=true minlength="8" size="12" autocomplete="new-password"/></label>
+                <label>"Password " <input name="password" type="password" prop:value=user_password on:input=typed(user_password) required=true minlength="8" size="12" autocomplete="new-password"/></label>
                 <button type="submit">"Add user"</button>
             </form>
         </section>
