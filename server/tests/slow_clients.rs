@@ -64,7 +64,10 @@ fn open_fds(pid: u32) -> usize {
 
 /// 300 sockets that each send one header byte a second, reconnecting when the server
 /// drops them, against a cap of 64 connections: `/healthz` keeps answering at once on
-/// new connections, and the server's descriptors stay bounded by the cap.
+/// new connections, and the server's descriptors stay bounded by the cap. Every probe
+/// gets an answer; a 503 with `Retry-After` is allowed for a few of them (a server
+/// starved of CPU cannot read its newest connections to tell a client from an
+/// attacker, and refuses rather than drop one unanswered), but most must be served.
 #[test]
 fn slowloris_sockets_do_not_hold_the_server() {
     let dir = tempfile::tempdir().unwrap();
@@ -107,7 +110,7 @@ fn slowloris_sockets_do_not_hold_the_server() {
     };
     std::thread::sleep(Duration::from_secs(3));
     let mut took = Vec::new();
-    let mut max_fds = 0;
+    let (mut max_fds, mut refused) = (0, 0);
     for _ in 0..30 {
         let t0 = Instant::now();
         let answer = raw_request(
@@ -116,10 +119,15 @@ fn slowloris_sockets_do_not_hold_the_server() {
         )
         .unwrap();
         took.push(t0.elapsed());
-        assert!(
-            answer.starts_with("HTTP/1.1 200"),
-            "/healthz answered {answer:?} during the attack"
-        );
+        if answer.starts_with("HTTP/1.1 503") {
+            assert!(answer.contains("retry-after: 5"), "{answer:?}");
+            refused += 1;
+        } else {
+            assert!(
+                answer.starts_with("HTTP/1.1 200"),
+                "/healthz answered {answer:?} during the attack"
+            );
+        }
         max_fds = max_fds.max(open_fds(server.0.id()));
         std::thread::sleep(Duration::from_millis(150));
     }
@@ -128,9 +136,10 @@ fn slowloris_sockets_do_not_hold_the_server() {
     took.sort();
     let (median, worst) = (took[took.len() / 2], took[took.len() - 1]);
     println!(
-        "slowloris: {connects} attacker connections, /healthz median {median:?}, max {worst:?}; \
-         server fds {fds_before} before, at most {max_fds} during"
+        "slowloris: {connects} attacker connections, /healthz median {median:?}, max {worst:?}, \
+         {refused} of 30 refused (503); server fds {fds_before} before, at most {max_fds} during"
     );
+    assert!(refused <= 3, "{refused} of 30 /healthz probes refused");
     assert!(median < Duration::from_millis(100), "median {median:?}");
     assert!(worst < Duration::from_secs(1), "max {worst:?}");
     // The cap's 64, plus sockets on their way out: evicted ones until their task runs,

@@ -5,15 +5,17 @@
 //!   within it, counted from when the connection is ready for one, so a client that
 //!   trickles a header byte by byte, or leaves a keep-alive connection idle, is closed.
 //! - **Connection cap** (`server.max_connections`): past it, the oldest connection that
-//!   has not yet sent a whole request makes room. Those are slowloris sockets: a real
-//!   client sends its head right after connecting, and is safe from then on. Only a
-//!   connection the server has already read from can be chosen: under a burst of
-//!   connects, one accepted a moment ago may not have been read yet, and closing it
-//!   would drop a real client's request unanswered. The accept loop yields after each
-//!   connection so it is read at once. When no connection can make room the newcomer
-//!   gets a 503 with `Retry-After`. Either
-//!   way the process never runs out of file descriptors, and an attacker holding
-//!   sockets open only pushes out its own.
+//!   has been read from but has not yet sent a whole request makes room. Those are
+//!   slowloris sockets: a real client sends its head right after connecting, and is
+//!   safe from then on. A connection not read yet is never chosen: on a busy machine a
+//!   burst of connects can be accepted before their tasks run, and closing one would
+//!   drop a real client's request unanswered. While such unread connections are what
+//!   fills the cap, a newcomer is let in over it, up to a quarter more (its request
+//!   may be waiting too); the oldest read-but-silent ones make room again as soon as
+//!   they are read. When every connection has sent a request, or the quarter is used,
+//!   the newcomer gets a 503 with `Retry-After`. Either way the process never runs out
+//!   of file descriptors, and an attacker holding sockets open only pushes out its
+//!   own. The accept loop yields after each connection so it is read at once.
 //! - **Graceful stop**: accepting stops, every connection finishes the request it is on
 //!   and closes; the caller bounds the wait ([`crate::SHUTDOWN_GRACE`]).
 
@@ -106,6 +108,27 @@ impl Registry {
         self.open.lock().expect("registry lock").len()
     }
 
+    /// Connections nothing is known of yet: not read from, no request seen. (A
+    /// request can be answered before `read` is set, at the end of the same poll.)
+    fn unread(&self) -> usize {
+        let open = self.open.lock().expect("registry lock");
+        open.values()
+            .filter(|c| !c.read.load(Ordering::Relaxed) && !c.spoke.load(Ordering::Relaxed))
+            .count()
+    }
+
+    /// Makes room for one more under `max` by closing read-but-silent connections;
+    /// when they are not enough, lets the newcomer in over `max` (up to a quarter more)
+    /// while unread connections are part of the crowd. False: refuse it.
+    fn admit(&self, max: usize) -> bool {
+        while self.len() >= max {
+            if !self.evict_slowest() {
+                return self.len() < max + max.div_ceil(4) && self.unread() > 0;
+            }
+        }
+        true
+    }
+
     fn add(&self, read: Arc<AtomicBool>, spoke: Arc<AtomicBool>, close: Arc<Notify>) -> u64 {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let open = Open {
@@ -179,7 +202,7 @@ pub async fn serve<L: Accept>(
             c = listener.accept() => c,
             _ = stop.wait_for(|s| *s) => break,
         };
-        if registry.len() >= limits.max_connections && !registry.evict_slowest() {
+        if !registry.admit(limits.max_connections) {
             tracing::warn!(%peer, max = limits.max_connections, "connection cap reached: 503");
             tokio::spawn(refuse(io));
             continue;
@@ -311,5 +334,52 @@ mod tests {
         r.remove(talker);
         r.remove(unread);
         assert_eq!(r.len(), 0);
+    }
+
+    #[test]
+    fn past_the_cap_a_newcomer_displaces_a_silent_reader_or_waits_on_unread_ones_or_is_refused() {
+        let open = |r: &Registry, read: bool, spoke: bool| {
+            r.add(flag(read), flag(spoke), Arc::new(Notify::new()))
+        };
+        // Every connection has sent a request (one answered before its `read` was
+        // set, at the end of the same poll): refused.
+        let r = Registry::default();
+        for i in 0..4 {
+            open(&r, i != 0, true);
+        }
+        assert!(!r.admit(4));
+        assert_eq!(r.len(), 4);
+
+        // One read but silent: it makes room.
+        let r = Registry::default();
+        for _ in 0..3 {
+            open(&r, true, true);
+        }
+        let silent = open(&r, true, false);
+        assert!(r.admit(4));
+        assert!(!r.open.lock().unwrap().contains_key(&silent));
+        assert_eq!(r.len(), 3);
+
+        // Unread ones fill the cap: newcomers are let in over it, a quarter more at
+        // most (cap 8: 2), then refused.
+        let r = Registry::default();
+        for _ in 0..6 {
+            open(&r, true, true);
+        }
+        let unread = [open(&r, false, false), open(&r, false, false)];
+        for _ in 0..2 {
+            assert!(r.admit(8));
+            open(&r, false, false);
+        }
+        assert!(!r.admit(8), "cap 8 + 2 reached");
+        assert_eq!(r.len(), 10);
+        // Once read and still silent, the oldest make room again, down under the cap.
+        for id in unread {
+            r.open.lock().unwrap()[&id]
+                .read
+                .store(true, Ordering::Relaxed);
+        }
+        assert!(r.admit(8));
+        assert_eq!(r.len(), 8, "both read-but-silent ones closed");
     }
 }
