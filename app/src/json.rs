@@ -542,18 +542,18 @@ impl FromJson for serde_json::Value {
 }
 
 /// The detector's fields flattened beside `enabled`, all or none, as serde writes
-/// [`ModelReport`] (and as its `ModelReportWire` reads it back).
+/// [`ModelReport`] (into the same [`ModelReportFields`] serde reads it into).
 impl FromJson for ModelReport {
     fn read(j: Json, cx: &mut Ctx) -> Self {
         let mut o = cx.object(j);
-        ModelReport::from_flattened(
-            o.req("enabled"),
-            o.req("state"),
-            o.req("sensitivity"),
-            o.req("training"),
-            o.req("versions"),
-            o.req("warnings"),
-        )
+        ModelReport::from(ModelReportFields {
+            enabled: o.req("enabled"),
+            state: o.req("state"),
+            sensitivity: o.req("sensitivity"),
+            training: o.req("training"),
+            versions: o.req("versions"),
+            warnings: o.req("warnings"),
+        })
     }
 }
 

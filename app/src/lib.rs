@@ -102,6 +102,19 @@ pub fn App() -> impl IntoView {
 // route is opened, so the dashboard's first load does not carry it. Their data loads in
 // the page's own resources, as before; `data` has nothing to start early.
 
+/// Loads the wasm chunk of the lazy route at `path`, when it is one, so that the page
+/// hydrates synchronously (`frontend/src/lib.rs`): once loaded, the router finds the
+/// route's view ready. Other paths: nothing to wait for.
+#[cfg(feature = "hydrate")]
+pub async fn load_route_chunk(path: &str) {
+    match path.trim_end_matches('/') {
+        "/analysis" => AnalysisRoute::preload().await,
+        "/login" => LoginRoute::preload().await,
+        "/admin" => AdminRoute::preload().await,
+        _ => {}
+    }
+}
+
 /// `/analysis`, lazily loaded.
 pub struct AnalysisRoute;
 

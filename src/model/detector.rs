@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// `GET /api/model`: `{"enabled": false}` with detection off, else the detector's state,
 /// sensitivity, training status and stored model versions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(from = "ModelReportWire")]
+#[serde(from = "ModelReportFields")]
 pub struct ModelReport {
     pub enabled: bool,
     /// Absent (not null) when detection is off.
@@ -24,30 +24,21 @@ pub struct ModelReport {
 /// in serde's `Content` and reading every type under it a second time from there, which
 /// put a second copy of these types' deserialisers in the dashboard's wasm. Same JSON:
 /// the detector is present only when all its fields are (a flattened `Option` reads as
-/// `None` otherwise).
-#[derive(Deserialize)]
-struct ModelReportWire {
-    enabled: bool,
-    state: Option<ModelState>,
-    sensitivity: Option<String>,
-    training: Option<TrainingStatus>,
-    versions: Option<Vec<ModelVersion>>,
-    warnings: Option<Vec<String>>,
+/// `None` otherwise). Every reader of the JSON (serde here, the dashboard's wire
+/// reader) fills this and converts.
+#[derive(Debug, Deserialize)]
+pub struct ModelReportFields {
+    pub enabled: bool,
+    pub state: Option<ModelState>,
+    pub sensitivity: Option<String>,
+    pub training: Option<TrainingStatus>,
+    pub versions: Option<Vec<ModelVersion>>,
+    pub warnings: Option<Vec<String>>,
 }
 
-impl ModelReport {
-    /// The report from its flattened fields: the detector is present only when all of
-    /// them are (how serde reads a flattened `Option`). Every reader of the JSON (serde
-    /// here, the dashboard's wire reader) builds it through this.
-    pub fn from_flattened(
-        enabled: bool,
-        state: Option<ModelState>,
-        sensitivity: Option<String>,
-        training: Option<TrainingStatus>,
-        versions: Option<Vec<ModelVersion>>,
-        warnings: Option<Vec<String>>,
-    ) -> Self {
-        let detector = match (state, sensitivity, training, versions, warnings) {
+impl From<ModelReportFields> for ModelReport {
+    fn from(f: ModelReportFields) -> Self {
+        let detector = match (f.state, f.sensitivity, f.training, f.versions, f.warnings) {
             (Some(state), Some(sensitivity), Some(training), Some(versions), Some(warnings)) => {
                 Some(DetectorReport {
                     state,
@@ -59,20 +50,10 @@ impl ModelReport {
             }
             _ => None,
         };
-        ModelReport { enabled, detector }
-    }
-}
-
-impl From<ModelReportWire> for ModelReport {
-    fn from(w: ModelReportWire) -> Self {
-        ModelReport::from_flattened(
-            w.enabled,
-            w.state,
-            w.sensitivity,
-            w.training,
-            w.versions,
-            w.warnings,
-        )
+        ModelReport {
+            enabled: f.enabled,
+            detector,
+        }
     }
 }
 
@@ -284,7 +265,7 @@ impl ApiBody for SensitivityResponse {
 mod tests {
     use super::*;
 
-    /// `ModelReportWire` reads what the derived writer writes: the detector's fields
+    /// `ModelReportFields` reads what the derived writer writes: the detector's fields
     /// beside `enabled`, or only `enabled` with detection off.
     #[test]
     fn model_report_round_trips_with_and_without_detector() {
