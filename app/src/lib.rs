@@ -10,6 +10,7 @@ pub mod controls;
 pub mod forecast_view;
 pub mod format;
 pub mod json;
+pub mod page;
 pub mod state;
 pub mod timeline;
 
@@ -26,13 +27,12 @@ pub mod http;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 
 use crate::components::admin::AdminPage;
 use crate::components::analysis::AnalysisPage;
 use crate::components::dashboard::Dashboard;
 use crate::components::login::LoginPage;
+use crate::page::Page;
 
 /// The URLs of the shell's static files: their content-hashed names when the server
 /// found them (`server/src/assets.rs`), so browsers may keep them for a year. The
@@ -78,84 +78,55 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The page the URL names ([`page`]). The dashboard is in the main wasm module; the
+/// other pages' code (the analysis page's chart options, the admin forms, the sign-in
+/// form) is in wasm chunks of their own (`#[lazy]`, `cargo leptos build --split`), so
+/// the dashboard's first load does not carry it. The browser loads the page's chunk
+/// before it hydrates (`frontend/src/lib.rs`, [`load_page_chunk`]); the server has
+/// every page's code, and puts a preload link for the chunk in the page.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // SsrMode::Async: the server waits for the snapshot before sending the page, so the
-    // values are in the HTML itself (out-of-order streaming would need a script to
-    // show them, and the page must read with JavaScript off).
-    view! {
-        <Router>
-            <Routes fallback=|| view! { <NotFound/> }>
-                <Route path=path!("/") view=Dashboard ssr=SsrMode::Async/>
-                <Route path=path!("/dashboard") view=Dashboard ssr=SsrMode::Async/>
-                <Route path=path!("/analysis") view={Lazy::<AnalysisRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async/>
-            </Routes>
-        </Router>
+    match Page::current() {
+        Page::Dashboard => view! { <Dashboard/> }.into_any(),
+        Page::Analysis => loaded(analysis_page()),
+        Page::Login => loaded(login_page()),
+        Page::Admin => loaded(admin_page()),
+        Page::NotFound => view! { <NotFound/> }.into_any(),
     }
 }
 
-// Lazy routes: the code of these pages (the analysis page's chart options, the admin
-// forms, the sign-in form) is in wasm chunks of its own (`cargo leptos build --split`), fetched when the
-// route is opened, so the dashboard's first load does not carry it. Their data loads in
-// the page's own resources, as before; `data` has nothing to start early.
+/// A lazy page's view, whose code is at hand: on the server always, in the browser once
+/// [`load_page_chunk`] has loaded it.
+fn loaded(page: impl std::future::Future<Output = AnyView>) -> AnyView {
+    futures::FutureExt::now_or_never(page)
+        .expect("the page's wasm chunk is loaded before it renders")
+}
 
-/// Loads the wasm chunk of the lazy route at `path`, when it is one, so that the page
-/// hydrates synchronously (`frontend/src/lib.rs`): once loaded, the router finds the
-/// route's view ready. Other paths: nothing to wait for.
+#[leptos::lazy]
+fn analysis_page() -> AnyView {
+    view! { <AnalysisPage/> }.into_any()
+}
+
+#[leptos::lazy]
+fn login_page() -> AnyView {
+    view! { <LoginPage/> }.into_any()
+}
+
+#[leptos::lazy]
+fn admin_page() -> AnyView {
+    view! { <AdminPage/> }.into_any()
+}
+
+/// Loads the wasm chunk of the page being shown, when it has one, so that it hydrates
+/// at once (`frontend/src/lib.rs`).
 #[cfg(feature = "hydrate")]
-pub async fn load_route_chunk(path: &str) {
-    match path.trim_end_matches('/') {
-        "/analysis" => AnalysisRoute::preload().await,
-        "/login" => LoginRoute::preload().await,
-        "/admin" => AdminRoute::preload().await,
-        _ => {}
-    }
-}
-
-/// `/analysis`, lazily loaded.
-pub struct AnalysisRoute;
-
-#[lazy_route]
-impl LazyRoute for AnalysisRoute {
-    fn data() -> Self {
-        AnalysisRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <AnalysisPage/> }.into_any()
-    }
-}
-
-/// `/login`, lazily loaded. SsrMode::Async like the others: a lazy view is awaited,
-/// and out-of-order streaming would need a script to show it (the form must work with
-/// JavaScript off).
-pub struct LoginRoute;
-
-#[lazy_route]
-impl LazyRoute for LoginRoute {
-    fn data() -> Self {
-        LoginRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <LoginPage/> }.into_any()
-    }
-}
-
-/// `/admin`, lazily loaded.
-pub struct AdminRoute;
-
-#[lazy_route]
-impl LazyRoute for AdminRoute {
-    fn data() -> Self {
-        AdminRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <AdminPage/> }.into_any()
+pub async fn load_page_chunk() {
+    match Page::current() {
+        Page::Analysis => __preload_analysis_page().await,
+        Page::Login => __preload_login_page().await,
+        Page::Admin => __preload_admin_page().await,
+        Page::Dashboard | Page::NotFound => {}
     }
 }
 

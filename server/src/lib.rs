@@ -32,7 +32,7 @@ use config::Settings;
 use error::ServerError;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::LeptosRoutes;
 use lookout::store::{Store, StoreOptions};
 use runtime::Services;
 use std::path::PathBuf;
@@ -130,19 +130,28 @@ pub fn open_store(settings: &Settings) -> Result<Store, ServerError> {
     })
 }
 
-/// Leptos' route list, generated once per process and shared by every router built after.
+/// The app's pages (`app::page::PATHS`) as Leptos's axum integration registers them:
+/// each a GET, rendered by `app::App`, which picks the page from the request's path.
 ///
-/// Generating it renders the app once with resource loads suppressed, and leptos_server
-/// suppresses them with one process-wide flag: a resource first polled on any other thread
-/// while the flag is up awaits `pending()` for ever, and the page that reads it never
-/// finishes (leptos #4773). The server builds its router once, before it serves, but the
-/// in-process tests build one per test on parallel threads; that is how 1 render of
-/// /analysis in 25-80 hung in server/tests/access.rs. Once per process, no router can be
-/// serving while the list is made.
+/// `SsrMode::Async`: the server waits for a page's resources before it sends the page,
+/// so the values are in the HTML itself (out-of-order streaming would need a script to
+/// show them, and the pages must read, and the sign-in form work, with JavaScript off).
+///
+/// Listed, not generated: there is no client-side router to walk (`app::page`), and
+/// generating a list rendered the app with resource loads held by one process-wide flag,
+/// which hung a page rendered meanwhile on another thread (leptos #4773).
 pub fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
-    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
-        std::sync::OnceLock::new();
-    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
+    app::page::PATHS
+        .iter()
+        .map(|(path, _)| {
+            leptos_axum::AxumRouteListing::new(
+                path.to_string(),
+                leptos_router::SsrMode::Async,
+                [leptos_router::Method::Get],
+                vec![],
+            )
+        })
+        .collect()
 }
 
 /// Builds the HTTP router over the running services.

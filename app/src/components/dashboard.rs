@@ -113,9 +113,8 @@ pub fn with_host(path: &str, host: Option<&str>) -> String {
 #[component]
 pub fn Dashboard() -> impl IntoView {
     // `?host=NAME` (a hub's agent host) picks whose data every panel shows.
-    let query = leptos_router::hooks::use_query_map();
-    let host = query
-        .with_untracked(|q| q.get("host"))
+    let host = crate::page::Query::current()
+        .get("host")
         .filter(|h| !h.is_empty());
     // Resolves on the server (the routes use SsrMode::Async, so the HTML is complete
     // without scripts) and is handed to the browser in the page for hydration.

@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 use crate::auth::Me;
 
@@ -11,32 +10,27 @@ use crate::auth::Me;
 /// `next` on success, back here with `?error=` otherwise.
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let query = use_query_map();
-    let error = move || {
-        query.with(|q| {
-            q.get("error").map(|e| match e.as_str() {
-                "limited" => {
-                    "Too many failed sign-ins from this address. Wait a minute and try again."
-                }
-                _ => "Wrong user name or password.",
-            })
-        })
-    };
-    let next = move || query.with(|q| q.get("next")).unwrap_or_else(|| "/".into());
+    // Read once: a new query is a new page load.
+    let query = crate::page::Query::current();
+    let error = query.get("error").map(|e| match e.as_str() {
+        "limited" => "Too many failed sign-ins from this address. Wait a minute and try again.",
+        _ => "Wrong user name or password.",
+    });
+    let next = query.get("next").unwrap_or_else(|| "/".into());
     view! {
         <Title text="Sign in · Lookout"/>
         <main class="login">
             <form class="login-form" id="login-form" method="post" action="/api/auth/login">
                 <h1>"Lookout"</h1>
                 <p class="login-sub">"Sign in to see this host's dashboard."</p>
-                {move || error().map(|e| view! { <p class="error" id="login-error" role="alert">{e}</p> })}
+                {error.map(|e| view! { <p class="error" id="login-error" role="alert">{e}</p> })}
                 <label for="username">"User name"</label>
                 <input id="username" name="username" type="text" autocomplete="username"
                     autocapitalize="none" spellcheck="false" required=true autofocus=true/>
                 <label for="password">"Password"</label>
                 <input id="password" name="password" type="password"
                     autocomplete="current-password" required=true/>
-                <input type="hidden" name="next" prop:value=next value=next/>
+                <input type="hidden" name="next" value=next/>
                 <button type="submit" id="sign-in">"Sign in"</button>
             </form>
         </main>

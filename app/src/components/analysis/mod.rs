@@ -16,7 +16,6 @@ pub mod timeline;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 use crate::api::{CHART_METRICS, SCORE_METRIC};
 use crate::auth::{provide_me, Me};
@@ -89,28 +88,27 @@ impl AnalysisState {
     /// (the dashboard's link carries its range; without JavaScript the forms set them).
     /// In the browser the view is kept in the address bar as it changes.
     fn from_query() -> AnalysisState {
-        let query = use_query_map();
+        // Read once: a link to another query loads a new page (crate::page).
+        let query = crate::page::Query::current();
         let range = query
-            .with_untracked(|q| q.get("range").and_then(|r| Range::parse(&r)))
+            .get("range")
+            .and_then(|r| Range::parse(&r))
             .unwrap_or(Range::Hour);
         let metric = query
-            .with_untracked(|q| q.get("metric"))
+            .get("metric")
             .filter(|m| rhythm_metrics().any(|x| x == m))
             .unwrap_or_else(|| "cpu_usage".to_string());
-        let compare =
-            query.with_untracked(|q| compare_from(&q.get_all("compare").unwrap_or_default()));
+        let compare = compare_from(&query.get_all("compare"));
+        let host = query.get("host").filter(|h| !h.trim().is_empty());
+        let pair = pair_from(query.get("pair").as_deref());
         let st = AnalysisState {
             range: RwSignal::new(range),
             metric: RwSignal::new(metric),
             tz_offset: RwSignal::new(None),
             hydrated: RwSignal::new(false),
             compare: RwSignal::new(compare),
-            host: Memo::new(move |_| {
-                query
-                    .with(|q| q.get("host"))
-                    .filter(|h| !h.trim().is_empty())
-            }),
-            pair: Memo::new(move |_| query.with(|q| pair_from(q.get_str("pair")))),
+            host: Memo::new(move |_| host.clone()),
+            pair: Memo::new(move |_| pair.clone()),
         };
         #[cfg(feature = "hydrate")]
         {
