@@ -97,33 +97,15 @@ pub async fn get_metrics(host: Option<String>) -> Result<Snapshot, ServerFnError
 #[cfg(feature = "ssr")]
 const NO_SAMPLE_YET: &str = "no sample yet: the sampler has not produced its first snapshot";
 
-/// The snapshot the dashboard starts from (of `host`, when the page's URL names one).
-/// On the server it reads the state directly: calling `get_metrics` while rendering
-/// would set the *page's* status to 503 when the sampler has not produced a sample yet,
-/// and the page must still render then.
+/// The snapshot the dashboard starts from (of `host`, when the page's URL names one),
+/// read before the page renders (`dashboard::read_start`). It reads the state directly:
+/// calling `get_metrics` would set the *page's* status to 503 when the sampler has not
+/// produced a sample yet, and the page must still render then.
+#[cfg(feature = "ssr")]
 pub async fn initial_snapshot(host: Option<String>) -> Result<Snapshot, ServerFnError> {
-    #[cfg(feature = "ssr")]
-    {
-        newest_snapshot(host.as_deref())
-            .await?
-            .map_err(ServerFnError::new)
-    }
-    // In the browser (a client-side visit to the dashboard; on a first load the page
-    // carries the snapshot) it is `GET /metrics` read as text, like the live stream's
-    // samples: the server function's decoder reads bytes, which put a second copy of
-    // every Snapshot deserialiser in the wasm. The dashboard ignores the error's text.
-    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-    {
-        browser_get(crate::components::dashboard::with_host(
-            "/metrics",
-            host.as_deref(),
-        ))
-        .await
-    }
-    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
-    {
-        get_metrics(host).await
-    }
+    newest_snapshot(host.as_deref())
+        .await?
+        .map_err(ServerFnError::new)
 }
 
 /// A server function's JSON GET endpoint read in the browser by `http::get_json`

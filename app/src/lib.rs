@@ -1,6 +1,10 @@
 //! Lookout's web layer: the HTML shell, the dashboard and its server functions. The same
 //! crate is built for the server (`ssr`) and for the browser (`hydrate`).
 
+// Builds without `--cfg erase_components` (the tests') type the dashboard's whole view
+// as one nested type, deeper than the compiler's default query limit of 128.
+#![recursion_limit = "256"]
+
 pub mod anomaly;
 pub mod api;
 pub mod auth;

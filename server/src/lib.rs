@@ -183,6 +183,7 @@ pub fn router_with_auth(settings: &Settings, services: Services, auth: auth::Aut
     let analysis_assets = app::components::analysis::AnalysisAssets {
         echarts: assets.url(app::components::analysis::ECHARTS_URL),
     };
+    let start_state = app_state.clone();
     let context = move || {
         provide_context(app_state.clone());
         provide_context(shell_assets.clone());
@@ -223,6 +224,11 @@ pub fn router_with_auth(settings: &Settings, services: Services, auth: auth::Aut
             move || app::shell(leptos.clone())
         })
         .fallback(fallback)
+        // The dashboard's starting data, read before it renders (after the access check).
+        .layer(axum::middleware::from_fn_with_state(
+            start_state,
+            handlers::dashboard_start,
+        ))
         // `/api/series` parameters checked before the server function parses them.
         .layer(axum::middleware::from_fn(handlers::series_guard))
         // Who may call what (auth/policy.rs), inside the edge layers.

@@ -233,10 +233,37 @@ fn serves_metrics_history_health_and_keeps_history_across_restart() {
     let (s, e) = server.get("/api/history?metric=cpu_usage&from=100&to=50");
     assert_eq!(s, 400, "{e}");
 
-    // the dashboard page is server-rendered with current values.
+    // the dashboard page is server-rendered with current values, and carries what it
+    // starts from (read before the render) as JSON for the browser to hydrate from.
     let (s, page) = server.get("/");
     assert_eq!(s, 200);
-    assert!(page.as_str().unwrap().contains("<html"), "{page}");
+    let html = page.as_str().unwrap();
+    assert!(html.contains("<html"), "{page}");
+    let start = html
+        .split(r#"id="page-start""#)
+        .nth(1)
+        .expect("the page's start data");
+    let start = &start[start.find('>').unwrap() + 1..];
+    let start: serde_json::Value =
+        serde_json::from_str(&start[..start.find("</script>").unwrap()]).unwrap();
+    let cpu = start["snapshot"]["cpu"]["total"]
+        .as_f64()
+        .expect("a snapshot");
+    let card = html.split(r#"id="card-cpu""#).nth(1).expect("the CPU card");
+    let value = card.split(r#"class="card-value">"#).nth(1).unwrap();
+    assert_eq!(
+        &value[..value.find('<').unwrap()],
+        app::format::percent(cpu)
+    );
+    assert_eq!(start["me"]["role"], "admin", "{start}");
+    assert!(
+        start["hosts"].as_array().is_some_and(|h| !h.is_empty()),
+        "{start}"
+    );
+    // An unknown host is refused as the API refuses it, and the page still renders.
+    let (s, page) = server.get("/?host=no-such-host");
+    assert_eq!(s, 400, "{page}");
+    assert!(page.as_str().unwrap().contains(r#"id="page-start""#));
 
     server.stop();
 

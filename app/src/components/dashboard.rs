@@ -9,12 +9,11 @@ use lookout::model::{AnomalyEvent, Snapshot};
 use crate::anomaly::ModelView;
 use crate::components::alerts::AlertsPanel;
 use crate::components::anomalies::{Events, ModelPanel};
-use crate::components::fleet::{host_names, FleetPanel, HostPicker};
+use crate::components::fleet::{FleetPanel, HostPicker};
 use crate::components::forecasts::ForecastCards;
 use crate::components::logs::LogsPanel;
 use crate::components::scope::{ScopeBadge, ScopeCards};
 
-use crate::api::initial_snapshot;
 use crate::auth::{provide_me, Me};
 use crate::components::login::UserMenu;
 use crate::components::{cards::Cards, charts::Charts, controls::Controls, processes::Processes};
@@ -116,29 +115,30 @@ pub fn Dashboard() -> impl IntoView {
     let host = crate::page::Query::current()
         .get("host")
         .filter(|h| !h.is_empty());
-    // Resolves on the server (the routes use SsrMode::Async, so the HTML is complete
-    // without scripts) and is handed to the browser in the page for hydration.
-    let asked = host.clone();
-    let start = crate::api::resource(|| (), move |_| page_start(asked.clone()));
+    let (start, json) = PageStart::current();
+    let PageStart {
+        snapshot: initial,
+        settings,
+        me,
+        hosts,
+    } = start;
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || {
-                let host = host.clone();
-                Suspend::new(async move {
-                    let PageStart { snapshot: initial, settings, me, hosts } = start.await;
-                    view! { <DashboardBody initial settings me host hosts/> }
-                })
-            }}
-        </Suspense>
+        // The page's starting data, for the browser to read before it hydrates. Not run
+        // as a script; the nonce keeps every inline script of the page under the CSP's.
+        <script type="application/json" id=START_ID nonce=use_nonce() inner_html=json></script>
+        <DashboardBody initial settings me host hosts/>
     }
 }
 
-/// What the dashboard starts from. One resource rather than one per read: each
-/// resource of its own type put its own copy of the resource machinery (async derived
-/// value, hydration hand-over) in the wasm. A read that fails is shown as missing, as
-/// before (no snapshot yet, default settings, nobody signed in, no other hosts).
+/// What the dashboard starts from: the latest snapshot, the settings, the caller and
+/// the hosts. The server reads it before it renders the page (`read_start`), so the
+/// values are in the HTML (it must read with JavaScript off), and writes it into the
+/// page as JSON, which the browser reads before it hydrates. Not a resource: the
+/// resource and `Suspense` machinery they would link into the main wasm module is
+/// about 23 KB of it (gzip; docs/wasm-size.md, session 15). A read that fails is shown
+/// as missing (no snapshot yet, default settings, nobody signed in, no other hosts).
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-struct PageStart {
+pub struct PageStart {
     snapshot: Option<Snapshot>,
     settings: UiSettings,
     me: Me,
@@ -149,7 +149,76 @@ crate::json::wire_struct! {
     PageStart { snapshot, settings, me, hosts }
 }
 
+/// The id of the `<script type="application/json">` that carries [`PageStart`].
+const START_ID: &str = "page-start";
+
+impl PageStart {
+    /// The JSON the page carries: `<` escaped (`\u003c`, the same string to a JSON
+    /// reader), so no text in the data (a process name) can close the script element.
+    fn page_json(&self) -> String {
+        serde_json::to_string(self)
+            .unwrap_or_default()
+            .replace('<', "\\u003c")
+    }
+
+    /// This page's start and its JSON as the page carries it. On the server: what
+    /// `read_start` left on the request (nothing read: the defaults). In the browser:
+    /// the JSON the server wrote, read back.
+    fn current() -> (PageStart, String) {
+        #[cfg(feature = "ssr")]
+        {
+            let start = use_context::<http::request::Parts>()
+                .and_then(|p| p.extensions.get::<PageStart>().cloned())
+                .unwrap_or_default();
+            let json = start.page_json();
+            (start, json)
+        }
+        #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+        {
+            let json = document()
+                .get_element_by_id(START_ID)
+                .and_then(|e| e.text_content())
+                .unwrap_or_default();
+            (crate::json::decode(&json).unwrap_or_default(), json)
+        }
+        #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+        {
+            (PageStart::default(), String::new())
+        }
+    }
+}
+
+/// Reads what the dashboard at `parts` starts from, before the page renders: the
+/// server (`pages::dashboard_start`) puts the result on the request, where
+/// [`PageStart::current`] finds it. The reads are the server functions' own, run under
+/// an owner with the contexts a render gives them. Also returns the status a read set
+/// (400 for an unknown `?host=`), which the page answers with.
+#[cfg(feature = "ssr")]
+pub async fn read_start(
+    state: crate::state::AppState,
+    parts: http::request::Parts,
+) -> (PageStart, Option<http::StatusCode>) {
+    let host = crate::page::Query::parse(parts.uri.query().unwrap_or_default())
+        .get("host")
+        .filter(|h| !h.is_empty());
+    let response = leptos_axum::ResponseOptions::default();
+    let owner = Owner::new();
+    owner.with(|| {
+        provide_context(state);
+        provide_context(parts);
+        provide_context(response.clone());
+    });
+    let start = owner
+        .with(|| leptos::reactive::computed::ScopedFuture::new(page_start(host)))
+        .await;
+    let status = response.0.read().ok().and_then(|r| r.status);
+    (start, status)
+}
+
+#[cfg(feature = "ssr")]
 async fn page_start(host: Option<String>) -> PageStart {
+    use crate::api::initial_snapshot;
+    use crate::components::fleet::host_names;
     let (snapshot, settings, me, hosts) = futures::join!(
         initial_snapshot(host),
         crate::api::settings(),
@@ -415,6 +484,23 @@ mod tests {
     use super::*;
     use crate::json::{read, Json};
     use lookout::model::ApiBody;
+
+    /// A process named to close the script and open another stays data: the page's
+    /// JSON has no `<` at all, and reads back with the name as it was.
+    #[test]
+    fn the_page_json_cannot_close_its_script() {
+        let mut snapshot = Snapshot::example();
+        let name = "</script><script>alert(1)</script>";
+        snapshot.processes.top_cpu[0].name = name.into();
+        let start = PageStart {
+            snapshot: Some(snapshot),
+            ..PageStart::default()
+        };
+        let json = start.page_json();
+        assert!(!json.contains('<'), "{json}");
+        let back: PageStart = read(Json::from_value(serde_json::from_str(&json).unwrap())).unwrap();
+        assert_eq!(back.snapshot.unwrap().processes.top_cpu[0].name, name);
+    }
 
     /// The start-up resource as the server hands it to the page (serde_json), read back
     /// by the browser's reader: the same JSON again, with and without a snapshot.

@@ -13,30 +13,16 @@ use lookout::model::{name_matches, HostTile};
 use crate::components::dashboard::{with_host, DashboardState};
 use crate::format;
 
-/// The hosts the picker offers, by name (the server's own among them).
-pub async fn host_names() -> Result<Vec<String>, leptos::prelude::ServerFnError> {
-    #[cfg(feature = "ssr")]
-    {
-        let store = crate::api::app_state()?.store;
-        let hosts = tokio::task::spawn_blocking(move || store.hosts())
-            .await
-            .map_err(|e| ServerFnError::new(format!("store task failed: {e}")))?
-            .map_err(|e| ServerFnError::new(format!("store: {e}")))?;
-        Ok(hosts.into_iter().map(|(name, _)| name).collect())
-    }
-    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-    {
-        let answer = send_wrapper::SendWrapper::new(async {
-            crate::http::get_json::<lookout::model::FleetOverview>("/api/fleet").await
-        })
+/// The hosts the picker offers, by name (the server's own among them), read before the
+/// dashboard renders (`dashboard::read_start`).
+#[cfg(feature = "ssr")]
+pub async fn host_names() -> Result<Vec<String>, ServerFnError> {
+    let store = crate::api::app_state()?.store;
+    let hosts = tokio::task::spawn_blocking(move || store.hosts())
         .await
-        .map_err(ServerFnError::new)?;
-        let mut names: Vec<String> = answer.hosts.into_iter().map(|t| t.host).collect();
-        names.sort();
-        Ok(names)
-    }
-    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
-    Ok(Vec::new())
+        .map_err(|e| ServerFnError::new(format!("store task failed: {e}")))?
+        .map_err(|e| ServerFnError::new(format!("store: {e}")))?;
+    Ok(hosts.into_iter().map(|(name, _)| name).collect())
 }
 
 /// The dashboard URL of `host` (the server's own: the plain one).

@@ -4,6 +4,7 @@
 mod alerts;
 mod detection;
 mod health;
+mod pages;
 mod series;
 mod sse;
 
@@ -13,6 +14,7 @@ pub use alerts::{
 };
 pub use detection::{anomalies, mark_expected, model, sensitivity, train};
 pub use health::{healthz, readyz};
+pub use pages::dashboard_start;
 pub use series::{forecast, history, series_guard, series_params_error};
 pub use sse::stream;
 
