@@ -26,7 +26,13 @@ pub fn Controls(live: DashboardState) -> impl IntoView {
         Link::Reconnecting => "reconnecting…",
         Link::Paused => "paused",
     };
-    let badge_state = move || format!("{:?}", live.link.get()).to_lowercase();
+    let badge_state = move || match live.link.get() {
+        Link::Static => "static",
+        Link::Connecting => "connecting",
+        Link::Open => "open",
+        Link::Reconnecting => "reconnecting",
+        Link::Paused => "paused",
+    };
     view! {
         <div class="controls">
             <label>
