@@ -97,9 +97,7 @@ pub fn Events(live: DashboardState) -> impl IntoView {
     view! {
         <section class="panel anomalies" id="anomalies" aria-label="Anomalies">
             <h2>"Anomalies"</h2>
-            <Show when=empty>
-                <p class="empty" id="events-empty">"No anomalies in this range."</p>
-            </Show>
+            {move || (empty()).then(|| view! { <p class="empty" id="events-empty">"No anomalies in this range."</p> })}
             {move || live.events_error.get().map(|e| view! { <p class="error">"Anomalies unavailable: " {e}</p> })}
             <ol class="events" id="events">
                 <For

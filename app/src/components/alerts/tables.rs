@@ -45,9 +45,7 @@ pub fn ActiveAlerts(data: Data, live: DashboardState) -> impl IntoView {
                 </tbody>
             </table>
         </div>
-        <Show when=move || loaded(data) && count(data, |d| d.active.len()) == 0>
-            <p class="empty" id="alerts-none">"No active alerts."</p>
-        </Show>
+        {move || (loaded(data) && count(data, |d| d.active.len()) == 0).then(|| view! { <p class="empty" id="alerts-none">"No active alerts."</p> })}
     }
 }
 
@@ -69,9 +67,7 @@ pub fn Channels(data: Data, is_admin: bool, send_test: Callback<String>) -> impl
                 }
             }).collect_view()}
         </ul>
-        <Show when=move || loaded(data) && data.with(|d| d.as_ref().is_some_and(|d| d.channels.is_empty()))>
-            <p class="empty">"No notification channels configured."</p>
-        </Show>
+        {move || (loaded(data) && data.with(|d| d.as_ref().is_some_and(|d| d.channels.is_empty()))).then(|| view! { <p class="empty">"No notification channels configured."</p> })}
     }
 }
 
@@ -100,9 +96,7 @@ pub fn AlertHistoryTable(data: Data, live: DashboardState) -> impl IntoView {
                 </tbody>
             </table>
         </div>
-        <Show when=move || loaded(data) && count(data, |d| d.history.len()) == 0>
-            <p class="empty" id="alerts-history-none">"No notifications in the last 7 days."</p>
-        </Show>
+        {move || (loaded(data) && count(data, |d| d.history.len()) == 0).then(|| view! { <p class="empty" id="alerts-history-none">"No notifications in the last 7 days."</p> })}
     }
 }
 

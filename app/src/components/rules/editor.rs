@@ -92,9 +92,7 @@ pub fn RuleEditor(
                 <div class="rule-buttons">
                     <button type="button" id="rule-test" on:click=move |_| on_test.run(())>"Test"</button>
                     <button type="submit" id="rule-save">{move || if editing.with(Option::is_some) { "Save" } else { "Add rule" }}</button>
-                    <Show when=move || editing.with(Option::is_some)>
-                        <button type="button" id="rule-cancel" on:click=move |_| on_cancel.run(())>"Cancel"</button>
-                    </Show>
+                    {move || (editing.with(Option::is_some)).then(|| view! { <button type="button" id="rule-cancel" on:click=move |_| on_cancel.run(())>"Cancel"</button> })}
                 </div>
             </fieldset>
         </form>

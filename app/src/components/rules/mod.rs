@@ -51,9 +51,7 @@ pub fn RuleAdmin(
         <div class="rule-admin" id="alert-rules" data-loaded=move || loaded().to_string()>
             <h3>"Rules"</h3>
             <RulesTable rules is_admin actions/>
-            <Show when=move || loaded() && rules.with(|r| r.as_ref().is_some_and(Vec::is_empty))>
-                <p class="empty" id="rules-none">"No alert rules."</p>
-            </Show>
+            {move || (loaded() && rules.with(|r| r.as_ref().is_some_and(Vec::is_empty))).then(|| view! { <p class="empty" id="rules-none">"No alert rules."</p> })}
             {is_admin.then(|| view! {
                 <RuleEditor form editing
                     on_save=Callback::new(move |()| state.submit())
