@@ -30,7 +30,6 @@ pub mod echarts;
 pub mod http;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags};
 
 use crate::components::admin::AdminPage;
 use crate::components::analysis::AnalysisPage;
@@ -73,13 +72,33 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <script src=assets.chart></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
-                <MetaTags/>
+                <title>{page_title()}</title>
             </head>
             <body>
                 <App/>
             </body>
         </html>
     }
+}
+
+/// The document's title (the server's; the browser never changes it: each page's
+/// title is fixed for its life). In the shell rather than in the pages: a title
+/// component would put leptos_meta's code in the wasm for nothing.
+#[cfg(feature = "ssr")]
+fn page_title() -> String {
+    match Page::current() {
+        Page::Dashboard => components::dashboard::title(),
+        Page::Analysis => components::analysis::title(),
+        Page::Login => "Sign in · Lookout".into(),
+        Page::Admin => "Admin · Lookout".into(),
+        Page::NotFound => "Not found · Lookout".into(),
+    }
+}
+
+/// The shell is rendered by the server only.
+#[cfg(not(feature = "ssr"))]
+fn page_title() -> String {
+    String::new()
 }
 
 /// The page the URL names ([`page`]). The dashboard is in the main wasm module; the
@@ -90,7 +109,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// every page's code, and puts a preload link for the chunk in the page.
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
     match Page::current() {
         Page::Dashboard => view! { <Dashboard/> }.into_any(),
         Page::Analysis => loaded(analysis_page()),

@@ -260,6 +260,24 @@ fn serves_metrics_history_health_and_keeps_history_across_restart() {
         start["hosts"].as_array().is_some_and(|h| !h.is_empty()),
         "{start}"
     );
+    // The title names the host (the server writes it in the shell).
+    let host = start["settings"]["host"].as_str().unwrap();
+    let title = if host.is_empty() {
+        start["snapshot"]["host"].as_str().unwrap().to_string()
+    } else {
+        host.to_string()
+    };
+    assert!(
+        html.contains(&format!("<title>{title} · Lookout</title>")),
+        "{html}"
+    );
+    let (_, page) = server.get("/analysis?host=%3Cb%3Eweb");
+    assert!(
+        page.as_str()
+            .unwrap()
+            .contains("<title>Analysis · &lt;b&gt;web · Lookout</title>"),
+        "{page}"
+    );
     // An unknown host is refused as the API refuses it, and the page still renders.
     let (s, page) = server.get("/?host=no-such-host");
     assert_eq!(s, 400, "{page}");

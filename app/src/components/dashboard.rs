@@ -3,7 +3,6 @@
 //! loads chart history for the chosen range.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use lookout::model::{AnomalyEvent, Snapshot};
 
 use crate::anomaly::ModelView;
@@ -123,11 +122,24 @@ pub fn Dashboard() -> impl IntoView {
         hosts,
     } = start;
     view! {
-        // The page's starting data, for the browser to read before it hydrates. Not run
-        // as a script; the nonce keeps every inline script of the page under the CSP's.
-        <script type="application/json" id=START_ID nonce=use_nonce() inner_html=json></script>
+        {start_carrier(json)}
         <DashboardBody initial settings me host hosts/>
     }
+}
+
+/// The element that carries the page's starting data, for the browser to read before
+/// it hydrates. Not run as a script; the nonce keeps every inline script of the page
+/// under the CSP's.
+#[cfg(feature = "ssr")]
+fn start_carrier(json: String) -> impl IntoView {
+    view! { <script type="application/json" id=START_ID nonce=use_nonce() inner_html=json></script> }
+}
+
+/// In the browser the same element, hydrated without its content or nonce: hydration
+/// takes the element as the server wrote it, and the wasm need not carry either.
+#[cfg(not(feature = "ssr"))]
+fn start_carrier(_json: String) -> impl IntoView {
+    view! { <script type="application/json" id=START_ID></script> }
 }
 
 /// What the dashboard starts from: the latest snapshot, the settings, the caller and
@@ -233,6 +245,33 @@ async fn page_start(host: Option<String>) -> PageStart {
     }
 }
 
+/// The host the dashboard shows: the one the URL asks for (an agent host of a hub;
+/// the server's own name is the same as none), else the server's own, else (a server
+/// with no name set) the snapshot's.
+fn shown_host(asked: Option<&str>, settings: &UiSettings, snapshot: Option<&Snapshot>) -> String {
+    match asked.filter(|h| *h != settings.host) {
+        Some(h) => h.to_string(),
+        None if settings.host.is_empty() => snapshot.map(|s| s.host.clone()).unwrap_or_default(),
+        None => settings.host.clone(),
+    }
+}
+
+/// The dashboard's title, for the shell's `<title>` (the server writes it; the browser
+/// never changes it: the host is fixed for the page's life).
+#[cfg(feature = "ssr")]
+pub fn title() -> String {
+    let (start, _) = PageStart::current();
+    let asked = crate::page::Query::current()
+        .get("host")
+        .filter(|h| !h.is_empty());
+    let host = shown_host(asked.as_deref(), &start.settings, start.snapshot.as_ref());
+    if host.is_empty() {
+        "Lookout".to_string()
+    } else {
+        format!("{host} · Lookout")
+    }
+}
+
 #[component]
 fn DashboardBody(
     initial: Option<Snapshot>,
@@ -267,18 +306,9 @@ fn DashboardBody(
     wire::start(live, (settings.sample_interval_secs * 1000.0) as i64);
 
     let own = settings.host.clone();
-    let host = match host {
-        Some(h) => h,
-        None if settings.host.is_empty() => live
-            .latest
-            .with_untracked(|s| s.as_ref().map(|s| s.host.clone()).unwrap_or_default()),
-        None => settings.host.clone(),
-    };
-    let title = if host.is_empty() {
-        "Lookout".to_string()
-    } else {
-        format!("{host} · Lookout")
-    };
+    let host = live
+        .latest
+        .with_untracked(|s| shown_host(host.as_deref(), &settings, s.as_ref()));
     let as_of = move || {
         live.latest
             .with(|s| s.as_ref().map(|s| s.timestamp))
@@ -286,7 +316,6 @@ fn DashboardBody(
             .unwrap_or_else(|| "waiting for the first sample…".into())
     };
     view! {
-        <Title text=title/>
         <header class="topbar">
             <div class="brand">
                 <h1>"Lookout"</h1>

@@ -2,7 +2,6 @@
 //! menu in the dashboard's header (who is signed in, the admin page, sign out).
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::auth::Me;
 
@@ -18,7 +17,6 @@ pub fn LoginPage() -> impl IntoView {
     });
     let next = query.get("next").unwrap_or_else(|| "/".into());
     view! {
-        <Title text="Sign in · Lookout"/>
         <main class="login">
             <form class="login-form" id="login-form" method="post" action="/api/auth/login">
                 <h1>"Lookout"</h1>

@@ -17,7 +17,6 @@ use tokens::TokensPanel;
 use users::UsersPanel;
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::auth::{provide_me, Me};
 use crate::components::login::UserMenu;
@@ -30,7 +29,6 @@ pub fn AdminPage() -> impl IntoView {
         |_| async { crate::auth::me().await.unwrap_or_default() },
     );
     view! {
-        <Title text="Admin · Lookout"/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let me = me.await;

@@ -15,7 +15,6 @@ pub mod rhythm;
 pub mod timeline;
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::api::{CHART_METRICS, SCORE_METRIC};
 use crate::auth::{provide_me, Me};
@@ -228,7 +227,23 @@ pub fn AnalysisPage() -> impl IntoView {
     }
 }
 
-/// The title, ECharts' script, the host, the navigation, the controls and the user.
+/// The page's title, for the shell's `<title>`: the host the URL names, else this one
+/// (the store's).
+#[cfg(feature = "ssr")]
+pub fn title() -> String {
+    let host = crate::page::Query::current()
+        .get("host")
+        .filter(|h| !h.trim().is_empty())
+        .or_else(|| use_context::<crate::state::AppState>().map(|s| s.settings.host))
+        .unwrap_or_default();
+    if host.is_empty() {
+        "Analysis · Lookout".to_string()
+    } else {
+        format!("Analysis · {host} · Lookout")
+    }
+}
+
+/// ECharts' script, the host, the navigation, the controls and the user.
 #[component]
 fn AnalysisHeader(settings: UiSettings, me: Me, st: AnalysisState) -> impl IntoView {
     provide_me(me.clone());
@@ -238,13 +253,7 @@ fn AnalysisHeader(settings: UiSettings, me: Me, st: AnalysisState) -> impl IntoV
         .host
         .get_untracked()
         .unwrap_or_else(|| settings.host.clone());
-    let title = if host.is_empty() {
-        "Analysis · Lookout".to_string()
-    } else {
-        format!("Analysis · {host} · Lookout")
-    };
     view! {
-        <Title text=title/>
         // ECharts for this page only (the shell does not load it).
         <script src=assets.echarts></script>
         <header class="topbar">
