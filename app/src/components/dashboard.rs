@@ -167,6 +167,7 @@ const START_ID: &str = "page-start";
 impl PageStart {
     /// The JSON the page carries: `<` escaped (`\u003c`, the same string to a JSON
     /// reader), so no text in the data (a process name) can close the script element.
+    #[cfg(any(feature = "ssr", test))]
     fn page_json(&self) -> String {
         serde_json::to_string(self)
             .unwrap_or_default()
