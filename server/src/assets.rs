@@ -90,7 +90,7 @@ impl Assets {
             for name in names {
                 let file = Path::new(folder).join(&name);
                 let url = format!("/{folder}/{name}");
-                // The wasm chunks of lazy routes (`--split`) are renamed by cargo-leptos
+                // The wasm chunks of lazy pages and functions (`--split`) are renamed by cargo-leptos
                 // too, with no line of their own in hash.txt: its 22-character hash is
                 // in their name (the split loader asks for that name).
                 let hash = leptos
