@@ -1,8 +1,10 @@
 //! Lookout's engine. The data's trip through the host, one module per stage:
 //! `collect` (sampler) -> `store` (SQLite) -> `detect` (anomaly detection).
-//! `model` holds the wire types shared with the web layer and the browser; it is the
-//! only module compiled without the `engine` feature (the wasm front end uses it).
+//! `model` holds the wire types shared with the web layer and the browser; it, `time`
+//! and `form` are the modules compiled without the `engine` feature (the wasm front end
+//! uses them).
 
+pub mod form;
 pub mod model;
 pub mod time;
 

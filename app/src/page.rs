@@ -76,7 +76,7 @@ fn location() -> (String, String) {
     }
 }
 
-/// A URL's query, decoded (`+` is a space, `%XX` a byte), its pairs in order.
+/// A URL's query, decoded (`lookout::form`), its pairs in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query(Vec<(String, String)>);
 
@@ -87,16 +87,7 @@ impl Query {
     }
 
     pub fn parse(query: &str) -> Query {
-        Query(
-            query
-                .split('&')
-                .filter(|pair| !pair.is_empty())
-                .map(|pair| {
-                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                    (decode(k), decode(v))
-                })
-                .collect(),
-        )
+        Query(lookout::form::pairs(query))
     }
 
     /// The first value of `key`.
@@ -115,33 +106,6 @@ impl Query {
             .map(|(_, v)| v.clone())
             .collect()
     }
-}
-
-/// `application/x-www-form-urlencoded` decoding; a `%` not followed by two hex digits
-/// is kept as it is, and bytes that are not UTF-8 become U+FFFD.
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' => match (b.get(i + 1).and_then(hex), b.get(i + 2).and_then(hex)) {
-                (Some(high), Some(low)) => {
-                    out.push(high * 16 + low);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(c: &u8) -> Option<u8> {
-    (*c as char).to_digit(16).map(|d| d as u8)
 }
 
 #[cfg(test)]
@@ -169,14 +133,5 @@ mod tests {
         assert_eq!(q.get("x").as_deref(), Some(""));
         assert_eq!(q.get("missing"), None);
         assert_eq!(Query::parse(""), Query::default());
-    }
-
-    #[test]
-    fn odd_escapes_are_kept_and_bad_utf8_is_replaced() {
-        assert_eq!(decode("100%"), "100%");
-        assert_eq!(decode("%zz%4"), "%zz%4");
-        assert_eq!(decode("%C3%A9t%C3%A9"), "été");
-        assert_eq!(decode("%FF"), "\u{FFFD}");
-        assert_eq!(decode("a%2Bb"), "a+b");
     }
 }

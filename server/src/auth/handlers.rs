@@ -81,9 +81,9 @@ pub async fn login(
     let form = !is_json(&headers);
     let (username, password, next) = if form {
         (
-            crate::edge::form::field(&body, "username").unwrap_or_default(),
-            crate::edge::form::field(&body, "password").unwrap_or_default(),
-            crate::edge::form::field(&body, "next"),
+            lookout::form::field(&body, "username").unwrap_or_default(),
+            lookout::form::field(&body, "password").unwrap_or_default(),
+            lookout::form::field(&body, "next"),
         )
     } else {
         match serde_json::from_slice::<LoginRequest>(&body) {

@@ -321,7 +321,7 @@ async fn check_csrf(expected: &str, req: Request) -> Result<Request, Response> {
         return Err(refuse());
     }
     let (parts, body) = read_body(req).await?;
-    match crate::edge::form::field(&body, super::CSRF_FIELD) {
+    match lookout::form::field(&body, super::CSRF_FIELD) {
         Some(given) if csrf::tokens_match(expected, &given) => {
             Ok(Request::from_parts(parts, Body::from(body)))
         }
@@ -374,7 +374,7 @@ fn audit_target(path: &str) -> String {
             .split('/')
             .zip(path.split('/'))
             .filter(|(p, _)| p.starts_with('{'))
-            .map(|(_, v)| crate::edge::form::decode(v))
+            .map(|(_, v)| lookout::form::decode(v))
             .collect::<Vec<_>>()
             .join("/"),
         None => path.to_string(),

@@ -49,7 +49,7 @@ pub struct AccessRule {
     pub audit: Option<&'static str>,
 }
 
-/// The Leptos pages (app/src/lib.rs routes).
+/// The Leptos pages (`app::page::PATHS`; a test checks the two lists agree).
 pub const PAGES: &[(&str, Access)] = &[
     ("/", Access::Viewer),
     ("/dashboard", Access::Viewer),

@@ -7,7 +7,6 @@
 //! IP and whether the client used https) by the time it reaches them.
 
 pub mod conn;
-pub mod form;
 pub mod headers;
 pub mod limits;
 pub mod proxy;

@@ -70,7 +70,7 @@ const SERIES_TIME_MAX: i64 = 253_402_300_799_999;
 /// error or a 500): `metrics`, `from` and `to` (ms since the epoch, `from` < `to`),
 /// `points` (2 to `app::api::MAX_POINTS`).
 pub fn series_params_error(query: Option<&str>) -> Option<Response> {
-    let params: Vec<(String, String)> = crate::edge::form::pairs(query.unwrap_or(""));
+    let params: Vec<(String, String)> = lookout::form::pairs(query.unwrap_or(""));
     let get = |k: &str| {
         params
             .iter()

@@ -1,5 +1,7 @@
 //! `application/x-www-form-urlencoded` text: HTML form bodies and query strings. One
-//! decoder for both, so a parameter means the same wherever it arrives.
+//! decoder for both, and for the server and the browser alike (the pages read their
+//! URL's query with it: `app/src/page.rs`), so a parameter means the same wherever it
+//! arrives.
 
 /// `a=1&b=x%20y` as decoded pairs, in order (`+` is a space; a pair without `=` has an
 /// empty value).
