@@ -72,7 +72,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <script src=assets.chart></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
-                <title>{page_title()}</title>
+                // As markup, not a text child: a text child is followed by a
+                // hydration marker (`<!>`), which inside <title> is shown as text.
+                <title inner_html=page_title()></title>
             </head>
             <body>
                 <App/>
@@ -81,18 +83,19 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The document's title (the server's; the browser never changes it: each page's
-/// title is fixed for its life). In the shell rather than in the pages: a title
-/// component would put leptos_meta's code in the wasm for nothing.
+/// The document's title, HTML-escaped (the server's; the browser never changes it:
+/// each page's title is fixed for its life). In the shell rather than in the pages: a
+/// title component would put leptos_meta's code in the wasm for nothing.
 #[cfg(feature = "ssr")]
 fn page_title() -> String {
-    match Page::current() {
+    let title: String = match Page::current() {
         Page::Dashboard => components::dashboard::title(),
         Page::Analysis => components::analysis::title(),
         Page::Login => "Sign in · Lookout".into(),
         Page::Admin => "Admin · Lookout".into(),
         Page::NotFound => "Not found · Lookout".into(),
-    }
+    };
+    lookout::alert::render::escape_html(&title)
 }
 
 /// The shell is rendered by the server only.
