@@ -183,7 +183,7 @@ pub fn router_with_auth(settings: &Settings, services: Services, auth: auth::Aut
     let analysis_assets = app::components::analysis::AnalysisAssets {
         echarts: assets.url(app::components::analysis::ECHARTS_URL),
     };
-    let start_state = app_state.clone();
+    let start_state = Arc::new(app_state.clone());
     let context = move || {
         provide_context(app_state.clone());
         provide_context(shell_assets.clone());

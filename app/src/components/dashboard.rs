@@ -110,11 +110,9 @@ pub fn with_host(path: &str, host: Option<&str>) -> String {
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
-    // `?host=NAME` (a hub's agent host) picks whose data every panel shows.
-    let host = crate::page::Query::current()
-        .get("host")
-        .filter(|h| !h.is_empty());
-    let (start, json) = PageStart::current();
+    let host = asked_host(&crate::page::Query::current());
+    let start = PageStart::current();
+    let carrier = start_carrier(&start);
     let PageStart {
         snapshot: initial,
         settings,
@@ -122,7 +120,7 @@ pub fn Dashboard() -> impl IntoView {
         hosts,
     } = start;
     view! {
-        {start_carrier(json)}
+        {carrier}
         <DashboardBody initial settings me host hosts/>
     }
 }
@@ -131,14 +129,15 @@ pub fn Dashboard() -> impl IntoView {
 /// it hydrates. Not run as a script; the nonce keeps every inline script of the page
 /// under the CSP's.
 #[cfg(feature = "ssr")]
-fn start_carrier(json: String) -> impl IntoView {
+fn start_carrier(start: &PageStart) -> impl IntoView {
+    let json = start.page_json();
     view! { <script type="application/json" id=START_ID nonce=use_nonce() inner_html=json></script> }
 }
 
 /// In the browser the same element, hydrated without its content or nonce: hydration
 /// takes the element as the server wrote it, and the wasm need not carry either.
 #[cfg(not(feature = "ssr"))]
-fn start_carrier(_json: String) -> impl IntoView {
+fn start_carrier(_start: &PageStart) -> impl IntoView {
     view! { <script type="application/json" id=START_ID></script> }
 }
 
@@ -174,29 +173,27 @@ impl PageStart {
             .replace('<', "\\u003c")
     }
 
-    /// This page's start and its JSON as the page carries it. On the server: what
-    /// `read_start` left on the request (nothing read: the defaults). In the browser:
-    /// the JSON the server wrote, read back.
-    fn current() -> (PageStart, String) {
+    /// This page's start. On the server: what `read_start` left on the request
+    /// (nothing read: the defaults). In the browser: the JSON the server wrote, read
+    /// back.
+    fn current() -> PageStart {
         #[cfg(feature = "ssr")]
         {
-            let start = use_context::<http::request::Parts>()
+            use_context::<http::request::Parts>()
                 .and_then(|p| p.extensions.get::<PageStart>().cloned())
-                .unwrap_or_default();
-            let json = start.page_json();
-            (start, json)
+                .unwrap_or_default()
         }
         #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
         {
-            let json = document()
+            document()
                 .get_element_by_id(START_ID)
                 .and_then(|e| e.text_content())
-                .unwrap_or_default();
-            (crate::json::decode(&json).unwrap_or_default(), json)
+                .and_then(|json| crate::json::decode(&json).ok())
+                .unwrap_or_default()
         }
         #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
         {
-            (PageStart::default(), String::new())
+            PageStart::default()
         }
     }
 }
@@ -211,9 +208,9 @@ pub async fn read_start(
     state: crate::state::AppState,
     parts: http::request::Parts,
 ) -> (PageStart, Option<http::StatusCode>) {
-    let host = crate::page::Query::parse(parts.uri.query().unwrap_or_default())
-        .get("host")
-        .filter(|h| !h.is_empty());
+    let host = asked_host(&crate::page::Query::parse(
+        parts.uri.query().unwrap_or_default(),
+    ));
     let response = leptos_axum::ResponseOptions::default();
     let owner = Owner::new();
     owner.with(|| {
@@ -246,6 +243,11 @@ async fn page_start(host: Option<String>) -> PageStart {
     }
 }
 
+/// `?host=NAME` (a hub's agent host), which picks whose data every panel shows.
+fn asked_host(query: &crate::page::Query) -> Option<String> {
+    query.get("host").filter(|h| !h.is_empty())
+}
+
 /// The host the dashboard shows: the one the URL asks for (an agent host of a hub;
 /// the server's own name is the same as none), else the server's own, else (a server
 /// with no name set) the snapshot's.
@@ -261,10 +263,8 @@ fn shown_host(asked: Option<&str>, settings: &UiSettings, snapshot: Option<&Snap
 /// never changes it: the host is fixed for the page's life).
 #[cfg(feature = "ssr")]
 pub fn title() -> String {
-    let (start, _) = PageStart::current();
-    let asked = crate::page::Query::current()
-        .get("host")
-        .filter(|h| !h.is_empty());
+    let start = PageStart::current();
+    let asked = asked_host(&crate::page::Query::current());
     let host = shown_host(asked.as_deref(), &start.settings, start.snapshot.as_ref());
     if host.is_empty() {
         "Lookout".to_string()

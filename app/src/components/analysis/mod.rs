@@ -65,10 +65,10 @@ pub struct AnalysisState {
     /// The metrics the correlation matrix compares (`?compare=`).
     pub compare: RwSignal<Vec<String>>,
     /// The host shown (`?host=`, set by the header's host picker); None: this one.
-    pub host: Memo<Option<String>>,
+    pub host: Signal<Option<String>>,
     /// The correlation cell whose series are tabled under the matrix (`?pair=a,b`,
     /// the table cells' links, so it works without JavaScript).
-    pub pair: Memo<Option<(String, String)>>,
+    pub pair: Signal<Option<(String, String)>>,
 }
 
 impl AnalysisState {
@@ -106,8 +106,8 @@ impl AnalysisState {
             tz_offset: RwSignal::new(None),
             hydrated: RwSignal::new(false),
             compare: RwSignal::new(compare),
-            host: Memo::new(move |_| host.clone()),
-            pair: Memo::new(move |_| pair.clone()),
+            host: Signal::stored(host),
+            pair: Signal::stored(pair),
         };
         #[cfg(feature = "hydrate")]
         {
